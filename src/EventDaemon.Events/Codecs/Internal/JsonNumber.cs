@@ -1,0 +1,285 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+
+namespace EventDaemon.Events.Codecs.Internal;
+
+/// <summary>Strict JSON number scanning (RFC 8259 §6) with a correctly rounded conversion to double.</summary>
+internal static class JsonNumber
+{
+    // 2^53: every integer up to here is exact in a double, the precondition of Clinger's fast path.
+    private const ulong MaxExactMantissa = 1UL << 53;
+
+    // 19 decimal digits always fit in a ulong; more go to the slow path.
+    private const int MaxMantissaDigits = 19;
+
+    // Powers of ten that are exact doubles (10^22 is the largest), used by the fast path.
+    private static ReadOnlySpan<double> ExactPowersOfTen =>
+    [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+
+    /// <summary>
+    /// Scans a number starting at <paramref name="start"/>. Returns the index just past it, or -1
+    /// when the bytes there are not a JSON number. Does not look at what follows the number.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Scan(ReadOnlySpan<byte> s, int start, out double value, out bool isInteger)
+    {
+        value = 0;
+        isInteger = true;
+        int i = start;
+        bool negative = false;
+        if (i < s.Length && s[i] == (byte)'-')
+        {
+            negative = true;
+            i++;
+        }
+
+        if (i >= s.Length)
+        {
+            return -1;
+        }
+
+        ulong mantissa = 0;
+        int digits = 0;
+        bool truncated = false;
+        int decimalExponent = 0;
+
+        byte c = s[i];
+        if (c == (byte)'0')
+        {
+            i++;
+        }
+        else if (c - (uint)'1' <= 8)
+        {
+            while (i < s.Length && (c = s[i]) - (uint)'0' <= 9)
+            {
+                if (digits < MaxMantissaDigits)
+                {
+                    mantissa = (mantissa * 10) + (uint)(c - '0');
+                    if (mantissa != 0)
+                    {
+                        digits++;
+                    }
+                }
+                else
+                {
+                    truncated = true;
+                    decimalExponent++;
+                }
+
+                i++;
+            }
+        }
+        else
+        {
+            return -1;
+        }
+
+        if (i < s.Length && s[i] == (byte)'.')
+        {
+            isInteger = false;
+            i++;
+            int fractionStart = i;
+            while (i < s.Length && (c = s[i]) - (uint)'0' <= 9)
+            {
+                if (digits < MaxMantissaDigits)
+                {
+                    mantissa = (mantissa * 10) + (uint)(c - '0');
+                    if (mantissa != 0)
+                    {
+                        digits++;
+                    }
+
+                    decimalExponent--;
+                }
+                else
+                {
+                    truncated = true;
+                }
+
+                i++;
+            }
+
+            if (i == fractionStart)
+            {
+                return -1;
+            }
+        }
+
+        if (i < s.Length && (s[i] | 0x20) == (byte)'e')
+        {
+            isInteger = false;
+            i++;
+            bool negativeExponent = false;
+            if (i < s.Length && (s[i] == (byte)'+' || s[i] == (byte)'-'))
+            {
+                negativeExponent = s[i] == (byte)'-';
+                i++;
+            }
+
+            int exponentStart = i;
+            int exponent = 0;
+            while (i < s.Length && (c = s[i]) - (uint)'0' <= 9)
+            {
+                // Saturate: anything beyond ±100000 is already 0 or infinity for a double.
+                if (exponent < 100_000)
+                {
+                    exponent = (exponent * 10) + (c - '0');
+                }
+
+                i++;
+            }
+
+            if (i == exponentStart)
+            {
+                return -1;
+            }
+
+            decimalExponent += negativeExponent ? -exponent : exponent;
+        }
+
+        if (mantissa == 0 && !truncated)
+        {
+            value = negative ? -0.0 : 0.0;
+            return i;
+        }
+
+        if (!truncated && mantissa <= MaxExactMantissa && decimalExponent is >= -22 and <= 22)
+        {
+            // Clinger's fast path: one exact operand and one correctly rounded operation.
+            double m = mantissa;
+            double r = decimalExponent < 0 ? m / ExactPowersOfTen[-decimalExponent] : m * ExactPowersOfTen[decimalExponent];
+            value = negative ? -r : r;
+            return i;
+        }
+
+        value = ParseSlow(s[start..i]);
+        return i;
+    }
+
+    /// <summary>Validates the number grammar only; returns the index past the number or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Skip(ReadOnlySpan<byte> s, int start, out bool isInteger)
+    {
+        isInteger = true;
+        int i = start;
+        if (i < s.Length && s[i] == (byte)'-')
+        {
+            i++;
+        }
+
+        if (i >= s.Length)
+        {
+            return -1;
+        }
+
+        byte c = s[i];
+        if (c == (byte)'0')
+        {
+            i++;
+        }
+        else if (c - (uint)'1' <= 8)
+        {
+            i = SkipDigits(s, i + 1);
+        }
+        else
+        {
+            return -1;
+        }
+
+        if (i < s.Length && s[i] == (byte)'.')
+        {
+            isInteger = false;
+            int fractionStart = i + 1;
+            i = SkipDigits(s, fractionStart);
+            if (i == fractionStart)
+            {
+                return -1;
+            }
+        }
+
+        if (i < s.Length && (s[i] | 0x20) == (byte)'e')
+        {
+            isInteger = false;
+            i++;
+            if (i < s.Length && (s[i] == (byte)'+' || s[i] == (byte)'-'))
+            {
+                i++;
+            }
+
+            int exponentStart = i;
+            i = SkipDigits(s, i);
+            if (i == exponentStart)
+            {
+                return -1;
+            }
+        }
+
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int SkipDigits(ReadOnlySpan<byte> s, int i)
+    {
+        while (i < s.Length && s[i] - (uint)'0' <= 9)
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    /// <summary>Parses a token already known to be a valid JSON integer; false when it does not fit in a long.</summary>
+    public static bool TryParseInt64(ReadOnlySpan<byte> token, out long value)
+    {
+        value = 0;
+        int i = 0;
+        bool negative = false;
+        if (token.Length > 0 && token[0] == (byte)'-')
+        {
+            negative = true;
+            i = 1;
+        }
+
+        // Accumulate negatively so long.MinValue is representable.
+        long acc = 0;
+        for (; i < token.Length; i++)
+        {
+            int d = token[i] - '0';
+            if ((uint)d > 9)
+            {
+                return false;
+            }
+
+            if (acc < (long.MinValue + d) / 10)
+            {
+                return false;
+            }
+
+            acc = (acc * 10) - d;
+        }
+
+        if (!negative)
+        {
+            if (acc == long.MinValue)
+            {
+                return false;
+            }
+
+            acc = -acc;
+        }
+
+        value = acc;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static double ParseSlow(ReadOnlySpan<byte> token)
+    {
+        // The token is already known to match the JSON grammar; the runtime's parser is IEEE
+        // correctly rounded and returns ±infinity on overflow rather than failing.
+        return double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : double.NaN;
+    }
+}

@@ -1,0 +1,643 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Text.Unicode;
+using EventDaemon.Events.BadInput;
+using EventDaemon.Events.Codecs.Internal;
+using EventDaemon.Events.Fields;
+
+namespace EventDaemon.Events.Codecs;
+
+/// <summary>
+/// Decodes one JSON line (without its newline) into an <see cref="EventSlot"/>: validates that the
+/// whole line is exactly one JSON object and extracts the well-known fields, without allocating.
+/// </summary>
+/// <remarks>
+/// <para>Validation is strict RFC 8259: valid UTF-8, no control characters or bad escapes in strings,
+/// numbers in JSON grammar, nested objects/arrays in any field validated down to
+/// <see cref="MaxDepth"/> levels (the line's own object counts as one), nothing but whitespace
+/// after the object.</para>
+/// <para>Well-known fields: <c>ts</c> is a JSON integer of Unix nanoseconds that fits in a signed
+/// 64-bit integer (no fraction or exponent), or an RFC 3339 string (<see cref="Rfc3339"/>);
+/// <c>type</c> and <c>key</c> are strings of at most 65535 raw (still escaped) bytes; <c>value</c>
+/// is a JSON number whose double is finite (<c>1e400</c> is <see cref="InvalidReason.BadValue"/>).
+/// <c>null</c> is not accepted for any of them. Names are matched after unescaping.</para>
+/// <para>Duplicate names: the last occurrence wins, as in <c>JSON.parse</c> and
+/// <c>JsonElement.GetProperty</c>; an earlier occurrence neither sets a field nor makes the line
+/// invalid. When the line is not valid JSON that reason wins over a field's reason; among field
+/// reasons the order is ts, type, key, value.</para>
+/// <para>On success the decoder writes the fields it owns: <see cref="EventSlot.Flags"/> (replaced),
+/// <see cref="EventSlot.Timestamp"/> (0 when absent: the source then stores the ingest time),
+/// <see cref="EventSlot.Value"/>, type/key offsets (relative to the line start) and lengths,
+/// <see cref="EventSlot.PayloadLength"/> and <see cref="EventSlot.Aux"/> (0). It leaves
+/// <c>IngestNanos</c>, <c>PayloadPosition</c>, <c>SourceId</c> and <c>Marks</c> to the source. On
+/// failure the slot's contents are unspecified.</para>
+/// </remarks>
+[SkipLocalsInit]
+public static class JsonEventParser
+{
+    /// <summary>Deepest nesting of objects/arrays accepted (matches System.Text.Json's default).</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>Longest <c>type</c>/<c>key</c> in raw bytes: the slot stores their lengths as 16 bits.</summary>
+    public const int MaxFieldBytes = ushort.MaxValue;
+
+    private const int NotJson = -1;
+    private const int TooDeep = -2;
+
+    // Every byte that ends a plain run inside a string: the quote, the backslash and the control characters.
+    private static readonly SearchValues<byte> StringStops = SearchValues.Create(
+        "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000A\u000B\u000C\u000D\u000E\u000F\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F"u8);
+
+    private enum FieldState : byte
+    {
+        Absent = 0,
+        Ok,
+        Bad,
+        TooLong,
+    }
+
+    private enum WellKnown : byte
+    {
+        Other = 0,
+        Ts,
+        Type,
+        Key,
+        Value,
+    }
+
+    public static bool TryParse(ReadOnlySpan<byte> line, ref EventSlot slot, out InvalidReason reason)
+    {
+        if (!Utf8.IsValid(line))
+        {
+            reason = InvalidReason.InvalidUtf8;
+            return false;
+        }
+
+        ReadOnlySpan<byte> s = line;
+        int i = SkipWhitespace(s, 0);
+        if (i >= s.Length)
+        {
+            reason = InvalidReason.NotJson;
+            return false;
+        }
+
+        if (s[i] != (byte)'{')
+        {
+            reason = ClassifyNonObject(s, i);
+            return false;
+        }
+
+        FieldState tsState = FieldState.Absent, typeState = FieldState.Absent, keyState = FieldState.Absent, valueState = FieldState.Absent;
+        long ts = 0;
+        double value = 0;
+        int typeOffset = 0, typeLength = 0, keyOffset = 0, keyLength = 0;
+        bool typeEscaped = false, keyEscaped = false;
+
+        i = SkipWhitespace(s, i + 1);
+        if (i < s.Length && s[i] == (byte)'}')
+        {
+            i++;
+        }
+        else
+        {
+            while (true)
+            {
+                if (i >= s.Length || s[i] != (byte)'"')
+                {
+                    return Fail(NotJson, out reason);
+                }
+
+                int keyEnd = ScanString(s, i + 1, out bool nameEscaped);
+                if (keyEnd < 0)
+                {
+                    return Fail(NotJson, out reason);
+                }
+
+                WellKnown field = Identify(s[(i + 1)..keyEnd], nameEscaped);
+                i = SkipWhitespace(s, keyEnd + 1);
+                if (i >= s.Length || s[i] != (byte)':')
+                {
+                    return Fail(NotJson, out reason);
+                }
+
+                i = SkipWhitespace(s, i + 1);
+                if (i >= s.Length)
+                {
+                    return Fail(NotJson, out reason);
+                }
+
+                byte c = s[i];
+                int end;
+                switch (field)
+                {
+                    case WellKnown.Ts:
+                        if (c == (byte)'"')
+                        {
+                            end = ScanString(s, i + 1, out bool tsEscaped);
+                            if (end < 0)
+                            {
+                                return Fail(NotJson, out reason);
+                            }
+
+                            tsState = ParseTsString(s[(i + 1)..end], tsEscaped, out ts) ? FieldState.Ok : FieldState.Bad;
+                            end++;
+                        }
+                        else if (c == (byte)'-' || c - (uint)'0' <= 9)
+                        {
+                            end = JsonNumber.Skip(s, i, out bool isInteger);
+                            if (end < 0)
+                            {
+                                return Fail(NotJson, out reason);
+                            }
+
+                            tsState = isInteger && JsonNumber.TryParseInt64(s[i..end], out ts) ? FieldState.Ok : FieldState.Bad;
+                        }
+                        else
+                        {
+                            end = SkipValue(s, i, 1);
+                            tsState = FieldState.Bad;
+                        }
+
+                        break;
+
+                    case WellKnown.Type:
+                    case WellKnown.Key:
+                    {
+                        FieldState state;
+                        int offset = 0, length = 0;
+                        bool escaped = false;
+                        if (c == (byte)'"')
+                        {
+                            end = ScanString(s, i + 1, out escaped);
+                            if (end < 0)
+                            {
+                                return Fail(NotJson, out reason);
+                            }
+
+                            offset = i + 1;
+                            length = end - offset;
+                            state = length <= MaxFieldBytes ? FieldState.Ok : FieldState.TooLong;
+                            end++;
+                        }
+                        else
+                        {
+                            end = SkipValue(s, i, 1);
+                            state = FieldState.Bad;
+                        }
+
+                        if (field == WellKnown.Type)
+                        {
+                            typeState = state;
+                            typeOffset = offset;
+                            typeLength = length;
+                            typeEscaped = escaped;
+                        }
+                        else
+                        {
+                            keyState = state;
+                            keyOffset = offset;
+                            keyLength = length;
+                            keyEscaped = escaped;
+                        }
+
+                        break;
+                    }
+
+                    case WellKnown.Value:
+                        if (c == (byte)'-' || c - (uint)'0' <= 9)
+                        {
+                            end = JsonNumber.Scan(s, i, out value, out _);
+                            valueState = double.IsFinite(value) ? FieldState.Ok : FieldState.Bad;
+                        }
+                        else
+                        {
+                            end = SkipValue(s, i, 1);
+                            valueState = FieldState.Bad;
+                        }
+
+                        break;
+
+                    default:
+                        end = SkipValue(s, i, 1);
+                        break;
+                }
+
+                if (end < 0)
+                {
+                    return Fail(end, out reason);
+                }
+
+                i = SkipWhitespace(s, end);
+                if (i >= s.Length)
+                {
+                    return Fail(NotJson, out reason);
+                }
+
+                if (s[i] == (byte)',')
+                {
+                    i = SkipWhitespace(s, i + 1);
+                    continue;
+                }
+
+                if (s[i] == (byte)'}')
+                {
+                    i++;
+                    break;
+                }
+
+                return Fail(NotJson, out reason);
+            }
+        }
+
+        if (SkipWhitespace(s, i) != s.Length)
+        {
+            reason = InvalidReason.TrailingData;
+            return false;
+        }
+
+        if (tsState == FieldState.Bad)
+        {
+            reason = InvalidReason.BadTs;
+            return false;
+        }
+
+        if (typeState != FieldState.Absent && typeState != FieldState.Ok)
+        {
+            reason = typeState == FieldState.TooLong ? InvalidReason.FieldTooLong : InvalidReason.BadType;
+            return false;
+        }
+
+        if (keyState != FieldState.Absent && keyState != FieldState.Ok)
+        {
+            reason = keyState == FieldState.TooLong ? InvalidReason.FieldTooLong : InvalidReason.BadKey;
+            return false;
+        }
+
+        if (valueState == FieldState.Bad)
+        {
+            reason = InvalidReason.BadValue;
+            return false;
+        }
+
+        EventFlags flags = EventFlags.None;
+        if (tsState == FieldState.Ok)
+        {
+            flags |= EventFlags.HasTimestamp;
+        }
+
+        if (typeState == FieldState.Ok)
+        {
+            flags |= typeEscaped ? EventFlags.HasType | EventFlags.TypeEscaped : EventFlags.HasType;
+        }
+
+        if (keyState == FieldState.Ok)
+        {
+            flags |= keyEscaped ? EventFlags.HasKey | EventFlags.KeyEscaped : EventFlags.HasKey;
+        }
+
+        if (valueState == FieldState.Ok)
+        {
+            flags |= EventFlags.HasValue;
+        }
+
+        slot.Flags = flags;
+        slot.Timestamp = ts;
+        slot.Value = value;
+        slot.TypeOffset = typeOffset;
+        slot.TypeLength = (ushort)typeLength;
+        slot.KeyOffset = keyOffset;
+        slot.KeyLength = (ushort)keyLength;
+        slot.PayloadLength = line.Length;
+        slot.Aux = 0;
+        reason = InvalidReason.None;
+        return true;
+    }
+
+    /// <summary>Validates <paramref name="line"/> as exactly one JSON value of any kind (used by tests and tools).</summary>
+    public static bool IsValidJson(ReadOnlySpan<byte> line)
+    {
+        if (!Utf8.IsValid(line))
+        {
+            return false;
+        }
+
+        int i = SkipWhitespace(line, 0);
+        int end = SkipValue(line, i, 0);
+        return end >= 0 && SkipWhitespace(line, end) == line.Length;
+    }
+
+    private static bool Fail(int code, out InvalidReason reason)
+    {
+        reason = code == TooDeep ? InvalidReason.TooDeep : InvalidReason.NotJson;
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidReason ClassifyNonObject(ReadOnlySpan<byte> s, int i)
+    {
+        int end = SkipValue(s, i, 0);
+        if (end == TooDeep)
+        {
+            return InvalidReason.TooDeep;
+        }
+
+        return end >= 0 && SkipWhitespace(s, end) == s.Length ? InvalidReason.NotObject : InvalidReason.NotJson;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static WellKnown Identify(ReadOnlySpan<byte> name, bool escaped)
+    {
+        if (escaped)
+        {
+            return IdentifyEscaped(name);
+        }
+
+        switch (name.Length)
+        {
+            case 2:
+                return name[0] == (byte)'t' && name[1] == (byte)'s' ? WellKnown.Ts : WellKnown.Other;
+            case 3:
+                return name.SequenceEqual("key"u8) ? WellKnown.Key : WellKnown.Other;
+            case 4:
+                return name.SequenceEqual("type"u8) ? WellKnown.Type : WellKnown.Other;
+            case 5:
+                return name.SequenceEqual("value"u8) ? WellKnown.Value : WellKnown.Other;
+            default:
+                return WellKnown.Other;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WellKnown IdentifyEscaped(ReadOnlySpan<byte> name)
+    {
+        // "value" fully escaped is 5 × 6 = 30 raw bytes; anything longer cannot be a well-known name.
+        if (name.Length > 30)
+        {
+            return WellKnown.Other;
+        }
+
+        Span<byte> buffer = stackalloc byte[32];
+        return JsonString.TryUnescape(name, buffer, out int written) ? Identify(buffer[..written], escaped: false) : WellKnown.Other;
+    }
+
+    private static bool ParseTsString(ReadOnlySpan<byte> raw, bool escaped, out long ts)
+    {
+        if (!escaped)
+        {
+            return Rfc3339.TryParseUnixNanos(raw, out ts);
+        }
+
+        ts = 0;
+        Span<byte> buffer = stackalloc byte[64];
+        return raw.Length <= buffer.Length && JsonString.TryUnescape(raw, buffer, out int written)
+            && Rfc3339.TryParseUnixNanos(buffer[..written], out ts);
+    }
+
+    /// <summary>
+    /// Scans a string whose content starts at <paramref name="start"/>, validating escapes and the
+    /// absence of control characters. Returns the index of the closing quote or -1.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ScanString(ReadOnlySpan<byte> s, int start, out bool escaped)
+    {
+        escaped = false;
+        int i = start;
+        while (true)
+        {
+            int k = s[i..].IndexOfAny(StringStops);
+            if (k < 0)
+            {
+                return -1;
+            }
+
+            i += k;
+            byte c = s[i];
+            if (c == (byte)'"')
+            {
+                return i;
+            }
+
+            if (c != (byte)'\\')
+            {
+                return -1;
+            }
+
+            escaped = true;
+            i = SkipEscape(s, i);
+            if (i < 0)
+            {
+                return -1;
+            }
+        }
+    }
+
+    private static int SkipEscape(ReadOnlySpan<byte> s, int at)
+    {
+        if (at + 1 >= s.Length)
+        {
+            return -1;
+        }
+
+        switch (s[at + 1])
+        {
+            case (byte)'"':
+            case (byte)'\\':
+            case (byte)'/':
+            case (byte)'b':
+            case (byte)'f':
+            case (byte)'n':
+            case (byte)'r':
+            case (byte)'t':
+                return at + 2;
+            case (byte)'u':
+                return JsonUnescaper.TryHex4(s, at + 2, out _) ? at + 6 : -1;
+            default:
+                return -1;
+        }
+    }
+
+    /// <summary>
+    /// Validates one JSON value at <paramref name="i"/> nested inside <paramref name="depth"/> open
+    /// containers. Returns the index past it, <see cref="NotJson"/> or <see cref="TooDeep"/>.
+    /// Iterative, with the kinds of the open containers kept in a 64-bit stack (MaxDepth ≤ 64).
+    /// </summary>
+    private static int SkipValue(ReadOnlySpan<byte> s, int i, int depth)
+    {
+        ulong objectBits = 0;
+        int level = 0;
+        while (true)
+        {
+            if (i >= s.Length)
+            {
+                return NotJson;
+            }
+
+            byte c = s[i];
+            switch (c)
+            {
+                case (byte)'{':
+                case (byte)'[':
+                {
+                    if (depth + level + 1 > MaxDepth)
+                    {
+                        return TooDeep;
+                    }
+
+                    bool isObject = c == (byte)'{';
+                    if (isObject)
+                    {
+                        objectBits |= 1UL << level;
+                    }
+                    else
+                    {
+                        objectBits &= ~(1UL << level);
+                    }
+
+                    level++;
+                    i = SkipWhitespace(s, i + 1);
+                    if (i >= s.Length)
+                    {
+                        return NotJson;
+                    }
+
+                    if (s[i] == (isObject ? (byte)'}' : (byte)']'))
+                    {
+                        i++;
+                        level--;
+                        goto AfterValue;
+                    }
+
+                    if (isObject)
+                    {
+                        i = SkipMemberName(s, i);
+                        if (i < 0)
+                        {
+                            return NotJson;
+                        }
+                    }
+
+                    continue;
+                }
+
+                case (byte)'"':
+                    i = ScanString(s, i + 1, out _);
+                    if (i < 0)
+                    {
+                        return NotJson;
+                    }
+
+                    i++;
+                    break;
+                case (byte)'t':
+                    if (!s[i..].StartsWith("true"u8))
+                    {
+                        return NotJson;
+                    }
+
+                    i += 4;
+                    break;
+                case (byte)'f':
+                    if (!s[i..].StartsWith("false"u8))
+                    {
+                        return NotJson;
+                    }
+
+                    i += 5;
+                    break;
+                case (byte)'n':
+                    if (!s[i..].StartsWith("null"u8))
+                    {
+                        return NotJson;
+                    }
+
+                    i += 4;
+                    break;
+                default:
+                    i = JsonNumber.Skip(s, i, out _);
+                    if (i < 0)
+                    {
+                        return NotJson;
+                    }
+
+                    break;
+            }
+
+        AfterValue:
+            if (level == 0)
+            {
+                return i;
+            }
+
+            i = SkipWhitespace(s, i);
+            if (i >= s.Length)
+            {
+                return NotJson;
+            }
+
+            bool inObject = (objectBits & (1UL << (level - 1))) != 0;
+            if (s[i] == (byte)',')
+            {
+                i = SkipWhitespace(s, i + 1);
+                if (inObject)
+                {
+                    i = SkipMemberName(s, i);
+                    if (i < 0)
+                    {
+                        return NotJson;
+                    }
+                }
+
+                continue;
+            }
+
+            if (s[i] == (inObject ? (byte)'}' : (byte)']'))
+            {
+                i++;
+                level--;
+                goto AfterValue;
+            }
+
+            return NotJson;
+        }
+    }
+
+    /// <summary>Skips <c>"name" :</c> and following whitespace; returns the index of the value or -1.</summary>
+    private static int SkipMemberName(ReadOnlySpan<byte> s, int i)
+    {
+        if (i >= s.Length || s[i] != (byte)'"')
+        {
+            return -1;
+        }
+
+        int end = ScanString(s, i + 1, out _);
+        if (end < 0)
+        {
+            return -1;
+        }
+
+        i = SkipWhitespace(s, end + 1);
+        if (i >= s.Length || s[i] != (byte)':')
+        {
+            return -1;
+        }
+
+        return SkipWhitespace(s, i + 1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int SkipWhitespace(ReadOnlySpan<byte> s, int i)
+    {
+        while ((uint)i < (uint)s.Length)
+        {
+            byte c = s[i];
+            if (c > (byte)' ' || (c != (byte)' ' && c != (byte)'\t' && c != (byte)'\n' && c != (byte)'\r'))
+            {
+                break;
+            }
+
+            i++;
+        }
+
+        return i;
+    }
+}

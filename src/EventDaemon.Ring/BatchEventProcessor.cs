@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using EventDaemon.Ring.Internal;
+using EventDaemon.Ring.Memory;
+using EventDaemon.Ring.Waiting;
+
+namespace EventDaemon.Ring;
+
+/// <summary>
+/// Runs one stage: waits on its barrier for a batch, hands every slot of it to the handler, then
+/// advances its sequence once, releasing the whole batch to dependants and producers.
+/// </summary>
+/// <remarks>
+/// Generic over struct handler and wait strategy, so Native AOT compiles one loop per pair with
+/// the handler's code inlined: no interface or delegate dispatch per event.
+/// </remarks>
+public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor
+    where T : unmanaged
+    where THandler : struct, IEventHandler<T>
+    where TWait : struct, IWaitStrategy
+{
+    private const int Idle = 0;
+    private const int Running = 1;
+    private const int Halted = 2;
+
+    private readonly RingBuffer<T> _ring;
+    private readonly WaitSignal _signal;
+    private readonly long _idleTimeoutTicks;
+
+    // Mutable struct: the handler keeps its state in place between events, so not readonly.
+    private THandler _handler;
+
+    // Mutable struct, for the same reason (a wait strategy may keep state across calls).
+    private TWait _wait;
+
+    private int _state;
+    private volatile bool _haltRequested;
+    private long _failures;
+    private Exception? _lastFailure;
+
+    public BatchEventProcessor(string name, RingBuffer<T> ring, SequenceBarrier barrier, THandler handler,
+        TWait wait = default, TimeSpan? idleTimeout = null)
+    {
+        Name = name;
+        _ring = ring;
+        Barrier = barrier;
+        _signal = barrier.Signal;
+        _handler = handler;
+        _wait = wait;
+        _idleTimeoutTicks = idleTimeout is { } t ? (long)(t.TotalSeconds * Stopwatch.Frequency) : 0;
+    }
+
+    public string Name { get; }
+
+    public Sequence Sequence { get; } = new();
+
+    public SequenceBarrier Barrier { get; }
+
+    public bool IsRunning => Volatile.Read(ref _state) == Running;
+
+    public long FailureCount => Interlocked.Read(ref _failures);
+
+    public Exception? LastFailure => Volatile.Read(ref _lastFailure);
+
+    /// <summary>The handler, for reading its state once the processor has stopped.</summary>
+    public ref THandler Handler => ref _handler;
+
+    public void Halt()
+    {
+        _haltRequested = true;
+        Barrier.Alert();
+    }
+
+    public void Run()
+    {
+        if (Interlocked.CompareExchange(ref _state, Running, Idle) != Idle)
+        {
+            ThrowHelper.InvalidOperation($"processor '{Name}' was already started");
+        }
+
+        if (!_haltRequested)
+        {
+            Barrier.ClearAlert();
+        }
+
+        _handler.OnStart();
+        long next = Sequence.Value + 1;
+        while (true)
+        {
+            long available = Barrier.WaitFor(ref _wait, next, Deadline());
+            if (available >= next)
+            {
+                next = ProcessBatch(next, available);
+            }
+            else if (available == WaitResult.TimedOut)
+            {
+                OnTimeout(next - 1);
+            }
+            else if (_haltRequested)
+            {
+                // Drain: whatever the dependencies had released when they stopped is still ours.
+                long rest = Barrier.AvailableNow(next);
+                if (rest < next)
+                {
+                    break;
+                }
+
+                next = ProcessBatch(next, rest);
+            }
+        }
+
+        _handler.OnShutdown();
+        Volatile.Write(ref _state, Halted);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long Deadline() =>
+        _idleTimeoutTicks == 0 ? long.MaxValue : Stopwatch.GetTimestamp() + _idleTimeoutTicks;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long ProcessBatch(long next, long available)
+    {
+        long sequence = next;
+        try
+        {
+            for (; sequence <= available; sequence++)
+            {
+                _handler.OnEvent(ref _ring[sequence], sequence, sequence == available);
+            }
+        }
+        catch (Exception e)
+        {
+            // The failing event is skipped (counted and kept for health); the rest of the batch
+            // is picked up by the next turn of the loop.
+            RecordFailure(e);
+            available = sequence;
+        }
+
+        Sequence.SetValue(available);
+        _signal.NotifyIfWaiting();
+        return available + 1;
+    }
+
+    private void OnTimeout(long sequence)
+    {
+        try
+        {
+            _handler.OnTimeout(sequence);
+        }
+        catch (Exception e)
+        {
+            RecordFailure(e);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RecordFailure(Exception e)
+    {
+        Volatile.Write(ref _lastFailure, e);
+        Interlocked.Increment(ref _failures);
+    }
+}

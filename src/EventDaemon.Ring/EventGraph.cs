@@ -1,0 +1,172 @@
+using EventDaemon.Ring.Internal;
+using EventDaemon.Ring.Memory;
+using EventDaemon.Ring.Sequencing;
+using EventDaemon.Ring.Threading;
+using EventDaemon.Ring.Waiting;
+
+namespace EventDaemon.Ring;
+
+/// <summary>
+/// Builds and runs the consumer graph of one ring: stages added with no predecessors run in
+/// parallel straight off the producers; <c>Add(c, after: a, b)</c> makes c wait until both a and b
+/// have finished a slot. Each stage gets its own dedicated thread.
+/// </summary>
+/// <remarks>
+/// The producers are gated on the graph's leaves (stages nobody depends on): since every stage
+/// trails its predecessors, the leaves are the slowest, and a slot is reused only after every
+/// stage has passed it.
+/// </remarks>
+public sealed class EventGraph<T, TWait> : IDisposable
+    where T : unmanaged
+    where TWait : struct, IWaitStrategy
+{
+    private readonly List<Stage> _stages = [];
+    private readonly TWait _wait;
+    private bool _started;
+
+    public EventGraph(RingBuffer<T> ring, Sequencer sequencer, TWait wait = default)
+    {
+        if (ring.Capacity != sequencer.BufferSize)
+        {
+            ThrowHelper.ArgumentOutOfRange(nameof(sequencer), "sequencer and ring sizes differ");
+        }
+
+        if (TWait.Parks && !sequencer.NotifiesOnPublish)
+        {
+            ThrowHelper.ArgumentOutOfRange(nameof(sequencer), $"{typeof(TWait).Name} parks: create the sequencer with notifyOnPublish");
+        }
+
+        Ring = ring;
+        Sequencer = sequencer;
+        _wait = wait;
+    }
+
+    public RingBuffer<T> Ring { get; }
+
+    public Sequencer Sequencer { get; }
+
+    /// <summary>Stages in the order they were added, which is a dependency order.</summary>
+    public IReadOnlyList<Stage> Stages => _stages;
+
+    /// <summary>Creates a sequencer fit for <typeparamref name="TWait"/>.</summary>
+    public static Sequencer CreateSequencer(int bufferSize, bool multiProducer) =>
+        multiProducer
+            ? new MultiProducerSequencer(bufferSize, TWait.Parks)
+            : new SingleProducerSequencer(bufferSize, TWait.Parks);
+
+    /// <summary>Adds a stage that runs <paramref name="handler"/> after every stage in <paramref name="after"/>.</summary>
+    public Stage Add<THandler>(string name, THandler handler, Stage[]? after = null, int[]? cpus = null,
+        TimeSpan? idleTimeout = null)
+        where THandler : struct, IEventHandler<T>
+    {
+        if (_started)
+        {
+            ThrowHelper.InvalidOperation("stages cannot be added to a running graph");
+        }
+
+        after ??= [];
+        var dependencies = new Sequence[after.Length];
+        for (int i = 0; i < after.Length; i++)
+        {
+            if (!_stages.Contains(after[i]))
+            {
+                ThrowHelper.ArgumentOutOfRange(nameof(after), $"'{after[i].Name}' is not a stage of this graph");
+            }
+
+            dependencies[i] = after[i].Processor.Sequence;
+            after[i].HasDependants = true;
+        }
+
+        var processor = new BatchEventProcessor<T, THandler, TWait>(
+            name, Ring, Sequencer.NewBarrier(dependencies), handler, _wait, idleTimeout);
+        var stage = new Stage(name, processor, after, new ConsumerThread(name, processor.Run, cpus), Sequencer.Cursor);
+        _stages.Add(stage);
+        return stage;
+    }
+
+    /// <summary>Gates the producers on the leaves and starts every stage's thread.</summary>
+    public void Start()
+    {
+        if (_started)
+        {
+            ThrowHelper.InvalidOperation("the graph was already started");
+        }
+
+        _started = true;
+        var leaves = new List<Sequence>();
+        foreach (Stage stage in _stages)
+        {
+            if (!stage.HasDependants)
+            {
+                leaves.Add(stage.Processor.Sequence);
+            }
+        }
+
+        Sequencer.SetGatingSequences(leaves.ToArray());
+        foreach (Stage stage in _stages)
+        {
+            stage.Thread.Start();
+        }
+    }
+
+    /// <summary>
+    /// Stops every stage after it has processed everything published so far. Producers must have
+    /// stopped first. Stages halt in dependency order, each once its predecessors have exited, so
+    /// nothing published is left unprocessed.
+    /// </summary>
+    /// <returns>false if a stage did not exit within <paramref name="timeout"/>.</returns>
+    public bool Halt(TimeSpan timeout)
+    {
+        bool allExited = true;
+        foreach (Stage stage in _stages)
+        {
+            stage.Processor.Halt();
+            if (stage.Thread.IsAlive && !stage.Thread.Join(timeout))
+            {
+                allExited = false;
+            }
+        }
+
+        return allExited;
+    }
+
+    public void Dispose()
+    {
+        if (_started)
+        {
+            Halt(TimeSpan.FromSeconds(5));
+        }
+    }
+}
+
+/// <summary>One stage of a graph: its processor, thread and place in the graph. Readable from any thread.</summary>
+public sealed class Stage
+{
+    private readonly Sequence _cursor;
+
+    internal Stage(string name, IEventProcessor processor, Stage[] dependsOn, ConsumerThread thread, Sequence cursor)
+    {
+        Name = name;
+        Processor = processor;
+        DependsOn = dependsOn;
+        Thread = thread;
+        _cursor = cursor;
+    }
+
+    public string Name { get; }
+
+    public IEventProcessor Processor { get; }
+
+    public IReadOnlyList<Stage> DependsOn { get; }
+
+    public ConsumerThread Thread { get; }
+
+    public bool HasDependants { get; internal set; }
+
+    /// <summary>The last sequence this stage has finished with.</summary>
+    public long Position => Processor.Sequence.Value;
+
+    /// <summary>Slots between the ring's cursor and this stage (claimed-but-unpublished slots
+    /// count for multi-producer rings, so this is an upper bound there).</summary>
+    public long Lag => Math.Max(0, _cursor.Value - Position);
+}

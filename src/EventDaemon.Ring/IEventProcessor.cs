@@ -1,0 +1,25 @@
+namespace EventDaemon.Ring;
+
+/// <summary>What the graph, the stats socket and the watchdog see of a processor: no generics.</summary>
+public interface IEventProcessor
+{
+    string Name { get; }
+
+    /// <summary>The last sequence this processor has finished with.</summary>
+    Sequence Sequence { get; }
+
+    SequenceBarrier Barrier { get; }
+
+    bool IsRunning { get; }
+
+    /// <summary>Handler exceptions caught (each skipped one event). Read from any thread.</summary>
+    long FailureCount { get; }
+
+    Exception? LastFailure { get; }
+
+    /// <summary>Runs the loop on the calling thread until halted and drained.</summary>
+    void Run();
+
+    /// <summary>Asks the loop to finish what its dependencies have released, then return.</summary>
+    void Halt();
+}

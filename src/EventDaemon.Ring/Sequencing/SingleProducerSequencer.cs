@@ -1,0 +1,89 @@
+using System.Runtime.CompilerServices;
+
+namespace EventDaemon.Ring.Sequencing;
+
+/// <summary>
+/// A sequencer for exactly one producer thread: claiming is a plain add, publishing one release
+/// store. Using it from two threads corrupts the ring.
+/// </summary>
+public sealed class SingleProducerSequencer : Sequencer
+{
+    // Mutable structs, producer-thread only, padded so that their writes never invalidate the
+    // line consumers read this object's header and read-only fields from.
+    private PaddedLong _next = new() { Value = Sequence.InitialValue };
+    private PaddedLong _cachedGating = new() { Value = Sequence.InitialValue };
+
+    public SingleProducerSequencer(int bufferSize, bool notifyOnPublish)
+        : base(bufferSize, notifyOnPublish)
+    {
+    }
+
+    protected override long ClaimedCursor => _next.Value;
+
+    public override long Next(int n)
+    {
+        ValidateClaim(n);
+        long current = _next.Value;
+        long next = current + n;
+        long wrapPoint = next - BufferSize;
+        if (wrapPoint > _cachedGating.Value || _cachedGating.Value > current)
+        {
+            WaitUntilFree(wrapPoint, current);
+        }
+
+        _next.Value = next;
+        return next;
+    }
+
+    public override bool TryNext(int n, out long highest)
+    {
+        ValidateClaim(n);
+        long current = _next.Value;
+        long next = current + n;
+        long wrapPoint = next - BufferSize;
+        if (wrapPoint > _cachedGating.Value || _cachedGating.Value > current)
+        {
+            long minimum = MinimumGating(current);
+            _cachedGating.Value = minimum;
+            if (wrapPoint > minimum)
+            {
+                highest = 0;
+                return false;
+            }
+        }
+
+        _next.Value = next;
+        highest = next;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public override void Publish(long sequence)
+    {
+        Cursor.SetValue(sequence);
+        NotifyConsumers();
+    }
+
+    public override void Publish(long low, long high) => Publish(high);
+
+    public override bool IsAvailable(long sequence)
+    {
+        long cursor = Cursor.Value;
+        return sequence <= cursor && sequence > cursor - BufferSize;
+    }
+
+    public override long HighestPublished(long low, long available) => available;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WaitUntilFree(long wrapPoint, long current)
+    {
+        long minimum;
+        int attempt = 0;
+        while (wrapPoint > (minimum = MinimumGating(current)))
+        {
+            WaitForSpace(ref attempt, wrapPoint);
+        }
+
+        _cachedGating.Value = minimum;
+    }
+}

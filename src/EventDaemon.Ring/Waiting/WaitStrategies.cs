@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace EventDaemon.Ring.Waiting;
+
+/// <summary>Spins without ever giving up the core: lowest latency, one full core per consumer.
+/// Only for consumers pinned to cores of their own; on a 2-core machine it starves the I/O threads.</summary>
+public struct BusySpinWait : IWaitStrategy
+{
+    public static bool Parks => false;
+
+    public readonly long WaitFor(long sequence, SequenceBarrier barrier, long deadline)
+    {
+        long available;
+        int spins = 0;
+        while ((available = barrier.DependentMinimum) < sequence)
+        {
+            if (barrier.IsAlerted)
+            {
+                return WaitResult.Alerted;
+            }
+
+            if (WaitDeadline.Passed(++spins, deadline))
+            {
+                return WaitResult.TimedOut;
+            }
+
+            Thread.SpinWait(1);
+        }
+
+        return available;
+    }
+}
+
+/// <summary>Spins briefly, then yields the core to any runnable thread between checks.
+/// Low latency with fair sharing, but a waiting consumer still shows as busy.</summary>
+public struct YieldingWait : IWaitStrategy
+{
+    /// <summary>About a microsecond of spinning before the first yield.</summary>
+    private const int SpinTries = 100;
+
+    public static bool Parks => false;
+
+    public readonly long WaitFor(long sequence, SequenceBarrier barrier, long deadline)
+    {
+        long available;
+        int spins = 0;
+        while ((available = barrier.DependentMinimum) < sequence)
+        {
+            if (barrier.IsAlerted)
+            {
+                return WaitResult.Alerted;
+            }
+
+            if (WaitDeadline.Passed(++spins, deadline))
+            {
+                return WaitResult.TimedOut;
+            }
+
+            if (spins < SpinTries)
+            {
+                Thread.SpinWait(1);
+            }
+            else
+            {
+                Thread.Yield();
+            }
+        }
+
+        return available;
+    }
+}
+
+/// <summary>Spins, yields, then sleeps 1 ms at a time: little CPU when idle and no signalling cost
+/// for producers, at the price of up to ~1 ms extra latency after a quiet spell.</summary>
+public struct SleepingWait : IWaitStrategy
+{
+    private const int SpinTries = 100;
+    private const int YieldTries = 200;
+
+    public static bool Parks => false;
+
+    public readonly long WaitFor(long sequence, SequenceBarrier barrier, long deadline)
+    {
+        long available;
+        int tries = 0;
+        while ((available = barrier.DependentMinimum) < sequence)
+        {
+            if (barrier.IsAlerted)
+            {
+                return WaitResult.Alerted;
+            }
+
+            tries++;
+            if (tries > YieldTries && Stopwatch.GetTimestamp() > deadline)
+            {
+                return WaitResult.TimedOut;
+            }
+
+            if (tries < SpinTries)
+            {
+                Thread.SpinWait(1);
+            }
+            else if (tries < YieldTries)
+            {
+                Thread.Yield();
+            }
+            else
+            {
+                Thread.Sleep(1);
+            }
+        }
+
+        return available;
+    }
+}
+
+/// <summary>Parks on the ring's <see cref="WaitSignal"/> at once: zero CPU when idle, a futex
+/// wake-up (tens of microseconds) of latency when work arrives.</summary>
+public struct BlockingWait : IWaitStrategy
+{
+    public static bool Parks => true;
+
+    public readonly long WaitFor(long sequence, SequenceBarrier barrier, long deadline) =>
+        ParkingWait.Park(sequence, barrier, deadline);
+}
+
+/// <summary>
+/// The default: spin for about a microsecond, yield a few times, then park on the signal.
+/// A busy pipeline never parks (latency of a spin); an idle one costs nothing; and when
+/// consumers outnumber cores the yields and parks hand the core to the producer that has work.
+/// </summary>
+public struct AdaptiveWait : IWaitStrategy
+{
+    private const int SpinTries = 64;
+    private const int YieldTries = 80;
+
+    public static bool Parks => true;
+
+    public readonly long WaitFor(long sequence, SequenceBarrier barrier, long deadline)
+    {
+        long available;
+        for (int tries = 0; tries < YieldTries; tries++)
+        {
+            if ((available = barrier.DependentMinimum) >= sequence)
+            {
+                return available;
+            }
+
+            if (barrier.IsAlerted)
+            {
+                return WaitResult.Alerted;
+            }
+
+            if (tries < SpinTries)
+            {
+                Thread.SpinWait(4);
+            }
+            else
+            {
+                Thread.Yield();
+            }
+        }
+
+        return ParkingWait.Park(sequence, barrier, deadline);
+    }
+}
+
+internal static class ParkingWait
+{
+    /// <summary>Upper bound on one park: a safety net only; wake-ups come from the signal.</summary>
+    private const int MaxParkMs = 1000;
+
+    public static long Park(long sequence, SequenceBarrier barrier, long deadline)
+    {
+        WaitSignal signal = barrier.Signal;
+        long available;
+        while ((available = barrier.DependentMinimum) < sequence)
+        {
+            if (barrier.IsAlerted)
+            {
+                return WaitResult.Alerted;
+            }
+
+            int timeoutMs = MaxParkMs;
+            if (deadline != long.MaxValue)
+            {
+                long remaining = deadline - Stopwatch.GetTimestamp();
+                if (remaining <= 0)
+                {
+                    return WaitResult.TimedOut;
+                }
+
+                timeoutMs = (int)Math.Clamp(remaining * 1000 / Stopwatch.Frequency + 1, 1, MaxParkMs);
+            }
+
+            long generation = signal.BeginWait();
+            try
+            {
+                // Re-check after registering: a publish that happened before BeginWait is seen here,
+                // one that happens after it sees the waiter and bumps the generation.
+                if (barrier.DependentMinimum >= sequence || barrier.IsAlerted)
+                {
+                    continue;
+                }
+
+                signal.Park(generation, timeoutMs);
+            }
+            finally
+            {
+                signal.EndWait();
+            }
+        }
+
+        return available;
+    }
+}
+
+internal static class WaitDeadline
+{
+    /// <summary>Reading the clock costs ~20 ns, so spinners look at it once every 1024 tries.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Passed(int tries, long deadline) =>
+        (tries & 1023) == 0 && deadline != long.MaxValue && Stopwatch.GetTimestamp() > deadline;
+}

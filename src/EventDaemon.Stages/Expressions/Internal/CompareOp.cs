@@ -1,0 +1,11 @@
+namespace EventDaemon.Stages.Expressions.Internal;
+
+internal enum CompareOp : byte
+{
+    Equal,
+    NotEqual,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+}

@@ -1,0 +1,173 @@
+using EventDaemon.Ring.Memory;
+using EventDaemon.Ring.Waiting;
+using Xunit;
+
+namespace EventDaemon.Ring.Tests;
+
+/// <summary>One contract for every wait strategy: a consumer waiting on an empty ring wakes for the next event.</summary>
+public abstract class WaitStrategyContractTests<TWait> where TWait : struct, IWaitStrategy
+{
+    internal sealed class Seen
+    {
+        public long Count;
+    }
+
+    private struct CountingHandler : IEventHandler<TestSlot>
+    {
+        public Seen Seen;
+        public int TimeoutTicks;
+
+        public void OnStart()
+        {
+        }
+
+        public void OnEvent(ref TestSlot slot, long sequence, bool endOfBatch) => Interlocked.Increment(ref Seen.Count);
+
+        public void OnTimeout(long sequence) => TimeoutTicks++;
+
+        public void OnShutdown()
+        {
+        }
+    }
+
+    [Fact]
+    public void AWaitingConsumer_WakesForEachPublishedEvent()
+    {
+        using var ring = new RingBuffer<TestSlot>(16);
+        var sequencer = EventGraph<TestSlot, TWait>.CreateSequencer(16, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, TWait>(ring, sequencer);
+        var seen = new Seen();
+        graph.Add("waiter", new CountingHandler { Seen = seen });
+        graph.Start();
+
+        for (int i = 1; i <= 3; i++)
+        {
+            // Give the consumer time to reach its deepest wait (a park, for the parking strategies).
+            Thread.Sleep(50);
+            sequencer.Publish(sequencer.Next());
+            int expected = i;
+            Assert.True(Wait.Until(() => Volatile.Read(ref seen.Count) == expected, TimeSpan.FromSeconds(10)),
+                $"event {i} was published but the waiting consumer never saw it");
+        }
+
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(10)), "the consumer did not stop");
+    }
+
+    [Fact]
+    public void AnIdleConsumer_GetsTimeoutTicks()
+    {
+        using var ring = new RingBuffer<TestSlot>(16);
+        var sequencer = EventGraph<TestSlot, TWait>.CreateSequencer(16, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, TWait>(ring, sequencer);
+        Stage stage = graph.Add("idle", new CountingHandler { Seen = new Seen() }, idleTimeout: TimeSpan.FromMilliseconds(5));
+        graph.Start();
+        var processor = (BatchEventProcessor<TestSlot, CountingHandler, TWait>)stage.Processor;
+
+        Assert.True(Wait.Until(() => Volatile.Read(ref processor.Handler.TimeoutTicks) >= 3, TimeSpan.FromSeconds(10)),
+            "an idle consumer with a 5 ms idle timeout was not ticked");
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(10)), "the consumer did not stop");
+    }
+
+    [Fact]
+    public void Halt_WakesAWaitingConsumer()
+    {
+        using var ring = new RingBuffer<TestSlot>(16);
+        var sequencer = EventGraph<TestSlot, TWait>.CreateSequencer(16, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, TWait>(ring, sequencer);
+        Stage stage = graph.Add("waiter", new CountingHandler { Seen = new Seen() });
+        graph.Start();
+        Thread.Sleep(50);
+
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(10)), "halt did not wake the waiting consumer");
+        Assert.False(stage.Thread.IsAlive, "the consumer thread is still alive after halt");
+    }
+}
+
+public sealed class BusySpinWaitTests : WaitStrategyContractTests<BusySpinWait>;
+
+public sealed class YieldingWaitTests : WaitStrategyContractTests<YieldingWait>;
+
+public sealed class SleepingWaitTests : WaitStrategyContractTests<SleepingWait>;
+
+public sealed class BlockingWaitTests : WaitStrategyContractTests<BlockingWait>
+{
+    private struct Nothing : IEventHandler<TestSlot>
+    {
+        public void OnStart()
+        {
+        }
+
+        public void OnEvent(ref TestSlot slot, long sequence, bool endOfBatch)
+        {
+        }
+
+        public void OnTimeout(long sequence)
+        {
+        }
+
+        public void OnShutdown()
+        {
+        }
+    }
+
+    [Fact]
+    public void AParkedConsumer_UsesNoCpuWhileIdle()
+    {
+        using var ring = new RingBuffer<TestSlot>(16);
+        var sequencer = EventGraph<TestSlot, BlockingWait>.CreateSequencer(16, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, BlockingWait>(ring, sequencer);
+        Stage stage = graph.Add("parked", new Nothing());
+        graph.Start();
+        int tid = stage.Thread.NativeThreadId;
+        Thread.Sleep(100);
+
+        long before = ThreadCpu.Ticks(tid);
+        Thread.Sleep(1000);
+        long after = ThreadCpu.Ticks(tid);
+
+        // Clock ticks are 10 ms: a spinning thread would show ~100 here, a parked one 0.
+        Assert.True(after - before <= 1, $"an idle blocking consumer used {after - before} ticks of CPU in 1 s");
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(10)), "the consumer did not stop");
+    }
+}
+
+public sealed class AdaptiveWaitTests : WaitStrategyContractTests<AdaptiveWait>
+{
+    private struct Nothing : IEventHandler<TestSlot>
+    {
+        public void OnStart()
+        {
+        }
+
+        public void OnEvent(ref TestSlot slot, long sequence, bool endOfBatch)
+        {
+        }
+
+        public void OnTimeout(long sequence)
+        {
+        }
+
+        public void OnShutdown()
+        {
+        }
+    }
+
+    [Fact]
+    public void AnIdleConsumer_BacksOffToAParkAndUsesNoCpu()
+    {
+        using var ring = new RingBuffer<TestSlot>(16);
+        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(16, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+        Stage stage = graph.Add("adaptive", new Nothing());
+        graph.Start();
+        int tid = stage.Thread.NativeThreadId;
+        Thread.Sleep(100);
+
+        long before = ThreadCpu.Ticks(tid);
+        Thread.Sleep(1000);
+        long after = ThreadCpu.Ticks(tid);
+
+        Assert.True(after - before <= 1, $"an idle adaptive consumer used {after - before} ticks of CPU in 1 s");
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(10)), "the consumer did not stop");
+    }
+}

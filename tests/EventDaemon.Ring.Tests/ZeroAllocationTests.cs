@@ -1,0 +1,87 @@
+using EventDaemon.Ring.Memory;
+using EventDaemon.Ring.Waiting;
+using Xunit;
+
+namespace EventDaemon.Ring.Tests;
+
+/// <summary>Steady state through a two-stage graph allocates nothing, on any thread.</summary>
+public sealed class ZeroAllocationTests
+{
+    private const long Warmup = 100_000;
+    private const long Events = 10_000_000;
+
+    internal sealed class Measurement
+    {
+        public long AllocatedAtWarmup;
+        public long AllocatedAtEnd;
+    }
+
+    private struct MeasuringHandler : IEventHandler<TestSlot>
+    {
+        public Measurement Measurement;
+        public long Sum;
+
+        public void OnStart()
+        {
+        }
+
+        public void OnEvent(ref TestSlot slot, long sequence, bool endOfBatch)
+        {
+            Sum += slot.Value;
+            if (sequence == Warmup)
+            {
+                Measurement.AllocatedAtWarmup = GC.GetAllocatedBytesForCurrentThread();
+            }
+            else if (sequence == Warmup + Events - 1)
+            {
+                Measurement.AllocatedAtEnd = GC.GetAllocatedBytesForCurrentThread();
+            }
+        }
+
+        public void OnTimeout(long sequence)
+        {
+        }
+
+        public void OnShutdown()
+        {
+        }
+    }
+
+    [Fact]
+    public void TenMillionEventsThroughTwoStages_AllocateNothingAndCollectNothing()
+    {
+        using var ring = new RingBuffer<TestSlot>(1 << 14);
+        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(1 << 14, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+        var first = new Measurement();
+        var second = new Measurement();
+        Stage a = graph.Add("first", new MeasuringHandler { Measurement = first });
+        graph.Add("second", new MeasuringHandler { Measurement = second }, after: [a]);
+        graph.Start();
+
+        Publish(sequencer, ring, Warmup);
+        int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+        long producerBefore = GC.GetAllocatedBytesForCurrentThread();
+        Publish(sequencer, ring, Events);
+        long producerAllocated = GC.GetAllocatedBytesForCurrentThread() - producerBefore;
+
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(60)), "stages did not stop");
+        Assert.True(producerAllocated == 0, $"the producer allocated {producerAllocated} bytes for {Events} events");
+        Assert.True(first.AllocatedAtEnd - first.AllocatedAtWarmup == 0,
+            $"stage 1 allocated {first.AllocatedAtEnd - first.AllocatedAtWarmup} bytes in steady state");
+        Assert.True(second.AllocatedAtEnd - second.AllocatedAtWarmup == 0,
+            $"stage 2 allocated {second.AllocatedAtEnd - second.AllocatedAtWarmup} bytes in steady state");
+        Assert.True(GC.CollectionCount(0) == gen0 && GC.CollectionCount(1) == gen1 && GC.CollectionCount(2) == gen2,
+            $"collections happened during the run: gen0 {GC.CollectionCount(0) - gen0}, gen1 {GC.CollectionCount(1) - gen1}, gen2 {GC.CollectionCount(2) - gen2}");
+    }
+
+    private static void Publish(Sequencing.Sequencer sequencer, RingBuffer<TestSlot> ring, long count)
+    {
+        for (long i = 0; i < count; i++)
+        {
+            long s = sequencer.Next();
+            ring[s].Value = i;
+            sequencer.Publish(s);
+        }
+    }
+}
