@@ -8,10 +8,13 @@ namespace EventDaemon.Ring.Waiting;
 /// producers waiting for space park here too. It costs one fence and one read when nobody sleeps.
 /// </summary>
 /// <remarks>
-/// Lost wake-ups are impossible: a waiter increments <c>_waiters</c> (full fence) before it
-/// re-checks its condition, and a notifier's full fence between its sequence write and its read
-/// of <c>_waiters</c> means at least one of the two sees the other. Waits are also bounded by a
-/// timeout, as a second line of defence and so that idle stages get a periodic tick.
+/// Lost wake-ups are impossible, and notifying costs no fence: this is an asymmetric Dekker
+/// handshake. A waiter increments <c>_waiters</c>, then issues a process-wide barrier
+/// (membarrier: every other thread's earlier stores become visible, and its later loads see the
+/// increment), then re-checks its condition before parking. So either the waiter sees the
+/// notifier's sequence write, or the notifier's plain read sees the waiter. The expensive side is
+/// the one that is about to sleep anyway. Waits are also bounded by a timeout, as a second line of
+/// defence and so that idle stages get a periodic tick.
 /// </remarks>
 public sealed class WaitSignal
 {
@@ -21,12 +24,11 @@ public sealed class WaitSignal
     private long _generation;
 
     /// <summary>Wakes every parked thread if there is any.</summary>
-    /// <remarks>Full fence first: orders the caller's preceding sequence write before the read of
-    /// the waiter count (store-load).</remarks>
+    /// <remarks>A plain volatile read, no fence: the waiters' process-wide barrier provides the
+    /// store-load ordering (see the type's remarks).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void NotifyIfWaiting()
     {
-        Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _waiters) != 0)
         {
             NotifyAll();
@@ -48,6 +50,9 @@ public sealed class WaitSignal
     public long BeginWait()
     {
         Interlocked.Increment(ref _waiters);
+        // The expensive half of the handshake: after this, a notifier either has its sequence
+        // write visible to our re-check, or will read the incremented count.
+        Interlocked.MemoryBarrierProcessWide();
         return Volatile.Read(ref _generation);
     }
 

@@ -117,7 +117,7 @@ internal static class Lexer
             throw new CompileException(
                 ExpressionErrorCode.UnexpectedCharacter,
                 $"expected a field name after '.', found {what}; names that are not letters, digits and '_' are quoted: .\"odd name\"",
-                i >= text.Length ? start : i);
+                start);
         }
 
         int nameStart = i;
@@ -174,7 +174,7 @@ internal static class Lexer
                     i = ReadUnicodeEscape(text, escapeStart, sb);
                     continue;
                 default:
-                    throw new CompileException(ExpressionErrorCode.InvalidEscape, $"invalid escape '\\{e}'; strings use JSON escapes (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)", escapeStart);
+                    throw new CompileException(ExpressionErrorCode.InvalidEscape, $"invalid escape '\\{e}'; strings use JSON escapes (\\\" \\' \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)", escapeStart);
             }
 
             i += 2;
@@ -264,8 +264,9 @@ internal static class Lexer
             throw new CompileException(ExpressionErrorCode.InvalidNumber, $"number '{span}' is too large", start);
         }
 
-        bool isInteger = integral && long.TryParse(span, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long integer);
-        return new Token(TokenKind.Number, start, i, text[start..i], number, isInteger ? integer : 0, isInteger);
+        long integer = 0;
+        bool isInteger = integral && long.TryParse(span, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out integer);
+        return new Token(TokenKind.Number, start, i, text[start..i], number, integer, isInteger);
     }
 
     private static CompileException InvalidNumber(string text, int start, int end)

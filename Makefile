@@ -1,0 +1,43 @@
+# eventd — build, test, publish, benchmark. Every target installs what it needs.
+SHELL := /bin/sh
+CONFIG ?= Release
+RID ?= linux-x64
+ARTIFACTS := artifacts
+RESULTS := $(ARTIFACTS)/test-results
+
+.PHONY: all deps build test unit-test aot-smoke publish demo bench-ring bench-codec fuzz clean format
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+build: deps
+	dotnet build EventDaemon.sln -c $(CONFIG) -nologo -clp:ErrorsOnly
+
+# Unit and integration tests (trx results in artifacts/test-results), then the AOT smoke run.
+test: deps
+	@rm -rf $(RESULTS)
+	dotnet build EventDaemon.sln -c $(CONFIG) -nologo -clp:ErrorsOnly
+	@status=0; \
+	dotnet test EventDaemon.sln -c $(CONFIG) --no-build -nologo \
+	  --logger "trx" --results-directory $(RESULTS) -- RunConfiguration.TreatNoTestsAsError=false || status=1; \
+	sh scripts/aot-smoke.sh || status=1; \
+	exit $$status
+
+aot-smoke: deps
+	sh scripts/aot-smoke.sh
+
+# Native AOT binary with symbols beside it for perf; any AOT or trim warning fails the publish.
+publish: deps
+	sh scripts/publish.sh
+
+bench-ring: deps
+	sh scripts/bench-ring.sh
+
+format:
+	dotnet format EventDaemon.sln
+
+clean:
+	rm -rf $(ARTIFACTS)
+	find src tests perf -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +

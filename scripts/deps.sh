@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs what the build, tests and demo need on a fresh Debian machine, only if missing.
+set -eu
+need=""
+command -v dotnet >/dev/null 2>&1 || { echo "deps: the .NET SDK 10 (dotnet) is required" >&2; exit 1; }
+command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || need="$need clang"
+[ -e /usr/lib/x86_64-linux-gnu/libz.so ] || [ -e /usr/lib/x86_64-linux-gnu/libz.a ] || need="$need zlib1g-dev"
+command -v socat >/dev/null 2>&1 || need="$need socat"
+command -v nc >/dev/null 2>&1 || need="$need netcat-openbsd"
+command -v prlimit >/dev/null 2>&1 || need="$need util-linux"
+command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+if [ -n "$need" ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing packages:$need (run as root or install them)" >&2; exit 1
+  fi
+  echo "deps: installing$need"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+fi

@@ -1,0 +1,8 @@
+namespace EventDaemon.Daemon.Config;
+
+public enum ComponentKind
+{
+    Source,
+    Transform,
+    Sink,
+}

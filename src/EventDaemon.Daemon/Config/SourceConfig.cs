@@ -1,0 +1,50 @@
+namespace EventDaemon.Daemon.Config;
+
+/// <summary>A <c>[sources.NAME]</c> table: where events come from and how they are decoded.</summary>
+/// <param name="MaxEventBytes">The source's own limit, or <c>[daemon] max_event_bytes</c> when it sets none.</param>
+public abstract record SourceConfig(string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes)
+    : ComponentConfig(Name, Position)
+{
+    /// <summary>
+    /// Far more connections than a pipeline's producers open; the bound exists because each
+    /// connection holds a receive buffer, and memory must stay bounded whoever connects.
+    /// </summary>
+    public const int DefaultMaxConnections = 1024;
+
+    public sealed override ComponentKind Kind => ComponentKind.Source;
+}
+
+/// <summary><c>type = "tcp"</c>: a listening TCP socket, one stream of events per connection.</summary>
+public sealed record TcpSourceConfig(
+    string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, HostPort Address, int MaxConnections)
+    : SourceConfig(Name, Position, Format, MaxEventBytes)
+{
+    public override string TypeName => "tcp";
+}
+
+/// <summary><c>type = "udp"</c>: one event (or one line of events) per datagram; drops and counts when the ring is full.</summary>
+public sealed record UdpSourceConfig(string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, HostPort Address)
+    : SourceConfig(Name, Position, Format, MaxEventBytes)
+{
+    public override string TypeName => "udp";
+}
+
+/// <summary><c>type = "unix"</c>: a listening Unix stream socket at <see cref="Path"/>.</summary>
+public sealed record UnixSourceConfig(
+    string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, string Path, int MaxConnections)
+    : SourceConfig(Name, Position, Format, MaxEventBytes)
+{
+    public override string TypeName => "unix";
+}
+
+/// <summary><c>type = "nats"</c>: a durable pull consumer on a JetStream stream (SPEC §8).</summary>
+/// <param name="Subject">A filter subject within the stream, or <c>null</c> for all of it.</param>
+/// <param name="Consumer">The durable consumer's name; instances that share it share the work.</param>
+public sealed record NatsSourceConfig(
+    string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, string Url, string Stream, string? Subject, string Consumer)
+    : SourceConfig(Name, Position, Format, MaxEventBytes)
+{
+    public const string DefaultUrl = "nats://127.0.0.1:4222";
+
+    public override string TypeName => "nats";
+}

@@ -1,0 +1,325 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using EventDaemon.Events;
+using EventDaemon.Events.Fields;
+using EventDaemon.Stages.Expressions.Internal;
+
+namespace EventDaemon.Stages.Expressions;
+
+/// <summary>
+/// A compiled filter condition (SPEC §3, <c>filter</c> and <c>route</c>): parsed and type-checked
+/// once at config load, then evaluated per event without allocating. The language is described
+/// in <c>EXPRESSIONS.md</c> next to this file.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The compiled form is a flat array of tests. Each test (a comparison, an <c>in</c>, a call)
+/// names the test to run next when it is true and when it is false, so <c>&amp;&amp;</c>,
+/// <c>||</c> and <c>!</c> cost nothing at run time and <see cref="Evaluate"/> is a loop over an
+/// array: no tree, no virtual dispatch, no recursion, no stack.
+/// </para>
+/// <para>
+/// Values of different types never compare true, and neither do missing operands: both
+/// <c>value == "x"</c> and <c>value != "x"</c> are false, as are <c>.absent == 1</c> and
+/// <c>.absent != 1</c>. So <c>a != b</c> means "same type and different", and is not the same as
+/// <c>!(a == b)</c>, which is also true across types and for missing fields.
+/// </para>
+/// <para>An instance holds no per-event state; any number of threads may evaluate it at once.</para>
+/// </remarks>
+public sealed class FilterProgram
+{
+    // Field lookups are cached per evaluation (a field tested twice is scanned once) for the first
+    // this many distinct fields; the cache is a stack buffer and a bit mask, 16 × 24 bytes.
+    private const int CachedFields = 16;
+
+    private readonly Instruction[] _code;
+    private readonly int _entry;
+    private readonly LiteralValue[] _literals;
+    private readonly byte[][] _fieldNames;
+    private readonly InList[] _lists;
+
+    internal FilterProgram(string source, string canonical, Instruction[] code, int entry, LiteralValue[] literals, byte[][] fieldNames, InList[] lists)
+    {
+        Source = source;
+        Canonical = canonical;
+        _code = code;
+        _entry = entry;
+        _literals = literals;
+        _fieldNames = fieldNames;
+        _lists = lists;
+    }
+
+    /// <summary>The expression text this program was compiled from.</summary>
+    public string Source { get; }
+
+    /// <summary>
+    /// The expression as parsed, with every <c>&amp;&amp;</c>/<c>||</c> group and every <c>!</c>
+    /// operand in parentheses: shows how precedence grouped it (for <c>ctl</c> output and tests).
+    /// </summary>
+    public string Canonical { get; }
+
+    /// <summary>Number of tests in the compiled form (constant conditions compile to none).</summary>
+    public int InstructionCount => _code.Length;
+
+    /// <summary>
+    /// Compiles <paramref name="text"/>. On failure <paramref name="error"/> holds the first error,
+    /// positioned by line and column within <paramref name="text"/>.
+    /// </summary>
+    public static bool TryCompile(string text, [NotNullWhen(true)] out FilterProgram? program, out ExpressionError error)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        try
+        {
+            SyntaxNode root = Parser.Parse(text);
+            program = ProgramBuilder.Build(text, root);
+            error = default;
+            return true;
+        }
+        catch (CompileException e)
+        {
+            (int line, int column) = TextPosition.Of(text, e.Offset);
+            program = null;
+            error = new ExpressionError(e.Code, e.Message, line, column, e.Offset);
+            return false;
+        }
+    }
+
+    /// <summary>Whether the event satisfies the condition. Does not allocate and does not throw for any event.</summary>
+    [SkipLocalsInit]
+    public bool Evaluate(in EventView ev)
+    {
+        var fields = new FieldCache(stackalloc JsonScalar[Math.Min(_fieldNames.Length, CachedFields)]);
+        Instruction[] code = _code;
+        int pc = _entry;
+        while (pc >= 0)
+        {
+            ref readonly Instruction ins = ref code[pc];
+            pc = Test(in ins, in ev, ref fields) ? ins.OnTrue : ins.OnFalse;
+        }
+
+        return pc == Instruction.Accept;
+    }
+
+    public override string ToString() => Source;
+
+    private bool Test(ref readonly Instruction ins, in EventView ev, ref FieldCache fields)
+    {
+        switch (ins.Kind)
+        {
+            case InstructionKind.TypeEqualsString:
+                return ev.HasType && StringEquality(ins.Op, ev.TypeRaw, ev.TypeEscaped, _literals[ins.Right.Index].Utf8);
+            case InstructionKind.KeyEqualsString:
+                return ev.HasKey && StringEquality(ins.Op, ev.KeyRaw, ev.KeyEscaped, _literals[ins.Right.Index].Utf8);
+            case InstructionKind.ValueCompareNumber:
+            {
+                if (!ev.HasValue)
+                {
+                    return false;
+                }
+
+                ref readonly LiteralValue literal = ref _literals[ins.Right.Index];
+                return NumberComparison.Apply(ins.Op, NumberComparison.Compare(false, 0, ev.Slot.Value, literal.IsInteger, literal.Integer, literal.Number));
+            }
+
+            case InstructionKind.Compare:
+            {
+                Resolve(ins.Left, in ev, ref fields, out Scalar left);
+                Resolve(ins.Right, in ev, ref fields, out Scalar right);
+                return Compare(ins.Op, in left, in right);
+            }
+
+            case InstructionKind.In:
+            {
+                Resolve(ins.Left, in ev, ref fields, out Scalar left);
+                return _lists[ins.ListIndex].Contains(in left);
+            }
+
+            case InstructionKind.StartsWith:
+            case InstructionKind.Contains:
+            {
+                Resolve(ins.Left, in ev, ref fields, out Scalar text);
+                Resolve(ins.Right, in ev, ref fields, out Scalar part);
+                if (text.Kind != ScalarKind.String || part.Kind != ScalarKind.String)
+                {
+                    return false;
+                }
+
+                return ins.Kind == InstructionKind.StartsWith
+                    ? EscapedText.StartsWith(text.Bytes, text.Escaped, part.Bytes, part.Escaped)
+                    : EscapedText.Contains(text.Bytes, text.Escaped, part.Bytes, part.Escaped);
+            }
+
+            default:
+                return Exists(ins.Left, in ev, ref fields);
+        }
+    }
+
+    private static bool StringEquality(CompareOp op, ReadOnlySpan<byte> raw, bool escaped, ReadOnlySpan<byte> literal) => op == CompareOp.Equal
+        ? JsonString.EqualsUnescaped(raw, escaped, literal)
+        : EscapedText.NotEqual(raw, escaped, literal, bEscaped: false);
+
+    private static bool Compare(CompareOp op, in Scalar a, in Scalar b)
+    {
+        if (a.Kind != b.Kind)
+        {
+            // true and false are two kinds but one type: they are unequal, not incomparable.
+            return IsBoolean(a.Kind) && IsBoolean(b.Kind) && op == CompareOp.NotEqual;
+        }
+
+        switch (a.Kind)
+        {
+            case ScalarKind.Number:
+                return NumberComparison.Apply(op, NumberComparison.Compare(a.IsInteger, a.Integer, a.Number, b.IsInteger, b.Integer, b.Number));
+            case ScalarKind.String:
+                return op switch
+                {
+                    CompareOp.Equal => EscapedText.Equal(a.Bytes, a.Escaped, b.Bytes, b.Escaped),
+                    CompareOp.NotEqual => EscapedText.NotEqual(a.Bytes, a.Escaped, b.Bytes, b.Escaped),
+                    _ => NumberComparison.Apply(op, EscapedText.Compare(a.Bytes, a.Escaped, b.Bytes, b.Escaped)),
+                };
+            case ScalarKind.True:
+            case ScalarKind.False:
+            case ScalarKind.Null:
+                // Same kind, so equal; booleans and null have no order.
+                return op == CompareOp.Equal;
+            default:
+                // Missing on both sides, or two containers: nothing to compare.
+                return false;
+        }
+    }
+
+    private static bool IsBoolean(ScalarKind kind) => kind is ScalarKind.True or ScalarKind.False;
+
+    private bool Exists(Operand operand, in EventView ev, ref FieldCache fields) => operand.Kind switch
+    {
+        OperandKind.Type => ev.HasType,
+        OperandKind.Key => ev.HasKey,
+        OperandKind.Value => ev.HasValue,
+        OperandKind.Timestamp => (ev.Slot.Flags & EventFlags.HasTimestamp) != 0,
+        _ => LookUpField(operand.Index, in ev, ref fields).Kind != JsonScalarKind.None,
+    };
+
+    private void Resolve(Operand operand, in EventView ev, ref FieldCache fields, out Scalar result)
+    {
+        result = default;
+        switch (operand.Kind)
+        {
+            case OperandKind.Type:
+                if (ev.HasType)
+                {
+                    result.Kind = ScalarKind.String;
+                    result.Bytes = ev.TypeRaw;
+                    result.Escaped = ev.TypeEscaped;
+                }
+
+                break;
+            case OperandKind.Key:
+                if (ev.HasKey)
+                {
+                    result.Kind = ScalarKind.String;
+                    result.Bytes = ev.KeyRaw;
+                    result.Escaped = ev.KeyEscaped;
+                }
+
+                break;
+            case OperandKind.Value:
+                if (ev.HasValue)
+                {
+                    result.Kind = ScalarKind.Number;
+                    result.Number = ev.Slot.Value;
+                }
+
+                break;
+            case OperandKind.Timestamp:
+                // Always present: the slot carries the ingest time when the event had no ts.
+                result.Kind = ScalarKind.Number;
+                result.IsInteger = true;
+                result.Integer = ev.Slot.Timestamp;
+                result.Number = ev.Slot.Timestamp;
+                break;
+            case OperandKind.Literal:
+            {
+                ref readonly LiteralValue literal = ref _literals[operand.Index];
+                result.Kind = literal.Kind;
+                result.Bytes = literal.Utf8;
+                result.Number = literal.Number;
+                result.Integer = literal.Integer;
+                result.IsInteger = literal.IsInteger;
+                break;
+            }
+
+            default:
+            {
+                JsonScalar field = LookUpField(operand.Index, in ev, ref fields);
+                switch (field.Kind)
+                {
+                    case JsonScalarKind.String:
+                        result.Kind = ScalarKind.String;
+                        result.Bytes = ev.Payload.Slice(field.Offset, field.Length);
+                        result.Escaped = field.Escaped;
+                        break;
+                    case JsonScalarKind.Number:
+                        result.Kind = ScalarKind.Number;
+                        result.Number = field.Number;
+                        break;
+                    case JsonScalarKind.True:
+                        result.Kind = ScalarKind.True;
+                        break;
+                    case JsonScalarKind.False:
+                        result.Kind = ScalarKind.False;
+                        break;
+                    case JsonScalarKind.Null:
+                        result.Kind = ScalarKind.Null;
+                        break;
+                    case JsonScalarKind.Object:
+                    case JsonScalarKind.Array:
+                        result.Kind = ScalarKind.Container;
+                        break;
+                }
+
+                break;
+            }
+        }
+    }
+
+    private JsonScalar LookUpField(int index, in EventView ev, ref FieldCache fields)
+    {
+        if (fields.TryGet(index, out JsonScalar cached))
+        {
+            return cached;
+        }
+
+        // A failed lookup leaves the default scalar (kind None), which reads as missing.
+        ev.TryGetField(_fieldNames[index], out JsonScalar found);
+        fields.Set(index, found);
+        return found;
+    }
+
+    /// <summary>The fields already looked up during one evaluation; a stack buffer and a bit mask.</summary>
+    private ref struct FieldCache(Span<JsonScalar> entries)
+    {
+        private readonly Span<JsonScalar> _entries = entries;
+        private uint _filled;
+
+        public readonly bool TryGet(int index, out JsonScalar value)
+        {
+            if ((uint)index < (uint)_entries.Length && (_filled & (1u << index)) != 0)
+            {
+                value = _entries[index];
+                return true;
+            }
+
+            value = default;
+            return false;
+        }
+
+        public void Set(int index, JsonScalar value)
+        {
+            if ((uint)index < (uint)_entries.Length)
+            {
+                _entries[index] = value;
+                _filled |= 1u << index;
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using System.Text;
+using EventDaemon.Events;
+using EventDaemon.Events.BadInput;
+using EventDaemon.Events.Codecs;
+using EventDaemon.Events.Fields;
+using EventDaemon.Stages.Expressions;
+using Xunit;
+
+namespace EventDaemon.Stages.Tests.Expressions;
+
+/// <summary>An event as a filter sees it: a slot decoded by the real JSON parser, and its line.</summary>
+internal sealed class TestEvent
+{
+    private readonly byte[] _payload;
+    private readonly EventSlot _slot;
+
+    private TestEvent(byte[] payload, EventSlot slot)
+    {
+        _payload = payload;
+        _slot = slot;
+    }
+
+    public string Description { get; private init; } = "";
+
+    public static TestEvent FromJson(string json)
+    {
+        byte[] line = Encoding.UTF8.GetBytes(json);
+        var slot = default(EventSlot);
+        bool parsed = JsonEventParser.TryParse(line, ref slot, out InvalidReason reason);
+        Assert.True(parsed, $"test event should be valid JSON for the ingest parser but was rejected ({reason}): {json}");
+        return new TestEvent(line, slot) { Description = json };
+    }
+
+    /// <summary>A binary-frame event: well-known fields in the slot, opaque payload bytes.</summary>
+    public static TestEvent FromBinary(EventSlot slot, byte[] payload) =>
+        new(payload, slot) { Description = $"binary frame flags={slot.Flags}" };
+
+    public bool Matches(FilterProgram program)
+    {
+        var view = new EventView(in _slot, _payload);
+        return program.Evaluate(in view);
+    }
+
+    public override string ToString() => Description;
+}
