@@ -57,6 +57,20 @@ public sealed class SingleProducerSequencer : Sequencer
         return true;
     }
 
+    /// <summary>
+    /// Takes back the most recent claim, which must not have been published: for a producer that
+    /// claimed a slot and then found it could not fill it (e.g. no payload space).
+    /// </summary>
+    public void Unclaim(long sequence)
+    {
+        if (sequence != _next.Value || sequence <= Cursor.Value)
+        {
+            Internal.ThrowHelper.InvalidOperation($"only the last unpublished claim can be taken back (claimed {_next.Value}, asked {sequence})");
+        }
+
+        _next.Value = sequence - 1;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override void Publish(long sequence)
     {

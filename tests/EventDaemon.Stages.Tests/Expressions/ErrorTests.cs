@@ -82,7 +82,7 @@ public class ErrorTests
     [InlineData("type == \"a\"\r\n\r\n&& foo", ExpressionErrorCode.UnknownName, 3, 4)]
     [InlineData("type == \"a\" &&\rfoo == 1", ExpressionErrorCode.UnknownName, 2, 1)]
     [InlineData("\tfoo", ExpressionErrorCode.UnknownName, 1, 2)]
-    [InlineData("type == \"é\" && bogus", ExpressionErrorCode.UnknownName, 1, 17)]
+    [InlineData("type == \"é\" && bogus", ExpressionErrorCode.UnknownName, 1, 16)]
     [InlineData("\"😀\" == bogus", ExpressionErrorCode.UnknownName, 1, 8)]
     [InlineData("type == \"a\" &&\n  key == \"b\" &&\n  contains(value, \"x\")", ExpressionErrorCode.ArgumentType, 3, 12)]
     public void Errors_InMultiLineText_CountLinesAndColumnsAsAnEditorDoes(string text, ExpressionErrorCode code, int line, int column)

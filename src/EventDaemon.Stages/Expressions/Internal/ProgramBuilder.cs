@@ -20,29 +20,76 @@ internal sealed class ProgramBuilder
         var builder = new ProgramBuilder();
         int entry = builder.Emit(root, Instruction.Accept, Instruction.Reject);
 
-        // A test is emitted after the tests it jumps to (its targets must exist first), so the
-        // list runs right to left; reversed, the program reads in source order.
-        int n = builder._code.Count;
-        var code = new Instruction[n];
-        for (int i = 0; i < n; i++)
-        {
-            Instruction ins = builder._code[i];
-            code[n - 1 - i] = ins.WithTargets(Remap(ins.OnTrue, n), Remap(ins.OnFalse, n));
-        }
-
+        Instruction[] code = builder.Link(ref entry);
         var canonical = new StringBuilder();
         root.Render(canonical);
         return new FilterProgram(
             source,
             canonical.ToString(),
             code,
-            Remap(entry, n),
+            entry,
             [.. builder._literals],
             [.. builder._fieldNames],
             [.. builder._lists]);
     }
 
-    private static int Remap(int target, int count) => target < 0 ? target : count - 1 - target;
+    /// <summary>
+    /// Drops tests no path reaches (those behind a constant, as in <c>true || x</c>) and renumbers
+    /// the rest. A test is emitted after the tests it jumps to, because its targets must exist
+    /// first, so emission order runs right to left; reversed, the program reads in source order.
+    /// </summary>
+    private Instruction[] Link(ref int entry)
+    {
+        int n = _code.Count;
+        var reachable = new bool[n];
+        var pending = new Stack<int>();
+        if (entry >= 0)
+        {
+            pending.Push(entry);
+        }
+
+        while (pending.Count > 0)
+        {
+            int i = pending.Pop();
+            if (reachable[i])
+            {
+                continue;
+            }
+
+            reachable[i] = true;
+            if (_code[i].OnTrue >= 0)
+            {
+                pending.Push(_code[i].OnTrue);
+            }
+
+            if (_code[i].OnFalse >= 0)
+            {
+                pending.Push(_code[i].OnFalse);
+            }
+        }
+
+        var newIndex = new int[n];
+        int count = 0;
+        for (int i = n - 1; i >= 0; i--)
+        {
+            newIndex[i] = reachable[i] ? count++ : -1;
+        }
+
+        var code = new Instruction[count];
+        for (int i = 0; i < n; i++)
+        {
+            if (reachable[i])
+            {
+                Instruction ins = _code[i];
+                code[newIndex[i]] = ins.WithTargets(Relink(ins.OnTrue), Relink(ins.OnFalse));
+            }
+        }
+
+        entry = Relink(entry);
+        return code;
+
+        int Relink(int target) => target < 0 ? target : newIndex[target];
+    }
 
     /// <summary>Emits <paramref name="node"/>; returns the index of its first test (or a final target for a constant).</summary>
     private int Emit(SyntaxNode node, int onTrue, int onFalse)

@@ -1,0 +1,67 @@
+namespace EventDaemon.Daemon.Config.Internal;
+
+/// <summary>"did you mean 'x'?" for misspelt keys, values and component names.</summary>
+internal static class Suggestions
+{
+    /// <summary>The candidate closest to <paramref name="input"/>, if it is close enough to be a typo of it.</summary>
+    /// <remarks>
+    /// Close enough = at most one edit per three characters (at least one): catches <c>adress</c>,
+    /// <c>tpc</c> and <c>purchse</c> without offering <c>sum</c> for <c>max</c>.
+    /// </remarks>
+    public static string? Closest(string input, IEnumerable<string> candidates)
+    {
+        int limit = Math.Max(1, input.Length / 3);
+        string? best = null;
+        int bestDistance = int.MaxValue;
+        foreach (string candidate in candidates)
+        {
+            if (candidate == input)
+            {
+                continue;
+            }
+
+            int distance = Distance(input.ToLowerInvariant(), candidate.ToLowerInvariant());
+            if (distance <= limit && distance < bestDistance && distance < candidate.Length)
+            {
+                best = candidate;
+                bestDistance = distance;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary><c> (did you mean 'x'?)</c>, or nothing.</summary>
+    public static string DidYouMean(string input, IEnumerable<string> candidates) =>
+        Closest(input, candidates) is { } match ? $" (did you mean '{match}'?)" : "";
+
+    /// <summary>Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps cost 1.</summary>
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++)
+        {
+            d[i, 0] = i;
+        }
+
+        for (int j = 0; j <= b.Length; j++)
+        {
+            d[0, j] = j;
+        }
+
+        for (int i = 1; i <= a.Length; i++)
+        {
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                {
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+                }
+            }
+        }
+
+        return d[a.Length, b.Length];
+    }
+}

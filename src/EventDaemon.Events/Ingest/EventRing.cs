@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using EventDaemon.Events.Memory;
+using EventDaemon.Ring;
+using EventDaemon.Ring.Memory;
+using EventDaemon.Ring.Sequencing;
+
+namespace EventDaemon.Events.Ingest;
+
+/// <summary>
+/// A ring of <see cref="EventSlot"/>s with the payload arena their bytes live in, and the one
+/// door producers come in by. Producers (source threads) take turns per batch, typically one
+/// socket read: inside a batch, events are claimed and their bytes copied without any atomic
+/// operation, and the whole batch is published with one release store.
+/// </summary>
+/// <remarks>
+/// Serialising producers per batch is what lets slots and payloads share one order: payload
+/// positions grow with sequences, so the arena's free space is simply everything before the
+/// payload of the oldest slot some consumer has not finished.
+/// </remarks>
+public sealed class EventRing : IDisposable
+{
+    private readonly Lock _producerLock = new();
+    private readonly SingleProducerSequencer _sequencer;
+
+    public EventRing(int slots, long arenaBytes, bool lockMemory, bool notifyOnPublish)
+    {
+        Slots = new RingBuffer<EventSlot>(slots, lockMemory);
+        Arena = new PayloadArena(arenaBytes, lockMemory);
+        _sequencer = new SingleProducerSequencer(slots, notifyOnPublish);
+    }
+
+    public RingBuffer<EventSlot> Slots { get; }
+
+    public PayloadArena Arena { get; }
+
+    public Sequencer Sequencer => _sequencer;
+
+    public int Capacity => Slots.Capacity;
+
+    /// <summary>Published slots not yet released by every consumer.</summary>
+    public long Occupancy
+    {
+        get
+        {
+            long cursor = _sequencer.Cursor.Value;
+            return cursor - _sequencer.MinimumGating(cursor);
+        }
+    }
+
+    /// <summary>Arena bytes held by events some consumer still needs.</summary>
+    public long ArenaUsed => Arena.Used(Tail(_sequencer.Cursor.Value));
+
+    /// <summary>The payload of a slot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ReadOnlySpan<byte> Payload(ref readonly EventSlot slot) => Arena.At(slot.PayloadPosition, slot.PayloadLength);
+
+    /// <summary>Opens a batch: takes the producer turn until the batch is disposed.</summary>
+    public IngestBatch BeginBatch()
+    {
+        _producerLock.Enter();
+        return new IngestBatch(this);
+    }
+
+    /// <summary>Opens a batch only if no other producer holds the turn now.</summary>
+    public bool TryBeginBatch(out IngestBatch batch)
+    {
+        if (_producerLock.TryEnter())
+        {
+            batch = new IngestBatch(this);
+            return true;
+        }
+
+        batch = default;
+        return false;
+    }
+
+    internal void EndBatch(long firstPending, long lastClaimed)
+    {
+        if (lastClaimed >= firstPending)
+        {
+            _sequencer.Publish(lastClaimed);
+        }
+
+        _producerLock.Exit();
+    }
+
+    /// <summary>
+    /// Claims a slot and reserves the payload's bytes, publishing the batch so far first when it
+    /// must wait for consumers. Returns false only when <paramref name="wait"/> is false and the
+    /// ring or arena is full.
+    /// </summary>
+    internal bool TryClaim(int length, bool wait, ref long firstPending, ref long lastClaimed, out long sequence, out long position)
+    {
+        if (_sequencer.TryNext(out sequence))
+        {
+            if (Arena.TryReserve(length, Tail(sequence - 1), out position))
+            {
+                lastClaimed = sequence;
+                return true;
+            }
+
+            Unclaim(sequence);
+        }
+
+        return ClaimSlow(length, wait, ref firstPending, ref lastClaimed, out sequence, out position);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool ClaimSlow(int length, bool wait, ref long firstPending, ref long lastClaimed, out long sequence, out long position)
+    {
+        sequence = 0;
+        position = 0;
+        if (!wait)
+        {
+            return false;
+        }
+
+        // Consumers can only free space up to what is published: publish the batch so far.
+        if (lastClaimed >= firstPending)
+        {
+            _sequencer.Publish(lastClaimed);
+            firstPending = lastClaimed + 1;
+        }
+
+        var spin = new SpinWait();
+        while (true)
+        {
+            if (_sequencer.TryNext(out sequence))
+            {
+                if (Arena.TryReserve(length, Tail(sequence - 1), out position))
+                {
+                    lastClaimed = sequence;
+                    return true;
+                }
+
+                Unclaim(sequence);
+            }
+
+            // Back off without burning the core the consumers need (2-core machines).
+            spin.SpinOnce(sleep1Threshold: 30);
+        }
+    }
+
+    /// <summary>Gives back a sequence claimed in this batch and never written: only the single
+    /// producer in its turn can do this, and only for its last claim.</summary>
+    private void Unclaim(long sequence) => _sequencer.Unclaim(sequence);
+
+    /// <summary>
+    /// The arena position before which every byte is free: the payload start of the oldest slot
+    /// not yet released by every consumer, or the head when all of them are released.
+    /// </summary>
+    /// <param name="lastClaimedOrPublished">the newest sequence whose payload is reserved.</param>
+    private long Tail(long lastClaimedOrPublished)
+    {
+        long released = _sequencer.MinimumGating(lastClaimedOrPublished);
+        if (released >= lastClaimedOrPublished)
+        {
+            return Arena.Head;
+        }
+
+        // Slot released+1 is not reusable until every consumer passes it, so its position is stable.
+        return Slots[released + 1].PayloadPosition;
+    }
+
+    public void Dispose()
+    {
+        Slots.Dispose();
+        Arena.Dispose();
+    }
+}
+
+/// <summary>One producer's turn at the ring: claim, fill and (on dispose) publish a run of events.</summary>
+public ref struct IngestBatch
+{
+    private readonly EventRing? _ring;
+    private long _firstPending;
+    private long _lastClaimed;
+
+    internal IngestBatch(EventRing ring)
+    {
+        _ring = ring;
+        _firstPending = ring.Sequencer.Cursor.Value + 1;
+        _lastClaimed = _firstPending - 1;
+    }
+
+    /// <summary>Events appended in this batch.</summary>
+    public readonly long Count => _lastClaimed - _firstPending + 1;
+
+    /// <summary>
+    /// Copies <paramref name="decoded"/> and <paramref name="payload"/> into the ring. With
+    /// <paramref name="wait"/> (stream sources) a full ring or arena blocks until consumers make
+    /// room; without it (datagram sources) the event is refused and false returned.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryAppend(scoped ref readonly EventSlot decoded, scoped ReadOnlySpan<byte> payload, bool wait)
+    {
+        Debug.Assert(_ring is not null, "batch not opened by EventRing.BeginBatch");
+        if (!_ring.TryClaim(payload.Length, wait, ref _firstPending, ref _lastClaimed, out long sequence, out long position))
+        {
+            return false;
+        }
+
+        payload.CopyTo(_ring.Arena.At(position, payload.Length));
+        ref EventSlot slot = ref _ring.Slots[sequence];
+        slot = decoded;
+        slot.PayloadPosition = position;
+        slot.PayloadLength = payload.Length;
+        return true;
+    }
+
+    /// <summary>Publishes everything appended and hands the producer turn back.</summary>
+    public void Dispose()
+    {
+        _ring?.EndBatch(_firstPending, _lastClaimed);
+        this = default;
+    }
+}
