@@ -16,7 +16,7 @@ namespace EventDaemon.Ring;
 /// trails its predecessors, the leaves are the slowest, and a slot is reused only after every
 /// stage has passed it.
 /// </remarks>
-public sealed class EventGraph<T, TWait> : IDisposable
+public sealed class EventGraph<T, TWait> : IEventGraph
     where T : unmanaged
     where TWait : struct, IWaitStrategy
 {
@@ -85,7 +85,9 @@ public sealed class EventGraph<T, TWait> : IDisposable
     }
 
     /// <summary>Gates the producers on the leaves and starts every stage's thread.</summary>
-    public void Start()
+    /// <param name="startAfter">The sequence every stage has already finished with: -1 for a new
+    /// ring, the cursor when a graph replaces another on a live ring (reload).</param>
+    public void Start(long startAfter = Sequence.InitialValue)
     {
         if (_started)
         {
@@ -100,6 +102,11 @@ public sealed class EventGraph<T, TWait> : IDisposable
             {
                 leaves.Add(stage.Processor.Sequence);
             }
+        }
+
+        foreach (Stage stage in _stages)
+        {
+            stage.Processor.Sequence.SetValue(startAfter);
         }
 
         Sequencer.SetGatingSequences(leaves.ToArray());
@@ -137,6 +144,16 @@ public sealed class EventGraph<T, TWait> : IDisposable
             Halt(TimeSpan.FromSeconds(5));
         }
     }
+}
+
+/// <summary>What the daemon needs of a running graph, whatever its slot type and wait strategy.</summary>
+public interface IEventGraph : IDisposable
+{
+    IReadOnlyList<Stage> Stages { get; }
+
+    void Start(long startAfter = Sequence.InitialValue);
+
+    bool Halt(TimeSpan timeout);
 }
 
 /// <summary>One stage of a graph: its processor, thread and place in the graph. Readable from any thread.</summary>

@@ -47,7 +47,7 @@ public sealed class BinaryFrameDecoder
 
     /// <summary>Feeds one read; delivers every frame it completes. Returns the framing error, if any.</summary>
     public FrameError Feed<TSink>(ReadOnlySpan<byte> chunk, ref TSink sink)
-        where TSink : struct, IFrameSink
+        where TSink : struct, IFrameSink, allows ref struct
     {
         if (_error != FrameError.None)
         {
@@ -163,7 +163,7 @@ public sealed class BinaryFrameDecoder
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private FrameError FeedCarried<TSink>(ref ReadOnlySpan<byte> chunk, ref TSink sink)
-        where TSink : struct, IFrameSink
+        where TSink : struct, IFrameSink, allows ref struct
     {
         if (_carryLength < BinaryFrame.HeaderSize)
         {
@@ -210,7 +210,7 @@ public sealed class BinaryFrameDecoder
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Deliver<TSink>(ReadOnlySpan<byte> frame, ref TSink sink)
-        where TSink : struct, IFrameSink
+        where TSink : struct, IFrameSink, allows ref struct
     {
         _expected = 0;
         InvalidReason invalid = DecodeFields(frame, ref _decoded);

@@ -387,10 +387,31 @@ public static class JsonEventParser
             return Rfc3339.TryParseUnixNanos(raw, out ts);
         }
 
+        return ParseEscapedTsString(raw, out ts);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool ParseEscapedTsString(ReadOnlySpan<byte> raw, out long ts)
+    {
+        // A timestamp is ~35 bytes; escapes or a long fraction can make it longer, and then a
+        // pooled buffer (no allocation once the pool is warm) keeps the rule "any fraction length".
+        const int StackLimit = 256;
         ts = 0;
-        Span<byte> buffer = stackalloc byte[64];
-        return raw.Length <= buffer.Length && JsonString.TryUnescape(raw, buffer, out int written)
-            && Rfc3339.TryParseUnixNanos(buffer[..written], out ts);
+        if (raw.Length <= StackLimit)
+        {
+            Span<byte> buffer = stackalloc byte[StackLimit];
+            return JsonString.TryUnescape(raw, buffer, out int written) && Rfc3339.TryParseUnixNanos(buffer[..written], out ts);
+        }
+
+        byte[] rented = ArrayPool<byte>.Shared.Rent(raw.Length);
+        try
+        {
+            return JsonString.TryUnescape(raw, rented, out int written) && Rfc3339.TryParseUnixNanos(rented.AsSpan(0, written), out ts);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>

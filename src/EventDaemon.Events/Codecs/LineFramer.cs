@@ -38,7 +38,7 @@ public sealed class LineFramer
 
     /// <summary>Feeds one read. Every line completed by it is delivered before this returns.</summary>
     public void Feed<TSink>(ReadOnlySpan<byte> chunk, ref TSink sink)
-        where TSink : struct, ILineSink
+        where TSink : struct, ILineSink, allows ref struct
     {
         while (!chunk.IsEmpty)
         {
@@ -76,7 +76,7 @@ public sealed class LineFramer
 
     /// <summary>End of stream: delivers a final line that had no newline, then resets.</summary>
     public void Complete<TSink>(ref TSink sink)
-        where TSink : struct, ILineSink
+        where TSink : struct, ILineSink, allows ref struct
     {
         if (!_skipping && _carryLength > 0)
         {
@@ -95,7 +95,7 @@ public sealed class LineFramer
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Deliver<TSink>(ReadOnlySpan<byte> line, ref TSink sink)
-        where TSink : struct, ILineSink
+        where TSink : struct, ILineSink, allows ref struct
     {
         if (!line.IsEmpty && line[^1] == (byte)'\r')
         {
@@ -114,7 +114,7 @@ public sealed class LineFramer
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void CompleteCarried<TSink>(ReadOnlySpan<byte> tail, ref TSink sink)
-        where TSink : struct, ILineSink
+        where TSink : struct, ILineSink, allows ref struct
     {
         int total = _carryLength + tail.Length;
         _carryLength = 0;
@@ -130,7 +130,7 @@ public sealed class LineFramer
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Carry<TSink>(ReadOnlySpan<byte> partial, ref TSink sink)
-        where TSink : struct, ILineSink
+        where TSink : struct, ILineSink, allows ref struct
     {
         if (_carryLength + partial.Length > _carry.Length)
         {

@@ -171,7 +171,7 @@ public sealed class EventRing : IDisposable
 }
 
 /// <summary>One producer's turn at the ring: claim, fill and (on dispose) publish a run of events.</summary>
-public ref struct IngestBatch
+public struct IngestBatch : IDisposable
 {
     private readonly EventRing? _ring;
     private long _firstPending;

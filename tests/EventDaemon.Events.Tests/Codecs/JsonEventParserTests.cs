@@ -42,6 +42,14 @@ public class JsonEventParserTests
         Assert.True((p.Slot.Flags & EventFlags.TypeEscaped) != 0 && (p.Slot.Flags & EventFlags.KeyEscaped) != 0, $"escape flags expected, got {p.Slot.Flags}");
     }
 
+    [Fact]
+    public void TryParse_LoneSurrogateEscape_IsAcceptedAndReadsAsReplacementCharacter()
+    {
+        Parsed p = Parsed.Json("""{"type":"a\ud83dz","key":"\ude00"}""");
+        Assert.True(p.Ok, $"lone surrogate escapes are valid JSON syntax, got {p.Reason.Label()}");
+        Assert.True(p.Type == "a\uFFFDz" && p.Key == "\uFFFD", $"lone surrogates should unescape to U+FFFD, got '{p.Type}' '{p.Key}'");
+    }
+
     [Theory]
     [InlineData("""{"value":1,"value":2}""", 2.0)]
     [InlineData("""{"value":"x","value":3}""", 3.0)]

@@ -53,8 +53,8 @@ internal static class ConfigBinder
 
             if (entry.Value is TomlTable or TomlTableArray)
             {
-                context.Error(entry.KeyPosition, $"unknown table [{entry.Key}]{Suggestions.DidYouMean(entry.Key, ConfigNames.TopLevelTables)}; "
-                    + "a config has [daemon], [sources.NAME], [transforms.NAME] and [sinks.NAME]");
+                string suggestion = Suggestions.Closest(entry.Key, ConfigNames.TopLevelTables) is { } match ? $" (did you mean [{match}]?)" : "";
+                context.Error(entry.KeyPosition, $"unknown table [{entry.Key}]{suggestion}; a config has [daemon], [sources.NAME], [transforms.NAME] and [sinks.NAME]");
             }
             else if (ConfigNames.DaemonKeys.Contains(entry.Key))
             {

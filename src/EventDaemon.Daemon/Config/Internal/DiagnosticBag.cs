@@ -5,22 +5,37 @@ internal sealed class DiagnosticBag
 {
     private readonly List<ConfigDiagnostic> _items = [];
     private readonly HashSet<(ConfigPosition, string)> _seen = [];
+    private HashSet<int>? _syntaxErrorLines;
 
-    public bool HasErrors { get; private set; }
+    public bool HasErrors => ErrorCount > 0;
+
+    /// <summary>Binders compare it before and after a table to know whether that table was valid.</summary>
+    public int ErrorCount { get; private set; }
 
     public void Error(ConfigPosition position, string message) => Add(position, DiagnosticSeverity.Error, message);
 
     public void Warning(ConfigPosition position, string message) => Add(position, DiagnosticSeverity.Warning, message);
 
+    /// <summary>
+    /// Called once the parser's diagnostics are in: from then on, findings on a line with a syntax
+    /// error are dropped, since the parser's recovery on that line (a value read as a key, say)
+    /// would only produce noise.
+    /// </summary>
+    public void EndOfSyntaxErrors() =>
+        _syntaxErrorLines = [.. _items.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.Position.Line)];
+
     public void Add(ConfigPosition position, DiagnosticSeverity severity, string message)
     {
-        if (!_seen.Add((position, message)))
+        if (_syntaxErrorLines?.Contains(position.Line) == true || !_seen.Add((position, message)))
         {
             return;
         }
 
         _items.Add(new ConfigDiagnostic(position, severity, message));
-        HasErrors |= severity == DiagnosticSeverity.Error;
+        if (severity == DiagnosticSeverity.Error)
+        {
+            ErrorCount++;
+        }
     }
 
     /// <summary>By position; diagnostics at the same position keep the order they were found in.</summary>

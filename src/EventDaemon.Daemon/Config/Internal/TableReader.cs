@@ -9,8 +9,14 @@ namespace EventDaemon.Daemon.Config.Internal;
 /// beyond those is reported by <see cref="ReportUnknownKeys"/>. Readers return <c>null</c> when the
 /// key is absent or its value is wrong (already reported), so one mistake gives one message.
 /// </summary>
-internal sealed class TableReader(BindContext context, TomlTable table, string owner)
+/// <param name="declared">Where messages about the table as a whole (a missing key) point.</param>
+internal sealed class TableReader(BindContext context, TomlTable table, string owner, ConfigPosition declared)
 {
+    public TableReader(BindContext context, TomlTable table, string owner)
+        : this(context, table, owner, table.Position)
+    {
+    }
+
     private readonly HashSet<string> _known = new(StringComparer.Ordinal);
 
     public TomlTable Table => table;
@@ -34,7 +40,7 @@ internal sealed class TableReader(BindContext context, TomlTable table, string o
     {
         if (!context.HasSyntaxErrors)
         {
-            context.Error(table.Position, $"{owner} is missing required key '{key}'{hint}");
+            context.Error(declared, $"{owner} is missing required key '{key}'{hint}");
         }
     }
 
@@ -224,6 +230,23 @@ internal sealed class TableReader(BindContext context, TomlTable table, string o
         }
 
         context.Error(node!.Position, $"{key}: unknown value '{text}'{Suggestions.DidYouMean(text, choices.Names)}; expected one of {choices.List}");
+        return null;
+    }
+
+    public HostPort? Address(string key, bool allowPortZero)
+    {
+        StringValueSyntax? syntax = Value<StringValueSyntax>(key, "a string (\"host:port\")", out TomlValue? node);
+        if (syntax?.Value is not { } text)
+        {
+            return null;
+        }
+
+        if (HostPort.TryParse(text, allowPortZero, out HostPort address, out string error))
+        {
+            return address;
+        }
+
+        context.Error(node!.Position, $"{key}: {error}");
         return null;
     }
 

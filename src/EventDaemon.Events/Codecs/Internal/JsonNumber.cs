@@ -12,8 +12,10 @@ internal static class JsonNumber
     // 19 decimal digits always fit in a ulong; more go to the slow path.
     private const int MaxMantissaDigits = 19;
 
-    // Powers of ten that are exact doubles (10^22 is the largest), used by the fast path.
-    private static ReadOnlySpan<double> ExactPowersOfTen =>
+    // Powers of ten that are exact doubles (10^22 is the largest), used by the fast path. An array,
+    // not a ReadOnlySpan property: a collection expression of doubles is not blitted from the image
+    // and would be built on every access.
+    private static readonly double[] ExactPowersOfTen =
     [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,

@@ -1,0 +1,132 @@
+using EventDaemon.Daemon.Config.Internal;
+using Tomlyn;
+using Tomlyn.Parsing;
+using Tomlyn.Syntax;
+
+namespace EventDaemon.Daemon.Config;
+
+/// <summary>
+/// Reads a TOML config into a validated <see cref="EventdConfig"/>, or reports everything wrong
+/// with it at once: TOML syntax, unknown tables and keys, wrong types and values, and how the
+/// components connect. Used by <c>eventd run</c>, <c>eventd validate</c> and <c>reload</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Only Tomlyn's syntax tree is used (no reflection-based mapping), so loading is safe under
+/// Native AOT and every key and value keeps its line and column.
+/// </para>
+/// <para>
+/// Relative paths in the config (<c>state_dir</c>, a unix source's <c>path</c>, an enrich
+/// <c>table</c>, a file sink's <c>path</c>) are resolved against the config file's directory;
+/// the embedded default has none.
+/// </para>
+/// <para>
+/// A component that feeds no sink is a warning, not an error: the config runs (events are
+/// processed and dropped), which is what one wants while editing a pipeline one sink at a time,
+/// and <c>validate</c> still prints the warning.
+/// </para>
+/// </remarks>
+public static class ConfigLoader
+{
+    /// <summary>Reads and checks the file at <paramref name="path"/>.</summary>
+    /// <param name="conditions">Checks filter and route conditions; <c>null</c> checks only that they are non-empty strings.</param>
+    public static ConfigResult Load(string path, IConditionValidator? conditions = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Unreadable(path, "config file not found (check --config; without it, eventd run uses its embedded default)");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return Unreadable(path, "permission denied reading the config file");
+        }
+        catch (IOException e)
+        {
+            return Unreadable(path, $"cannot read the config file: {e.Message}");
+        }
+
+        return Parse(text, path, conditions);
+    }
+
+    /// <summary>Checks config <paramref name="text"/>; <paramref name="path"/> names it in messages and anchors relative paths.</summary>
+    public static ConfigResult Parse(string text, string path, IConditionValidator? conditions = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(path);
+        var diagnostics = new DiagnosticBag();
+        DocumentSyntax document;
+        try
+        {
+            document = SyntaxParser.Parse(text, path, validate: false);
+        }
+        catch (TomlException e)
+        {
+            // Thrown, not reported, for input nested deeper than the parser allows.
+            string message = e.Message.Contains("maximum depth", StringComparison.Ordinal)
+                ? "arrays or inline tables are nested too deeply (more than 64 levels)"
+                : e.Message;
+            diagnostics.Error(new ConfigPosition(path, 1, 1), message);
+            return new ConfigResult(null, diagnostics.Sorted());
+        }
+
+        foreach (DiagnosticMessage message in document.Diagnostics)
+        {
+            var at = new ConfigPosition(path, message.Span.Start.Line + 1, message.Span.Start.Column + 1);
+            DiagnosticSeverity severity = message.Kind == DiagnosticMessageKind.Warning ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error;
+            diagnostics.Add(at, severity, SyntaxMessage(message.Message));
+        }
+
+        diagnostics.EndOfSyntaxErrors();
+        string baseDirectory = path == EmbeddedConfig.SourceName
+            ? Environment.CurrentDirectory
+            : Path.GetDirectoryName(Path.GetFullPath(path)) ?? Environment.CurrentDirectory;
+        var context = new BindContext(path, baseDirectory, diagnostics, diagnostics.HasErrors, conditions);
+        TomlTable root = TomlTreeBuilder.Build(document, path, diagnostics);
+        (DaemonSettings? daemon, List<ComponentDraft> components) = ConfigBinder.Bind(root, context);
+        Dictionary<ComponentDraft, List<ResolvedInput>>? edges = PipelineGraph.Check(components, context);
+        if (diagnostics.HasErrors)
+        {
+            return new ConfigResult(null, diagnostics.Sorted());
+        }
+
+        if (daemon is null || edges is null || components.Any(c => c.Config is null))
+        {
+            // Every path that leaves a part unbound reports an error first; reaching here is a bug.
+            diagnostics.Error(context.Start, "the config could not be built although no error was found (a bug in eventd; please report it)");
+            return new ConfigResult(null, diagnostics.Sorted());
+        }
+
+        return new ConfigResult(Build(path, daemon, components, edges), diagnostics.Sorted());
+    }
+
+    private static EventdConfig Build(
+        string path, DaemonSettings daemon, List<ComponentDraft> components, Dictionary<ComponentDraft, List<ResolvedInput>> edges)
+    {
+        var sources = new ComponentMap<SourceConfig>(components.Select(c => c.Config).OfType<SourceConfig>());
+        var transforms = new ComponentMap<TransformConfig>(components.Select(c => c.Config).OfType<TransformConfig>());
+        var sinks = new ComponentMap<SinkConfig>(components.Select(c => c.Config).OfType<SinkConfig>());
+        List<TopologyStage> stages = [.. PipelineGraph.Order(components, edges).Select(stage => new TopologyStage(
+            (StageConfig)stage.Config!,
+            new EquatableArray<StageInput>(edges[stage].Select(input => new StageInput(input.From.Name, input.From.Kind, input.Output)))))];
+        var topology = new Topology(sources.Ordered, stages, PipelineGraph.Unconnected(components, edges));
+        return new EventdConfig(path, daemon, sources, transforms, sinks, topology);
+    }
+
+    private static ConfigResult Unreadable(string path, string message) =>
+        new(null, [new ConfigDiagnostic(new ConfigPosition(path, 0, 0), DiagnosticSeverity.Error, message)]);
+
+    /// <summary>Tomlyn's message in the same voice as the others: lower-case start, no control-picture glyphs.</summary>
+    private static string SyntaxMessage(string message)
+    {
+        string text = message.Replace("`␤`", "end of line", StringComparison.Ordinal).Replace("␤", "end of line", StringComparison.Ordinal);
+        return text.Length > 1 && char.IsUpper(text[0]) && char.IsLower(text[1])
+            ? char.ToLowerInvariant(text[0]) + text[1..]
+            : text;
+    }
+}

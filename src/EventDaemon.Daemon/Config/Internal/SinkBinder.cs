@@ -1,0 +1,83 @@
+namespace EventDaemon.Daemon.Config.Internal;
+
+/// <summary>Binds one <c>[sinks.NAME]</c> table.</summary>
+internal static class SinkBinder
+{
+    /// <summary>Smaller files than a page of output would rotate on nearly every batch.</summary>
+    private static readonly ByteSize MinRotate = new(4 * ByteSize.KiB);
+
+    private static readonly ByteSize MinBuffer = new(4 * ByteSize.KiB);
+
+    private static readonly ByteSize MaxBuffer = new(ByteSize.GiB);
+
+    public static ComponentDraft Bind(string name, TomlTable table, ConfigPosition keyPosition, BindContext context)
+    {
+        ConfigPosition declared = ComponentBinding.Declared(table, keyPosition);
+        var draft = new ComponentDraft(name, ComponentKind.Sink, declared);
+        int errorsBefore = context.Diagnostics.ErrorCount;
+        var reader = new TableReader(context, table, $"sink '{name}'", declared);
+
+        string? type = ComponentBinding.ReadType(reader, ConfigNames.SinkTypes, "sink");
+        ComponentBinding.ReadInputs(reader, draft);
+        EquatableArray<string> inputs = ComponentBinding.InputNames(draft);
+        SinkConfig? config = type switch
+        {
+            "stdout" => new StdoutSinkConfig(name, declared, inputs),
+            "file" => File(reader, name, declared, inputs),
+            "tcp" => Tcp(reader, name, declared, inputs),
+            "blackhole" => new BlackholeSinkConfig(name, declared, inputs),
+            "nats" => Nats(reader, name, declared, inputs),
+            _ => null,
+        };
+        ComponentBinding.ReportUnknownKeys(reader, type, ConfigNames.SinkKeys, "sink");
+        draft.Config = context.Diagnostics.ErrorCount == errorsBefore ? config : null;
+        return draft;
+    }
+
+    private static FileSinkConfig? File(TableReader reader, string name, ConfigPosition declared, EquatableArray<string> inputs)
+    {
+        string? path = reader.Path("path");
+        if (reader.Table.Find("path") is null)
+        {
+            reader.Missing("path", " (the file to append JSON lines to)");
+        }
+
+        ByteSize? rotate = reader.Size("rotate_bytes", MinRotate, new ByteSize(long.MaxValue));
+        FsyncPolicy? fsyncValue = reader.Choice("fsync", ConfigNames.FsyncPolicies);
+        bool fsyncInvalid = fsyncValue is null && reader.Table.Find("fsync") is not null;
+        FsyncPolicy fsync = fsyncValue ?? FileSinkConfig.DefaultFsync;
+        Duration? interval = reader.Duration("fsync_interval", new Duration(1));
+        if (interval is not null && fsync != FsyncPolicy.Interval && !fsyncInvalid)
+        {
+            string now = fsyncValue is null ? "the default is \"never\"" : $"this sink has fsync = \"{ConfigNames.FsyncPolicies.NameOf(fsync)}\"";
+            reader.Context.Error(reader.Table.Find("fsync_interval")!.KeyPosition, $"fsync_interval: only applies with fsync = \"interval\" ({now})");
+        }
+
+        return path is null ? null : new FileSinkConfig(name, declared, inputs, path, rotate, fsync, interval ?? FileSinkConfig.DefaultFsyncInterval);
+    }
+
+    private static TcpSinkConfig? Tcp(TableReader reader, string name, ConfigPosition declared, EquatableArray<string> inputs)
+    {
+        HostPort? address = reader.Address("address", allowPortZero: false);
+        if (reader.Table.Find("address") is null)
+        {
+            reader.Missing("address", " (the host:port to send JSON lines to)");
+        }
+
+        ByteSize buffer = reader.Size("buffer_bytes", MinBuffer, MaxBuffer) ?? TcpSinkConfig.DefaultBufferBytes;
+        Duration backoff = reader.Duration("max_backoff", Duration.FromMilliseconds(1)) ?? TcpSinkConfig.DefaultMaxBackoff;
+        return address is { } a ? new TcpSinkConfig(name, declared, inputs, a, buffer, backoff) : null;
+    }
+
+    private static NatsSinkConfig? Nats(TableReader reader, string name, ConfigPosition declared, EquatableArray<string> inputs)
+    {
+        string? url = NatsNames.Url(reader, "url", NatsSourceConfig.DefaultUrl);
+        string? subject = NatsNames.Subject(reader, "subject", allowWildcards: false);
+        if (reader.Table.Find("subject") is null)
+        {
+            reader.Missing("subject", " (the subject to publish to)");
+        }
+
+        return url is null || subject is null ? null : new NatsSinkConfig(name, declared, inputs, url, subject);
+    }
+}

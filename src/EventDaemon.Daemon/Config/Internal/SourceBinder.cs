@@ -1,0 +1,106 @@
+namespace EventDaemon.Daemon.Config.Internal;
+
+/// <summary>Binds one <c>[sources.NAME]</c> table.</summary>
+internal static class SourceBinder
+{
+    private const int MaxConnectionsLimit = 1_000_000;
+
+    public static ComponentDraft Bind(string name, TomlTable table, ConfigPosition keyPosition, BindContext context, int defaultMaxEventBytes, long arenaBytes)
+    {
+        ConfigPosition declared = ComponentBinding.Declared(table, keyPosition);
+        var draft = new ComponentDraft(name, ComponentKind.Source, declared);
+        int errorsBefore = context.Diagnostics.ErrorCount;
+        var reader = new TableReader(context, table, $"source '{name}'", declared);
+
+        string? type = ComponentBinding.ReadType(reader, ConfigNames.SourceTypes, "source");
+        if (reader.Entry("inputs") is { } inputs)
+        {
+            context.Error(inputs.KeyPosition, $"sources take no inputs; remove 'inputs' from source '{name}'");
+        }
+
+        SourceFormat format = reader.Choice("format", ConfigNames.Formats) ?? SourceFormat.Json;
+        int maxEventBytes = defaultMaxEventBytes;
+        if (reader.Size("max_event_bytes", new ByteSize(1), new ByteSize(DaemonSettings.MaxMaxEventBytes)) is { } own)
+        {
+            if (own.Bytes > arenaBytes)
+            {
+                context.Error(reader.Entry("max_event_bytes")!.Value.Position, $"max_event_bytes: {own} does not fit in [daemon] arena_size ({new ByteSize(arenaBytes)})");
+            }
+
+            maxEventBytes = (int)own.Bytes;
+        }
+
+        SourceConfig? config = type switch
+        {
+            "tcp" => Tcp(reader, name, declared, format, maxEventBytes),
+            "udp" => Udp(reader, name, declared, format, maxEventBytes),
+            "unix" => Unix(reader, name, declared, format, maxEventBytes),
+            "nats" => Nats(reader, name, declared, format, maxEventBytes),
+            _ => null,
+        };
+        ComponentBinding.ReportUnknownKeys(reader, type, ConfigNames.SourceKeys, "source");
+        draft.Config = context.Diagnostics.ErrorCount == errorsBefore ? config : null;
+        return draft;
+    }
+
+    private static TcpSourceConfig? Tcp(TableReader reader, string name, ConfigPosition declared, SourceFormat format, int maxEventBytes)
+    {
+        HostPort? address = RequiredAddress(reader);
+        int maxConnections = reader.Int32("max_connections", 1, MaxConnectionsLimit) ?? SourceConfig.DefaultMaxConnections;
+        return address is { } a ? new TcpSourceConfig(name, declared, format, maxEventBytes, a, maxConnections) : null;
+    }
+
+    private static UdpSourceConfig? Udp(TableReader reader, string name, ConfigPosition declared, SourceFormat format, int maxEventBytes)
+    {
+        HostPort? address = RequiredAddress(reader);
+        return address is { } a ? new UdpSourceConfig(name, declared, format, maxEventBytes, a) : null;
+    }
+
+    private static UnixSourceConfig? Unix(TableReader reader, string name, ConfigPosition declared, SourceFormat format, int maxEventBytes)
+    {
+        string? path = reader.Path("path");
+        if (reader.Table.Find("path") is null)
+        {
+            reader.Missing("path", " (the socket to listen on, e.g. path = \"/run/eventd/in.sock\")");
+        }
+        else if (path is not null)
+        {
+            reader.Context.CheckSocketPath("path", path, reader.Table.Find("path")!.Value.Position);
+        }
+
+        int maxConnections = reader.Int32("max_connections", 1, MaxConnectionsLimit) ?? SourceConfig.DefaultMaxConnections;
+        return path is null ? null : new UnixSourceConfig(name, declared, format, maxEventBytes, path, maxConnections);
+    }
+
+    private static NatsSourceConfig? Nats(TableReader reader, string name, ConfigPosition declared, SourceFormat format, int maxEventBytes)
+    {
+        string? url = NatsNames.Url(reader, "url", NatsSourceConfig.DefaultUrl);
+        string? stream = NatsNames.Name(reader, "stream");
+        string? subject = NatsNames.Subject(reader, "subject", allowWildcards: true);
+        string? consumer = NatsNames.Name(reader, "consumer");
+        if (reader.Table.Find("stream") is null)
+        {
+            reader.Missing("stream", " (the JetStream stream to consume)");
+        }
+
+        if (reader.Table.Find("consumer") is null)
+        {
+            reader.Missing("consumer", " (the durable consumer's name, shared by every instance)");
+        }
+
+        return url is null || stream is null || consumer is null
+            ? null
+            : new NatsSourceConfig(name, declared, format, maxEventBytes, url, stream, subject, consumer);
+    }
+
+    private static HostPort? RequiredAddress(TableReader reader)
+    {
+        HostPort? address = reader.Address("address", allowPortZero: true);
+        if (reader.Table.Find("address") is null)
+        {
+            reader.Missing("address", " (e.g. address = \"127.0.0.1:7400\")");
+        }
+
+        return address;
+    }
+}

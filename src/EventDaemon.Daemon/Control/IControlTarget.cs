@@ -1,0 +1,35 @@
+using EventDaemon.Daemon.Metrics;
+
+namespace EventDaemon.Daemon.Control;
+
+/// <summary>
+/// What the control socket asks of the running daemon. <see cref="ControlServer"/> calls these on
+/// its own threads, never on a pipeline thread, so an implementation only reads counters and
+/// snapshots; it must not block the pipeline. An exception becomes an <c>error:</c> reply.
+/// </summary>
+public interface IControlTarget
+{
+    /// <summary>Every metric family, in the order of the SPEC §4 table.</summary>
+    IReadOnlyList<MetricFamily> CollectMetrics();
+
+    /// <summary>Version, pid, uptime, config path, ring and arena sizes, threads and their CPUs.</summary>
+    string Info();
+
+    /// <summary><c>ok</c>, or one line per problem.</summary>
+    string Health();
+
+    /// <summary>The ingest→stage latency percentile table.</summary>
+    string Latency();
+
+    /// <summary>The last bad-input records, with source and reason.</summary>
+    string Errors();
+
+    /// <summary>The effective config, as TOML.</summary>
+    string Config();
+
+    /// <summary>Re-reads the config and tables; a rejected config leaves the old one running.</summary>
+    ControlReply Reload();
+
+    /// <summary>Starts the drain and returns; the reply is written before the process exits.</summary>
+    ControlReply Drain();
+}

@@ -1,0 +1,113 @@
+using EventDaemon.Daemon.Config;
+using EventDaemon.Daemon.Metrics;
+using EventDaemon.Daemon.Sinks;
+using EventDaemon.Daemon.Sources;
+using EventDaemon.Events.BadInput;
+using EventDaemon.Events.Ingest;
+using EventDaemon.Ring;
+using EventDaemon.Stages.Metrics;
+
+namespace EventDaemon.Daemon.Pipeline;
+
+/// <summary>
+/// The running form of a config: the ring, its consumer graph (transforms and sinks), and the
+/// sources feeding it. Built by <see cref="PipelineBuilder"/>; owned by the daemon host.
+/// </summary>
+public sealed class Pipeline : IDisposable
+{
+    internal Pipeline(EventdConfig config, EventRing ring, BadInputLog errors)
+    {
+        Config = config;
+        Ring = ring;
+        Errors = errors;
+    }
+
+    public EventdConfig Config { get; internal set; }
+
+    public EventRing Ring { get; }
+
+    public BadInputLog Errors { get; }
+
+    public List<Source> Sources { get; } = [];
+
+    public List<SourceMetrics> SourceMetrics { get; } = [];
+
+    /// <summary>Transforms and sinks of the current graph, in dependency order.</summary>
+    public List<StageMetrics> StageMetrics { get; internal set; } = [];
+
+    public IEventGraph Graph { get; internal set; } = null!;
+
+    /// <summary>Set when sinks must stop retrying a failing destination (drain timed out).</summary>
+    public SinkAbandon Abandon { get; internal set; } = new();
+
+    public Stage? FindStage(string name)
+    {
+        foreach (Stage stage in Graph.Stages)
+        {
+            if (stage.Name == name)
+            {
+                return stage;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Starts consumers first, then binds sources: nothing is read before it can be processed.</summary>
+    public void Start()
+    {
+        Graph.Start();
+        try
+        {
+            foreach (Source source in Sources)
+            {
+                source.Start();
+            }
+        }
+        catch
+        {
+            foreach (Source source in Sources)
+            {
+                source.Stop(TimeSpan.Zero);
+            }
+
+            Graph.Halt(TimeSpan.FromSeconds(5));
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Stops sources (reading what senders already sent), then lets every stage finish what is in
+    /// the ring and flush. Returns false if something did not finish within <paramref name="timeout"/>.
+    /// </summary>
+    public bool Drain(TimeSpan timeout)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        foreach (Source source in Sources)
+        {
+            source.Stop(TimeSpan.FromSeconds(Math.Min(2, timeout.TotalSeconds)));
+        }
+
+        TimeSpan left = deadline - DateTime.UtcNow;
+        bool drained = Graph.Halt(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
+        if (!drained)
+        {
+            // A sink still retrying a dead destination: give up on it so the process can exit.
+            Abandon.Abandon();
+            Graph.Halt(TimeSpan.FromSeconds(5));
+        }
+
+        return drained;
+    }
+
+    public void Dispose()
+    {
+        foreach (Source source in Sources)
+        {
+            source.Dispose();
+        }
+
+        Graph.Dispose();
+        Ring.Dispose();
+    }
+}

@@ -1,0 +1,226 @@
+using EventDaemon.Daemon.Config;
+using EventDaemon.Daemon.Metrics;
+using EventDaemon.Daemon.Sinks;
+using EventDaemon.Daemon.Sinks.Transports;
+using EventDaemon.Daemon.Sources;
+using EventDaemon.Events;
+using EventDaemon.Events.BadInput;
+using EventDaemon.Events.Ingest;
+using EventDaemon.Ring;
+using EventDaemon.Ring.Waiting;
+using EventDaemon.Stages.Expressions;
+using EventDaemon.Stages.Metrics;
+using EventDaemon.Stages.Routing;
+using EventDaemon.Stages.Transforms;
+
+namespace EventDaemon.Daemon.Pipeline;
+
+/// <summary>
+/// Turns a validated config into a <see cref="Pipeline"/>: each transform and sink becomes a
+/// stage of the ring's graph that runs after the stages it names as inputs; each source a
+/// producer. The wait strategy, chosen at run time, becomes a generic argument here, so every
+/// stage loop is compiled for it.
+/// </summary>
+public static class PipelineBuilder
+{
+    /// <summary>How often an idle stage wakes (sinks tick their transports, e.g. fsync = "interval").</summary>
+    private static readonly TimeSpan IdleTick = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Sources and filter outputs are bits of a 64-bit word in every slot.</summary>
+    private const int MaxBits = 64;
+
+    public static Pipeline Build(EventdConfig config) => config.Daemon.WaitStrategy switch
+    {
+        WaitStrategyKind.BusySpin => Build<BusySpinWait>(config),
+        WaitStrategyKind.Yielding => Build<YieldingWait>(config),
+        WaitStrategyKind.Sleeping => Build<SleepingWait>(config),
+        WaitStrategyKind.Blocking => Build<BlockingWait>(config),
+        _ => Build<AdaptiveWait>(config),
+    };
+
+    private static Pipeline Build<TWait>(EventdConfig config) where TWait : struct, IWaitStrategy
+    {
+        DaemonSettings daemon = config.Daemon;
+        var ring = new EventRing(daemon.RingSize, ArenaBytes(daemon), daemon.LockMemory, TWait.Parks);
+        var pipeline = new Pipeline(config, ring, new BadInputLog(daemon.ErrorsKept));
+        try
+        {
+            var sourceIds = new Dictionary<string, ushort>(StringComparer.Ordinal);
+            foreach (SourceConfig source in config.Topology.Sources)
+            {
+                if (sourceIds.Count == MaxBits)
+                {
+                    throw new PipelineException($"at most {MaxBits} sources per daemon");
+                }
+
+                var metrics = new SourceMetrics(source.Name, (ushort)sourceIds.Count);
+                sourceIds[source.Name] = metrics.Id;
+                pipeline.SourceMetrics.Add(metrics);
+                pipeline.Sources.Add(CreateSource(source, metrics, pipeline, daemon));
+            }
+
+            BuildGraph<TWait>(pipeline, config, sourceIds);
+            return pipeline;
+        }
+        catch
+        {
+            pipeline.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Builds the consumer graph for <paramref name="config"/> on the pipeline's ring (also on reload).</summary>
+    internal static void BuildGraph<TWait>(Pipeline pipeline, EventdConfig config, Dictionary<string, ushort> sourceIds)
+        where TWait : struct, IWaitStrategy
+    {
+        EventRing ring = pipeline.Ring;
+        var graph = new EventGraph<EventSlot, TWait>(ring.Slots, ring.Sequencer);
+        var stages = new Dictionary<string, Stage>(StringComparer.Ordinal);
+        var bits = new Dictionary<string, int>(StringComparer.Ordinal);
+        var metrics = new List<StageMetrics>();
+        var abandon = new SinkAbandon();
+        int[] cpus = [.. config.Daemon.ConsumerCpus];
+        int bufferBytes = Math.Max(256 * 1024, 2 * (config.Daemon.MaxEventBytes * 6 + 256));
+
+        foreach (TopologyStage stage in config.Topology.Stages)
+        {
+            Reach reach = ReachOf(stage, sourceIds, bits);
+            Stage[] after = stage.Upstream
+                .Where(input => input.Kind == ComponentKind.Transform)
+                .Select(input => stages[input.Component])
+                .Distinct()
+                .ToArray();
+            int[]? pin = cpus.Length == 0 ? null : [cpus[stages.Count % cpus.Length]];
+            var stageMetrics = new StageMetrics(stage.Name, stage.Kind == ComponentKind.Sink ? "sink" : "transform")
+            {
+                Type = stage.Config.TypeName,
+            };
+
+            switch (stage.Config)
+            {
+                case FilterTransformConfig filter:
+                {
+                    if (!FilterProgram.TryCompile(filter.Condition, out FilterProgram? program, out ExpressionError error))
+                    {
+                        throw new PipelineException($"transform '{filter.Name}': {error}");
+                    }
+
+                    int bit = AllocateBit(bits, filter.Name);
+                    stages[stage.Name] = graph.Add(stage.Name, new FilterHandler(ring, program, reach, bit, stageMetrics), after, pin);
+                    break;
+                }
+
+                case SinkConfig sink:
+                    stages[stage.Name] = AddSink(graph, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon, after, pin);
+                    break;
+
+                default:
+                    throw new PipelineException($"transform '{stage.Name}': type '{stage.Config.TypeName}' is not supported by this build");
+            }
+
+            metrics.Add(stageMetrics);
+        }
+
+        pipeline.Graph = graph;
+        pipeline.StageMetrics = metrics;
+        pipeline.Abandon = abandon;
+    }
+
+    private static Stage AddSink<TWait>(EventGraph<EventSlot, TWait> graph, EventRing ring, SinkConfig sink, Reach reach,
+        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, Stage[] after, int[]? pin)
+        where TWait : struct, IWaitStrategy
+    {
+        switch (sink)
+        {
+            case StdoutSinkConfig:
+                return graph.Add(sink.Name, Sink(ring, reach, metrics, new StdoutTransport(), buffer, abandon), after, pin, IdleTick);
+            case FileSinkConfig file:
+                var fileTransport = new FileTransport(file.Path, file.RotateBytes?.Bytes, FsyncModeOf(file.Fsync), file.FsyncInterval.ToTimeSpan());
+                return graph.Add(sink.Name, Sink(ring, reach, metrics, fileTransport, buffer, abandon), after, pin, IdleTick);
+            case TcpSinkConfig tcp:
+                var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan());
+                return graph.Add(sink.Name, Sink(ring, reach, metrics, tcpTransport, buffer, abandon), after, pin, IdleTick);
+            case BlackholeSinkConfig:
+                return graph.Add(sink.Name, Sink(ring, reach, metrics, new BlackholeTransport(), buffer, abandon), after, pin, IdleTick);
+            default:
+                throw new PipelineException($"sink '{sink.Name}': type '{sink.TypeName}' is not supported by this build");
+        }
+    }
+
+    private static SinkHandler<T> Sink<T>(EventRing ring, Reach reach, StageMetrics metrics, T transport, SinkBuffer buffer, SinkAbandon abandon)
+        where T : struct, ISinkTransport
+    {
+        try
+        {
+            transport.Open();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            throw new PipelineException($"sink '{metrics.Name}': {e.Message}");
+        }
+
+        return new SinkHandler<T>(ring, reach, metrics, transport, buffer, abandon);
+    }
+
+    private static FsyncMode FsyncModeOf(FsyncPolicy policy) => policy switch
+    {
+        FsyncPolicy.Always => FsyncMode.Always,
+        FsyncPolicy.Interval => FsyncMode.Interval,
+        _ => FsyncMode.Never,
+    };
+
+    private static Reach ReachOf(TopologyStage stage, Dictionary<string, ushort> sourceIds, Dictionary<string, int> bits)
+    {
+        ulong sources = 0, passes = 0;
+        foreach (StageInput input in stage.Upstream)
+        {
+            if (input.Kind == ComponentKind.Source)
+            {
+                sources |= 1UL << sourceIds[input.Component];
+            }
+            else if (bits.TryGetValue(input.ToString(), out int bit))
+            {
+                passes |= 1UL << bit;
+            }
+            else
+            {
+                throw new PipelineException($"'{stage.Name}': input '{input}' is not supported by this build");
+            }
+        }
+
+        return new Reach(sources, passes);
+    }
+
+    private static int AllocateBit(Dictionary<string, int> bits, string output)
+    {
+        if (bits.Count == MaxBits)
+        {
+            throw new PipelineException($"at most {MaxBits} filter and route outputs per ring");
+        }
+
+        int bit = bits.Count;
+        bits[output] = bit;
+        return bit;
+    }
+
+    private static Source CreateSource(SourceConfig source, SourceMetrics metrics, Pipeline pipeline, DaemonSettings daemon)
+    {
+        int maxEventBytes = source.MaxEventBytes > 0 ? source.MaxEventBytes : daemon.MaxEventBytes;
+        return source switch
+        {
+            TcpSourceConfig or UnixSourceConfig => new StreamSource(source, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes),
+            UdpSourceConfig udp => new UdpSource(udp, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes),
+            _ => throw new PipelineException($"source '{source.Name}': type '{source.TypeName}' is not supported by this build"),
+        };
+    }
+
+    private static long ArenaBytes(DaemonSettings daemon)
+    {
+        // The arena is a byte ring addressed by mask: round the configured size up to a power of two.
+        long bytes = Math.Max(4096, daemon.ArenaSize.Bytes);
+        return (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)bytes);
+    }
+}
+
+/// <summary>A config that validated but cannot be built (a sink that cannot open, a limit exceeded).</summary>
+public sealed class PipelineException(string message) : Exception(message);

@@ -1,0 +1,43 @@
+namespace EventDaemon.Daemon.Sinks.Transports;
+
+/// <summary>
+/// Moves one batch of formatted output (whole JSON lines, each ending in <c>\n</c>) to a sink's
+/// destination with one write per batch.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Implemented by structs: the sink stage is generic over the transport so the AOT compiler
+/// devirtualises and inlines the calls. The structs hold a reference to a private state class, so a
+/// copy of a transport is the same transport.
+/// </para>
+/// <para>
+/// Not thread-safe: <see cref="Open"/>, <see cref="TryWrite"/>, <see cref="Tick"/> and
+/// <see cref="Close"/> are called by the sink's one thread. Properties that report counters may be
+/// read from any thread.
+/// </para>
+/// </remarks>
+public interface ISinkTransport
+{
+    /// <summary>What and where, for <c>info</c> and <c>health</c>: <c>file /var/lib/eventd/out.jsonl</c>.</summary>
+    string Describe();
+
+    /// <summary>Prepares the destination. Cold path; throws with a message naming the problem (an unwritable path).</summary>
+    void Open();
+
+    /// <summary>
+    /// Writes all of <paramref name="batch"/>, or nothing that the caller has to account for, and
+    /// returns <c>false</c> with a short reason. The caller keeps the batch and offers it again later,
+    /// so a failure loses nothing and memory stays bounded by the caller's buffer.
+    /// </summary>
+    /// <remarks>Never throws for I/O errors; allocates nothing when it succeeds.</remarks>
+    bool TryWrite(ReadOnlySpan<byte> batch, out string? error);
+
+    /// <summary>
+    /// Called about every 100 ms, also while idle, with <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>
+    /// (or the clock the transport was given): periodic <c>fsync</c>, reconnecting, noticing a peer that left.
+    /// </summary>
+    void Tick(long nowTimestamp);
+
+    /// <summary>Flushes, syncs as the policy asks, and releases the destination. Does not throw for I/O errors.</summary>
+    void Close();
+}

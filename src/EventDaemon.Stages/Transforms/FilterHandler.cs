@@ -1,0 +1,62 @@
+using EventDaemon.Events;
+using EventDaemon.Events.Fields;
+using EventDaemon.Events.Ingest;
+using EventDaemon.Ring;
+using EventDaemon.Stages.Expressions;
+using EventDaemon.Stages.Metrics;
+using EventDaemon.Stages.Routing;
+
+namespace EventDaemon.Stages.Transforms;
+
+/// <summary>
+/// The <c>filter</c> transform: evaluates its condition on every event that reaches it and sets its
+/// own bit in <see cref="EventSlot.Marks"/> on those it does not let through (including those
+/// that never reached it), so stages downstream of it skip them. No copy, no allocation.
+/// </summary>
+public struct FilterHandler : IEventHandler<EventSlot>
+{
+    private readonly EventRing _ring;
+    private readonly FilterProgram _program;
+    private readonly StageMetrics _metrics;
+    private readonly Reach _reach;
+    private readonly ulong _bit;
+
+    public FilterHandler(EventRing ring, FilterProgram program, Reach reach, int markBit, StageMetrics metrics)
+    {
+        _ring = ring;
+        _program = program;
+        _reach = reach;
+        _bit = 1UL << markBit;
+        _metrics = metrics;
+    }
+
+    public readonly void OnStart()
+    {
+    }
+
+    public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
+    {
+        bool pass = false;
+        if (_reach.Delivers(ref slot))
+        {
+            ref StageCounters counters = ref _metrics.Counters;
+            Volatile.Write(ref counters.Processed, counters.Processed + 1);
+            pass = _program.Evaluate(new EventView(ref slot, _ring.Payload(ref slot)));
+            _metrics.Latency.Record(MonotonicClock.NowNanos() - slot.IngestNanos);
+        }
+
+        if (!pass)
+        {
+            // Atomic: filters that run in parallel on the same slot own different bits of one word.
+            Interlocked.Or(ref slot.Marks, _bit);
+        }
+    }
+
+    public readonly void OnTimeout(long sequence)
+    {
+    }
+
+    public readonly void OnShutdown()
+    {
+    }
+}
