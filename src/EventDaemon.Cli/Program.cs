@@ -1,10 +1,190 @@
+using EventDaemon.Daemon.Config;
+using EventDaemon.Daemon.Control;
+using EventDaemon.Daemon.Hosting;
+
 namespace EventDaemon.Cli;
 
+/// <summary>The <c>eventd</c> command line: one binary for the daemon and its clients.</summary>
 public static class Program
 {
+    private const string Usage = """
+        usage: eventd COMMAND [OPTIONS]
+
+          run [--config PATH]                 run the daemon in the foreground (embedded default without --config)
+          validate --config PATH              check a config; prints file:line:col: message per error
+          stats [--json] [--socket PATH]      print the running daemon's counters
+          ctl COMMAND [--socket PATH]         send a control command (try: eventd ctl help)
+          version                             version, commit and build flags
+        """;
+
     public static int Main(string[] args)
     {
-        Console.Error.WriteLine("eventd: not yet wired");
-        return 1;
+        try
+        {
+            return Dispatch(args);
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"eventd: {e.Message}");
+            Console.Error.WriteLine("try 'eventd help'");
+            return 2;
+        }
+    }
+
+    private static int Dispatch(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            Console.Error.Write(Usage);
+            return 2;
+        }
+
+        string command = args[0];
+        var options = new Options(args.AsSpan(1).ToArray());
+        switch (command)
+        {
+            case "run":
+            {
+                string? config = options.Value("--config");
+                options.EnsureConsumed(0);
+                if (config is not null && !File.Exists(config))
+                {
+                    Console.Error.WriteLine($"eventd: config file '{config}' not found: pass an existing file to --config, or omit it to run the embedded default");
+                    return 1;
+                }
+
+                return DaemonHost.Run(config);
+            }
+
+            case "validate":
+            {
+                string config = options.Value("--config") ?? throw new UsageException("validate needs --config PATH");
+                options.EnsureConsumed(0);
+                if (!File.Exists(config))
+                {
+                    Console.Error.WriteLine($"eventd: config file '{config}' not found");
+                    return 1;
+                }
+
+                ConfigResult result = ConfigLoader.Load(config, DaemonHost.Conditions);
+                ErrorFormatter.Write(Console.Error, result.Diagnostics);
+                if (result.Succeeded)
+                {
+                    Console.WriteLine($"{config}: ok");
+                    return 0;
+                }
+
+                return 1;
+            }
+
+            case "stats":
+            {
+                bool json = options.Flag("--json");
+                string socket = options.Value("--socket") ?? DefaultPaths.ControlSocket();
+                options.EnsureConsumed(0);
+                return ControlClient.Run(json ? "stats json" : "stats", socket, Console.Out, Console.Error);
+            }
+
+            case "ctl":
+            {
+                string socket = options.Value("--socket") ?? DefaultPaths.ControlSocket();
+                string[] words = options.Remaining();
+                if (words.Length == 0)
+                {
+                    throw new UsageException("ctl needs a command, e.g. 'eventd ctl health'");
+                }
+
+                return ControlClient.Run(string.Join(' ', words), socket, Console.Out, Console.Error);
+            }
+
+            case "version" or "--version":
+                options.EnsureConsumed(0);
+                Console.WriteLine($"eventd {BuildInfo.Version}");
+                Console.WriteLine($"commit {BuildInfo.Commit}");
+                Console.WriteLine($"build {BuildInfo.Flags}");
+                return 0;
+
+            case "help" or "--help" or "-h":
+                Console.Write(Usage);
+                return 0;
+
+            default:
+                throw new UsageException($"unknown command '{command}'");
+        }
+    }
+
+    private sealed class UsageException(string message) : Exception(message);
+
+    /// <summary>A tiny flag parser: every flag must be known to the command, or it is an error.</summary>
+    private sealed class Options(string[] args)
+    {
+        private readonly bool[] _used = new bool[args.Length];
+
+        public string? Value(string name)
+        {
+            for (int i = 0; i < args.Length; i++)
+            {
+                if (args[i] == name)
+                {
+                    if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                    {
+                        throw new UsageException($"{name} needs a value");
+                    }
+
+                    _used[i] = _used[i + 1] = true;
+                    return args[i + 1];
+                }
+
+                if (args[i].StartsWith(name + "=", StringComparison.Ordinal))
+                {
+                    _used[i] = true;
+                    return args[i][(name.Length + 1)..];
+                }
+            }
+
+            return null;
+        }
+
+        public bool Flag(string name)
+        {
+            int i = Array.IndexOf(args, name);
+            if (i >= 0)
+            {
+                _used[i] = true;
+            }
+
+            return i >= 0;
+        }
+
+        /// <summary>Positional words left after the known flags; unknown flags are errors.</summary>
+        public string[] Remaining()
+        {
+            var words = new List<string>();
+            for (int i = 0; i < args.Length; i++)
+            {
+                if (_used[i])
+                {
+                    continue;
+                }
+
+                if (args[i].StartsWith('-'))
+                {
+                    throw new UsageException($"unknown option '{args[i]}'");
+                }
+
+                words.Add(args[i]);
+            }
+
+            return [.. words];
+        }
+
+        public void EnsureConsumed(int positional)
+        {
+            string[] rest = Remaining();
+            if (rest.Length > positional)
+            {
+                throw new UsageException($"unexpected argument '{rest[positional]}'");
+            }
+        }
     }
 }

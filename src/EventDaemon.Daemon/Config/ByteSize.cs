@@ -76,7 +76,7 @@ public readonly record struct ByteSize(long Bytes) : IComparable<ByteSize>
             return false;
         }
 
-        decimal total = amount > long.MaxValue / scale + 1 ? decimal.MaxValue : amount * scale;
+        decimal total = amount > (decimal)long.MaxValue / scale ? decimal.MaxValue : amount * scale;
         if (total > long.MaxValue)
         {
             error = $"\"{text}\" is too large";

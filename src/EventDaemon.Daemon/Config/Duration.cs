@@ -114,7 +114,7 @@ public readonly record struct Duration(long Nanoseconds) : IComparable<Duration>
             }
 
             // Bounded before multiplying: 24 digits times an hour would overflow decimal itself.
-            total += amount > long.MaxValue / scale + 1 ? (decimal)long.MaxValue + 1 : amount * scale;
+            total += amount > (decimal)long.MaxValue / scale ? (decimal)long.MaxValue + 1 : amount * scale;
             if (total > long.MaxValue)
             {
                 error = $"\"{text}\" is too long (the limit is about 292 years)";

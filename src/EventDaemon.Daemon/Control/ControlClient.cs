@@ -142,10 +142,10 @@ public static class ControlClient
             {
                 received = socket.Receive(buffer);
             }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset && reply.Length > 0)
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
             {
                 // The server closed with part of our input unread (a line it refused as too long):
-                // the reply before the reset is complete.
+                // the reply before the reset is complete, and an empty one is reported as such.
                 break;
             }
 

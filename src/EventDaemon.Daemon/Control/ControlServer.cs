@@ -97,7 +97,7 @@ public sealed class ControlServer : IDisposable
         CreateDirectory(path);
         RemoveStaleSocket(path);
 
-        var endPoint = new UnixDomainSocketEndPoint(path);
+        var endPoint = new UnlinkedByOwnerEndPoint(path);
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         bool bound = false;
         try

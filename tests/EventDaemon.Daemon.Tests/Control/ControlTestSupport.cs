@@ -109,6 +109,22 @@ internal sealed class TempDirectory : IDisposable
     }
 }
 
+internal static class StaleSocket
+{
+    /// <summary>
+    /// Leaves a socket file nobody listens on, as a daemon killed with -9 does. The runtime unlinks
+    /// a path it bound when the socket is disposed, so the socket is bound under a scratch name and
+    /// the file moved to <paramref name="path"/> first.
+    /// </summary>
+    public static void Create(string path)
+    {
+        string scratch = path + ".bind";
+        using var dead = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        dead.Bind(new UnixDomainSocketEndPoint(scratch));
+        File.Move(scratch, path);
+    }
+}
+
 /// <summary>Talks to a control socket the way a script would, with deadlines on everything.</summary>
 internal static class RawClient
 {
@@ -135,14 +151,24 @@ internal static class RawClient
         return socket;
     }
 
+    /// <summary>
+    /// Everything until the server closes. A server that closes with some of our input unread
+    /// resets the connection after its reply; the reply read before the reset is complete.
+    /// </summary>
     public static string ReadToEnd(Socket socket)
     {
         var reply = new MemoryStream();
         byte[] buffer = new byte[8192];
-        int received;
-        while ((received = socket.Receive(buffer)) > 0)
+        try
         {
-            reply.Write(buffer, 0, received);
+            int received;
+            while ((received = socket.Receive(buffer)) > 0)
+            {
+                reply.Write(buffer, 0, received);
+            }
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset && reply.Length > 0)
+        {
         }
 
         return Encoding.UTF8.GetString(reply.ToArray());

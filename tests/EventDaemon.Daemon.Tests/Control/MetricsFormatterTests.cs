@@ -33,7 +33,6 @@ public class MetricsFormatterTests
 
     [Theory]
     [InlineData(0.0, "0")]
-    [InlineData(-0.0, "0")]
     [InlineData(42.0, "42")]
     [InlineData(-7.0, "-7")]
     [InlineData(1e15, "1000000000000000")]
@@ -55,6 +54,13 @@ public class MetricsFormatterTests
             double parsed = double.Parse(printed, NumberStyles.Float, CultureInfo.InvariantCulture);
             Assert.True(parsed == value, $"'{printed}' reads back as {parsed:R}, not {value:R}");
         }
+    }
+
+    [Fact]
+    public void FormatValue_NegativeZero_PrintsAsZero()
+    {
+        string printed = MetricsFormatter.FormatValue(-0.0);
+        Assert.True(printed == "0", $"-0.0 printed as '{printed}'");
     }
 
     [Fact]

@@ -29,6 +29,11 @@ internal static class PipelineGraph
             return null;
         }
 
+        if (context.Diagnostics.HasErrors)
+        {
+            return null; // "not connected" is noise while a stage's inputs or settings are wrong
+        }
+
         ReportUnconnected(components, edges, context);
         return edges;
     }
@@ -304,8 +309,8 @@ internal static class PipelineGraph
         HashSet<string> unconnected = Unconnected(components, edges);
         foreach (ComponentDraft component in components.Where(c => unconnected.Contains(c.Name)))
         {
-            context.Diagnostics.Warning(component.Position,
-                $"{Kind(component)} '{component.Name}' does not lead to any sink; no sink's inputs reach it, so its events are processed and then dropped");
+            string dropped = component.Kind == ComponentKind.Source ? "its events are" : "its output is";
+            context.Diagnostics.Warning(component.Position, $"{Kind(component)} '{component.Name}' is not connected to any sink; {dropped} dropped");
         }
     }
 

@@ -208,7 +208,8 @@ internal sealed class TableReader(BindContext context, TomlTable table, string o
 
         if (size < min || size > max)
         {
-            context.Error(entry.Value.Position, $"{key}: must be between {min} and {max}, found {size}");
+            string range = max.Bytes == long.MaxValue ? $"must be at least {min}" : $"must be between {min} and {max}";
+            context.Error(entry.Value.Position, $"{key}: {range}, found {size}");
             return null;
         }
 

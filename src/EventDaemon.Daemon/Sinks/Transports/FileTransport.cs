@@ -67,7 +67,7 @@ public readonly struct FileTransport : ISinkTransport
             throw new ArgumentOutOfRangeException(nameof(fsyncInterval), fsyncInterval, "fsync = interval needs a positive interval");
         }
 
-        _state = new State(Path.GetFullPath(path), rotateBytes ?? 0, fsync, fsyncInterval, keepFiles);
+        _state = new State(System.IO.Path.GetFullPath(path), rotateBytes ?? 0, fsync, fsyncInterval, keepFiles);
     }
 
     public string Path => _state.Path;
@@ -163,7 +163,7 @@ public readonly struct FileTransport : ISinkTransport
             Path = path;
             RotateBytes = rotateBytes;
             Fsync = fsync;
-            IntervalTicks = fsync == FsyncMode.Interval ? (long)(interval.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
+            IntervalTicks = fsync == FsyncMode.Interval ? (long)((Int128)interval.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond) : long.MaxValue;
             KeepFiles = keepFiles;
             Description = rotateBytes > 0
                 ? $"file {path} (rotate at {rotateBytes} bytes, keep {keepFiles}, fsync {FsyncName(fsync)})"

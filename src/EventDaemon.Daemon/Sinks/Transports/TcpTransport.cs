@@ -84,7 +84,7 @@ public readonly partial struct TcpTransport : ISinkTransport
     public bool IsConnected => Volatile.Read(ref _connection.Socket) is not null;
 
     /// <summary>The wait before the next attempt after the last failure; zero once a batch went through.</summary>
-    public TimeSpan CurrentBackoff => _connection.Time.GetElapsedTime(0, Volatile.Read(ref _connection.Backoff));
+    public TimeSpan CurrentBackoff => _connection.ToTimeSpan(Volatile.Read(ref _connection.Backoff));
 
     /// <summary>Connection attempts made, successful or not.</summary>
     public long ConnectAttempts => Volatile.Read(ref _connection.ConnectAttempts);
@@ -206,7 +206,7 @@ public readonly partial struct TcpTransport : ISinkTransport
 
             if (Attempted && now < NextAttempt)
             {
-                long milliseconds = (long)Math.Ceiling(Time.GetElapsedTime(now, NextAttempt).TotalMilliseconds);
+                long milliseconds = (long)(((Int128)(NextAttempt - now) * 1000 + Time.TimestampFrequency - 1) / Time.TimestampFrequency);
                 error = $"{Description}: {LastError ?? "disconnected"}; reconnecting in {milliseconds} ms";
                 return false;
             }
@@ -372,7 +372,7 @@ public readonly partial struct TcpTransport : ISinkTransport
         {
             long delay = ScheduleRetry(now);
             Volatile.Write(ref LastError, cause);
-            error = $"{Description}: {cause}; retrying in {(long)Time.GetElapsedTime(0, delay).TotalMilliseconds} ms";
+            error = $"{Description}: {cause}; retrying in {(long)ToTimeSpan(delay).TotalMilliseconds} ms";
             return false;
         }
 
@@ -385,8 +385,12 @@ public readonly partial struct TcpTransport : ISinkTransport
             return delay;
         }
 
+        public TimeSpan ToTimeSpan(long timestampTicks) =>
+            TimeSpan.FromTicks((long)((Int128)timestampTicks * TimeSpan.TicksPerSecond / Time.TimestampFrequency));
+
+        // Integer arithmetic: 100 ms must be exactly 100 ms on any clock, not 99.999… after a double round trip.
         private static long ToTicks(TimeSpan span, TimeProvider time) =>
-            (long)(span.TotalSeconds * time.TimestampFrequency);
+            (long)((Int128)span.Ticks * time.TimestampFrequency / TimeSpan.TicksPerSecond);
 
         private static string Text(SocketError error) => new SocketException((int)error).Message;
     }

@@ -13,7 +13,7 @@ using EventDaemon.Stages.Metrics;
 using EventDaemon.Stages.Routing;
 using EventDaemon.Stages.Transforms;
 
-namespace EventDaemon.Daemon.Pipeline;
+namespace EventDaemon.Daemon.Runtime;
 
 /// <summary>
 /// Turns a validated config into a <see cref="Pipeline"/>: each transform and sink becomes a
@@ -59,7 +59,8 @@ public static class PipelineBuilder
                 pipeline.Sources.Add(CreateSource(source, metrics, pipeline, daemon));
             }
 
-            BuildGraph<TWait>(pipeline, config, sourceIds);
+            pipeline.SourceIds = sourceIds;
+            pipeline.Use(BuildGraph<TWait>(pipeline.Ring, config, sourceIds));
             return pipeline;
         }
         catch
@@ -69,11 +70,20 @@ public static class PipelineBuilder
         }
     }
 
-    /// <summary>Builds the consumer graph for <paramref name="config"/> on the pipeline's ring (also on reload).</summary>
-    internal static void BuildGraph<TWait>(Pipeline pipeline, EventdConfig config, Dictionary<string, ushort> sourceIds)
+    /// <summary>Builds (does not start) the consumer graph of <paramref name="config"/> on a ring: at start and on reload.</summary>
+    public static GraphParts BuildGraph(EventRing ring, EventdConfig config, Dictionary<string, ushort> sourceIds) =>
+        config.Daemon.WaitStrategy switch
+        {
+            WaitStrategyKind.BusySpin => BuildGraph<BusySpinWait>(ring, config, sourceIds),
+            WaitStrategyKind.Yielding => BuildGraph<YieldingWait>(ring, config, sourceIds),
+            WaitStrategyKind.Sleeping => BuildGraph<SleepingWait>(ring, config, sourceIds),
+            WaitStrategyKind.Blocking => BuildGraph<BlockingWait>(ring, config, sourceIds),
+            _ => BuildGraph<AdaptiveWait>(ring, config, sourceIds),
+        };
+
+    private static GraphParts BuildGraph<TWait>(EventRing ring, EventdConfig config, Dictionary<string, ushort> sourceIds)
         where TWait : struct, IWaitStrategy
     {
-        EventRing ring = pipeline.Ring;
         var graph = new EventGraph<EventSlot, TWait>(ring.Slots, ring.Sequencer);
         var stages = new Dictionary<string, Stage>(StringComparer.Ordinal);
         var bits = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -121,9 +131,7 @@ public static class PipelineBuilder
             metrics.Add(stageMetrics);
         }
 
-        pipeline.Graph = graph;
-        pipeline.StageMetrics = metrics;
-        pipeline.Abandon = abandon;
+        return new GraphParts(graph, metrics, abandon);
     }
 
     private static Stage AddSink<TWait>(EventGraph<EventSlot, TWait> graph, EventRing ring, SinkConfig sink, Reach reach,
@@ -203,7 +211,8 @@ public static class PipelineBuilder
         return bit;
     }
 
-    private static Source CreateSource(SourceConfig source, SourceMetrics metrics, Pipeline pipeline, DaemonSettings daemon)
+    /// <summary>Creates (does not start) a source writing into the pipeline's ring.</summary>
+    public static Source CreateSource(SourceConfig source, SourceMetrics metrics, Pipeline pipeline, DaemonSettings daemon)
     {
         int maxEventBytes = source.MaxEventBytes > 0 ? source.MaxEventBytes : daemon.MaxEventBytes;
         return source switch
@@ -221,6 +230,9 @@ public static class PipelineBuilder
         return (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)bytes);
     }
 }
+
+/// <summary>A built, not yet started graph with what the daemon reads of it.</summary>
+public sealed record GraphParts(IEventGraph Graph, List<StageMetrics> Metrics, SinkAbandon Abandon);
 
 /// <summary>A config that validated but cannot be built (a sink that cannot open, a limit exceeded).</summary>
 public sealed class PipelineException(string message) : Exception(message);

@@ -7,7 +7,7 @@ using EventDaemon.Events.Ingest;
 using EventDaemon.Ring;
 using EventDaemon.Stages.Metrics;
 
-namespace EventDaemon.Daemon.Pipeline;
+namespace EventDaemon.Daemon.Runtime;
 
 /// <summary>
 /// The running form of a config: the ring, its consumer graph (transforms and sinks), and the
@@ -32,6 +32,9 @@ public sealed class Pipeline : IDisposable
 
     public List<SourceMetrics> SourceMetrics { get; } = [];
 
+    /// <summary>Source name → the id stamped on its events (stable across reloads).</summary>
+    public Dictionary<string, ushort> SourceIds { get; internal set; } = [];
+
     /// <summary>Transforms and sinks of the current graph, in dependency order.</summary>
     public List<StageMetrics> StageMetrics { get; internal set; } = [];
 
@@ -39,6 +42,14 @@ public sealed class Pipeline : IDisposable
 
     /// <summary>Set when sinks must stop retrying a failing destination (drain timed out).</summary>
     public SinkAbandon Abandon { get; internal set; } = new();
+
+    /// <summary>Makes <paramref name="parts"/> the current graph (at start, and on reload once the old one halted).</summary>
+    public void Use(GraphParts parts)
+    {
+        Graph = parts.Graph;
+        StageMetrics = parts.Metrics;
+        Abandon = parts.Abandon;
+    }
 
     public Stage? FindStage(string name)
     {

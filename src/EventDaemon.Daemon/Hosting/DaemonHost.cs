@@ -1,0 +1,296 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using EventDaemon.Daemon.Config;
+using EventDaemon.Daemon.Control;
+using EventDaemon.Daemon.Metrics;
+using EventDaemon.Daemon.Runtime;
+using EventDaemon.Daemon.Sources;
+using EventDaemon.Daemon.Systemd;
+using EventDaemon.Ring;
+using EventDaemon.Stages.Expressions;
+using EventDaemon.Stages.Metrics;
+
+namespace EventDaemon.Daemon.Hosting;
+
+/// <summary>
+/// <c>eventd run</c>: loads the config, builds and starts the pipeline, serves the control
+/// socket, speaks the systemd notify protocol, reloads on SIGHUP and drains on SIGTERM/SIGINT.
+/// </summary>
+public sealed class DaemonHost : IControlTarget, IDisposable
+{
+    private readonly string? _configPath;
+    private readonly Stopwatch _uptime = Stopwatch.StartNew();
+    private readonly ManualResetEventSlim _drainRequested = new();
+    private readonly Lock _reloadLock = new();
+    private readonly SdNotify _notify;
+    private readonly int _pid = Environment.ProcessId;
+    private Pipeline _pipeline = null!;
+    private ControlServer? _control;
+    private PipelineMonitor? _monitor;
+    private Watchdog? _watchdog;
+    private Thread? _statusThread;
+
+    private DaemonHost(string? configPath, SdNotify notify)
+    {
+        _configPath = configPath;
+        _notify = notify;
+    }
+
+    /// <summary>Validates filter conditions with the real compiler, so config errors name their position.</summary>
+    public static IConditionValidator Conditions { get; } = new DelegateConditionValidator(text =>
+        FilterProgram.TryCompile(text, out _, out ExpressionError error)
+            ? null
+            : new ConditionError(error.Line, error.Column, error.Message));
+
+    /// <summary>Runs until drained. Returns the process exit code.</summary>
+    public static int Run(string? configPath)
+    {
+        ConfigResult loaded = Load(configPath);
+        foreach (ConfigDiagnostic warning in loaded.Warnings)
+        {
+            Log.Warning(ErrorFormatter.Format(warning));
+        }
+
+        if (loaded.Config is null)
+        {
+            ErrorFormatter.Write(Console.Error, loaded.Errors);
+            return 1;
+        }
+
+        using var host = new DaemonHost(configPath, SdNotify.FromEnvironment(Log.Warning));
+        return host.RunLoaded(loaded.Config);
+    }
+
+    private static ConfigResult Load(string? path) =>
+        path is null ? EmbeddedConfig.Load(Conditions) : ConfigLoader.Load(path, Conditions);
+
+    private int RunLoaded(EventdConfig config)
+    {
+        try
+        {
+            _pipeline = PipelineBuilder.Build(config);
+        }
+        catch (Exception e) when (e is PipelineException or InsufficientMemoryException or ArgumentException)
+        {
+            Log.Error(e.Message);
+            return 1;
+        }
+
+        ReportMemory();
+        try
+        {
+            _control = ControlServer.Start(config.Daemon.ControlSocket, this);
+        }
+        catch (ControlSocketException e)
+        {
+            Log.Error(e.Message);
+            _pipeline.Dispose();
+            return 1;
+        }
+
+        try
+        {
+            _pipeline.Start();
+        }
+        catch (SourceBindException e)
+        {
+            Log.Error(e.Message);
+            _control.Dispose();
+            _pipeline.Dispose();
+            return 1;
+        }
+
+        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStopSignal);
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnStopSignal);
+        using PosixSignalRegistration hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnReloadSignal);
+
+        _monitor = new PipelineMonitor(() => Volatile.Read(ref _pipeline));
+        _watchdog = _notify.WatchdogInterval is { } interval
+            ? new Watchdog(_notify, interval, () => _monitor.Stalled().Count == 0, Log.Warning)
+            : null;
+        Log.Info($"running: {string.Join(", ", _pipeline.Sources.Select(s => s.Describe()))}; control socket {_control.SocketPath}");
+        _notify.Ready();
+        _statusThread = new Thread(StatusLoop) { Name = "status", IsBackground = true };
+        _statusThread.Start();
+
+        _drainRequested.Wait();
+        _notify.Stopping();
+        Log.Info("draining: sources stopped, finishing events in flight");
+        bool drained = _pipeline.Drain(_pipeline.Config.Daemon.DrainTimeout.ToTimeSpan());
+        if (!drained)
+        {
+            Log.Warning("drain timed out: a sink could not deliver everything (see sink_errors_total)");
+        }
+
+        Log.Info($"stopped after {_uptime.Elapsed.TotalSeconds:0.0} s");
+        return 0;
+    }
+
+    private void OnStopSignal(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        _drainRequested.Set();
+    }
+
+    private void OnReloadSignal(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        ThreadPool.UnsafeQueueUserWorkItem(_ =>
+        {
+            ControlReply reply = Reload();
+            if (reply.Ok)
+            {
+                Log.Info(reply.Text);
+            }
+            else
+            {
+                Log.Error(reply.Text);
+            }
+        }, null);
+    }
+
+    private void StatusLoop()
+    {
+        while (!_drainRequested.Wait(1000))
+        {
+            (double one, _) = _monitor!.Rates();
+            _notify.Status(string.Create(CultureInfo.InvariantCulture,
+                $"{one:0} events/s, ring {_pipeline.Ring.Occupancy}/{_pipeline.Ring.Capacity}"));
+        }
+    }
+
+    private void ReportMemory()
+    {
+        foreach (string? warning in new[] { _pipeline.Ring.Slots.Region.LockWarning, _pipeline.Ring.Arena.Region.LockWarning })
+        {
+            if (warning is not null)
+            {
+                Log.Warning(warning);
+            }
+        }
+    }
+
+    // ---- control commands ------------------------------------------------------------------
+
+    public IReadOnlyList<MetricFamily> CollectMetrics() => StatsCollector.Collect(_pipeline, _uptime.Elapsed, _monitor!);
+
+    public string Info()
+    {
+        Pipeline p = _pipeline;
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"version {BuildInfo.Version} ({BuildInfo.Commit})\n");
+        text.Append(CultureInfo.InvariantCulture, $"pid {_pid}\n");
+        text.Append(CultureInfo.InvariantCulture, $"uptime_seconds {_uptime.Elapsed.TotalSeconds:0}\n");
+        text.Append(CultureInfo.InvariantCulture, $"config {_configPath ?? EmbeddedConfig.SourceName}\n");
+        text.Append(CultureInfo.InvariantCulture, $"ring {p.Ring.Capacity} slots x {Events.EventSlot.Size} B, locked={p.Ring.Slots.Region.IsLocked}, huge_pages_advised={p.Ring.Slots.Region.HugePagesAdvised}\n");
+        text.Append(CultureInfo.InvariantCulture, $"arena {p.Ring.Arena.Capacity} B, locked={p.Ring.Arena.Region.IsLocked}\n");
+        text.Append(CultureInfo.InvariantCulture, $"wait_strategy {p.Config.Daemon.WaitStrategy}\n");
+        foreach (Source source in p.Sources)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"source {source.Name}: {source.Describe()}\n");
+        }
+
+        foreach (Stage stage in p.Graph.Stages)
+        {
+            int[] cpus = stage.Thread.CurrentAffinity();
+            text.Append(CultureInfo.InvariantCulture,
+                $"thread {stage.Name}: tid {stage.Thread.NativeThreadId}, cpus [{string.Join(',', cpus)}]{(stage.Thread.RequestedCpus.Count > 0 ? " (pinned)" : "")}\n");
+        }
+
+        return text.ToString().TrimEnd('\n');
+    }
+
+    public string Health()
+    {
+        Pipeline p = _pipeline;
+        var problems = new List<string>();
+        foreach ((Stage stage, TimeSpan stalledFor) in _monitor!.Stalled())
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture,
+                $"stage {stage.Name} stalled: no progress for {stalledFor.TotalSeconds:0} s with {stage.Lag} events waiting"));
+        }
+
+        foreach (StageMetrics stage in p.StageMetrics)
+        {
+            if (stage.LastError is { } error)
+            {
+                problems.Add($"sink {stage.Name} failing: {error} ({stage.Errors} errors)");
+            }
+        }
+
+        foreach (Stage stage in p.Graph.Stages)
+        {
+            if (stage.Processor.FailureCount > 0)
+            {
+                problems.Add($"stage {stage.Name}: {stage.Processor.FailureCount} events failed, last: {stage.Processor.LastFailure?.Message}");
+            }
+        }
+
+        long used = p.Ring.ArenaUsed;
+        if (used > p.Ring.Arena.Capacity * 9 / 10)
+        {
+            problems.Add($"arena near full: {used} of {p.Ring.Arena.Capacity} bytes in use");
+        }
+
+        if (p.Ring.Occupancy > p.Ring.Capacity * 9 / 10)
+        {
+            problems.Add($"ring near full: {p.Ring.Occupancy} of {p.Ring.Capacity} slots in use");
+        }
+
+        return problems.Count == 0 ? "ok" : string.Join('\n', problems);
+    }
+
+    public string Latency()
+    {
+        var text = new StringBuilder("stage                    p50        p90        p99      p99.9     p99.99        max   (ns, ingest -> stage done)\n");
+        foreach (StageMetrics stage in _pipeline.StageMetrics)
+        {
+            LatencyHistogram h = stage.Latency;
+            text.Append(CultureInfo.InvariantCulture,
+                $"{stage.Name,-20} {h.ValueAt(0.5),10} {h.ValueAt(0.9),10} {h.ValueAt(0.99),10} {h.ValueAt(0.999),10} {h.ValueAt(0.9999),10} {h.ValueAt(1),10}\n");
+        }
+
+        return text.ToString().TrimEnd('\n');
+    }
+
+    public string Errors()
+    {
+        Pipeline p = _pipeline;
+        string text = p.Errors.Format(id => id < p.SourceMetrics.Count ? p.SourceMetrics[id].Name : id.ToString(CultureInfo.InvariantCulture));
+        return text.Length == 0 ? "no bad input recorded" : text.TrimEnd('\n');
+    }
+
+    public string Config() => _pipeline.Config.ToString().TrimEnd('\n');
+
+    public ControlReply Drain()
+    {
+        _drainRequested.Set();
+        return new ControlReply(true, "draining: sources stopped; the daemon exits once every event in flight is written");
+    }
+
+    public ControlReply Reload()
+    {
+        lock (_reloadLock)
+        {
+            _notify.Reloading();
+            try
+            {
+                return Reloader.Reload(_pipeline, Load(_configPath));
+            }
+            finally
+            {
+                _notify.Ready();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _watchdog?.Dispose();
+        _monitor?.Dispose();
+        _control?.Dispose();
+        _pipeline?.Dispose();
+    }
+}

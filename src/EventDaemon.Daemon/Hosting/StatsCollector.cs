@@ -1,0 +1,152 @@
+using System.Globalization;
+using EventDaemon.Daemon.Metrics;
+using EventDaemon.Daemon.Runtime;
+using EventDaemon.Ring;
+using EventDaemon.Stages.Metrics;
+
+namespace EventDaemon.Daemon.Hosting;
+
+/// <summary>
+/// Reads every counter into the families of SPEC §4, in its table's order. Only reads: the
+/// pipeline is never stalled by a stats request. Every series exists from start at 0 for each
+/// configured source, stage and sink; traffic-dependent labels appear with their first sample.
+/// </summary>
+public static class StatsCollector
+{
+    public static IReadOnlyList<MetricFamily> Collect(Pipeline p, TimeSpan uptime, PipelineMonitor monitor)
+    {
+        var families = new List<MetricFamily>();
+        MetricFamily Family(string name, string type, string help)
+        {
+            var f = new MetricFamily(name, type, help);
+            families.Add(f);
+            return f;
+        }
+
+        Family("uptime_seconds", "gauge", "Seconds since the daemon started.").Add(Math.Round(uptime.TotalSeconds, 3));
+
+        MetricFamily received = Family("events_received_total", "counter", "Events decoded and published to the ring.");
+        MetricFamily bytes = Family("bytes_received_total", "counter", "Bytes read from the network.");
+        MetricFamily connections = Family("connections_open", "gauge", "Open connections.");
+        MetricFamily invalid = Family("events_invalid_total", "counter", "Malformed events skipped.");
+        MetricFamily oversized = Family("events_oversized_total", "counter", "Events longer than max_event_bytes, skipped.");
+        MetricFamily dropped = Family("events_dropped_total", "counter", "Events dropped, by reason.");
+        foreach (SourceMetrics s in p.SourceMetrics)
+        {
+            (string, string) label = ("source", s.Name);
+            received.Add(s.Received, label);
+            bytes.Add(s.Bytes, label);
+            connections.Add(s.ConnectionsOpen, label);
+            foreach ((string reason, long count) in s.InvalidByReason())
+            {
+                invalid.Add(count, label, ("reason", reason));
+            }
+
+            oversized.Add(s.Oversized, label);
+            foreach ((string reason, long count) in s.DroppedByReason())
+            {
+                dropped.Add(count, label, ("reason", reason));
+            }
+        }
+
+        MetricFamily processed = Family("events_processed_total", "counter", "Events a transform or sink has handled.");
+        MetricFamily late = Family("events_late_total", "counter", "Events later than the allowed lateness (event-time aggregates).");
+        MetricFamily lag = Family("stage_lag", "gauge", "Slots between the ring's cursor and the stage.");
+        MetricFamily written = Family("sink_events_written_total", "counter", "Events a sink has written.");
+        MetricFamily errors = Family("sink_errors_total", "counter", "Failed sink writes (each retried).");
+        var lags = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (Stage stage in p.Graph.Stages)
+        {
+            lags[stage.Name] = stage.Lag;
+        }
+
+        foreach (StageMetrics m in p.StageMetrics)
+        {
+            (string, string) label = ("stage", m.Name);
+            processed.Add(m.Processed, label);
+            if (m.Type == "aggregate")
+            {
+                late.Add(m.Late, label);
+            }
+
+            if (m.DroppedMaxGroups > 0)
+            {
+                dropped.Add(m.DroppedMaxGroups, label, ("reason", "max_groups"));
+            }
+
+            lag.Add(lags.GetValueOrDefault(m.Name), label);
+            if (m.Kind == "sink")
+            {
+                written.Add(m.Written, ("sink", m.Name));
+                errors.Add(m.Errors, ("sink", m.Name));
+            }
+        }
+
+        Family("ring_capacity", "gauge", "Ring slots.").Add(p.Ring.Capacity);
+        Family("ring_occupancy", "gauge", "Slots published and not yet released by every stage.").Add(p.Ring.Occupancy);
+        Family("arena_capacity_bytes", "gauge", "Payload arena size.").Add(p.Ring.Arena.Capacity);
+        Family("arena_used_bytes", "gauge", "Payload bytes of events in flight.").Add(p.Ring.ArenaUsed);
+
+        (double one, double ten) = monitor.Rates();
+        Family("events_per_second", "gauge", "Events received per second, all sources.")
+            .Add(Math.Round(one, 1), ("window", "1s"))
+            .Add(Math.Round(ten, 1), ("window", "10s"));
+
+        MetricFamily latency = Family("latency_ns", "gauge", "Ingest to stage-done latency since start, by quantile.");
+        foreach (StageMetrics m in p.StageMetrics)
+        {
+            foreach ((double q, string label) in LatencyHistogram.ReportedQuantiles)
+            {
+                latency.Add(m.Latency.ValueAt(q), ("stage", m.Name), ("quantile", label));
+            }
+        }
+
+        MetricFamily gc = Family("gc_collections_total", "counter", "Garbage collections since start.");
+        for (int generation = 0; generation <= 2; generation++)
+        {
+            gc.Add(GC.CollectionCount(generation), ("generation", generation.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        Family("gc_pause_seconds_total", "counter", "Time the runtime was paused for collections.").Add(GC.GetTotalPauseDuration().TotalSeconds);
+        Family("managed_allocated_bytes_total", "counter", "Managed bytes allocated by all threads since start.").Add(GC.GetTotalAllocatedBytes(precise: false));
+        (long rss, long locked) = ProcessMemory();
+        Family("process_resident_memory_bytes", "gauge", "Resident set size.").Add(rss);
+        Family("locked_memory_bytes", "gauge", "Memory locked with mlock.").Add(locked);
+
+        bool hasEnrich = p.StageMetrics.Any(m => m.Type == "enrich");
+        if (hasEnrich)
+        {
+            MetricFamily hits = Family("enrich_hits_total", "counter", "Events whose join key was found in the table.");
+            MetricFamily misses = Family("enrich_misses_total", "counter", "Events whose join key was not found.");
+            foreach (StageMetrics m in p.StageMetrics.Where(m => m.Type == "enrich"))
+            {
+                hits.Add(m.EnrichHits, ("stage", m.Name));
+                misses.Add(m.EnrichMisses, ("stage", m.Name));
+            }
+        }
+
+        return families;
+    }
+
+    /// <summary>VmRSS and VmLck from /proc/self/status, in bytes.</summary>
+    private static (long Rss, long Locked) ProcessMemory()
+    {
+        long rss = 0, locked = 0;
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = Kilobytes(line) * 1024;
+            }
+            else if (line.StartsWith("VmLck:", StringComparison.Ordinal))
+            {
+                locked = Kilobytes(line) * 1024;
+            }
+        }
+
+        return (rss, locked);
+    }
+
+    private static long Kilobytes(string line) =>
+        long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+}

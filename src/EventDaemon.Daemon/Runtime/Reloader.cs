@@ -1,0 +1,126 @@
+using EventDaemon.Daemon.Config;
+using EventDaemon.Daemon.Control;
+using EventDaemon.Daemon.Metrics;
+using EventDaemon.Daemon.Sources;
+using EventDaemon.Events.Ingest;
+
+namespace EventDaemon.Daemon.Runtime;
+
+/// <summary>
+/// Applies a new config to a running pipeline without losing an event. The new graph is built
+/// first (an error leaves the old one untouched); then producers are held at the ring's door, the
+/// old graph finishes everything published, and the new graph starts exactly where it stopped.
+/// Sources whose settings did not change keep their sockets and connections.
+/// </summary>
+public static class Reloader
+{
+    public static ControlReply Reload(Pipeline pipeline, ConfigResult loaded)
+    {
+        if (loaded.Config is not { } next)
+        {
+            return new ControlReply(false, "error: reload refused; the running config stays:\n" + ErrorFormatter.Format(loaded.Errors));
+        }
+
+        if (!next.Daemon.Equals(pipeline.Config.Daemon))
+        {
+            return new ControlReply(false, "error: reload refused: [daemon] settings changed (ring, arena, sockets or threads); restart eventd to apply them");
+        }
+
+        // Sources: keep the unchanged ones (same settings, wherever they sit in the file).
+        var keep = new HashSet<string>(StringComparer.Ordinal);
+        foreach (SourceConfig source in next.Topology.Sources)
+        {
+            if (pipeline.Config.Sources.TryGetValue(source.Name, out SourceConfig? old) && SameSettings(old, source))
+            {
+                keep.Add(source.Name);
+            }
+        }
+
+        var ids = new Dictionary<string, ushort>(StringComparer.Ordinal);
+        foreach (string name in keep)
+        {
+            ids[name] = pipeline.SourceIds[name];
+        }
+
+        foreach (SourceConfig source in next.Topology.Sources)
+        {
+            if (!ids.ContainsKey(source.Name))
+            {
+                ushort id = 0;
+                while (ids.ContainsValue(id))
+                {
+                    id++;
+                }
+
+                ids[source.Name] = id;
+            }
+        }
+
+        GraphParts parts;
+        try
+        {
+            parts = PipelineBuilder.BuildGraph(pipeline.Ring, next, ids);
+        }
+        catch (PipelineException e)
+        {
+            return new ControlReply(false, $"error: reload refused; the running config stays: {e.Message}");
+        }
+
+        // Stop sources that go away or change: they read what was sent to them into the ring first.
+        var stopped = pipeline.Sources.Where(s => !keep.Contains(s.Name)).ToList();
+        foreach (Source source in stopped)
+        {
+            source.Stop(TimeSpan.FromSeconds(2));
+            pipeline.Sources.Remove(source);
+            pipeline.SourceMetrics.RemoveAll(m => m.Name == source.Name);
+        }
+
+        // Hold the producers, let the old graph finish what is published, start the new one there.
+        IngestBatch hold = pipeline.Ring.BeginBatch();
+        try
+        {
+            long cursor = pipeline.Ring.Sequencer.Cursor.Value;
+            pipeline.Graph.Halt(TimeSpan.FromSeconds(30));
+            pipeline.Graph.Dispose();
+            pipeline.Use(parts);
+            pipeline.Config = next;
+            pipeline.SourceIds = ids;
+            parts.Graph.Start(cursor);
+        }
+        finally
+        {
+            hold.Dispose();
+        }
+
+        var failed = new List<string>();
+        foreach (SourceConfig config in next.Topology.Sources.Where(s => !keep.Contains(s.Name)))
+        {
+            var metrics = new SourceMetrics(config.Name, ids[config.Name]);
+            Source source = PipelineBuilder.CreateSource(config, metrics, pipeline, next.Daemon);
+            try
+            {
+                source.Start();
+                pipeline.Sources.Add(source);
+                pipeline.SourceMetrics.Add(metrics);
+            }
+            catch (SourceBindException e)
+            {
+                failed.Add(e.Message);
+            }
+        }
+
+        return failed.Count == 0
+            ? new ControlReply(true, $"reloaded: {parts.Graph.Stages.Count} stages, {pipeline.Sources.Count} sources")
+            : new ControlReply(false, "error: reloaded, but some sources could not start:\n" + string.Join('\n', failed));
+    }
+
+    /// <summary>Same settings, wherever the table sits in the file (positions differ after edits).</summary>
+    private static bool SameSettings(SourceConfig a, SourceConfig b) =>
+        a.Format == b.Format && a.MaxEventBytes == b.MaxEventBytes && (a, b) switch
+        {
+            (TcpSourceConfig x, TcpSourceConfig y) => x.Address == y.Address && x.MaxConnections == y.MaxConnections,
+            (UdpSourceConfig x, UdpSourceConfig y) => x.Address == y.Address,
+            (UnixSourceConfig x, UnixSourceConfig y) => x.Path == y.Path && x.MaxConnections == y.MaxConnections,
+            _ => false,
+        };
+}
