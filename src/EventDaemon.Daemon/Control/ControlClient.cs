@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using EventDaemon.Daemon.Config;
@@ -86,7 +87,7 @@ public static class ControlClient
 
         if (reply is null)
         {
-            stderr.WriteLine($"eventd: the daemon at {path} did not answer '{command}' within {replyTimeout.TotalSeconds:0.###} s");
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"eventd: the daemon at {path} did not answer '{command}' within {replyTimeout.TotalSeconds:0.###} s"));
             return ExitUnreachable;
         }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using EventDaemon.Daemon.Control.Internal;
@@ -166,7 +167,8 @@ public sealed class ControlServer : IDisposable
             TryDelete(SocketPath);
         }
 
-        _stopped.Dispose();
+        // _stopped is deliberately not disposed: a worker that outlived the join above still reads
+        // it, and a disposed event would throw on that thread and take the process down.
     }
 
     private static void CreateDirectory(string path)
@@ -203,10 +205,16 @@ public sealed class ControlServer : IDisposable
                     $"{path} exists and is not a socket: remove it, or set [daemon] control_socket to another path");
         }
 
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        // Non-blocking: a connect to a daemon whose accept queue is full would otherwise wait for
+        // as long as that daemon is stuck. EAGAIN means someone listens, which is all we ask.
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
         try
         {
             probe.Connect(new UnixDomainSocketEndPoint(path));
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+        {
+            // Falls through to "another eventd is running".
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
         {
@@ -287,7 +295,7 @@ public sealed class ControlServer : IDisposable
             {
                 ReadResult.Line => Dispatch(client, command!),
                 ReadResult.TooLong => $"error: command longer than {MaxCommandBytes} bytes (try help)",
-                ReadResult.TimedOut => $"error: no command received within {_commandTimeout.TotalSeconds:0.###} s (try help)",
+                ReadResult.TimedOut => string.Create(CultureInfo.InvariantCulture, $"error: no command received within {_commandTimeout.TotalSeconds:0.###} s (try help)"),
                 _ => null,
             };
 
@@ -309,6 +317,11 @@ public sealed class ControlServer : IDisposable
         catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
         {
             // The client went away or stopped reading; nothing to tell it.
+        }
+        catch (Exception)
+        {
+            // Anything else is a bug in serving one connection; an exception escaping a worker
+            // would end the process, and the control socket must never take the daemon down.
         }
     }
 

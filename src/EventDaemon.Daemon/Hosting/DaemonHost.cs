@@ -192,7 +192,7 @@ public sealed class DaemonHost : IControlTarget, IDisposable
             text.Append(CultureInfo.InvariantCulture, $"source {source.Name}: {source.Describe()}\n");
         }
 
-        foreach (Stage stage in p.Graph.Stages)
+        foreach (Stage stage in p.AllStages)
         {
             int[] cpus = stage.Thread.CurrentAffinity();
             text.Append(CultureInfo.InvariantCulture,
@@ -220,7 +220,7 @@ public sealed class DaemonHost : IControlTarget, IDisposable
             }
         }
 
-        foreach (Stage stage in p.Graph.Stages)
+        foreach (Stage stage in p.AllStages)
         {
             if (stage.Processor.FailureCount > 0)
             {

@@ -86,7 +86,7 @@ public sealed class PipelineMonitor : IDisposable
             long now = Environment.TickCount64;
             lock (_progress)
             {
-                var current = new HashSet<Stage>(pipeline.Graph.Stages);
+                var current = new HashSet<Stage>(pipeline.AllStages);
                 foreach (Stage gone in _progress.Keys.Where(s => !current.Contains(s)).ToList())
                 {
                     _progress.Remove(gone);

@@ -55,7 +55,7 @@ public static class StatsCollector
         MetricFamily written = Family("sink_events_written_total", "counter", "Events a sink has written.");
         MetricFamily errors = Family("sink_errors_total", "counter", "Failed sink writes (each retried).");
         var lags = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (Stage stage in p.Graph.Stages)
+        foreach (Stage stage in p.AllStages)
         {
             lags[stage.Name] = stage.Lag;
         }

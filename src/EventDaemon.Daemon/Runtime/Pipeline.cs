@@ -38,7 +38,11 @@ public sealed class Pipeline : IDisposable
     /// <summary>Transforms and sinks of the current graph, in dependency order.</summary>
     public List<StageMetrics> StageMetrics { get; internal set; } = [];
 
-    public IEventGraph Graph { get; internal set; } = null!;
+    /// <summary>The main ring's graph followed by one per aggregate, in the order they halt.</summary>
+    public List<RingGraph> Graphs { get; internal set; } = [];
+
+    /// <summary>Every stage of every graph.</summary>
+    public IEnumerable<Stage> AllStages => Graphs.SelectMany(g => g.Graph.Stages);
 
     /// <summary>Set when sinks must stop retrying a failing destination (drain timed out).</summary>
     public SinkAbandon Abandon { get; internal set; } = new();
@@ -46,28 +50,20 @@ public sealed class Pipeline : IDisposable
     /// <summary>Makes <paramref name="parts"/> the current graph (at start, and on reload once the old one halted).</summary>
     public void Use(GraphParts parts)
     {
-        Graph = parts.Graph;
+        Graphs = parts.Graphs;
         StageMetrics = parts.Metrics;
         Abandon = parts.Abandon;
     }
 
     public Stage? FindStage(string name)
     {
-        foreach (Stage stage in Graph.Stages)
-        {
-            if (stage.Name == name)
-            {
-                return stage;
-            }
-        }
-
-        return null;
+        return AllStages.FirstOrDefault(stage => stage.Name == name);
     }
 
     /// <summary>Starts consumers first, then binds sources: nothing is read before it can be processed.</summary>
     public void Start()
     {
-        Graph.Start();
+        StartGraphs(Sequence.InitialValue);
         try
         {
             foreach (Source source in Sources)
@@ -82,8 +78,44 @@ public sealed class Pipeline : IDisposable
                 source.Stop(TimeSpan.Zero);
             }
 
-            Graph.Halt(TimeSpan.FromSeconds(5));
+            HaltGraphs(TimeSpan.FromSeconds(5));
             throw;
+        }
+    }
+
+    /// <summary>Starts every graph: the main one after <paramref name="mainStartAfter"/>, aggregates' fresh rings from the start.</summary>
+    public void StartGraphs(long mainStartAfter)
+    {
+        for (int i = Graphs.Count - 1; i >= 0; i--)
+        {
+            Graphs[i].Graph.Start(i == 0 ? mainStartAfter : Sequence.InitialValue);
+        }
+    }
+
+    /// <summary>Halts graphs in order: an aggregate's results are published before its downstream graph halts.</summary>
+    public bool HaltGraphs(TimeSpan timeout)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        bool all = true;
+        foreach (RingGraph g in Graphs)
+        {
+            TimeSpan left = deadline - DateTime.UtcNow;
+            all &= g.Graph.Halt(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
+        }
+
+        return all;
+    }
+
+    /// <summary>Releases graphs (and aggregates' rings) that have halted.</summary>
+    public static void DisposeGraphs(List<RingGraph> graphs)
+    {
+        foreach (RingGraph g in graphs)
+        {
+            g.Graph.Dispose();
+            if (g.OwnsRing)
+            {
+                g.Ring.Dispose();
+            }
         }
     }
 
@@ -100,12 +132,12 @@ public sealed class Pipeline : IDisposable
         }
 
         TimeSpan left = deadline - DateTime.UtcNow;
-        bool drained = Graph.Halt(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
+        bool drained = HaltGraphs(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
         if (!drained)
         {
             // A sink still retrying a dead destination: give up on it so the process can exit.
             Abandon.Abandon();
-            Graph.Halt(TimeSpan.FromSeconds(5));
+            HaltGraphs(TimeSpan.FromSeconds(5));
         }
 
         return drained;
@@ -118,7 +150,7 @@ public sealed class Pipeline : IDisposable
             source.Dispose();
         }
 
-        Graph.Dispose();
+        DisposeGraphs(Graphs);
         Ring.Dispose();
     }
 }

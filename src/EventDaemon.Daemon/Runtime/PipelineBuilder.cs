@@ -8,6 +8,7 @@ using EventDaemon.Events.BadInput;
 using EventDaemon.Events.Ingest;
 using EventDaemon.Ring;
 using EventDaemon.Ring.Waiting;
+using EventDaemon.Stages.Aggregation;
 using EventDaemon.Stages.Expressions;
 using EventDaemon.Stages.Metrics;
 using EventDaemon.Stages.Routing;
@@ -81,57 +82,146 @@ public static class PipelineBuilder
             _ => BuildGraph<AdaptiveWait>(ring, config, sourceIds),
         };
 
-    private static GraphParts BuildGraph<TWait>(EventRing ring, EventdConfig config, Dictionary<string, ushort> sourceIds)
+    private static GraphParts BuildGraph<TWait>(EventRing mainRing, EventdConfig config, Dictionary<string, ushort> sourceIds)
         where TWait : struct, IWaitStrategy
     {
-        var graph = new EventGraph<EventSlot, TWait>(ring.Slots, ring.Sequencer);
-        var stages = new Dictionary<string, Stage>(StringComparer.Ordinal);
-        var bits = new Dictionary<string, int>(StringComparer.Ordinal);
+        var main = new RingContext<TWait>("main", mainRing, ownsRing: false);
+        var rings = new List<RingContext<TWait>> { main };
+        var ringOf = new Dictionary<string, RingContext<TWait>>(StringComparer.Ordinal);
+        foreach (string source in sourceIds.Keys)
+        {
+            ringOf[source] = main;
+        }
+
         var metrics = new List<StageMetrics>();
         var abandon = new SinkAbandon();
         int[] cpus = [.. config.Daemon.ConsumerCpus];
         int bufferBytes = Math.Max(256 * 1024, 2 * (config.Daemon.MaxEventBytes * 6 + 256));
-
-        foreach (TopologyStage stage in config.Topology.Stages)
+        int stageCount = 0;
+        try
         {
-            Reach reach = ReachOf(stage, sourceIds, bits);
-            Stage[] after = stage.Upstream
-                .Where(input => input.Kind == ComponentKind.Transform)
-                .Select(input => stages[input.Component])
-                .Distinct()
-                .ToArray();
-            int[]? pin = cpus.Length == 0 ? null : [cpus[stages.Count % cpus.Length]];
-            var stageMetrics = new StageMetrics(stage.Name, stage.Kind == ComponentKind.Sink ? "sink" : "transform")
+            foreach (TopologyStage stage in config.Topology.Stages)
             {
-                Type = stage.Config.TypeName,
-            };
-
-            switch (stage.Config)
-            {
-                case FilterTransformConfig filter:
+                RingContext<TWait> ctx = RingOfInputs(stage, ringOf);
+                EventRing ring = ctx.Ring;
+                Reach reach = ReachOf(stage, ctx, sourceIds);
+                Stage[] after = stage.Upstream
+                    .Where(input => input.Kind == ComponentKind.Transform && ctx.Stages.ContainsKey(input.Component))
+                    .Select(input => ctx.Stages[input.Component])
+                    .Distinct()
+                    .ToArray();
+                int[]? pin = cpus.Length == 0 ? null : [cpus[stageCount++ % cpus.Length]];
+                var stageMetrics = new StageMetrics(stage.Name, stage.Kind == ComponentKind.Sink ? "sink" : "transform")
                 {
-                    if (!FilterProgram.TryCompile(filter.Condition, out FilterProgram? program, out ExpressionError error))
+                    Type = stage.Config.TypeName,
+                };
+                EventGraph<EventSlot, TWait> graph = ctx.Graph;
+
+                switch (stage.Config)
+                {
+                    case FilterTransformConfig filter:
                     {
-                        throw new PipelineException($"transform '{filter.Name}': {error}");
+                        if (!FilterProgram.TryCompile(filter.Condition, out FilterProgram? program, out ExpressionError error))
+                        {
+                            throw new PipelineException($"transform '{filter.Name}': {error}");
+                        }
+
+                        int bit = AllocateBit(ctx.Bits, filter.Name);
+                        ctx.Stages[stage.Name] = graph.Add(stage.Name, new FilterHandler(ring, program, reach, bit, stageMetrics), after, pin);
+                        ringOf[stage.Name] = ctx;
+                        break;
                     }
 
-                    int bit = AllocateBit(bits, filter.Name);
-                    stages[stage.Name] = graph.Add(stage.Name, new FilterHandler(ring, program, reach, bit, stageMetrics), after, pin);
-                    break;
+                    case AggregateTransformConfig aggregate:
+                    {
+                        // Window results are new events: they go into a ring of the aggregate's own,
+                        // consumed by its downstream stages in a graph of their own.
+                        int slots = Math.Min(config.Daemon.RingSize, 65_536);
+                        long arena = Math.Min(ArenaBytes(config.Daemon), 16L << 20);
+                        var output = new RingContext<TWait>(aggregate.Name, new EventRing(slots, arena, config.Daemon.LockMemory, TWait.Parks), ownsRing: true);
+                        rings.Add(output);
+                        ringOf[stage.Name] = output;
+                        var handler = new AggregateHandler(ring, output.Ring, SpecOf(aggregate), reach, stageMetrics);
+                        ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin, IdleTick);
+                        break;
+                    }
+
+                    case SinkConfig sink:
+                        ctx.Stages[stage.Name] = AddSink(graph, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon, after, pin);
+                        break;
+
+                    default:
+                        throw new PipelineException($"transform '{stage.Name}': type '{stage.Config.TypeName}' is not supported by this build");
                 }
 
-                case SinkConfig sink:
-                    stages[stage.Name] = AddSink(graph, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon, after, pin);
-                    break;
-
-                default:
-                    throw new PipelineException($"transform '{stage.Name}': type '{stage.Config.TypeName}' is not supported by this build");
+                metrics.Add(stageMetrics);
+            }
+        }
+        catch
+        {
+            foreach (RingContext<TWait> ctx in rings)
+            {
+                if (ctx.OwnsRing)
+                {
+                    ctx.Ring.Dispose();
+                }
             }
 
-            metrics.Add(stageMetrics);
+            throw;
         }
 
-        return new GraphParts(graph, metrics, abandon);
+        return new GraphParts(rings.Select(r => new RingGraph(r.Name, r.Ring, r.Graph, r.OwnsRing)).ToList(), metrics, abandon);
+    }
+
+    private static RingContext<TWait> RingOfInputs<TWait>(TopologyStage stage, Dictionary<string, RingContext<TWait>> ringOf)
+        where TWait : struct, IWaitStrategy
+    {
+        RingContext<TWait>? ring = null;
+        foreach (StageInput input in stage.Upstream)
+        {
+            RingContext<TWait> r = ringOf[input.Component];
+            if (ring is not null && ring != r)
+            {
+                throw new PipelineException(
+                    $"'{stage.Name}': its inputs come from different streams ({ring.Name} and {r.Name}); an aggregate's results can only be joined with what comes after that aggregate — use one stage per stream");
+            }
+
+            ring = r;
+        }
+
+        return ring ?? throw new PipelineException($"'{stage.Name}' has no inputs");
+    }
+
+    private static AggregateSpec SpecOf(AggregateTransformConfig config)
+    {
+        var metrics = AggregateMetrics.None;
+        foreach (AggregateMetric metric in config.Metrics)
+        {
+            metrics |= metric switch
+            {
+                AggregateMetric.Count => AggregateMetrics.Count,
+                AggregateMetric.Sum => AggregateMetrics.Sum,
+                AggregateMetric.Min => AggregateMetrics.Min,
+                AggregateMetric.Max => AggregateMetrics.Max,
+                AggregateMetric.Mean => AggregateMetrics.Mean,
+                AggregateMetric.P50 => AggregateMetrics.P50,
+                AggregateMetric.P90 => AggregateMetrics.P90,
+                AggregateMetric.P99 => AggregateMetrics.P99,
+                _ => AggregateMetrics.P999,
+            };
+        }
+
+        return new AggregateSpec
+        {
+            WindowNanos = config.Window.Nanoseconds,
+            GroupBy = config.GroupBy.Select(f => new GroupField(
+                f.Kind switch { FieldRefKind.Type => GroupFieldKind.Type, FieldRefKind.Key => GroupFieldKind.Key, _ => GroupFieldKind.Field },
+                f.Name)).ToArray(),
+            Metrics = metrics,
+            EventTime = config.Time == AggregateTime.Event,
+            LatenessNanos = config.AllowedLateness.Nanoseconds,
+            MaxGroups = config.MaxGroups,
+        };
     }
 
     private static Stage AddSink<TWait>(EventGraph<EventSlot, TWait> graph, EventRing ring, SinkConfig sink, Reach reach,
@@ -177,7 +267,8 @@ public static class PipelineBuilder
         _ => FsyncMode.Never,
     };
 
-    private static Reach ReachOf(TopologyStage stage, Dictionary<string, ushort> sourceIds, Dictionary<string, int> bits)
+    private static Reach ReachOf<TWait>(TopologyStage stage, RingContext<TWait> ring, Dictionary<string, ushort> sourceIds)
+        where TWait : struct, IWaitStrategy
     {
         ulong sources = 0, passes = 0;
         foreach (StageInput input in stage.Upstream)
@@ -186,7 +277,12 @@ public static class PipelineBuilder
             {
                 sources |= 1UL << sourceIds[input.Component];
             }
-            else if (bits.TryGetValue(input.ToString(), out int bit))
+            else if (input.Component == ring.Name && ring.OwnsRing)
+            {
+                // Results of the aggregate that owns this ring: its events carry source id 0.
+                sources |= 1UL;
+            }
+            else if (ring.Bits.TryGetValue(input.ToString(), out int bit))
             {
                 passes |= 1UL << bit;
             }
@@ -231,8 +327,28 @@ public static class PipelineBuilder
     }
 }
 
-/// <summary>A built, not yet started graph with what the daemon reads of it.</summary>
-public sealed record GraphParts(IEventGraph Graph, List<StageMetrics> Metrics, SinkAbandon Abandon);
+/// <summary>Built, not yet started graphs (the main ring's first, then one per aggregate) with what the daemon reads of them.</summary>
+public sealed record GraphParts(List<RingGraph> Graphs, List<StageMetrics> Metrics, SinkAbandon Abandon);
+
+/// <summary>A ring and the graph consuming it. Aggregates' rings are owned by the graph set and replaced on reload.</summary>
+public sealed record RingGraph(string Name, EventRing Ring, IEventGraph Graph, bool OwnsRing);
+
+/// <summary>Build-time bookkeeping of one ring: its graph, its stages by name and its filter bits.</summary>
+internal sealed class RingContext<TWait>(string name, EventRing ring, bool ownsRing)
+    where TWait : struct, IWaitStrategy
+{
+    public string Name { get; } = name;
+
+    public EventRing Ring { get; } = ring;
+
+    public bool OwnsRing { get; } = ownsRing;
+
+    public EventGraph<EventSlot, TWait> Graph { get; } = new(ring.Slots, ring.Sequencer);
+
+    public Dictionary<string, Stage> Stages { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, int> Bits { get; } = new(StringComparer.Ordinal);
+}
 
 /// <summary>A config that validated but cannot be built (a sink that cannot open, a limit exceeded).</summary>
 public sealed class PipelineException(string message) : Exception(message);

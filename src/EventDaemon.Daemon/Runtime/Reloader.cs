@@ -80,12 +80,13 @@ public static class Reloader
         try
         {
             long cursor = pipeline.Ring.Sequencer.Cursor.Value;
-            pipeline.Graph.Halt(TimeSpan.FromSeconds(30));
-            pipeline.Graph.Dispose();
+            List<RingGraph> old = pipeline.Graphs;
+            pipeline.HaltGraphs(TimeSpan.FromSeconds(30));
+            Pipeline.DisposeGraphs(old);
             pipeline.Use(parts);
             pipeline.Config = next;
             pipeline.SourceIds = ids;
-            parts.Graph.Start(cursor);
+            pipeline.StartGraphs(cursor);
         }
         finally
         {
@@ -110,7 +111,7 @@ public static class Reloader
         }
 
         return failed.Count == 0
-            ? new ControlReply(true, $"reloaded: {parts.Graph.Stages.Count} stages, {pipeline.Sources.Count} sources")
+            ? new ControlReply(true, $"reloaded: {parts.Graphs.Sum(g => g.Graph.Stages.Count)} stages, {pipeline.Sources.Count} sources")
             : new ControlReply(false, "error: reloaded, but some sources could not start:\n" + string.Join('\n', failed));
     }
 

@@ -48,8 +48,10 @@ public sealed unsafe class NativeRegion : SafeHandle
     public override bool IsInvalid => handle == IntPtr.Zero;
 
     /// <summary>Maps <paramref name="length"/> usable bytes, pre-faulted, and locks them if asked.</summary>
+    /// <param name="prefault">false for bounded-but-sparse state (aggregate groups): pages are then
+    /// committed on first touch, so resident memory follows use up to the bound.</param>
     /// <exception cref="InsufficientMemoryException">The kernel refused the mapping.</exception>
-    public static NativeRegion Allocate(long length, bool lockMemory)
+    public static NativeRegion Allocate(long length, bool lockMemory, bool prefault = true)
     {
         if (length <= 0)
         {
@@ -73,7 +75,11 @@ public sealed unsafe class NativeRegion : SafeHandle
             region.HugePagesAdvised = Libc.madvise(address, (nuint)total, Libc.MadvHugePage) == 0;
         }
 
-        region.Prefault(pageSize);
+        if (prefault)
+        {
+            region.Prefault(pageSize);
+        }
+
         if (lockMemory)
         {
             region.TryLock();

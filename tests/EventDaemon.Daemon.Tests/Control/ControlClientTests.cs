@@ -97,6 +97,21 @@ public sealed class ControlClientTests : IDisposable
     }
 
     [Fact]
+    public void DaemonThatNeverAnswers_Exits2_OnceTheReplyTimeoutPasses()
+    {
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(_dir.Socket));
+        listener.Listen(1);
+        Task<Socket> accepted = listener.AcceptAsync();
+
+        int exit = ControlClient.Run("stats", _dir.Socket, _stdout, _stderr, TimeSpan.FromSeconds(1));
+
+        using Socket held = accepted.Wait(RawClient.Deadline) ? accepted.Result : throw new TimeoutException("the fake daemon never accepted");
+        Assert.True(exit == ControlClient.ExitUnreachable, $"exit {exit} when the daemon never answers, expected 2");
+        Assert.True(_stderr.ToString() == $"eventd: the daemon at {_dir.Socket} did not answer 'stats' within 1 s\n", $"stderr: {_stderr}");
+    }
+
+    [Fact]
     public void CommandWithNewline_IsRefusedBeforeConnecting_AndExits1()
     {
         int exit = ControlClient.Run("stats\ndrain", _dir.Socket, _stdout, _stderr);

@@ -49,7 +49,7 @@ public sealed class StdoutTransportTests
     [Fact]
     public void ReaderGone_TryWriteReturnsFalseWithTheReason_AndDoesNotThrow()
     {
-        using var pipe = new NonBlockingPipe();
+        using var pipe = new NonBlockingPipe(startReader: false);
         var transport = StdoutTransport.ForDescriptor(pipe.WriteFd, "pipe");
         transport.Open();
         pipe.CloseReadEnd();

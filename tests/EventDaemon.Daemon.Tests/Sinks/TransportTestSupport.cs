@@ -76,7 +76,9 @@ internal static class Batches
 internal sealed class Received
 {
     private readonly MemoryStream _bytes = new();
-    private readonly Lock _gate = new();
+
+    // A plain object: Monitor.Wait/PulseAll need monitor locking, which System.Threading.Lock is not.
+    private readonly object _gate = new();
     private bool _ended;
 
     public void Append(ReadOnlySpan<byte> data)
@@ -264,7 +266,8 @@ internal sealed unsafe class NonBlockingPipe : IDisposable
     private int _writeFd;
 
     /// <param name="readChunk">Bytes per read: small, so the writer keeps finding the pipe full.</param>
-    public NonBlockingPipe(int readChunk = 4096)
+    /// <param name="startReader">False leaves the read end idle (a blocked read would keep it open past <see cref="CloseReadEnd"/>).</param>
+    public NonBlockingPipe(int readChunk = 4096, bool startReader = true)
     {
         int* fds = stackalloc int[2];
         Assert.True(TestLibc.pipe(fds) == 0, $"pipe failed: errno {Marshal.GetLastPInvokeError()}");
@@ -273,7 +276,10 @@ internal sealed unsafe class NonBlockingPipe : IDisposable
         Assert.True(flags >= 0 && TestLibc.fcntl(_writeFd, TestLibc.FSetFl, flags | TestLibc.ONonBlock) == 0, "could not make the pipe non-blocking");
         _readEnd = new FileStream(new SafeFileHandle(fds[0], ownsHandle: true), FileAccess.Read, bufferSize: 0);
         _reader = new Thread(() => Drain(readChunk)) { IsBackground = true, Name = "pipe-reader" };
-        _reader.Start();
+        if (startReader)
+        {
+            _reader.Start();
+        }
     }
 
     public int WriteFd => _writeFd;
@@ -296,7 +302,11 @@ internal sealed unsafe class NonBlockingPipe : IDisposable
     public void Dispose()
     {
         CloseWriteEnd();
-        _reader.Join(TimeSpan.FromSeconds(10));
+        if (_reader.IsAlive)
+        {
+            _reader.Join(TimeSpan.FromSeconds(10));
+        }
+
         _readEnd.Dispose();
     }
 

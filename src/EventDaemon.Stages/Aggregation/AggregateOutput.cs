@@ -1,0 +1,154 @@
+using System.Buffers.Text;
+using EventDaemon.Events;
+
+namespace EventDaemon.Stages.Aggregation;
+
+/// <summary>
+/// Formats one aggregate result line (SPEC §3):
+/// <c>{"window_start":…,"window_end":…,"type":"…","key":"…","count":3,"sum":30.5,…}</c>.
+/// Times are integer Unix nanoseconds; group fields carry their <c>group_by</c> names; only the
+/// configured metrics appear; value metrics are <c>null</c> when no event of the group had a value.
+/// </summary>
+public static class AggregateOutput
+{
+    private static readonly (AggregateMetrics Metric, byte[] Name, double Quantile)[] Quantiles =
+    [
+        (AggregateMetrics.P50, ",\"p50\":"u8.ToArray(), 0.5),
+        (AggregateMetrics.P90, ",\"p90\":"u8.ToArray(), 0.9),
+        (AggregateMetrics.P99, ",\"p99\":"u8.ToArray(), 0.99),
+        (AggregateMetrics.P999, ",\"p999\":"u8.ToArray(), 0.999),
+    ];
+
+    public static int Write(AggregateSpec spec, long windowStart, ref GroupHeader g, ReadOnlySpan<byte> key,
+        ReadOnlySpan<uint> bins, Span<byte> d, ref EventSlot slot)
+    {
+        int n = 0;
+        Append(d, ref n, "{\"window_start\":"u8);
+        Integer(d, ref n, windowStart);
+        Append(d, ref n, ",\"window_end\":"u8);
+        Integer(d, ref n, windowStart + spec.WindowNanos);
+
+        int k = 0;
+        foreach (GroupField field in spec.GroupBy)
+        {
+            byte kind = key[k];
+            int length = (key[k + 1] << 8) | key[k + 2];
+            ReadOnlySpan<byte> value = key.Slice(k + 3, length);
+            k += 3 + length;
+            Append(d, ref n, field.OutputPrefix);
+            if (kind == (byte)'n')
+            {
+                Append(d, ref n, "null"u8);
+            }
+            else if (kind == (byte)'s')
+            {
+                d[n++] = (byte)'"';
+                int at = n;
+                Append(d, ref n, value);
+                d[n++] = (byte)'"';
+                if (field.Kind == GroupFieldKind.Type)
+                {
+                    slot.TypeOffset = at;
+                    slot.TypeLength = (ushort)length;
+                    slot.Flags |= EventFlags.HasType;
+                }
+                else if (field.Kind == GroupFieldKind.Key)
+                {
+                    slot.KeyOffset = at;
+                    slot.KeyLength = (ushort)length;
+                    slot.Flags |= EventFlags.HasKey;
+                }
+            }
+            else
+            {
+                Append(d, ref n, value);
+            }
+        }
+
+        AggregateMetrics m = spec.Metrics;
+        bool valued = g.Valued > 0;
+        if ((m & AggregateMetrics.Count) != 0)
+        {
+            Append(d, ref n, ",\"count\":"u8);
+            Integer(d, ref n, g.Count);
+        }
+
+        if ((m & AggregateMetrics.Sum) != 0)
+        {
+            Append(d, ref n, ",\"sum\":"u8);
+            Number(d, ref n, valued ? g.Sum : 0);
+        }
+
+        if ((m & AggregateMetrics.Min) != 0)
+        {
+            Append(d, ref n, ",\"min\":"u8);
+            NumberOrNull(d, ref n, valued, g.Min);
+        }
+
+        if ((m & AggregateMetrics.Max) != 0)
+        {
+            Append(d, ref n, ",\"max\":"u8);
+            NumberOrNull(d, ref n, valued, g.Max);
+        }
+
+        if ((m & AggregateMetrics.Mean) != 0)
+        {
+            Append(d, ref n, ",\"mean\":"u8);
+            NumberOrNull(d, ref n, valued, g.Sum / g.Valued);
+        }
+
+        foreach ((AggregateMetrics metric, byte[] name, double q) in Quantiles)
+        {
+            if ((m & metric) != 0)
+            {
+                Append(d, ref n, name);
+                NumberOrNull(d, ref n, valued, valued ? QuantileSketch.Quantile(bins, g.BinsLow, g.Valued, q, g.Min, g.Max) : 0);
+            }
+        }
+
+        d[n++] = (byte)'}';
+        return n;
+    }
+
+    private static void Append(Span<byte> d, ref int n, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(d[n..]);
+        n += bytes.Length;
+    }
+
+    private static void Integer(Span<byte> d, ref int n, long value)
+    {
+        Utf8Formatter.TryFormat(value, d[n..], out int written);
+        n += written;
+    }
+
+    private static void NumberOrNull(Span<byte> d, ref int n, bool present, double value)
+    {
+        if (present)
+        {
+            Number(d, ref n, value);
+        }
+        else
+        {
+            Append(d, ref n, "null"u8);
+        }
+    }
+
+    /// <summary>Shortest round-trip form; integral values keep a ".0" so readers see a float.</summary>
+    private static void Number(Span<byte> d, ref int n, double value)
+    {
+        if (!double.IsFinite(value))
+        {
+            Append(d, ref n, "null"u8);
+            return;
+        }
+
+        value.TryFormat(d[n..], out int written, "R", System.Globalization.CultureInfo.InvariantCulture);
+        bool integral = d.Slice(n, written).IndexOfAny(".eE"u8) < 0;
+        n += written;
+        if (integral)
+        {
+            Append(d, ref n, ".0"u8);
+        }
+    }
+}
