@@ -15,8 +15,9 @@ deps:
 build: deps
 	dotnet build EventDaemon.sln -c $(CONFIG) -nologo -clp:ErrorsOnly
 
-# Unit and integration tests (trx results in artifacts/test-results), then the AOT smoke run.
-test: deps
+# Unit and integration tests (trx results in artifacts/test-results; integration tests drive the
+# published binary), then the AOT smoke run.
+test: deps publish
 	@rm -rf $(RESULTS)
 	dotnet build EventDaemon.sln -c $(CONFIG) -nologo -clp:ErrorsOnly
 	@status=0; \
@@ -31,6 +32,10 @@ aot-smoke: deps
 # Native AOT binary with symbols beside it for perf; any AOT or trim warning fails the publish.
 publish: deps
 	sh scripts/publish.sh
+
+# Runs the daemon on its embedded default, sends a few seconds of events, shows stats and output.
+demo: publish
+	sh scripts/demo.sh
 
 bench-ring: deps
 	sh scripts/bench-ring.sh

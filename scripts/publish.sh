@@ -13,6 +13,6 @@ fi
 if grep -Eq "warning (IL|AOT)[0-9]+" "$log"; then
   grep -E "warning (IL|AOT)[0-9]+" "$log" | sort -u; echo "publish: AOT/trim warnings" >&2; exit 1
 fi
-cp artifacts/publish/eventd artifacts/eventd
-cp artifacts/publish/eventd.dbg artifacts/eventd.dbg
+cp artifacts/publish/eventd artifacts/eventd.new && mv -f artifacts/eventd.new artifacts/eventd
+cp artifacts/publish/eventd.dbg artifacts/eventd.dbg.new && mv -f artifacts/eventd.dbg.new artifacts/eventd.dbg
 echo "published artifacts/eventd ($(du -h artifacts/eventd | cut -f1)) and artifacts/eventd.dbg"

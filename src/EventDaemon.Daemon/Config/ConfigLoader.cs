@@ -32,7 +32,12 @@ public static class ConfigLoader
     /// <param name="conditions">Checks filter and route conditions; <c>null</c> checks only that they are non-empty strings.</param>
     public static ConfigResult Load(string path, IConditionValidator? conditions = null)
     {
-        ArgumentNullException.ThrowIfNull(path);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (Directory.Exists(path))
+        {
+            return Unreadable(path, "is a directory, not a config file");
+        }
+
         string text;
         try
         {
@@ -83,10 +88,7 @@ public static class ConfigLoader
         }
 
         diagnostics.EndOfSyntaxErrors();
-        string baseDirectory = path == EmbeddedConfig.SourceName
-            ? Environment.CurrentDirectory
-            : Path.GetDirectoryName(Path.GetFullPath(path)) ?? Environment.CurrentDirectory;
-        var context = new BindContext(path, baseDirectory, diagnostics, diagnostics.HasErrors, conditions);
+        var context = new BindContext(path, BaseDirectoryOf(path), diagnostics, diagnostics.HasErrors, conditions);
         TomlTable root = TomlTreeBuilder.Build(document, path, diagnostics);
         (DaemonSettings? daemon, List<ComponentDraft> components) = ConfigBinder.Bind(root, context);
         Dictionary<ComponentDraft, List<ResolvedInput>>? edges = PipelineGraph.Check(components, context);
@@ -116,6 +118,24 @@ public static class ConfigLoader
             new EquatableArray<StageInput>(edges[stage].Select(input => new StageInput(input.From.Name, input.From.Kind, input.Output)))))];
         var topology = new Topology(sources.Ordered, stages, PipelineGraph.Unconnected(components, edges));
         return new EventdConfig(path, daemon, sources, transforms, sinks, topology);
+    }
+
+    /// <summary>The directory relative paths in the config are resolved against.</summary>
+    private static string BaseDirectoryOf(string path)
+    {
+        if (path.Length == 0 || path == EmbeddedConfig.SourceName)
+        {
+            return Environment.CurrentDirectory;
+        }
+
+        try
+        {
+            return Path.GetDirectoryName(Path.GetFullPath(path)) ?? Environment.CurrentDirectory;
+        }
+        catch (ArgumentException)
+        {
+            return Environment.CurrentDirectory; // a name that is not a path (it only labels messages)
+        }
     }
 
     private static ConfigResult Unreadable(string path, string message) =>

@@ -275,6 +275,14 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_Directory_SaysItIsNotAFile()
+    {
+        ConfigResult result = ConfigLoader.Load(Path.GetTempPath());
+
+        ConfigTesting.Reports(result, $"{Path.GetTempPath()}: is a directory, not a config file");
+    }
+
+    [Fact]
     public void Equality_IgnoresPositionsAndDeclarationOrder_ButNotValues()
     {
         EventdConfig original = ConfigTesting.Valid(ConfigTesting.Pipeline);

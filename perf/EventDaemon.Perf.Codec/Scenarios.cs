@@ -1,0 +1,136 @@
+using System.Text.Json;
+using EventDaemon.Events;
+using EventDaemon.Events.BadInput;
+using EventDaemon.Events.Codecs;
+
+namespace EventDaemon.Perf.Codec;
+
+/// <summary>
+/// The decoding loops measured. Each returns a checksum so the work cannot be optimised away.
+/// Stream scenarios feed the buffer in 64 KiB reads, as a socket source would.
+/// </summary>
+internal static class Scenarios
+{
+    /// <summary>A typical socket read size: lines and frames are cut at its boundaries.</summary>
+    public const int ReadSize = 64 * 1024;
+
+    public static double JsonLines(LineFramer framer, byte[] stream)
+    {
+        var sink = new ParseSink();
+        for (int i = 0; i < stream.Length; i += ReadSize)
+        {
+            framer.Feed(stream.AsSpan(i, Math.Min(ReadSize, stream.Length - i)), ref sink);
+        }
+
+        framer.Complete(ref sink);
+        return sink.Checksum + sink.Invalid;
+    }
+
+    public static double BinaryFrames(BinaryFrameDecoder decoder, byte[] stream)
+    {
+        var sink = new FrameSink();
+        for (int i = 0; i < stream.Length; i += ReadSize)
+        {
+            decoder.Feed(stream.AsSpan(i, Math.Min(ReadSize, stream.Length - i)), ref sink);
+        }
+
+        return sink.Checksum + (int)decoder.Complete();
+    }
+
+    /// <summary>Baseline: JsonSerializer into a POCO per line (lines pre-split, so framing is not even charged to it).</summary>
+    public static double Poco(byte[][] lines)
+    {
+        double checksum = 0;
+        foreach (byte[] line in lines)
+        {
+            EventPoco? e = JsonSerializer.Deserialize(line, PocoContext.Default.EventPoco);
+            checksum += (e?.Value ?? 0) + (e?.Type?.Length ?? 0) + (e?.Key?.Length ?? 0) + ((e?.Ts ?? 0) & 0xFF);
+        }
+
+        return checksum;
+    }
+
+    /// <summary>
+    /// The alternative design: Utf8JsonReader (a struct, allocation-free) validating each line and
+    /// picking out the four fields. Measured to decide against it for the hot path.
+    /// </summary>
+    public static double Utf8Reader(byte[][] lines)
+    {
+        double checksum = 0;
+        foreach (byte[] line in lines)
+        {
+            var reader = new Utf8JsonReader(line);
+            try
+            {
+                reader.Read();
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.CurrentDepth != 1)
+                    {
+                        continue;
+                    }
+
+                    if (reader.ValueTextEquals("value"u8))
+                    {
+                        reader.Read();
+                        checksum += reader.GetDouble();
+                    }
+                    else if (reader.ValueTextEquals("ts"u8))
+                    {
+                        reader.Read();
+                        checksum += reader.GetInt64() & 0xFF;
+                    }
+                    else if (reader.ValueTextEquals("type"u8) || reader.ValueTextEquals("key"u8))
+                    {
+                        reader.Read();
+                        checksum += reader.ValueSpan.Length;
+                    }
+                    else
+                    {
+                        reader.Read();
+                        reader.Skip();
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+                checksum -= 1;
+            }
+        }
+
+        return checksum;
+    }
+
+    private struct ParseSink : ILineSink
+    {
+        // Not readonly: the slot is filled in place for every line.
+        private EventSlot _slot;
+
+        public double Checksum;
+        public int Invalid;
+
+        public void OnLine(ReadOnlySpan<byte> line)
+        {
+            if (JsonEventParser.TryParse(line, ref _slot, out InvalidReason _))
+            {
+                Checksum += _slot.Value + _slot.TypeLength + _slot.KeyLength + (_slot.Timestamp & 0xFF);
+            }
+            else
+            {
+                Invalid++;
+            }
+        }
+
+        public void OnOversized() => Invalid++;
+    }
+
+    private struct FrameSink : IFrameSink
+    {
+        public double Checksum;
+
+        public void OnFrame(ReadOnlySpan<byte> frame, in EventSlot decoded) =>
+            Checksum += decoded.Value + decoded.TypeLength + decoded.KeyLength + (decoded.Timestamp & 0xFF);
+
+        public void OnInvalid(ReadOnlySpan<byte> frame, InvalidReason reason) => Checksum -= 1;
+    }
+}
