@@ -56,6 +56,29 @@ public sealed class ConfigErrorTests
     }
 
     [Fact]
+    public void TablesDefinedOneWay_CannotBeExtendedAnother()
+    {
+        ConfigTesting.Rejects(
+            """
+            [sources.in]
+            type = "tcp"
+
+            [sources]
+            in.address = "127.0.0.1:7400"
+            spare = { type = "udp", address = "127.0.0.1:7401" }
+
+            [sources.spare.extra]
+            x = 1
+
+            [sinks.out]
+            type = "stdout"
+            inputs = ["in", "spare"]
+            """,
+            "test.toml:5:1: 'in' is already defined on line 1; a dotted key cannot add to it",
+            "test.toml:8:10: 'sources.spare' is an inline table (line 6) and cannot be extended");
+    }
+
+    [Fact]
     public void UnknownTopLevelTable_SuggestsTheClosestOne()
     {
         ConfigTesting.Rejects(
