@@ -5,7 +5,7 @@ RID ?= linux-x64
 ARTIFACTS := artifacts
 RESULTS := $(ARTIFACTS)/test-results
 
-.PHONY: all deps build test unit-test aot-smoke publish demo bench-ring bench-codec fuzz clean format
+.PHONY: all deps build test aot-smoke publish demo install bench-ring bench-micro bench-codec bench-e2e profile fuzz clean format
 
 all: build
 
@@ -39,6 +39,13 @@ demo: publish
 
 bench-ring: deps
 	sh scripts/bench-ring.sh
+
+# BenchmarkDotNet micro-benchmarks of publish/consume with [MemoryDiagnoser] (JIT, several minutes).
+bench-micro: deps
+	dotnet run -c Release --project perf/EventDaemon.Benchmarks -- --filter '*' --artifacts artifacts/bench/micro
+
+install: publish
+	sh scripts/install.sh
 
 format:
 	dotnet format EventDaemon.sln

@@ -105,6 +105,17 @@ internal sealed class StreamIngest
         return error;
     }
 
+    /// <summary>Forgets any partial line or frame: the next read starts a new stream (each datagram, a reused connection).</summary>
+    public void Reset()
+    {
+        _lines?.Reset();
+        _frames?.Reset();
+        _stagedCount = 0;
+        _carriedUsed = 0;
+        _pendingBytes = 0;
+        Refused = 0;
+    }
+
     private void RecordFrameError(FrameError error, ReadOnlySpan<byte> read)
     {
         _metrics.AddFrameError(error);

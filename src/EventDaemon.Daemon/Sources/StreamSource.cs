@@ -30,6 +30,10 @@ public sealed class StreamSource : Source
     private readonly int _maxConnections;
     private readonly string? _unixPath;
     private readonly List<Connection> _connections = [];
+
+    /// <summary>Decoder state of closed connections, reused by new ones: connections come and go,
+    /// their 200 KiB of buffers should not.</summary>
+    private readonly Stack<StreamIngest> _idle = new();
     private Socket? _listener;
     private Thread? _acceptThread;
     private volatile bool _stopping;
@@ -188,11 +192,29 @@ public sealed class StreamSource : Source
         }
     }
 
-    private void Closed(Connection connection)
+    private StreamIngest RentIngest()
+    {
+        lock (_connections)
+        {
+            if (_idle.TryPop(out StreamIngest? ingest))
+            {
+                ingest.Reset();
+                return ingest;
+            }
+        }
+
+        return new StreamIngest(_ring, Metrics, _errors, _format, _maxEventBytes, wait: true);
+    }
+
+    private void Closed(Connection connection, StreamIngest ingest)
     {
         lock (_connections)
         {
             _connections.Remove(connection);
+            if (_idle.Count < 64)
+            {
+                _idle.Push(ingest);
+            }
         }
 
         Metrics.ConnectionClosed();
@@ -220,7 +242,7 @@ public sealed class StreamSource : Source
 
         private void Run()
         {
-            var ingest = new StreamIngest(_source._ring, _source.Metrics, _source._errors, _source._format, _source._maxEventBytes, wait: true);
+            StreamIngest ingest = _source.RentIngest();
             byte[] buffer = ArrayPool<byte>.Shared.Rent(ReadBufferBytes);
             try
             {
@@ -253,7 +275,7 @@ public sealed class StreamSource : Source
             {
                 ArrayPool<byte>.Shared.Return(buffer);
                 _socket.Dispose();
-                _source.Closed(this);
+                _source.Closed(this, ingest);
             }
         }
 

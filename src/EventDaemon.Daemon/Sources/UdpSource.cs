@@ -114,6 +114,7 @@ public sealed class UdpSource : Source
             // carries over into the next datagram.
             ingest.Feed(buffer.AsSpan(0, n));
             ingest.Complete();
+            ingest.Reset();
         }
     }
 }

@@ -43,10 +43,7 @@ public static class JsonEventParser
 
     private const int NotJson = -1;
     private const int TooDeep = -2;
-
-    // Every byte that ends a plain run inside a string: the quote, the backslash and the control characters.
-    private static readonly SearchValues<byte> StringStops = SearchValues.Create(
-        "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000A\u000B\u000C\u000D\u000E\u000F\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F"u8);
+    private const int InvalidUtf8 = -3;
 
     private enum FieldState : byte
     {
@@ -67,12 +64,9 @@ public static class JsonEventParser
 
     public static bool TryParse(ReadOnlySpan<byte> line, ref EventSlot slot, out InvalidReason reason)
     {
-        if (!Utf8.IsValid(line))
-        {
-            reason = InvalidReason.InvalidUtf8;
-            return false;
-        }
-
+        // UTF-8 is validated inside strings as they are scanned (outside strings only ASCII is
+        // legal); a syntax error re-checks the whole line so invalid UTF-8 anywhere still reads
+        // as invalid_utf8.
         ReadOnlySpan<byte> s = line;
         int i = SkipWhitespace(s, 0);
         if (i >= s.Length)
@@ -104,26 +98,26 @@ public static class JsonEventParser
             {
                 if (i >= s.Length || s[i] != (byte)'"')
                 {
-                    return Fail(NotJson, out reason);
+                    return Fail(s, NotJson, out reason);
                 }
 
                 int keyEnd = ScanString(s, i + 1, out bool nameEscaped);
                 if (keyEnd < 0)
                 {
-                    return Fail(NotJson, out reason);
+                    return Fail(s, NotJson, out reason);
                 }
 
                 WellKnown field = Identify(s[(i + 1)..keyEnd], nameEscaped);
                 i = SkipWhitespace(s, keyEnd + 1);
                 if (i >= s.Length || s[i] != (byte)':')
                 {
-                    return Fail(NotJson, out reason);
+                    return Fail(s, NotJson, out reason);
                 }
 
                 i = SkipWhitespace(s, i + 1);
                 if (i >= s.Length)
                 {
-                    return Fail(NotJson, out reason);
+                    return Fail(s, NotJson, out reason);
                 }
 
                 byte c = s[i];
@@ -136,7 +130,7 @@ public static class JsonEventParser
                             end = ScanString(s, i + 1, out bool tsEscaped);
                             if (end < 0)
                             {
-                                return Fail(NotJson, out reason);
+                                return Fail(s, NotJson, out reason);
                             }
 
                             tsState = ParseTsString(s[(i + 1)..end], tsEscaped, out ts) ? FieldState.Ok : FieldState.Bad;
@@ -147,7 +141,7 @@ public static class JsonEventParser
                             end = JsonNumber.Skip(s, i, out bool isInteger);
                             if (end < 0)
                             {
-                                return Fail(NotJson, out reason);
+                                return Fail(s, NotJson, out reason);
                             }
 
                             tsState = isInteger && JsonNumber.TryParseInt64(s[i..end], out ts) ? FieldState.Ok : FieldState.Bad;
@@ -171,7 +165,7 @@ public static class JsonEventParser
                             end = ScanString(s, i + 1, out escaped);
                             if (end < 0)
                             {
-                                return Fail(NotJson, out reason);
+                                return Fail(s, NotJson, out reason);
                             }
 
                             offset = i + 1;
@@ -224,13 +218,13 @@ public static class JsonEventParser
 
                 if (end < 0)
                 {
-                    return Fail(end, out reason);
+                    return Fail(s, end, out reason);
                 }
 
                 i = SkipWhitespace(s, end);
                 if (i >= s.Length)
                 {
-                    return Fail(NotJson, out reason);
+                    return Fail(s, NotJson, out reason);
                 }
 
                 if (s[i] == (byte)',')
@@ -245,13 +239,13 @@ public static class JsonEventParser
                     break;
                 }
 
-                return Fail(NotJson, out reason);
+                return Fail(s, NotJson, out reason);
             }
         }
 
         if (SkipWhitespace(s, i) != s.Length)
         {
-            reason = InvalidReason.TrailingData;
+            reason = Utf8.IsValid(s) ? InvalidReason.TrailingData : InvalidReason.InvalidUtf8;
             return false;
         }
 
@@ -316,25 +310,28 @@ public static class JsonEventParser
     /// <summary>Validates <paramref name="line"/> as exactly one JSON value of any kind (used by tests and tools).</summary>
     public static bool IsValidJson(ReadOnlySpan<byte> line)
     {
-        if (!Utf8.IsValid(line))
-        {
-            return false;
-        }
-
         int i = SkipWhitespace(line, 0);
         int end = SkipValue(line, i, 0);
         return end >= 0 && SkipWhitespace(line, end) == line.Length;
     }
 
-    private static bool Fail(int code, out InvalidReason reason)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool Fail(ReadOnlySpan<byte> line, int code, out InvalidReason reason)
     {
-        reason = code == TooDeep ? InvalidReason.TooDeep : InvalidReason.NotJson;
+        reason = code == InvalidUtf8 || !Utf8.IsValid(line) ? InvalidReason.InvalidUtf8
+            : code == TooDeep ? InvalidReason.TooDeep
+            : InvalidReason.NotJson;
         return false;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static InvalidReason ClassifyNonObject(ReadOnlySpan<byte> s, int i)
     {
+        if (!Utf8.IsValid(s))
+        {
+            return InvalidReason.InvalidUtf8;
+        }
+
         int end = SkipValue(s, i, 0);
         if (end == TooDeep)
         {
@@ -425,17 +422,27 @@ public static class JsonEventParser
         int i = start;
         while (true)
         {
-            int k = s[i..].IndexOfAny(StringStops);
-            if (k < 0)
+            i = StringScanner.IndexOfStop(s, i);
+            if (i < 0)
             {
                 return -1;
             }
 
-            i += k;
             byte c = s[i];
             if (c == (byte)'"')
             {
                 return i;
+            }
+
+            if (c >= 0x80)
+            {
+                i = SkipUtf8(s, i);
+                if (i < 0)
+                {
+                    return InvalidUtf8;
+                }
+
+                continue;
             }
 
             if (c != (byte)'\\')
@@ -450,6 +457,19 @@ public static class JsonEventParser
                 return -1;
             }
         }
+    }
+
+    /// <summary>Skips the run of non-ASCII bytes at <paramref name="at"/> if it is valid UTF-8; -1 if not.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int SkipUtf8(ReadOnlySpan<byte> s, int at)
+    {
+        int end = at + 1;
+        while (end < s.Length && s[end] >= 0x80)
+        {
+            end++;
+        }
+
+        return Utf8.IsValid(s[at..end]) ? end : -1;
     }
 
     private static int SkipEscape(ReadOnlySpan<byte> s, int at)

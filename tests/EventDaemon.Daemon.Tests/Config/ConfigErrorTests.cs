@@ -74,6 +74,7 @@ public sealed class ConfigErrorTests
             type = "stdout"
             inputs = ["in", "spare"]
             """,
+            "test.toml:1:1: source 'in' is missing required key 'address' (e.g. address = \"127.0.0.1:7400\")",
             "test.toml:5:1: 'in' is already defined on line 1; a dotted key cannot add to it",
             "test.toml:8:10: 'sources.spare' is an inline table (line 6) and cannot be extended");
     }
