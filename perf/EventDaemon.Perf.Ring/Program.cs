@@ -28,6 +28,7 @@ public static class Program
         var rows = new List<Row>
         {
             Compare("1P→1C", repeats, () => Throughput.RingUnicast(events), () => Throughput.ChannelUnicast(events)),
+            Compare("1P→1C, producer batches of 100", repeats, () => Throughput.RingUnicastBatched(events), () => Throughput.ChannelUnicast(events)),
             Compare("1P→3C pipeline", repeats, () => Throughput.RingPipeline(events), () => Throughput.ChannelPipeline(events)),
             Compare("1P→3C multicast", repeats, () => Throughput.RingMulticast(events), () => Throughput.ChannelMulticast(events)),
             Compare("3P→1C", repeats, () => Throughput.RingThreeProducers(events), () => Throughput.ChannelThreeProducers(events)),
@@ -212,6 +213,33 @@ internal static class Throughput
     {
         graph.Add("sum", new Sum());
     });
+
+    /// <summary>As sources publish: a run of events claimed and published together (one cursor write per run).</summary>
+    public static Result RingUnicastBatched(long events)
+    {
+        const int batch = 100;
+        using var ring = new RingBuffer<Slot>(RingSize);
+        Sequencer sequencer = EventGraph<Slot, AdaptiveWait>.CreateSequencer(RingSize, multiProducer: false);
+        using var graph = new EventGraph<Slot, AdaptiveWait>(ring, sequencer);
+        graph.Add("sum", new Sum());
+        graph.Start();
+        return Result.Measure(events, () =>
+        {
+            for (long i = 0; i < events; i += batch)
+            {
+                long high = sequencer.Next(batch);
+                for (long s = high - batch + 1; s <= high; s++)
+                {
+                    ring[s].Value = s;
+                }
+
+                sequencer.Publish(high - batch + 1, high);
+            }
+
+            graph.Halt(TimeSpan.FromMinutes(1));
+            return graph.Stages[^1].Position;
+        });
+    }
 
     public static Result RingPipeline(long events) => RunRing(events, producers: 1, (graph, _) =>
     {

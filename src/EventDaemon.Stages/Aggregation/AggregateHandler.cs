@@ -16,7 +16,7 @@ namespace EventDaemon.Stages.Aggregation;
 /// lateness) passes the window's end (event time). Later events are counted in
 /// <c>events_late_total</c> and dropped. Everything open is emitted at shutdown (drain).
 /// </summary>
-public struct AggregateHandler : IEventHandler<EventSlot>
+public partial struct AggregateHandler : IEventHandler<EventSlot>
 {
     private readonly EventRing _input;
     private readonly EventRing _output;
@@ -57,7 +57,7 @@ public struct AggregateHandler : IEventHandler<EventSlot>
             s.ClockValid = false;
             if (!_spec.EventTime)
             {
-                CloseByClock(MonotonicClock.UnixNanos());
+                CloseByClock(_state.Now());
             }
         }
     }
@@ -66,7 +66,7 @@ public struct AggregateHandler : IEventHandler<EventSlot>
     {
         if (!_spec.EventTime)
         {
-            CloseByClock(MonotonicClock.UnixNanos());
+            CloseByClock(_state.Now());
         }
     }
 
@@ -93,7 +93,7 @@ public struct AggregateHandler : IEventHandler<EventSlot>
         {
             if (!s.ClockValid)
             {
-                s.Clock = MonotonicClock.UnixNanos();
+                s.Clock = s.Now();
                 s.ClockValid = true;
             }
 
@@ -102,6 +102,13 @@ public struct AggregateHandler : IEventHandler<EventSlot>
 
         long window = _spec.WindowNanos;
         long start = time - Mod(time, window);
+        if (start < s.ClosedBefore && !_spec.EventTime)
+        {
+            // The wall clock stepped back (NTP) after a window closed: processing time has no late
+            // events, so the event joins the oldest window that may still open.
+            start = s.ClosedBefore;
+        }
+
         if (start < s.ClosedBefore)
         {
             ref StageCounters c = ref _metrics.Counters;
@@ -232,7 +239,15 @@ public struct AggregateHandler : IEventHandler<EventSlot>
         s.CloseOldest();
     }
 
-    /// <summary>The group key: each group-by value, length-prefixed (so "a"+"bc" ≠ "ab"+"c"). -1 if too long.</summary>
+    /// <summary>
+    /// The group key: each group-by value, length-prefixed (so "a"+"bc" ≠ "ab"+"c"). -1 if too long.
+    /// </summary>
+    /// <remarks>
+    /// Strings are stored unescaped (kind <c>s</c>), so <c>"ab"</c> and <c>"a\u0062"</c>, or a
+    /// JSON line's and a binary frame's spelling of one type, are one group; the output escapes
+    /// them again. Other scalars keep their raw JSON token (kind <c>r</c>); an absent field and a
+    /// JSON <c>null</c> are both kind <c>n</c>, since both are written as <c>null</c>.
+    /// </remarks>
     private readonly int BuildKey(ref EventSlot slot, scoped Span<byte> key)
     {
         var view = new EventView(ref slot, _input.Payload(ref slot));
@@ -241,21 +256,25 @@ public struct AggregateHandler : IEventHandler<EventSlot>
         {
             scoped ReadOnlySpan<byte> value;
             byte kind;
+            bool escaped = false;
             switch (field.Kind)
             {
                 case GroupFieldKind.Type:
                     kind = view.HasType ? (byte)'s' : (byte)'n';
                     value = view.TypeRaw;
+                    escaped = view.TypeEscaped && !view.IsBinary;
                     break;
                 case GroupFieldKind.Key:
                     kind = view.HasKey ? (byte)'s' : (byte)'n';
                     value = view.KeyRaw;
+                    escaped = view.KeyEscaped && !view.IsBinary;
                     break;
                 default:
-                    if (view.TryGetField(field.NameUtf8, out JsonScalar scalar))
+                    if (view.TryGetField(field.NameUtf8, out JsonScalar scalar) && scalar.Kind != JsonScalarKind.Null)
                     {
                         kind = scalar.Kind == JsonScalarKind.String ? (byte)'s' : (byte)'r';
                         value = view.Payload.Slice(scalar.Offset, scalar.Length);
+                        escaped = scalar.Escaped;
                     }
                     else
                     {
@@ -266,16 +285,36 @@ public struct AggregateHandler : IEventHandler<EventSlot>
                     break;
             }
 
-            if (n + 3 + value.Length > key.Length)
+            if (n + 3 > key.Length)
             {
                 return -1;
             }
 
-            key[n++] = kind;
-            key[n++] = (byte)(value.Length >> 8);
-            key[n++] = (byte)value.Length;
-            value.CopyTo(key[n..]);
-            n += value.Length;
+            Span<byte> destination = key[(n + 3)..];
+            int length;
+            if (escaped)
+            {
+                // Unescaping never lengthens a string; a malformed escape cannot pass ingest.
+                if (!JsonString.TryUnescape(value, destination, out length))
+                {
+                    return -1;
+                }
+            }
+            else
+            {
+                if (value.Length > destination.Length)
+                {
+                    return -1;
+                }
+
+                value.CopyTo(destination);
+                length = value.Length;
+            }
+
+            key[n] = kind;
+            key[n + 1] = (byte)(length >> 8);
+            key[n + 2] = (byte)length;
+            n += 3 + length;
         }
 
         return n;
@@ -308,6 +347,7 @@ internal sealed class AggregateState
         Windows = new OpenWindow[AggregateSpec.MaxOpenWindows];
         ClosedBefore = long.MinValue;
         Watermark = long.MinValue;
+        Line = new byte[AggregateOutput.MaxLength(spec)];
     }
 
     public GroupTable Groups { get; }
@@ -326,8 +366,14 @@ internal sealed class AggregateState
 
     public bool ClockValid;
 
-    /// <summary>One output line: header, up to two keys of 128 bytes escaped, and nine numbers.</summary>
-    public byte[] Line { get; } = new byte[4096];
+    /// <summary>One output line, sized for the longest this spec can write (<see cref="AggregateOutput.MaxLength"/>).</summary>
+    public byte[] Line { get; }
+
+    /// <summary>Test hook: when set, processing time reads this instead of the wall clock.</summary>
+    public Func<long>? TestClock;
+
+    /// <summary>Wall-clock Unix nanoseconds: the processing-time clock.</summary>
+    public long Now() => TestClock is { } clock ? clock() : MonotonicClock.UnixNanos();
 
     public OpenWindow Oldest() => Windows[0];
 

@@ -8,6 +8,7 @@ namespace EventDaemon.Stages.Aggregation;
 /// <c>{"window_start":…,"window_end":…,"type":"…","key":"…","count":3,"sum":30.5,…}</c>.
 /// Times are integer Unix nanoseconds; group fields carry their <c>group_by</c> names; only the
 /// configured metrics appear; value metrics are <c>null</c> when no event of the group had a value.
+/// String group values are JSON-escaped here (the group key holds them unescaped).
 /// </summary>
 public static class AggregateOutput
 {
@@ -18,6 +19,24 @@ public static class AggregateOutput
         (AggregateMetrics.P99, ",\"p99\":"u8.ToArray(), 0.99),
         (AggregateMetrics.P999, ",\"p999\":"u8.ToArray(), 0.999),
     ];
+
+    /// <summary>Longest line <paramref name="spec"/> can produce: a destination this long never overflows.</summary>
+    public static int MaxLength(AggregateSpec spec)
+    {
+        // {"window_start":…,"window_end":… with two integers of at most 20 characters.
+        int length = 80;
+        foreach (GroupField field in spec.GroupBy)
+        {
+            length += field.OutputPrefix.Length + 2; // ,"name": and the quotes
+        }
+
+        // Every key byte escaped as \u00XX at worst.
+        length += 6 * AggregateSpec.MaxKeyBytes;
+
+        // Nine metrics: name (≤ 9 bytes with comma, quotes and colon) and a number of ≤ 26 bytes.
+        length += 9 * 40;
+        return length + 1;
+    }
 
     public static int Write(AggregateSpec spec, long windowStart, ref GroupHeader g, ReadOnlySpan<byte> key,
         ReadOnlySpan<uint> bins, Span<byte> d, ref EventSlot slot)
@@ -44,19 +63,20 @@ public static class AggregateOutput
             {
                 d[n++] = (byte)'"';
                 int at = n;
-                Append(d, ref n, value);
+                bool escaped = AppendEscaped(d, ref n, value);
+                int written = n - at;
                 d[n++] = (byte)'"';
                 if (field.Kind == GroupFieldKind.Type)
                 {
                     slot.TypeOffset = at;
-                    slot.TypeLength = (ushort)length;
-                    slot.Flags |= EventFlags.HasType;
+                    slot.TypeLength = (ushort)written;
+                    slot.Flags |= EventFlags.HasType | (escaped ? EventFlags.TypeEscaped : 0);
                 }
                 else if (field.Kind == GroupFieldKind.Key)
                 {
                     slot.KeyOffset = at;
-                    slot.KeyLength = (ushort)length;
-                    slot.Flags |= EventFlags.HasKey;
+                    slot.KeyLength = (ushort)written;
+                    slot.Flags |= EventFlags.HasKey | (escaped ? EventFlags.KeyEscaped : 0);
                 }
             }
             else
@@ -114,6 +134,37 @@ public static class AggregateOutput
     {
         bytes.CopyTo(d[n..]);
         n += bytes.Length;
+    }
+
+    /// <summary>
+    /// Writes UTF-8 <paramref name="utf8"/> as the inside of a JSON string: quote, backslash and
+    /// control bytes escaped. Returns whether anything was escaped.
+    /// </summary>
+    private static bool AppendEscaped(Span<byte> d, ref int n, ReadOnlySpan<byte> utf8)
+    {
+        bool escaped = false;
+        foreach (byte b in utf8)
+        {
+            if (b == (byte)'"' || b == (byte)'\\')
+            {
+                d[n++] = (byte)'\\';
+                d[n++] = b;
+                escaped = true;
+            }
+            else if (b < 0x20)
+            {
+                Append(d, ref n, "\\u00"u8);
+                d[n++] = (byte)"0123456789abcdef"u8[b >> 4];
+                d[n++] = (byte)"0123456789abcdef"u8[b & 0xF];
+                escaped = true;
+            }
+            else
+            {
+                d[n++] = b;
+            }
+        }
+
+        return escaped;
     }
 
     private static void Integer(Span<byte> d, ref int n, long value)

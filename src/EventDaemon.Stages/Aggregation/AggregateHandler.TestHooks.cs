@@ -1,0 +1,24 @@
+using System.Runtime.CompilerServices;
+using EventDaemon.Events.Ingest;
+using EventDaemon.Stages.Metrics;
+using EventDaemon.Stages.Routing;
+
+[assembly: InternalsVisibleTo("EventDaemon.Stages.Tests")]
+
+namespace EventDaemon.Stages.Aggregation;
+
+public partial struct AggregateHandler
+{
+    /// <summary>
+    /// Test-only: an aggregate whose processing-time clock (wall-clock Unix nanoseconds) is
+    /// <paramref name="clock"/>, so tests choose when windows close.
+    /// </summary>
+    internal AggregateHandler(EventRing input, EventRing output, AggregateSpec spec, Reach reach, StageMetrics metrics, Func<long> clock)
+        : this(input, output, spec, reach, metrics)
+    {
+        _state.TestClock = clock;
+    }
+
+    /// <summary>Test-only: the open windows' count.</summary>
+    internal readonly int OpenWindows => _state.OpenCount;
+}
