@@ -80,14 +80,14 @@ public static class Program
             case "stats":
             {
                 bool json = options.Flag("--json");
-                string socket = options.Value("--socket") ?? DefaultPaths.ControlSocket();
+                string socket = options.Value("--socket") ?? DefaultSocket();
                 options.EnsureConsumed(0);
                 return ControlClient.Run(json ? "stats json" : "stats", socket, Console.Out, Console.Error);
             }
 
             case "ctl":
             {
-                string socket = options.Value("--socket") ?? DefaultPaths.ControlSocket();
+                string socket = options.Value("--socket") ?? DefaultSocket();
                 string[] words = options.Remaining();
                 if (words.Length == 0)
                 {
@@ -111,6 +111,17 @@ public static class Program
             default:
                 throw new UsageException($"unknown command '{command}'");
         }
+    }
+
+    /// <summary>
+    /// The socket a daemon started with defaults by this user listens on; failing that, the one a
+    /// systemd-run daemon uses (RuntimeDirectory=eventd), which a user shell cannot derive from its environment.
+    /// </summary>
+    private static string DefaultSocket()
+    {
+        string own = DefaultPaths.ControlSocket();
+        const string systemd = "/run/eventd/eventd.sock";
+        return !File.Exists(own) && File.Exists(systemd) ? systemd : own;
     }
 
     private sealed class UsageException(string message) : Exception(message);

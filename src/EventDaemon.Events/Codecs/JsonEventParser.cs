@@ -138,13 +138,8 @@ public static class JsonEventParser
                         }
                         else if (c == (byte)'-' || c - (uint)'0' <= 9)
                         {
-                            end = JsonNumber.Skip(s, i, out bool isInteger);
-                            if (end < 0)
-                            {
-                                return Fail(s, NotJson, out reason);
-                            }
-
-                            tsState = isInteger && JsonNumber.TryParseInt64(s[i..end], out ts) ? FieldState.Ok : FieldState.Bad;
+                            end = JsonNumber.ScanInt64(s, i, out ts, out bool isInt64);
+                            tsState = isInt64 ? FieldState.Ok : FieldState.Bad;
                         }
                         else
                         {
@@ -212,7 +207,7 @@ public static class JsonEventParser
                         break;
 
                     default:
-                        end = SkipValue(s, i, 1);
+                        end = SkipMemberValue(s, i, c);
                         break;
                 }
 
@@ -640,6 +635,24 @@ public static class JsonEventParser
 
             return NotJson;
         }
+    }
+
+    /// <summary>Validates the value of a member of the line's object; scalars inline, containers through <see cref="SkipValue"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int SkipMemberValue(ReadOnlySpan<byte> s, int i, byte c)
+    {
+        if (c == (byte)'"')
+        {
+            int end = ScanString(s, i + 1, out _);
+            return end < 0 ? NotJson : end + 1;
+        }
+
+        if (c == (byte)'-' || c - (uint)'0' <= 9)
+        {
+            return JsonNumber.Skip(s, i, out _);
+        }
+
+        return SkipValue(s, i, 1);
     }
 
     /// <summary>Skips <c>"name" :</c> and following whitespace; returns the index of the value or -1.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 
@@ -159,6 +160,94 @@ internal static class JsonNumber
 
         value = ParseSlow(s[start..i]);
         return i;
+    }
+
+    /// <summary>
+    /// Scans a number at <paramref name="start"/> and, when it is a JSON integer (no fraction, no
+    /// exponent) that fits in a long, returns its value with <paramref name="isInt64"/> set.
+    /// Returns the index past the number, or -1 when the bytes are not a JSON number.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int ScanInt64(ReadOnlySpan<byte> s, int start, out long value, out bool isInt64)
+    {
+        value = 0;
+        isInt64 = false;
+        int i = start;
+        bool negative = false;
+        if (i < s.Length && s[i] == (byte)'-')
+        {
+            negative = true;
+            i++;
+        }
+
+        int digitsStart = i;
+        ulong acc = 0;
+
+        // Eight digits per step while at most 16 are consumed, so acc stays below 10^16.
+        while (i - digitsStart <= 8 && i + 8 <= s.Length && TryReadEightDigits(s, i, out uint eight))
+        {
+            acc = (acc * 100_000_000) + eight;
+            i += 8;
+        }
+
+        while (i < s.Length)
+        {
+            uint d = (uint)(s[i] - '0');
+            if (d > 9)
+            {
+                break;
+            }
+
+            // Wraps beyond 20 digits; the digit count below rejects those.
+            acc = (acc * 10) + d;
+            i++;
+        }
+
+        int digits = i - digitsStart;
+        if (digits == 0 || (digits > 1 && s[digitsStart] == (byte)'0'))
+        {
+            return -1;
+        }
+
+        if (i < s.Length && (s[i] == (byte)'.' || (s[i] | 0x20) == (byte)'e'))
+        {
+            return Skip(s, start, out _);
+        }
+
+        // 19 digits never overflow a ulong; the sign decides the limit (|long.MinValue| = 2^63).
+        if (digits <= 19 && acc <= (negative ? 1UL << 63 : long.MaxValue))
+        {
+            value = negative ? (long)(0UL - acc) : (long)acc;
+            isInt64 = true;
+        }
+
+        return i;
+    }
+
+    /// <summary>
+    /// Reads eight ASCII digits at <paramref name="at"/> as one number (SWAR: one 64-bit load, a
+    /// validity test and three multiplies instead of eight dependent multiply-adds).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryReadEightDigits(ReadOnlySpan<byte> s, int at, out uint value)
+    {
+        ulong word = BinaryPrimitives.ReadUInt64LittleEndian(s[at..]);
+
+        // All eight bytes in '0'..'9': high nibble 3, and adding 6 does not carry into it.
+        if ((word & 0xF0F0F0F0F0F0F0F0UL) != 0x3030303030303030UL
+            || ((word + 0x0606060606060606UL) & 0xF0F0F0F0F0F0F0F0UL) != 0x3030303030303030UL)
+        {
+            value = 0;
+            return false;
+        }
+
+        ulong digits = word - 0x3030303030303030UL;
+        digits = (digits * 10) + (digits >> 8);
+        const ulong Mask = 0x000000FF000000FFUL;
+        const ulong Mul1 = 100 + (1_000_000UL << 32);
+        const ulong Mul2 = 1 + (10_000UL << 32);
+        value = (uint)((((digits & Mask) * Mul1) + (((digits >> 16) & Mask) * Mul2)) >> 32);
+        return true;
     }
 
     /// <summary>Validates the number grammar only; returns the index past the number or -1.</summary>

@@ -1,0 +1,31 @@
+using System.Runtime.InteropServices;
+
+namespace EventDaemon.LoadGen.Interop;
+
+/// <summary>libc entry points the load generator needs and .NET does not expose.</summary>
+internal static partial class Libc
+{
+    public const int ClockMonotonic = 1;
+    public const int TimerAbsTime = 1;
+    public const int PrSetTimerSlack = 29;
+    public const int SigTerm = 15;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    /// <summary>Sleeps until an absolute CLOCK_MONOTONIC time; returns 0 or an errno (EINTR: call again).</summary>
+    [LibraryImport("libc", EntryPoint = "clock_nanosleep")]
+    public static partial int clock_nanosleep(int clockId, int flags, in Timespec request, IntPtr remain);
+
+    /// <summary>Used for PR_SET_TIMERSLACK: the default 50 µs of slack would blur a fixed-rate schedule.</summary>
+    [LibraryImport("libc", EntryPoint = "prctl")]
+    public static partial int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    /// <summary>SIGTERM lets eventd drain and exit cleanly, which Process.Kill (SIGKILL) does not.</summary>
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int kill(int pid, int signal);
+}

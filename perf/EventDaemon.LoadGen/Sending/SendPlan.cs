@@ -1,0 +1,21 @@
+using EventDaemon.LoadGen.Generation;
+
+namespace EventDaemon.LoadGen.Sending;
+
+/// <summary>One run of the sender.</summary>
+internal sealed class SendPlan
+{
+    public required Target Target { get; init; }
+
+    public required EventPool Pool { get; init; }
+
+    public int Connections { get; init; } = 1;
+
+    /// <summary>Events per second over all connections; 0 = as fast as the receiver takes them.</summary>
+    public double Rate { get; init; }
+
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Bytes per socket write when sending flat out (at a fixed rate a write carries what is due).</summary>
+    public int BatchBytes { get; init; } = 64 * 1024;
+}
