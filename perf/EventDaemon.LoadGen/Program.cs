@@ -1,26 +1,201 @@
+using System.Globalization;
+using System.Net;
+using EventDaemon.LoadGen.Bench;
+using EventDaemon.LoadGen.Generation;
+using EventDaemon.LoadGen.Measurement;
+using EventDaemon.LoadGen.Receiving;
+using EventDaemon.LoadGen.Sending;
 using HdrHistogram;
 
 namespace EventDaemon.LoadGen;
 
+/// <summary>
+/// eventd's load generator. <c>send</c> drives any source (JSON lines or binary frames over TCP,
+/// UDP or a Unix socket) flat out or at a fixed rate, optionally timing the events a sink sends
+/// back; <c>e2e</c> is the whole end-to-end benchmark behind <c>make bench-e2e</c>.
+/// </summary>
 public static class Program
 {
-    public static int Main()
+    private const string Usage = """
+        usage:
+          eventd-loadgen send --to tcp://HOST:PORT|udp://HOST:PORT|unix:///PATH [options]
+              --format json|binary     (json)
+              --connections N          (1)
+              --rate EVENTS_PER_S      (0 = flat out)
+              --duration SECONDS       (5)
+              --warmup SECONDS         (1; latency of events intended before it is not recorded)
+              --return HOST:PORT       listen here for the events a tcp sink sends back and print
+                                       send → return latency percentiles (needs --rate)
+              --hgrm FILE              write the latency percentile distribution (HdrHistogram format)
+              --keys N --types name:weight,... --size BYTES --pool N   event shape
+          eventd-loadgen e2e --eventd PATH --baseline PATH --floor PATH [--out DIR] [--quick]
+              [--steady SECONDS] [--connections N] [--keys N] [--types ...] [--size BYTES]
+        """;
+
+    public static int Main(string[] args)
     {
-        var h = new LongHistogram(60_000_000_000L, 3);
-        for (int i = 1; i < 1000; i++)
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
-            h.RecordValue(i * 1000);
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 1; i < 100000; i++)
+        try
         {
-            h.RecordValue(i * 17);
+            var a = new Arguments(args.AsSpan(1).ToArray());
+            return args[0] switch
+            {
+                "send" => Send(a),
+                "e2e" => E2e(a),
+                _ => throw new ArgumentException($"unknown command '{args[0]}'"),
+            };
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            Console.Error.WriteLine($"eventd-loadgen: {e.Message}");
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            Console.Error.WriteLine($"eventd-loadgen: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static EventShape Shape(Arguments a) => new()
+    {
+        Types = EventShape.ParseTypes(a.String("--types", EventShape.DefaultTypes)),
+        KeyCardinality = a.Int("--keys", 100_000),
+        MeanSize = a.Int("--size", 160),
+    };
+
+    private static int Send(Arguments a)
+    {
+        var target = Target.Parse(a.Required("--to"));
+        EventFormat format = a.String("--format", "json") switch
+        {
+            "json" => EventFormat.Json,
+            "binary" => EventFormat.Binary,
+            string f => throw new ArgumentException($"--format {f}: json or binary"),
+        };
+        EventShape shape = Shape(a);
+        EventPool pool = EventPool.Create(shape, format, a.Int("--pool", 65_536));
+        double rate = a.Double("--rate", 0);
+        double warmup = a.Double("--warmup", 1);
+        string? back = a.Optional("--return");
+        string? hgrm = a.Optional("--hgrm");
+        if (back is not null && rate <= 0)
+        {
+            throw new ArgumentException("--return needs --rate: latency flat out measures queueing, not the system");
         }
 
-        long used = GC.GetAllocatedBytesForCurrentThread() - before;
-        Console.WriteLine($"alloc {used} p99 {h.GetValueAtPercentile(99)}");
-        h.OutputPercentileDistribution(Console.Out, 5, 1000.0);
-        return 0;
+        var plan = new SendPlan
+        {
+            Target = target,
+            Pool = pool,
+            Connections = a.Int("--connections", 1),
+            Rate = rate,
+            Duration = TimeSpan.FromSeconds(a.Double("--duration", 5)),
+        };
+        a.ThrowIfUnused();
+        Console.WriteLine($"sending {format} to {target}: {shape}; {pool.MeanLength:0} B/event; {plan.Connections} connection(s), " +
+            $"{(rate > 0 ? $"{rate:N0} events/s" : "flat out")} for {plan.Duration.TotalSeconds:0.#} s");
+
+        using ReturnListener? listener = back is null ? null : new ReturnListener(Target.ParseIp(back));
+        listener?.Begin(Clock.NowNs() + (long)(warmup * 1e9));
+        SendResult sent = LoadSender.Run(plan);
+        Console.WriteLine($"sent {sent.Events:N0} events, {sent.Bytes / 1e6:N1} MB in {sent.Seconds:0.00} s: {sent.EventsPerSecond:N0} events/s, " +
+            $"{sent.MegabytesPerSecond:N1} MB/s{(rate > 0 ? $"; sender at most {sent.MaxLagNs / 1e6:0.000} ms behind schedule" : "")}" +
+            $"{(sent.Errors > 0 ? $"; {sent.Errors} socket errors" : "")}");
+        if (listener is null)
+        {
+            return sent.Errors > 0 ? 1 : 0;
+        }
+
+        bool complete = listener.WaitFor(sent.Events, TimeSpan.FromSeconds(10));
+        HistogramBase h = listener.End();
+        Console.WriteLine($"returned {listener.Lines:N0} of {sent.Events:N0}{(complete ? "" : " (timed out waiting for the rest)")}; " +
+            $"latency after {warmup:0.#} s of warm-up, µs (coordinated omission corrected):");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  p50 {h.GetValueAtPercentile(50) / 1e3:N1}  p90 {h.GetValueAtPercentile(90) / 1e3:N1}  p99 {h.GetValueAtPercentile(99) / 1e3:N1}  " +
+            $"p99.9 {h.GetValueAtPercentile(99.9) / 1e3:N1}  p99.99 {h.GetValueAtPercentile(99.99) / 1e3:N1}  max {h.GetMaxValue() / 1e3:N1}  (n = {h.TotalCount:N0})"));
+        if (hgrm is not null)
+        {
+            using var w = new StreamWriter(hgrm);
+            h.OutputPercentileDistribution(w, 5, 1000.0);
+        }
+
+        return complete ? 0 : 1;
+    }
+
+    private static int E2e(Arguments a)
+    {
+        bool quick = a.Flag("--quick");
+        var options = new E2eOptions
+        {
+            Eventd = a.Required("--eventd"),
+            Baseline = a.Required("--baseline"),
+            Floor = a.Required("--floor"),
+            OutputDirectory = a.String("--out", "artifacts/bench"),
+            Quick = quick,
+            Shape = Shape(a),
+            Connections = a.Int("--connections", 1),
+            SteadyState = TimeSpan.FromSeconds(a.Double("--steady", quick ? 10 : 60)),
+        };
+        a.ThrowIfUnused();
+        return new E2eBench(options).Run();
+    }
+
+    /// <summary><c>--name value</c> pairs and <c>--flag</c>s; anything not asked for is an error.</summary>
+    private sealed class Arguments
+    {
+        private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+
+        public Arguments(string[] args)
+        {
+            for (int i = 0; i < args.Length; i++)
+            {
+                if (!args[i].StartsWith("--", StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"unexpected '{args[i]}'");
+                }
+
+                bool hasValue = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal);
+                _values[args[i]] = hasValue ? args[++i] : null;
+            }
+        }
+
+        public string Required(string name) => Optional(name) ?? throw new ArgumentException($"{name} is required");
+
+        public string? Optional(string name)
+        {
+            _used.Add(name);
+            return _values.GetValueOrDefault(name);
+        }
+
+        public string String(string name, string fallback) => Optional(name) ?? fallback;
+
+        public int Int(string name, int fallback) => Optional(name) is string s ? int.Parse(s, CultureInfo.InvariantCulture) : fallback;
+
+        public double Double(string name, double fallback) => Optional(name) is string s ? double.Parse(s, CultureInfo.InvariantCulture) : fallback;
+
+        public bool Flag(string name)
+        {
+            _used.Add(name);
+            return _values.ContainsKey(name);
+        }
+
+        public void ThrowIfUnused()
+        {
+            foreach (string name in _values.Keys)
+            {
+                if (!_used.Contains(name))
+                {
+                    throw new ArgumentException($"unknown option {name}");
+                }
+            }
+        }
     }
 }

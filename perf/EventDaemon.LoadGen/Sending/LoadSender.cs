@@ -24,6 +24,15 @@ namespace EventDaemon.LoadGen.Sending;
 /// </remarks>
 internal static class LoadSender
 {
+    /// <summary>Runs <paramref name="plan"/> on a thread of its own; join it, then read the result.</summary>
+    public static (Thread Thread, Func<SendResult> Result) Start(SendPlan plan)
+    {
+        SendResult? result = null;
+        var thread = new Thread(() => result = Run(plan)) { Name = "sender", IsBackground = true };
+        thread.Start();
+        return (thread, () => result ?? throw new InvalidOperationException("the sender failed; see its error above"));
+    }
+
     public static SendResult Run(SendPlan plan)
     {
         var sockets = new Socket[plan.Connections];
@@ -35,7 +44,7 @@ internal static class LoadSender
 
         var states = new ConnectionState[plan.Connections];
         var threads = new Thread[plan.Connections];
-        long start = Clock.NowNs() + 1_000_000;
+        long start = plan.StartNs != 0 ? plan.StartNs : Clock.NowNs() + 1_000_000;
         long end = start + (long)(plan.Duration.TotalSeconds * 1e9);
         for (int c = 0; c < threads.Length; c++)
         {
@@ -71,7 +80,7 @@ internal static class LoadSender
             states.Sum(s => s.Events),
             states.Sum(s => s.Bytes),
             start,
-            Math.Max(end, plan.Rate > 0 ? end : finished),
+            plan.Rate > 0 ? end : finished,
             states.Max(s => s.MaxLagNs),
             states.Sum(s => s.Errors));
     }

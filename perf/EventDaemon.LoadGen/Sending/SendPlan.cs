@@ -16,6 +16,9 @@ internal sealed class SendPlan
 
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Monotonic ns at which the schedule starts; 0 = 1 ms after <see cref="LoadSender.Run"/> is called.</summary>
+    public long StartNs { get; init; }
+
     /// <summary>Bytes per socket write when sending flat out (at a fixed rate a write carries what is due).</summary>
     public int BatchBytes { get; init; } = 64 * 1024;
 }

@@ -69,9 +69,16 @@ public static class StatsCollector
                 late.Add(m.Late, label);
             }
 
-            if (m.DroppedMaxGroups > 0)
+            if (m.Type == "aggregate" && m.DroppedMaxGroups > 0)
             {
                 dropped.Add(m.DroppedMaxGroups, label, ("reason", "max_groups"));
+            }
+
+            // Sample, throttle and dedupe count what their rule dropped in one counter (TransformCounters).
+            string? dropReason = m.Type switch { "throttle" => "throttled", "dedupe" => "duplicate", "sample" => "sampled_out", _ => null };
+            if (dropReason is not null && m.Throttled > 0)
+            {
+                dropped.Add(m.Throttled, label, ("reason", dropReason));
             }
 
             lag.Add(lags.GetValueOrDefault(m.Name), label);
@@ -118,10 +125,32 @@ public static class StatsCollector
         {
             MetricFamily hits = Family("enrich_hits_total", "counter", "Events whose join key was found in the table.");
             MetricFamily misses = Family("enrich_misses_total", "counter", "Events whose join key was not found.");
+            MetricFamily ratio = Family("enrich_hit_ratio", "gauge", "Share of looked-up events whose join key was found (0 before the first).");
             foreach (StageMetrics m in p.StageMetrics.Where(m => m.Type == "enrich"))
             {
-                hits.Add(m.EnrichHits, ("stage", m.Name));
-                misses.Add(m.EnrichMisses, ("stage", m.Name));
+                long h = m.EnrichHits, miss = m.EnrichMisses;
+                hits.Add(h, ("stage", m.Name));
+                misses.Add(miss, ("stage", m.Name));
+                ratio.Add(h + miss == 0 ? 0 : Math.Round((double)h / (h + miss), 4), ("stage", m.Name));
+            }
+        }
+
+        // The key bounds of throttle and dedupe at work (TransformCounters.KeysOverflow).
+        if (p.StageMetrics.Any(m => m.Type == "throttle"))
+        {
+            MetricFamily overflow = Family("throttle_keys_overflow_total", "counter", "Events of keys beyond max_keys in their second, let through untracked.");
+            foreach (StageMetrics m in p.StageMetrics.Where(m => m.Type == "throttle"))
+            {
+                overflow.Add(m.DroppedMaxGroups, ("stage", m.Name));
+            }
+        }
+
+        if (p.StageMetrics.Any(m => m.Type == "dedupe"))
+        {
+            MetricFamily evictions = Family("dedupe_evictions_total", "counter", "Values forgotten before their window ended, to stay within max_keys.");
+            foreach (StageMetrics m in p.StageMetrics.Where(m => m.Type == "dedupe"))
+            {
+                evictions.Add(m.DroppedMaxGroups, ("stage", m.Name));
             }
         }
 

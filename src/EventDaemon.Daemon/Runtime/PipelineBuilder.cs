@@ -146,6 +146,80 @@ public static class PipelineBuilder
                         break;
                     }
 
+                    case RouteTransformConfig route:
+                    {
+                        var conditions = new FilterProgram[route.Routes.Count];
+                        int[] routeBits = new int[route.Routes.Count];
+                        for (int i = 0; i < conditions.Length; i++)
+                        {
+                            RouteOutput output = route.Routes[i];
+                            if (!FilterProgram.TryCompile(output.Condition, out FilterProgram? program, out ExpressionError error))
+                            {
+                                throw new PipelineException($"transform '{route.Name}', route '{output.Name}': {error}");
+                            }
+
+                            conditions[i] = program;
+                            routeBits[i] = AllocateBit(ctx.Bits, $"{route.Name}.{output.Name}");
+                        }
+
+                        int unmatched = AllocateBit(ctx.Bits, $"{route.Name}.{RouteTransformConfig.UnmatchedOutput}");
+                        ctx.Stages[stage.Name] = graph.Add(stage.Name, new RouteHandler(ring, conditions, routeBits, unmatched, reach, stageMetrics), after, pin);
+                        ringOf[stage.Name] = ctx;
+                        break;
+                    }
+
+                    case SampleTransformConfig sample:
+                    {
+                        FieldSelector? key = sample.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
+                        var handler = new SampleHandler(ring, sample.Rate, key, reach, AllocateBit(ctx.Bits, sample.Name), stageMetrics);
+                        ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
+                        ringOf[stage.Name] = ctx;
+                        break;
+                    }
+
+                    case ThrottleTransformConfig throttle:
+                    {
+                        FieldSelector? key = throttle.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
+                        var handler = new ThrottleHandler(ring, throttle.Limit, key, throttle.MaxKeys, reach, AllocateBit(ctx.Bits, throttle.Name), stageMetrics);
+                        ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
+                        ringOf[stage.Name] = ctx;
+                        break;
+                    }
+
+                    case DedupeTransformConfig dedupe:
+                    {
+                        var field = FieldSelector.Parse(dedupe.Field.ToString());
+                        var handler = new DedupeHandler(ring, field, dedupe.Window.Nanoseconds, dedupe.MaxKeys, reach, AllocateBit(ctx.Bits, dedupe.Name), stageMetrics);
+                        ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
+                        ringOf[stage.Name] = ctx;
+                        break;
+                    }
+
+                    case EnrichTransformConfig enrich:
+                    {
+                        // The row travels in the slot's one spare field: one enrich per ring.
+                        if (config.Topology.Stages.FirstOrDefault(s => s.Config is EnrichTransformConfig && ctx.Stages.ContainsKey(s.Name)) is { } other)
+                        {
+                            throw new PipelineException($"transform '{enrich.Name}': '{other.Name}' already enriches the events of this stream; one enrich per stream — join both tables into one CSV");
+                        }
+
+                        EnrichTable table;
+                        try
+                        {
+                            table = EnrichTable.Load(enrich.Table, enrich.KeyColumn, [.. enrich.Columns]);
+                        }
+                        catch (EnrichTableException e)
+                        {
+                            throw new PipelineException($"transform '{enrich.Name}': {e.Message}");
+                        }
+
+                        var field = FieldSelector.Parse(enrich.Field.ToString());
+                        var handler = new EnrichHandler(ring, field, table, reach, AllocateBit(ctx.Bits, enrich.Name), stageMetrics);
+                        ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
+                        ringOf[stage.Name] = ctx;
+                        break;
+                    }
+
                     case SinkConfig sink:
                         ctx.Stages[stage.Name] = AddSink(graph, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon, after, pin);
                         break;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text.Unicode;
 using EventDaemon.Events.BadInput;
@@ -122,93 +123,101 @@ public static class JsonEventParser
 
                 byte c = s[i];
                 int end;
-                switch (field)
+                if (field == WellKnown.Other)
                 {
-                    case WellKnown.Ts:
-                        if (c == (byte)'"')
-                        {
-                            end = ScanString(s, i + 1, out bool tsEscaped);
-                            if (end < 0)
-                            {
-                                return Fail(s, NotJson, out reason);
-                            }
-
-                            tsState = ParseTsString(s[(i + 1)..end], tsEscaped, out ts) ? FieldState.Ok : FieldState.Bad;
-                            end++;
-                        }
-                        else if (c == (byte)'-' || c - (uint)'0' <= 9)
-                        {
-                            end = JsonNumber.ScanInt64(s, i, out ts, out bool isInt64);
-                            tsState = isInt64 ? FieldState.Ok : FieldState.Bad;
-                        }
-                        else
-                        {
-                            end = SkipValue(s, i, 1);
-                            tsState = FieldState.Bad;
-                        }
-
-                        break;
-
-                    case WellKnown.Type:
-                    case WellKnown.Key:
+                    // Most members are not well-known: validate and move on.
+                    end = SkipMemberValue(s, i, c);
+                }
+                else
+                {
+                    switch (field)
                     {
-                        FieldState state;
-                        int offset = 0, length = 0;
-                        bool escaped = false;
-                        if (c == (byte)'"')
-                        {
-                            end = ScanString(s, i + 1, out escaped);
-                            if (end < 0)
+                        case WellKnown.Ts:
+                            if (c == (byte)'"')
                             {
-                                return Fail(s, NotJson, out reason);
+                                end = ScanString(s, i + 1, out bool tsEscaped);
+                                if (end < 0)
+                                {
+                                    return Fail(s, NotJson, out reason);
+                                }
+
+                                tsState = ParseTsString(s[(i + 1)..end], tsEscaped, out ts) ? FieldState.Ok : FieldState.Bad;
+                                end++;
+                            }
+                            else if (c == (byte)'-' || c - (uint)'0' <= 9)
+                            {
+                                end = JsonNumber.ScanInt64(s, i, out ts, out bool isInt64);
+                                tsState = isInt64 ? FieldState.Ok : FieldState.Bad;
+                            }
+                            else
+                            {
+                                end = SkipValue(s, i, 1);
+                                tsState = FieldState.Bad;
                             }
 
-                            offset = i + 1;
-                            length = end - offset;
-                            state = length <= MaxFieldBytes ? FieldState.Ok : FieldState.TooLong;
-                            end++;
-                        }
-                        else
+                            break;
+
+                        case WellKnown.Type:
+                        case WellKnown.Key:
                         {
-                            end = SkipValue(s, i, 1);
-                            state = FieldState.Bad;
+                            FieldState state;
+                            int offset = 0, length = 0;
+                            bool escaped = false;
+                            if (c == (byte)'"')
+                            {
+                                end = ScanString(s, i + 1, out escaped);
+                                if (end < 0)
+                                {
+                                    return Fail(s, NotJson, out reason);
+                                }
+
+                                offset = i + 1;
+                                length = end - offset;
+                                state = length <= MaxFieldBytes ? FieldState.Ok : FieldState.TooLong;
+                                end++;
+                            }
+                            else
+                            {
+                                end = SkipValue(s, i, 1);
+                                state = FieldState.Bad;
+                            }
+
+                            if (field == WellKnown.Type)
+                            {
+                                typeState = state;
+                                typeOffset = offset;
+                                typeLength = length;
+                                typeEscaped = escaped;
+                            }
+                            else
+                            {
+                                keyState = state;
+                                keyOffset = offset;
+                                keyLength = length;
+                                keyEscaped = escaped;
+                            }
+
+                            break;
                         }
 
-                        if (field == WellKnown.Type)
-                        {
-                            typeState = state;
-                            typeOffset = offset;
-                            typeLength = length;
-                            typeEscaped = escaped;
-                        }
-                        else
-                        {
-                            keyState = state;
-                            keyOffset = offset;
-                            keyLength = length;
-                            keyEscaped = escaped;
-                        }
+                        case WellKnown.Value:
+                            if (c == (byte)'-' || c - (uint)'0' <= 9)
+                            {
+                                end = JsonNumber.Scan(s, i, out value, out _);
+                                valueState = double.IsFinite(value) ? FieldState.Ok : FieldState.Bad;
+                            }
+                            else
+                            {
+                                end = SkipValue(s, i, 1);
+                                valueState = FieldState.Bad;
+                            }
 
-                        break;
+                            break;
+
+                        default:
+                            end = SkipMemberValue(s, i, c);
+                            break;
                     }
-
-                    case WellKnown.Value:
-                        if (c == (byte)'-' || c - (uint)'0' <= 9)
-                        {
-                            end = JsonNumber.Scan(s, i, out value, out _);
-                            valueState = double.IsFinite(value) ? FieldState.Ok : FieldState.Bad;
-                        }
-                        else
-                        {
-                            end = SkipValue(s, i, 1);
-                            valueState = FieldState.Bad;
-                        }
-
-                        break;
-
-                    default:
-                        end = SkipMemberValue(s, i, c);
-                        break;
                 }
 
                 if (end < 0)
@@ -344,16 +353,19 @@ public static class JsonEventParser
             return IdentifyEscaped(name);
         }
 
+        // Compare as little-endian integers: a call to a general span comparison would cost more
+        // than the whole match for names this short.
         switch (name.Length)
         {
             case 2:
-                return name[0] == (byte)'t' && name[1] == (byte)'s' ? WellKnown.Ts : WellKnown.Other;
+                return BinaryPrimitives.ReadUInt16LittleEndian(name) == ('t' | ('s' << 8)) ? WellKnown.Ts : WellKnown.Other;
             case 3:
-                return name.SequenceEqual("key"u8) ? WellKnown.Key : WellKnown.Other;
+                return BinaryPrimitives.ReadUInt16LittleEndian(name) == ('k' | ('e' << 8)) && name[2] == (byte)'y' ? WellKnown.Key : WellKnown.Other;
             case 4:
-                return name.SequenceEqual("type"u8) ? WellKnown.Type : WellKnown.Other;
+                return BinaryPrimitives.ReadUInt32LittleEndian(name) == ('t' | ('y' << 8) | ('p' << 16) | ('e' << 24)) ? WellKnown.Type : WellKnown.Other;
             case 5:
-                return name.SequenceEqual("value"u8) ? WellKnown.Value : WellKnown.Other;
+                return BinaryPrimitives.ReadUInt32LittleEndian(name) == ('v' | ('a' << 8) | ('l' << 16) | ('u' << 24)) && name[4] == (byte)'e'
+                    ? WellKnown.Value : WellKnown.Other;
             default:
                 return WellKnown.Other;
         }
@@ -508,94 +520,77 @@ public static class JsonEventParser
                 return NotJson;
             }
 
+            // Most common first: strings, then numbers; containers and literals after.
             byte c = s[i];
-            switch (c)
+            if (c == (byte)'"')
             {
-                case (byte)'{':
-                case (byte)'[':
+                i = ScanString(s, i + 1, out _);
+                if (i < 0)
                 {
-                    if (depth + level + 1 > MaxDepth)
-                    {
-                        return TooDeep;
-                    }
-
-                    bool isObject = c == (byte)'{';
-                    if (isObject)
-                    {
-                        objectBits |= 1UL << level;
-                    }
-                    else
-                    {
-                        objectBits &= ~(1UL << level);
-                    }
-
-                    level++;
-                    i = SkipWhitespace(s, i + 1);
-                    if (i >= s.Length)
-                    {
-                        return NotJson;
-                    }
-
-                    if (s[i] == (isObject ? (byte)'}' : (byte)']'))
-                    {
-                        i++;
-                        level--;
-                        goto AfterValue;
-                    }
-
-                    if (isObject)
-                    {
-                        i = SkipMemberName(s, i);
-                        if (i < 0)
-                        {
-                            return NotJson;
-                        }
-                    }
-
-                    continue;
+                    return NotJson;
                 }
 
-                case (byte)'"':
-                    i = ScanString(s, i + 1, out _);
-                    if (i < 0)
-                    {
-                        return NotJson;
-                    }
+                i++;
+            }
+            else if (c == (byte)'-' || c - (uint)'0' <= 9)
+            {
+                i = JsonNumber.Skip(s, i, out _);
+                if (i < 0)
+                {
+                    return NotJson;
+                }
+            }
+            else if (c == (byte)'{' || c == (byte)'[')
+            {
+                if (depth + level + 1 > MaxDepth)
+                {
+                    return TooDeep;
+                }
 
+                bool isObject = c == (byte)'{';
+                if (isObject)
+                {
+                    objectBits |= 1UL << level;
+                }
+                else
+                {
+                    objectBits &= ~(1UL << level);
+                }
+
+                level++;
+                i = SkipWhitespace(s, i + 1);
+                if (i >= s.Length)
+                {
+                    return NotJson;
+                }
+
+                if (s[i] == (isObject ? (byte)'}' : (byte)']'))
+                {
                     i++;
-                    break;
-                case (byte)'t':
-                    if (!s[i..].StartsWith("true"u8))
-                    {
-                        return NotJson;
-                    }
+                    level--;
+                    goto AfterValue;
+                }
 
-                    i += 4;
-                    break;
-                case (byte)'f':
-                    if (!s[i..].StartsWith("false"u8))
-                    {
-                        return NotJson;
-                    }
-
-                    i += 5;
-                    break;
-                case (byte)'n':
-                    if (!s[i..].StartsWith("null"u8))
-                    {
-                        return NotJson;
-                    }
-
-                    i += 4;
-                    break;
-                default:
-                    i = JsonNumber.Skip(s, i, out _);
+                if (isObject)
+                {
+                    i = SkipMemberName(s, i);
                     if (i < 0)
                     {
                         return NotJson;
                     }
+                }
 
-                    break;
+                continue;
+            }
+            else
+            {
+                ReadOnlySpan<byte> literal = c == (byte)'t' ? "true"u8 : c == (byte)'f' ? "false"u8 : "null"u8;
+                if (!s[i..].StartsWith(literal))
+                {
+                    return NotJson;
+                }
+
+                i += literal.Length;
             }
 
         AfterValue:
@@ -656,6 +651,7 @@ public static class JsonEventParser
     }
 
     /// <summary>Skips <c>"name" :</c> and following whitespace; returns the index of the value or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int SkipMemberName(ReadOnlySpan<byte> s, int i)
     {
         if (i >= s.Length || s[i] != (byte)'"')

@@ -68,6 +68,9 @@ internal sealed class AggregateHarness : IDisposable
         Collect();
     }
 
+    /// <summary>Hands a slot to the handler without reading its output (for allocation measurements).</summary>
+    public void DeliverUncollected(long sequence, bool endOfBatch) => _handler.OnEvent(ref Input[sequence], sequence, endOfBatch);
+
     public void Timeout()
     {
         _handler.OnTimeout(Input.Cursor);

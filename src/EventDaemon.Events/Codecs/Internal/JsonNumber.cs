@@ -322,50 +322,6 @@ internal static class JsonNumber
         return i;
     }
 
-    /// <summary>Parses a token already known to be a valid JSON integer; false when it does not fit in a long.</summary>
-    public static bool TryParseInt64(ReadOnlySpan<byte> token, out long value)
-    {
-        value = 0;
-        int i = 0;
-        bool negative = false;
-        if (token.Length > 0 && token[0] == (byte)'-')
-        {
-            negative = true;
-            i = 1;
-        }
-
-        // Accumulate negatively so long.MinValue is representable.
-        long acc = 0;
-        for (; i < token.Length; i++)
-        {
-            int d = token[i] - '0';
-            if ((uint)d > 9)
-            {
-                return false;
-            }
-
-            if (acc < (long.MinValue + d) / 10)
-            {
-                return false;
-            }
-
-            acc = (acc * 10) - d;
-        }
-
-        if (!negative)
-        {
-            if (acc == long.MinValue)
-            {
-                return false;
-            }
-
-            acc = -acc;
-        }
-
-        value = acc;
-        return true;
-    }
-
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static double ParseSlow(ReadOnlySpan<byte> token)
     {

@@ -1,0 +1,29 @@
+using System.Text.Json.Serialization;
+
+namespace EventDaemon.Baseline;
+
+/// <summary>One event as the baseline deserializes it; the original line travels along for the passthrough sink.</summary>
+internal sealed class Event
+{
+    [JsonPropertyName("ts")]
+    public long? Ts { get; set; }
+
+    [JsonPropertyName("type")]
+    public string? Type { get; set; }
+
+    [JsonPropertyName("key")]
+    public string? Key { get; set; }
+
+    [JsonPropertyName("value")]
+    public double? Value { get; set; }
+
+    [JsonIgnore]
+    public string Line { get; set; } = "";
+}
+
+/// <summary>One group of one closed window.</summary>
+internal sealed record WindowResult(DateTime WindowStart, string Type, long Count, double Sum, double P99);
+
+/// <summary>Source-generated metadata, as the .NET docs recommend for JsonSerializer on a hot path.</summary>
+[JsonSerializable(typeof(Event))]
+internal sealed partial class BaselineJsonContext : JsonSerializerContext;

@@ -1,0 +1,353 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using EventDaemon.LoadGen.Generation;
+using EventDaemon.LoadGen.Measurement;
+using EventDaemon.LoadGen.Receiving;
+using EventDaemon.LoadGen.Sending;
+using HdrHistogram;
+
+namespace EventDaemon.LoadGen.Bench;
+
+/// <summary>
+/// The whole end-to-end benchmark in one process: starts the floors, eventd and the baseline in
+/// turn, drives each with the same generator, reads each one's counters, and leaves a report.
+/// </summary>
+/// <remarks>
+/// Order: (1) throughput floors, (2) eventd's throughput pipeline flat out for JSON and binary,
+/// then the steady-state zero-GC run on the same process, (3) the baseline flat out, (4) latency:
+/// forwarder floor, eventd and the baseline all started, and at each rate run one after the other
+/// so that a burst of noise from the shared machine is not pinned on one of them. Only one system
+/// receives traffic at a time. Throughput is measured where the events arrive (eventd's
+/// <c>stats</c>, the floor's and the baseline's counter lines) over a window after the warm-up, not
+/// from what the sender managed to push into socket buffers.
+/// </remarks>
+internal sealed class E2eBench(E2eOptions options)
+{
+    private readonly List<ThroughputResult> _throughput = [];
+    private readonly List<LatencyResult> _latency = [];
+    private readonly string _dataDir = Path.Combine(options.OutputDirectory, "latency");
+    private DirectoryInfo _tmp = null!;
+    private EventPool _json = null!;
+    private EventPool _binary = null!;
+
+    public int Run()
+    {
+        Directory.CreateDirectory(_dataDir);
+        _tmp = Directory.CreateTempSubdirectory("eventd-bench-");
+        Log($"e2e: {(options.Quick ? "QUICK mode (development numbers only), " : "")}{Machine.Describe()}; work directory {_tmp.FullName}");
+        _json = EventPool.Create(options.Shape, EventFormat.Json, options.PoolSize);
+        _binary = EventPool.Create(options.Shape, EventFormat.Binary, options.PoolSize);
+        Log($"e2e: events: {options.Shape}; JSON {_json.MeanLength:0} B, binary {_binary.MeanLength:0} B on average; {options.Connections} connection(s)");
+
+        ThroughputResult floorJson = FloorThroughput(EventFormat.Json);
+        ThroughputResult floorBinary = FloorThroughput(EventFormat.Binary);
+        (ThroughputResult eventdJson, ThroughputResult eventdBinary, SteadyStateResult steady) = EventdThroughput();
+        ThroughputResult baselineJson = BaselineThroughput();
+        RunLatency(eventdJson.EventsPerSecond, baselineJson.EventsPerSecond);
+
+        var report = new Report(options, Machine.Describe(), _throughput, _latency, steady);
+        List<TargetCheck> targets = report.Evaluate(floorJson, eventdJson, baselineJson);
+        string markdown = report.Markdown(targets);
+        Console.WriteLine();
+        Console.WriteLine(markdown);
+        File.WriteAllText(Path.Combine(options.OutputDirectory, "e2e.md"), markdown);
+        report.WriteJson(Path.Combine(options.OutputDirectory, "e2e.json"), targets);
+        report.WritePlotScript(Path.Combine(options.OutputDirectory, "e2e-latency.gp"), Path.Combine(options.OutputDirectory, "e2e-latency.svg"));
+        Log($"e2e: wrote {options.OutputDirectory}/e2e.json, e2e.md, e2e-latency.gp and latency/*.hgrm");
+        _ = floorBinary;
+        _ = eventdBinary;
+
+        try
+        {
+            _tmp.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+
+        if (!steady.ZeroGc)
+        {
+            Console.Error.WriteLine(
+                $"e2e: FAILED: the steady-state run had {steady.GcCollections} GC collection(s) and {steady.AllocatedBytesPerEvent:0.####} allocated bytes per event " +
+                "(budget: 0 collections, < 0.01 B/event). Something on eventd's hot path allocates: run 'make profile' or look at the allocations of the stages changed last.");
+            return 3;
+        }
+
+        return 0;
+    }
+
+    private ThroughputResult FloorThroughput(EventFormat format)
+    {
+        int port = FreePort();
+        string[] args = format == EventFormat.Json
+            ? ["count", "--listen", $"127.0.0.1:{port}"]
+            : ["count", "--listen", $"127.0.0.1:{port}", "--frames"];
+        using ChildProcess floor = ChildProcess.Start("floor", options.Floor, args, Path.Combine(_tmp.FullName, "floor.log"));
+        floor.WaitListening(TimeSpan.FromSeconds(10));
+        ThroughputResult r = Throughput("floor", format, Target.Parse($"tcp://127.0.0.1:{port}"), () => CounterSample(floor, 0, 1, 2));
+        return Add(r);
+    }
+
+    private (ThroughputResult Json, ThroughputResult Binary, SteadyStateResult Steady) EventdThroughput()
+    {
+        int jsonPort = FreePort();
+        int binaryPort = FreePort();
+        using Daemon daemon = StartDaemon("throughput", Configs.Throughput(_tmp.FullName, jsonPort, binaryPort));
+        ThroughputResult json = Add(Throughput("eventd", EventFormat.Json, Target.Parse($"tcp://127.0.0.1:{jsonPort}"), () => DaemonSample(daemon, "json")));
+        ThroughputResult binary = Add(Throughput("eventd", EventFormat.Binary, Target.Parse($"tcp://127.0.0.1:{binaryPort}"), () => DaemonSample(daemon, "bin")));
+        SteadyStateResult steady = SteadyState(daemon, json.EventsPerSecond * options.SteadyFraction, jsonPort);
+        return (json, binary, steady);
+    }
+
+    private ThroughputResult BaselineThroughput()
+    {
+        int port = FreePort();
+        using ChildProcess baseline = ChildProcess.Start("baseline", options.Baseline, ["--listen", $"127.0.0.1:{port}"], Path.Combine(_tmp.FullName, "baseline.log"));
+        baseline.WaitListening(TimeSpan.FromSeconds(30));
+        return Add(Throughput("baseline", EventFormat.Json, Target.Parse($"tcp://127.0.0.1:{port}"), () => BaselineSample(baseline)));
+    }
+
+    /// <summary>
+    /// Sends flat out for warm-up + measurement and samples the receiver's counters at both ends of
+    /// the measurement window: the rate at which it took events, with its sockets and queues full.
+    /// </summary>
+    private ThroughputResult Throughput(string system, EventFormat format, Target target, Func<Sample> sample)
+    {
+        EventPool pool = format == EventFormat.Json ? _json : _binary;
+        var plan = new SendPlan
+        {
+            Target = target,
+            Pool = pool,
+            Connections = options.Connections,
+            Duration = options.ThroughputWarmup + options.ThroughputMeasure + TimeSpan.FromMilliseconds(300),
+        };
+        SendResult? sent = null;
+        var sender = new Thread(() => sent = LoadSender.Run(plan)) { Name = "sender", IsBackground = true };
+        long start = Clock.NowNs();
+        sender.Start();
+        Clock.SleepUntil(start + Nanos(options.ThroughputWarmup));
+        Sample first = sample();
+        Clock.SleepUntil(first.TimeNs + Nanos(options.ThroughputMeasure));
+        Sample last = sample();
+        sender.Join();
+        double seconds = (last.TimeNs - first.TimeNs) / 1e9;
+        long events = last.Events - first.Events;
+        var r = new ThroughputResult(
+            system,
+            format == EventFormat.Json ? "JSON" : "binary",
+            events / seconds,
+            (last.Bytes - first.Bytes) / 1e6 / seconds,
+            seconds,
+            last.GcCollections - first.GcCollections,
+            events == 0 ? double.NaN : (double)(last.AllocatedBytes - first.AllocatedBytes) / events,
+            last.ResidentBytes);
+        Log($"e2e: throughput {system,-8} {r.Format,-6}: {r.EventsPerSecond,12:N0} events/s {r.MegabytesPerSecond,8:N1} MB/s " +
+            $"(sender: {sent?.EventsPerSecond ?? 0:N0} events/s{(sent?.Errors > 0 ? $", {sent.Errors} socket errors" : "")})");
+        return r;
+    }
+
+    /// <summary>The zero-GC run: eventd's throughput pipeline held at a fixed rate, counters read only before and after.</summary>
+    private SteadyStateResult SteadyState(Daemon daemon, double rate, int jsonPort)
+    {
+        Log($"e2e: steady state: {rate:N0} events/s for {options.SteadyState.TotalSeconds:0} s through TCP → filter → aggregate → blackhole ...");
+        var plan = new SendPlan
+        {
+            Target = Target.Parse($"tcp://127.0.0.1:{jsonPort}"),
+            Pool = _json,
+            Connections = options.Connections,
+            Rate = rate,
+            Duration = options.SteadyState,
+        };
+
+        // Let what the flat-out runs left in flight settle, so "before" is a quiet point.
+        Thread.Sleep(1500);
+        DaemonStats before = daemon.Stats();
+        SendResult sent = LoadSender.Run(plan);
+        Thread.Sleep(500);
+        DaemonStats after = daemon.Stats();
+        long events = after.Received("json") - before.Received("json");
+        var r = new SteadyStateResult(
+            rate,
+            (after.TimeNs - before.TimeNs) / 1e9,
+            events,
+            after.GcCollections - before.GcCollections,
+            after.AllocatedBytes - before.AllocatedBytes,
+            after.ResidentBytes,
+            after.LockedBytes,
+            (64L << 20) + (Configs.RingSize * Configs.SlotBytes) + Configs.ArenaBytes);
+        Log($"e2e: steady state: {events:N0} events ({sent.EventsPerSecond:N0}/s sent, sender max lag {sent.MaxLagNs / 1e6:0.0} ms), " +
+            $"{r.GcCollections} GC collections, {r.AllocatedBytes:N0} B allocated = {r.AllocatedBytesPerEvent:0.#####} B/event, " +
+            $"RSS {r.ResidentBytes / 1048576.0:0.0} MiB, locked {r.LockedBytes / 1048576.0:0.0} MiB; " +
+            $"aggregate processed {after.Processed("per_type") - before.Processed("per_type"):N0}");
+        return r;
+    }
+
+    private void RunLatency(double eventdMax, double baselineMax)
+    {
+        var rates = new List<(double Rate, string Label)>();
+        foreach (double f in options.Fractions)
+        {
+            rates.Add((Math.Round(eventdMax * f / 1000) * 1000, $"{f * 100:0}% of max"));
+        }
+
+        foreach (double r in options.AbsoluteRates)
+        {
+            rates.Add((r, $"{r / 1000:0}k/s"));
+        }
+
+        rates.Sort((a, b) => a.Rate.CompareTo(b.Rate));
+        using var listener = new ReturnListener(new IPEndPoint(IPAddress.Loopback, 0));
+        string back = $"127.0.0.1:{listener.EndPoint.Port}";
+
+        int forwardPort = FreePort();
+        using ChildProcess forwarder = ChildProcess.Start("forwarder", options.Floor, ["forward", "--listen", $"127.0.0.1:{forwardPort}", "--to", back], Path.Combine(_tmp.FullName, "forwarder.log"));
+        forwarder.WaitListening(TimeSpan.FromSeconds(10));
+
+        int eventdPort = FreePort();
+        string latencyDir = Path.Combine(_tmp.FullName, "latency");
+        Directory.CreateDirectory(latencyDir);
+        using Daemon daemon = StartDaemon("latency", Configs.Latency(latencyDir, eventdPort, listener.EndPoint.Port), latencyDir);
+
+        int baselinePort = FreePort();
+        using ChildProcess baseline = ChildProcess.Start("baseline", options.Baseline, ["--listen", $"127.0.0.1:{baselinePort}", "--return", back], Path.Combine(_tmp.FullName, "baseline-latency.log"));
+        baseline.WaitListening(TimeSpan.FromSeconds(30));
+
+        foreach ((double rate, string label) in rates)
+        {
+            _latency.Add(Latency("floor", rate, label, listener, Target.Parse($"tcp://127.0.0.1:{forwardPort}"), null));
+            _latency.Add(Latency("eventd", rate, label, listener, Target.Parse($"tcp://127.0.0.1:{eventdPort}"), () => DaemonSample(daemon, "json")));
+            if (rate <= baselineMax)
+            {
+                _latency.Add(Latency("baseline", rate, label, listener, Target.Parse($"tcp://127.0.0.1:{baselinePort}"), () => BaselineSample(baseline)));
+            }
+            else
+            {
+                Log($"e2e: latency baseline at {rate:N0}/s skipped: above its measured maximum of {baselineMax:N0}/s");
+            }
+        }
+    }
+
+    private LatencyResult Latency(string system, double rate, string label, ReturnListener listener, Target target, Func<Sample>? sample)
+    {
+        var plan = new SendPlan
+        {
+            Target = target,
+            Pool = _json,
+            Connections = options.Connections,
+            Rate = rate,
+            Duration = options.LatencyWarmup + options.LatencyMeasure,
+        };
+        Sample? first = sample?.Invoke();
+        listener.Begin(Clock.NowNs() + Nanos(options.LatencyWarmup));
+        SendResult sent = LoadSender.Run(plan);
+        bool complete = listener.WaitFor(sent.Events, TimeSpan.FromSeconds(10));
+        HistogramBase h = listener.End();
+        Sample? last = sample?.Invoke();
+        long? gc = first is null || last is null ? null : last.Value.GcCollections - first.Value.GcCollections;
+        double? perEvent = first is null || last is null ? null : (double)(last.Value.AllocatedBytes - first.Value.AllocatedBytes) / Math.Max(1, last.Value.Events - first.Value.Events);
+        string file = $"{system}-{rate:0}";
+        Report.WriteHistogram(Path.Combine(_dataDir, file), h);
+        var r = new LatencyResult(
+            system,
+            label,
+            rate,
+            sent.EventsPerSecond,
+            sent.Events,
+            listener.Lines,
+            h.TotalCount,
+            h.GetValueAtPercentile(50),
+            h.GetValueAtPercentile(90),
+            h.GetValueAtPercentile(99),
+            h.GetValueAtPercentile(99.9),
+            h.GetValueAtPercentile(99.99),
+            h.GetMaxValue(),
+            sent.MaxLagNs,
+            gc,
+            perEvent,
+            $"latency/{file}.dat");
+        Log($"e2e: latency {system,-8} {rate,9:N0}/s: p50 {Us(r.P50),8} p90 {Us(r.P90),8} p99 {Us(r.P99),8} p99.9 {Us(r.P999),8} max {Us(r.Max),8} µs" +
+            $"{(complete ? "" : $"; only {listener.Lines:N0} of {sent.Events:N0} came back")}{(listener.Unparsed > 0 ? $"; {listener.Unparsed} lines without ts" : "")}");
+        return r;
+    }
+
+    private Daemon StartDaemon(string name, string config, string? dir = null)
+    {
+        dir ??= _tmp.FullName;
+        string path = Path.Combine(dir, name + ".toml");
+        File.WriteAllText(path, config);
+        var process = ChildProcess.Start("eventd", options.Eventd, ["run", "--config", path], Path.Combine(_tmp.FullName, $"eventd-{name}.log"));
+        var daemon = new Daemon(process, Path.Combine(dir, "ctl.sock"));
+        long deadline = Clock.NowNs() + 15_000_000_000;
+        while (DaemonStats.TryRead(daemon.Socket) is null)
+        {
+            if (process.HasExited || Clock.NowNs() > deadline)
+            {
+                string log = File.Exists(process.LogPath) ? File.ReadAllText(process.LogPath) : "";
+                daemon.Dispose();
+                throw new InvalidOperationException($"eventd ({name}) did not come up; its log:\n{log}");
+            }
+
+            Thread.Sleep(20);
+        }
+
+        return daemon;
+    }
+
+    private static Sample DaemonSample(Daemon daemon, string source)
+    {
+        DaemonStats s = daemon.Stats();
+        return new Sample(s.TimeNs, s.Received(source), s.BytesReceived(source), s.GcCollections, s.AllocatedBytes, s.ResidentBytes);
+    }
+
+    /// <summary>Baseline counter line: t, received, bytes, passed, windows, written, gc0, gc1, gc2, allocated, rss.</summary>
+    private static Sample BaselineSample(ChildProcess p)
+    {
+        long[] s = p.NextSample(TimeSpan.FromSeconds(5));
+        return new Sample(s[0], s[1], s[2], s[6] + s[7] + s[8], s[9], s[10]);
+    }
+
+    private static Sample CounterSample(ChildProcess p, int time, int events, int bytes)
+    {
+        long[] s = p.NextSample(TimeSpan.FromSeconds(5));
+        return new Sample(s[time], s[events], s[bytes], 0, 0, 0);
+    }
+
+    private ThroughputResult Add(ThroughputResult r)
+    {
+        _throughput.Add(r);
+        return r;
+    }
+
+    private static int FreePort()
+    {
+        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)s.LocalEndPoint!).Port;
+    }
+
+    private static long Nanos(TimeSpan t) => (long)(t.TotalSeconds * 1e9);
+
+    private static string Us(long ns) => (ns / 1000.0).ToString("N0", CultureInfo.InvariantCulture);
+
+    private static void Log(string message)
+    {
+        Console.WriteLine(message);
+        Console.Out.Flush();
+    }
+
+    private readonly record struct Sample(long TimeNs, long Events, long Bytes, long GcCollections, long AllocatedBytes, long ResidentBytes);
+
+    private sealed class Daemon(ChildProcess process, string socket) : IDisposable
+    {
+        public string Socket { get; } = socket;
+
+        public DaemonStats Stats() => DaemonStats.Read(Socket);
+
+        public void Dispose()
+        {
+            process.Stop(TimeSpan.FromSeconds(15));
+            process.Dispose();
+        }
+    }
+}

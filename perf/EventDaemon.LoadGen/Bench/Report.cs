@@ -1,0 +1,282 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using HdrHistogram;
+
+namespace EventDaemon.LoadGen.Bench;
+
+/// <summary>The table, the JSON and the plot of one e2e run.</summary>
+internal sealed class Report(E2eOptions options, Machine machine, List<ThroughputResult> throughput, List<LatencyResult> latency, SteadyStateResult steady)
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public List<TargetCheck> Evaluate(ThroughputResult floorJson, ThroughputResult eventdJson, ThroughputResult baselineJson)
+    {
+        var checks = new List<TargetCheck>();
+        double ofFloor = eventdJson.EventsPerSecond / floorJson.EventsPerSecond;
+        checks.Add(new("JSON throughput vs line-counting floor", "≥ 10 %", $"{ofFloor * 100:0.0} %", ofFloor >= 0.10));
+        double ofBaseline = eventdJson.EventsPerSecond / baselineJson.EventsPerSecond;
+        checks.Add(new("JSON throughput vs baseline", "≥ 5×", $"{ofBaseline:0.0}×", ofBaseline >= 5));
+        foreach (double rate in options.AbsoluteRates)
+        {
+            LatencyResult? d = latency.Find(l => l.System == "eventd" && l.Rate == rate);
+            LatencyResult? f = latency.Find(l => l.System == "floor" && l.Rate == rate);
+            if (d is null || f is null)
+            {
+                continue;
+            }
+
+            string at = $"{rate / 1000:0}k/s";
+            double p50 = (double)d.P50 / f.P50;
+            double p99 = (double)d.P99 / f.P99;
+            checks.Add(new($"p50 at {at} vs forwarder floor", "≤ 1.5×", $"{Us(d.P50)} vs {Us(f.P50)} µs = {p50:0.00}×", p50 <= 1.5));
+            checks.Add(new($"p99 at {at} vs forwarder floor", "≤ 1.5×", $"{Us(d.P99)} vs {Us(f.P99)} µs = {p99:0.00}×", p99 <= 1.5));
+        }
+
+        checks.Add(new($"GC collections, {steady.Seconds:0} s steady state", "0", steady.GcCollections.ToString(Invariant), steady.GcCollections == 0));
+        checks.Add(new("managed bytes allocated per event", "< 0.01", steady.AllocatedBytesPerEvent.ToString("0.#####", Invariant), steady.AllocatedBytesPerEvent < 0.01));
+        checks.Add(new("RSS", $"≤ 64 MiB + ring + arena = {Mib(steady.RssLimitBytes)} MiB", $"{Mib(steady.ResidentBytes)} MiB", steady.ResidentBytes <= steady.RssLimitBytes));
+        return checks;
+    }
+
+    public string Markdown(List<TargetCheck> targets)
+    {
+        var md = new StringBuilder();
+        md.Append(Invariant, $"## eventd end to end — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC{(options.Quick ? " (QUICK: development numbers)" : "")}\n\n");
+        md.Append(Invariant, $"Machine: {machine}. Sender, receiver and the system under test share the cores. ");
+        md.Append(Invariant, $"Events: {options.Shape}; {options.Connections} connection(s).\n\n");
+
+        md.Append("### Throughput (flat out, measured at the receiver)\n\n");
+        md.Append("| system | format | events/s | MB/s | vs floor | vs baseline | GCs | B/event |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+        foreach (ThroughputResult t in throughput)
+        {
+            ThroughputResult? floor = throughput.Find(x => x.System == "floor" && x.Format == t.Format);
+            ThroughputResult? baseline = throughput.Find(x => x.System == "baseline" && x.Format == t.Format);
+            string vsFloor = floor is null ? "" : $"{t.EventsPerSecond / floor.EventsPerSecond * 100:0.0} %";
+            string vsBaseline = baseline is null || t.System == "baseline" ? "" : $"{t.EventsPerSecond / baseline.EventsPerSecond:0.0}×";
+            string gcs = t.System == "floor" ? "–" : t.GcCollections.ToString(Invariant);
+            string perEvent = t.System == "floor" ? "–" : t.AllocatedBytesPerEvent.ToString("0.###", Invariant);
+            md.Append(Invariant, $"| {Describe(t.System, t.Format)} | {t.Format} | {t.EventsPerSecond:N0} | {t.MegabytesPerSecond:N1} | {vsFloor} | {vsBaseline} | {gcs} | {perEvent} |\n");
+        }
+
+        md.Append("\n### Latency, send → return, µs (fixed rate, from intended send times: coordinated omission corrected)\n\n");
+        md.Append("eventd: TCP → filter → tcp sink; floor: C byte forwarder (no parsing); baseline: Channels + JsonSerializer, StreamWriter back. ");
+        md.Append("GCs and B/event: read from the process's counters around the run.\n\n");
+        md.Append("| rate | system | sent/s | p50 | p90 | p99 | p99.9 | p99.99 | max | GCs | B/event |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        foreach (LatencyResult l in latency)
+        {
+            string gcs = l.GcCollections?.ToString(Invariant) ?? "–";
+            string perEvent = l.AllocatedBytesPerEvent?.ToString("0.###", Invariant) ?? "–";
+            string lost = l.Returned < l.Sent ? $" ({l.Sent - l.Returned:N0} not back)" : "";
+            md.Append(Invariant, $"| {l.Rate:N0} ({l.RateLabel}) | {l.System}{lost} | {l.AchievedRate:N0} | {Us(l.P50)} | {Us(l.P90)} | {Us(l.P99)} | {Us(l.P999)} | {Us(l.P9999)} | {Us(l.Max)} | {gcs} | {perEvent} |\n");
+        }
+
+        md.Append(Invariant, $"\n### Steady state: eventd, {steady.Rate:N0} events/s ({options.SteadyFraction * 100:0} % of max) for {steady.Seconds:0} s\n\n");
+        md.Append("| events | GC collections | allocated bytes | B/event | RSS | locked |\n|---:|---:|---:|---:|---:|---:|\n");
+        md.Append(Invariant, $"| {steady.Events:N0} | {steady.GcCollections} | {steady.AllocatedBytes:N0} | {steady.AllocatedBytesPerEvent:0.#####} | {Mib(steady.ResidentBytes)} MiB | {Mib(steady.LockedBytes)} MiB |\n");
+
+        md.Append("\n### Targets\n\n| target | wanted | measured | |\n|---|---|---|---|\n");
+        foreach (TargetCheck t in targets)
+        {
+            md.Append(Invariant, $"| {t.Name} | {t.Target} | {t.Measured} | {(t.Pass ? "ok" : "**MISSED**")} |\n");
+        }
+
+        return md.ToString();
+    }
+
+    public void WriteJson(string path, List<TargetCheck> targets)
+    {
+        using FileStream file = File.Create(path);
+        using var w = new Utf8JsonWriter(file, new JsonWriterOptions { Indented = true });
+        w.WriteStartObject();
+        w.WriteString("benchmark", "e2e");
+        w.WriteString("date", DateTime.UtcNow.ToString("O", Invariant));
+        w.WriteBoolean("quick", options.Quick);
+        w.WriteStartObject("machine");
+        w.WriteString("cpu", machine.Cpu);
+        w.WriteNumber("cpus", machine.Cpus);
+        w.WriteNumber("memory_bytes", machine.MemoryBytes);
+        w.WriteString("kernel", machine.Kernel);
+        w.WriteString("runtime", machine.Runtime);
+        w.WriteEndObject();
+        w.WriteStartObject("workload");
+        w.WriteString("events", options.Shape.ToString());
+        w.WriteNumber("connections", options.Connections);
+        w.WriteString("throughput_condition", Configs.ThroughputCondition);
+        w.WriteString("latency_condition", Configs.LatencyCondition);
+        w.WriteEndObject();
+
+        w.WriteStartArray("throughput");
+        foreach (ThroughputResult t in throughput)
+        {
+            w.WriteStartObject();
+            w.WriteString("system", t.System);
+            w.WriteString("format", t.Format);
+            w.WriteNumber("events_per_second", Math.Round(t.EventsPerSecond));
+            w.WriteNumber("mb_per_second", Math.Round(t.MegabytesPerSecond, 2));
+            w.WriteNumber("seconds", Math.Round(t.Seconds, 3));
+            w.WriteNumber("gc_collections", t.GcCollections);
+            Number(w, "allocated_bytes_per_event", t.AllocatedBytesPerEvent);
+            w.WriteNumber("resident_bytes", t.ResidentBytes);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("latency");
+        foreach (LatencyResult l in latency)
+        {
+            w.WriteStartObject();
+            w.WriteString("system", l.System);
+            w.WriteString("rate_label", l.RateLabel);
+            w.WriteNumber("rate", l.Rate);
+            w.WriteNumber("sent_per_second", Math.Round(l.AchievedRate));
+            w.WriteNumber("sent", l.Sent);
+            w.WriteNumber("returned", l.Returned);
+            w.WriteNumber("recorded", l.Recorded);
+            w.WriteNumber("p50_ns", l.P50);
+            w.WriteNumber("p90_ns", l.P90);
+            w.WriteNumber("p99_ns", l.P99);
+            w.WriteNumber("p999_ns", l.P999);
+            w.WriteNumber("p9999_ns", l.P9999);
+            w.WriteNumber("max_ns", l.Max);
+            w.WriteNumber("sender_max_lag_ns", l.SenderMaxLagNs);
+            if (l.GcCollections is long gc)
+            {
+                w.WriteNumber("gc_collections", gc);
+            }
+
+            if (l.AllocatedBytesPerEvent is double b)
+            {
+                Number(w, "allocated_bytes_per_event", b);
+            }
+
+            w.WriteString("percentiles", l.DataFile);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartObject("steady_state");
+        w.WriteNumber("rate", Math.Round(steady.Rate));
+        w.WriteNumber("seconds", Math.Round(steady.Seconds, 1));
+        w.WriteNumber("events", steady.Events);
+        w.WriteNumber("gc_collections", steady.GcCollections);
+        w.WriteNumber("allocated_bytes", steady.AllocatedBytes);
+        Number(w, "allocated_bytes_per_event", steady.AllocatedBytesPerEvent);
+        w.WriteNumber("resident_bytes", steady.ResidentBytes);
+        w.WriteNumber("locked_bytes", steady.LockedBytes);
+        w.WriteNumber("rss_limit_bytes", steady.RssLimitBytes);
+        w.WriteBoolean("zero_gc", steady.ZeroGc);
+        w.WriteEndObject();
+        w.WriteStartArray("targets");
+        foreach (TargetCheck t in targets)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", t.Name);
+            w.WriteString("target", t.Target);
+            w.WriteString("measured", t.Measured);
+            w.WriteBoolean("pass", t.Pass);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="basePath"/>.hgrm (HdrHistogram's percentile distribution, µs, for its
+    /// plotter) and <paramref name="basePath"/>.dat (1/(1-p), µs, p) for gnuplot.
+    /// </summary>
+    public static void WriteHistogram(string basePath, HistogramBase h)
+    {
+        using (var hgrm = new StreamWriter(basePath + ".hgrm"))
+        {
+            if (h.TotalCount > 0)
+            {
+                h.OutputPercentileDistribution(hgrm, 5, 1000.0);
+            }
+        }
+
+        using var dat = new StreamWriter(basePath + ".dat");
+        dat.WriteLine("# x=1/(1-percentile)  latency_us  percentile");
+        if (h.TotalCount == 0)
+        {
+            return;
+        }
+
+        // Ten points per decade of 1/(1-p), up to the last percentile the count can resolve, then the maximum.
+        double last = 1.0 - (1.0 / h.TotalCount);
+        for (int k = 0; ; k++)
+        {
+            double p = 1.0 - Math.Pow(10, -k / 10.0);
+            if (p > last)
+            {
+                break;
+            }
+
+            dat.WriteLine(string.Create(Invariant, $"{1.0 / (1.0 - p):G6} {h.GetValueAtPercentile(p * 100) / 1000.0:0.###} {p:0.######}"));
+        }
+
+        dat.WriteLine(string.Create(Invariant, $"{(double)h.TotalCount:G6} {h.GetMaxValue() / 1000.0:0.###} 1"));
+    }
+
+    /// <summary>A gnuplot script drawing the HdrHistogram-style percentile plot (log percentile axis) as SVG.</summary>
+    public void WritePlotScript(string scriptPath, string svgPath)
+    {
+        var gp = new StringBuilder();
+        gp.Append(Invariant, $"# Generated by eventd-loadgen e2e. Paths are relative to this file's directory: cd there, then gnuplot {Path.GetFileName(scriptPath)}\n");
+        gp.Append("set terminal svg size 1400,620 dynamic enhanced font 'sans,12' background rgb 'white'\n");
+        gp.Append(Invariant, $"set output '{Path.GetFileName(svgPath)}'\n");
+        gp.Append("set logscale x\nset logscale y\nset grid xtics ytics mytics\nset key top left box opaque\n");
+        gp.Append("set xtics ('0%' 1, '90%' 10, '99%' 100, '99.9%' 1000, '99.99%' 10000, '99.999%' 100000, '99.9999%' 1000000)\n");
+        gp.Append("set xlabel 'percentile'\nset ylabel 'send → return latency (µs)'\n");
+        gp.Append(Invariant, $"set multiplot layout 1,2 title 'eventd latency, coordinated omission corrected — {Escape(machine.ToString())}{(options.Quick ? " (QUICK)" : "")}'\n");
+
+        var colors = new Dictionary<string, string>(StringComparer.Ordinal) { ["eventd"] = "#1f77b4", ["floor"] = "#7f7f7f", ["baseline"] = "#d62728" };
+        var absolute = latency.Where(l => options.AbsoluteRates.Contains(l.Rate)).ToList();
+        var relative = latency.Where(l => !options.AbsoluteRates.Contains(l.Rate)).ToList();
+        Panel(gp, "fixed rates (targets)", absolute, colors);
+        Panel(gp, "fractions of the measured eventd maximum", relative.Count > 0 ? relative : absolute, colors);
+        gp.Append("unset multiplot\n");
+        File.WriteAllText(scriptPath, gp.ToString());
+    }
+
+    private static void Panel(StringBuilder gp, string title, List<LatencyResult> runs, Dictionary<string, string> colors)
+    {
+        gp.Append(Invariant, $"set title '{title}'\n");
+        var rates = runs.Select(r => r.Rate).Distinct().Order().ToList();
+        var plots = new List<string>();
+        foreach (LatencyResult r in runs)
+        {
+            int dash = rates.IndexOf(r.Rate) + 1;
+            plots.Add(string.Create(Invariant, $"'{r.DataFile}' using 1:2 with lines lw 2 dt {dash} lc rgb '{colors[r.System]}' title '{r.System} {r.Rate:N0}/s'"));
+        }
+
+        gp.Append("plot ").Append(plots.Count == 0 ? "1/0 notitle" : string.Join(", \\\n     ", plots)).Append('\n');
+    }
+
+    private static string Describe(string system, string format) => system switch
+    {
+        "floor" => format == "JSON" ? "floor: read + count lines (C)" : "floor: read + count frames (C)",
+        "eventd" => "eventd: TCP → filter → aggregate → blackhole",
+        "baseline" => "baseline: Channels, JsonSerializer, Dictionary (JIT, server GC)",
+        _ => system,
+    };
+
+    private static void Number(Utf8JsonWriter w, string name, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            w.WriteNumber(name, Math.Round(value, 6));
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static string Escape(string s) => s.Replace("'", "''", StringComparison.Ordinal).Replace("_", "\\\\_", StringComparison.Ordinal);
+
+    private static string Us(long ns) => (ns / 1000.0).ToString(ns < 10_000 ? "0.0" : "N0", Invariant);
+
+    private static string Mib(long bytes) => (bytes / 1048576.0).ToString("0.0", Invariant);
+}

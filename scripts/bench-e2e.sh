@@ -1,0 +1,63 @@
+#!/bin/sh
+# End-to-end benchmark (make bench-e2e): builds eventd, the load generator, the floors and the
+# baseline, runs them all from one harness (eventd-loadgen e2e), prints a markdown table and
+# leaves artifacts/bench/e2e.json, e2e.md, latency/*.hgrm and the plot e2e-latency.svg.
+#
+# Exit status: non-zero when a build fails, or when the steady-state run shows a GC collection or
+# >= 0.01 managed bytes allocated per event (the zero-GC regression check).
+#
+# Environment: E2E_QUICK=1 for a short development run (numbers not to be quoted);
+# E2E_STEADY=SECONDS overrides the steady-state length (default 60); E2E_SKIP_BUILD=1 reuses the
+# binaries already in artifacts/; E2E_ARGS passes more options to eventd-loadgen e2e.
+set -eu
+cd "$(dirname "$0")/.."
+out=artifacts/bench
+
+if [ "${E2E_SKIP_BUILD:-0}" != 1 ]; then
+  sh scripts/publish.sh
+  log=artifacts/loadgen-publish.log
+  if ! dotnet publish perf/EventDaemon.LoadGen -c Release -r linux-x64 -o artifacts/loadgen -nologo >"$log" 2>&1; then
+    cat "$log"; echo "bench-e2e: load generator publish failed" >&2; exit 1
+  fi
+  if grep -Eq "warning (IL|AOT)[0-9]+" "$log"; then
+    grep -E "warning (IL|AOT)[0-9]+" "$log" | sort -u; echo "bench-e2e: AOT/trim warnings in the load generator" >&2; exit 1
+  fi
+  # The baseline stays on the JIT: it is what a .NET user ships by default.
+  if ! dotnet publish perf/EventDaemon.Baseline -c Release -o artifacts/baseline -nologo >"$log" 2>&1; then
+    cat "$log"; echo "bench-e2e: baseline publish failed" >&2; exit 1
+  fi
+  mkdir -p artifacts/floor
+  cc -O2 -Wall -Wextra -Werror -pthread -o artifacts/floor/floor perf/floor/floor.c
+fi
+
+if ! command -v gnuplot >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bench-e2e: installing gnuplot-nox for the plot"
+    apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null 2>&1 || true
+  fi
+fi
+
+mkdir -p "$out"
+rm -rf "$out/latency"
+quick=""
+[ "${E2E_QUICK:-0}" = 1 ] && quick="--quick"
+steady=""
+[ -n "${E2E_STEADY:-}" ] && steady="--steady $E2E_STEADY"
+status=0
+# shellcheck disable=SC2086 # quick, steady and E2E_ARGS are lists of words on purpose
+artifacts/loadgen/eventd-loadgen e2e --eventd artifacts/eventd --baseline artifacts/baseline/eventd-baseline \
+  --floor artifacts/floor/floor --out "$out" $quick $steady ${E2E_ARGS:-} || status=$?
+
+if [ -f "$out/e2e-latency.gp" ]; then
+  if command -v gnuplot >/dev/null 2>&1; then
+    if (cd "$out" && gnuplot e2e-latency.gp) 2>"$out/gnuplot.log"; then
+      echo "bench-e2e: plot: $out/e2e-latency.svg"
+    else
+      cat "$out/gnuplot.log" >&2; echo "bench-e2e: gnuplot failed; the data is in $out/latency/" >&2
+    fi
+  else
+    echo "bench-e2e: gnuplot is not installed (apt-get install gnuplot-nox): no plot; the data is in $out/latency/" >&2
+  fi
+fi
+exit "$status"

@@ -1,0 +1,102 @@
+using System.Runtime.CompilerServices;
+using EventDaemon.Events;
+using EventDaemon.Events.Fields;
+using EventDaemon.Events.Ingest;
+using EventDaemon.Ring;
+using EventDaemon.Stages.Metrics;
+using EventDaemon.Stages.Routing;
+
+namespace EventDaemon.Stages.Transforms;
+
+/// <summary>
+/// The <c>enrich</c> transform: looks each event's field up in a CSV table and, on a hit, records
+/// the row in the slot so that sinks downstream add the row's columns to the event's line.
+/// Counts hits and misses (<c>enrich_hits_total</c>, <c>enrich_misses_total</c>). Every event that
+/// reaches it passes, hit or miss; its bit in <see cref="EventSlot.Marks"/> is set only on events
+/// that did not reach it, so stages reading this transform see exactly the events that went through it.
+/// </summary>
+/// <remarks>
+/// <para>The row travels in <see cref="EventSlot.Aux"/> as row + 1 (0 = no row), for JSON events only:
+/// on binary frames <c>Aux</c> locates the opaque payload, so they are looked up and counted but
+/// not enriched. This makes the enrich stage the one writer of <c>Aux</c> on JSON events; one
+/// enrich stage per ring (checked when the pipeline is built).</para>
+/// <para>The field's value is matched by its text (<see cref="FieldSelector"/>): a string
+/// unescaped, a number by its JSON token (<c>42</c> matches the CSV key <c>42</c>). An event
+/// without the field is a miss.</para>
+/// </remarks>
+public struct EnrichHandler : IEventHandler<EventSlot>
+{
+    private readonly EventRing _ring;
+    private readonly FieldSelector _field;
+    private readonly EnrichTable _table;
+    private readonly Reach _reach;
+    private readonly ulong _bit;
+    private readonly StageMetrics _metrics;
+
+    public EnrichHandler(EventRing ring, FieldSelector field, EnrichTable table, Reach reach, int markBit, StageMetrics metrics)
+    {
+        ArgumentNullException.ThrowIfNull(field);
+        ArgumentNullException.ThrowIfNull(table);
+        _ring = ring;
+        _field = field;
+        _table = table;
+        _reach = reach;
+        _bit = 1UL << markBit;
+        _metrics = metrics;
+    }
+
+    public readonly EnrichTable Table => _table;
+
+    public readonly void OnStart()
+    {
+    }
+
+    [SkipLocalsInit]
+    public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
+    {
+        if (!_reach.Delivers(ref slot))
+        {
+            // Atomic: stages that run in parallel on the same slot own different bits of one word.
+            Interlocked.Or(ref slot.Marks, _bit);
+            return;
+        }
+
+        ref StageCounters counters = ref _metrics.Counters;
+        Volatile.Write(ref counters.Processed, counters.Processed + 1);
+        ReadOnlySpan<byte> payload = _ring.Payload(ref slot);
+        var view = new EventView(ref slot, payload);
+        int row = -1;
+        if (_field.TryLocate(in view, out int offset, out int length, out bool escaped))
+        {
+            Span<byte> scratch = stackalloc byte[FieldSelector.ScratchBytes];
+            row = _table.Find(FieldSelector.Text(payload, offset, length, escaped, scratch));
+        }
+
+        if (row >= 0)
+        {
+            Volatile.Write(ref counters.EnrichHits, counters.EnrichHits + 1);
+            if ((slot.Flags & EventFlags.Binary) == 0)
+            {
+                slot.Aux = row + 1;
+            }
+        }
+        else
+        {
+            Volatile.Write(ref counters.EnrichMisses, counters.EnrichMisses + 1);
+        }
+
+        _metrics.Latency.Record(MonotonicClock.NowNanos() - slot.IngestNanos);
+    }
+
+    public readonly void OnTimeout(long sequence)
+    {
+    }
+
+    public readonly void OnShutdown()
+    {
+    }
+
+    /// <summary>The table row recorded in a JSON event's slot by an enrich stage, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int RowOf(ref readonly EventSlot slot) => (slot.Flags & EventFlags.Binary) == 0 ? slot.Aux - 1 : -1;
+}

@@ -1,0 +1,88 @@
+using EventDaemon.Stages.Aggregation;
+using EventDaemon.Stages.Tests.Transforms;
+using Xunit;
+
+namespace EventDaemon.Stages.Tests.Aggregation;
+
+/// <summary>The aggregate's steady state allocates nothing: folding, closing windows and writing result lines.</summary>
+[Collection(AllocationMeasurements.Name)]
+public class AggregateZeroAllocationTests
+{
+    private const int Events = 1_000_000;
+    private const long Second = 1_000_000_000;
+    private const long Base = 1_764_151_200_000_000_000;
+
+    private const AggregateMetrics All = AggregateMetrics.Count | AggregateMetrics.Sum | AggregateMetrics.Min
+        | AggregateMetrics.Max | AggregateMetrics.Mean | AggregateMetrics.Percentiles;
+
+    private static readonly GroupField[] GroupBy =
+    [
+        new(GroupFieldKind.Type, "type"),
+        new(GroupFieldKind.Key, "key"),
+        new(GroupFieldKind.Field, "region"),
+    ];
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void MillionEventsWithWindowRollovers_AllocateNothing(bool eventTime)
+    {
+        AggregateSpec spec = AggregateDifferentialTests.Spec(eventTime, Second / 2, 1000, All, GroupBy);
+
+        // Small output ring: nothing consumes it, so it wraps; the lines' content is not read here.
+        using var h = new AggregateHarness(spec, outputSlots: 1024);
+        int distinct = 256;
+        var sequences = new long[distinct];
+        for (int i = 0; i < distinct; i++)
+        {
+            // 48 groups (16 type/key pairs × 3 regions); some keys escaped, some events without value.
+            string value = i % 7 == 0 ? "" : $",\"value\":{(i * 37 % 1000) + 0.25}";
+            string region = i % 3 == 0 ? ",\"region\":\"eu\"" : i % 3 == 1 ? ",\"region\":4" : "";
+            string key = i % 5 == 0 ? $"\\u0075{i % 16}" : $"u{i % 16}";
+            sequences[i] = h.Input.AppendJson($$"""{"type":"t{{i % 4}}","key":"{{key}}"{{region}}{{value}},"extra":[1,{"a":"}"}]}""");
+        }
+
+        long windowsBefore = 0;
+        Run(h, sequences, eventTime, 0, 50_000, ref windowsBefore);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int collections = GC.CollectionCount(0);
+        long outputBefore = h.Output.Sequencer.Cursor.Value;
+        long windows = 0;
+        Run(h, sequences, eventTime, 50_000, Events, ref windows);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long lines = h.Output.Sequencer.Cursor.Value - outputBefore;
+
+        Assert.True(allocated == 0, $"{Events:N0} events ({windows:N0} window rollovers, {lines:N0} result lines) allocated {allocated:N0} bytes on the stage thread; the aggregate must allocate nothing");
+        Assert.True(GC.CollectionCount(0) == collections, "no garbage collection should run while the aggregate works");
+        Assert.True(windows >= 900 && lines >= 900 * 48, $"the run should roll over about 1 000 windows of 48 groups, rolled {windows:N0} with {lines:N0} lines");
+        Assert.True(h.Metrics.Late == 0 && h.Metrics.DroppedMaxGroups == 0, $"no event should be late or dropped: late {h.Metrics.Late}, dropped {h.Metrics.DroppedMaxGroups}");
+    }
+
+    /// <summary>Events <paramref name="from"/>..<paramref name="to"/>: a window every 1 000 events, in batches of 64.</summary>
+    private static void Run(AggregateHarness h, long[] sequences, bool eventTime, int from, int to, ref long windows)
+    {
+        long lastWindow = -1;
+        for (int i = from; i < to; i++)
+        {
+            long time = Base + (i * (Second / 1000));
+            long sequence = sequences[i & (sequences.Length - 1)];
+            if (eventTime)
+            {
+                h.Input[sequence].Timestamp = time;
+            }
+            else
+            {
+                h.Clock = time;
+            }
+
+            h.DeliverUncollected(sequence, endOfBatch: (i & 63) == 63);
+            long window = time / Second;
+            if (window != lastWindow)
+            {
+                windows++;
+                lastWindow = window;
+            }
+        }
+    }
+}
