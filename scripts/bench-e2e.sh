@@ -26,8 +26,10 @@ if [ "${E2E_SKIP_BUILD:-0}" != 1 ]; then
   if ! dotnet publish perf/EventDaemon.Baseline -c Release -o artifacts/baseline -nologo >"$log" 2>&1; then
     cat "$log"; echo "bench-e2e: baseline publish failed" >&2; exit 1
   fi
+  cc=${CC:-$(command -v cc || command -v gcc || command -v clang || true)}
+  [ -n "$cc" ] || { echo "bench-e2e: a C compiler is needed for the floors (apt-get install gcc)" >&2; exit 1; }
   mkdir -p artifacts/floor
-  cc -O2 -Wall -Wextra -Werror -pthread -o artifacts/floor/floor perf/floor/floor.c
+  "$cc" -O2 -Wall -Wextra -Werror -pthread -o artifacts/floor/floor perf/floor/floor.c
 fi
 
 if ! command -v gnuplot >/dev/null 2>&1; then

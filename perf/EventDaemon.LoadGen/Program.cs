@@ -90,6 +90,8 @@ public static class Program
             throw new ArgumentException("--return needs --rate: latency flat out measures queueing, not the system");
         }
 
+        // A little ahead, so that connecting (and binding the return listener) is not charged to the first events.
+        long start = Clock.NowNs() + 20_000_000;
         var plan = new SendPlan
         {
             Target = target,
@@ -97,13 +99,14 @@ public static class Program
             Connections = a.Int("--connections", 1),
             Rate = rate,
             Duration = TimeSpan.FromSeconds(a.Double("--duration", 5)),
+            StartNs = start,
         };
         a.ThrowIfUnused();
-        Console.WriteLine($"sending {format} to {target}: {shape}; {pool.MeanLength:0} B/event; {plan.Connections} connection(s), " +
+        Console.WriteLine($"sending {(format == EventFormat.Json ? "JSON lines" : "binary frames")} to {target}: {shape}; {pool.MeanLength:0} B/event; {plan.Connections} connection(s), " +
             $"{(rate > 0 ? $"{rate:N0} events/s" : "flat out")} for {plan.Duration.TotalSeconds:0.#} s");
 
         using ReturnListener? listener = back is null ? null : new ReturnListener(Target.ParseIp(back));
-        listener?.Begin(Clock.NowNs() + (long)(warmup * 1e9));
+        listener?.Begin(start, start + (long)(warmup * 1e9));
         SendResult sent = LoadSender.Run(plan);
         Console.WriteLine($"sent {sent.Events:N0} events, {sent.Bytes / 1e6:N1} MB in {sent.Seconds:0.00} s: {sent.EventsPerSecond:N0} events/s, " +
             $"{sent.MegabytesPerSecond:N1} MB/s{(rate > 0 ? $"; sender at most {sent.MaxLagNs / 1e6:0.000} ms behind schedule" : "")}" +

@@ -47,16 +47,17 @@ internal sealed class Report(E2eOptions options, Machine machine, List<Throughpu
         md.Append(Invariant, $"Events: {options.Shape}; {options.Connections} connection(s).\n\n");
 
         md.Append("### Throughput (flat out, measured at the receiver)\n\n");
-        md.Append("| system | format | events/s | MB/s | vs floor | vs baseline | GCs | B/event |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+        md.Append("| system | format | events/s | MB/s | vs floor | vs baseline | GCs | B/event | RSS |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (ThroughputResult t in throughput)
         {
             ThroughputResult? floor = throughput.Find(x => x.System == "floor" && x.Format == t.Format);
             ThroughputResult? baseline = throughput.Find(x => x.System == "baseline" && x.Format == t.Format);
             string vsFloor = floor is null ? "" : $"{t.EventsPerSecond / floor.EventsPerSecond * 100:0.0} %";
-            string vsBaseline = baseline is null || t.System == "baseline" ? "" : $"{t.EventsPerSecond / baseline.EventsPerSecond:0.0}×";
+            string vsBaseline = baseline is null || t.System != "eventd" ? "" : $"{t.EventsPerSecond / baseline.EventsPerSecond:0.0}×";
             string gcs = t.System == "floor" ? "–" : t.GcCollections.ToString(Invariant);
             string perEvent = t.System == "floor" ? "–" : t.AllocatedBytesPerEvent.ToString("0.###", Invariant);
-            md.Append(Invariant, $"| {Describe(t.System, t.Format)} | {t.Format} | {t.EventsPerSecond:N0} | {t.MegabytesPerSecond:N1} | {vsFloor} | {vsBaseline} | {gcs} | {perEvent} |\n");
+            string rss = t.ResidentBytes == 0 ? "–" : $"{Mib(t.ResidentBytes)} MiB";
+            md.Append(Invariant, $"| {Describe(t.System, t.Format)} | {t.Format} | {t.EventsPerSecond:N0} | {t.MegabytesPerSecond:N1} | {vsFloor} | {vsBaseline} | {gcs} | {perEvent} | {rss} |\n");
         }
 
         md.Append("\n### Latency, send → return, µs (fixed rate, from intended send times: coordinated omission corrected)\n\n");
@@ -161,6 +162,8 @@ internal sealed class Report(E2eOptions options, Machine machine, List<Throughpu
         w.WriteNumber("events", steady.Events);
         w.WriteNumber("gc_collections", steady.GcCollections);
         w.WriteNumber("allocated_bytes", steady.AllocatedBytes);
+        w.WriteNumber("allocated_bytes_raw", steady.RawAllocatedBytes);
+        w.WriteNumber("stats_call_bytes", steady.StatsCallBytes);
         Number(w, "allocated_bytes_per_event", steady.AllocatedBytesPerEvent);
         w.WriteNumber("resident_bytes", steady.ResidentBytes);
         w.WriteNumber("locked_bytes", steady.LockedBytes);
@@ -227,7 +230,8 @@ internal sealed class Report(E2eOptions options, Machine machine, List<Throughpu
         gp.Append("set terminal svg size 1400,620 dynamic enhanced font 'sans,12' background rgb 'white'\n");
         gp.Append(Invariant, $"set output '{Path.GetFileName(svgPath)}'\n");
         gp.Append("set logscale x\nset logscale y\nset grid xtics ytics mytics\nset key top left box opaque\n");
-        gp.Append("set xtics ('0%' 1, '90%' 10, '99%' 100, '99.9%' 1000, '99.99%' 10000, '99.999%' 100000, '99.9999%' 1000000)\n");
+        // Tic labels are format strings to gnuplot: a literal percent sign is written %%.
+        gp.Append("set xtics ('0%%' 1, '90%%' 10, '99%%' 100, '99.9%%' 1000, '99.99%%' 10000, '99.999%%' 100000, '99.9999%%' 1000000)\n");
         gp.Append("set xlabel 'percentile'\nset ylabel 'send → return latency (µs)'\n");
         gp.Append(Invariant, $"set multiplot layout 1,2 title 'eventd latency, coordinated omission corrected — {Escape(machine.ToString())}{(options.Quick ? " (QUICK)" : "")}'\n");
 

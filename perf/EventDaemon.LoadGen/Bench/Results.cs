@@ -30,6 +30,8 @@ internal sealed record SteadyStateResult(
     long Events,
     long GcCollections,
     long AllocatedBytes,
+    long RawAllocatedBytes,
+    long StatsCallBytes,
     long ResidentBytes,
     long LockedBytes,
     long RssLimitBytes)

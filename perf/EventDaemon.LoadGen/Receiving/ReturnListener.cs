@@ -29,6 +29,7 @@ internal sealed class ReturnListener : IDisposable
     private readonly Recorder _recorder = new(1, MaxLatencyNs, 3, (id, low, high, digits) => new LongHistogram(id, low, high, digits));
     private readonly List<Socket> _connections = [];
     private readonly Lock _gate = new();
+    private long _countFromMonoNs = long.MaxValue;
     private long _recordFromMonoNs = long.MaxValue;
     private long _lines;
     private long _unparsed;
@@ -46,18 +47,22 @@ internal sealed class ReturnListener : IDisposable
 
     public IPEndPoint EndPoint { get; }
 
-    /// <summary>Lines received since the last <see cref="Begin"/>.</summary>
+    /// <summary>Lines of the current run received (those intended since <see cref="Begin"/>'s <c>runStartMonoNs</c>; a slow system's backlog from the run before is not counted).</summary>
     public long Lines => Interlocked.Read(ref _lines);
 
     /// <summary>Lines without a readable <c>ts</c> since the last <see cref="Begin"/>.</summary>
     public long Unparsed => Interlocked.Read(ref _unparsed);
 
-    /// <summary>Starts a run: counters to zero, and only events intended at or after <paramref name="recordFromMonoNs"/> are recorded (the rest are warm-up).</summary>
-    public void Begin(long recordFromMonoNs)
+    /// <summary>
+    /// Starts a run: counters to zero; lines intended from <paramref name="runStartMonoNs"/> on are
+    /// counted, and those from <paramref name="recordFromMonoNs"/> on recorded (before it: warm-up).
+    /// </summary>
+    public void Begin(long runStartMonoNs, long recordFromMonoNs)
     {
+        Volatile.Write(ref _countFromMonoNs, runStartMonoNs);
+        Volatile.Write(ref _recordFromMonoNs, recordFromMonoNs);
         Interlocked.Exchange(ref _lines, 0);
         Interlocked.Exchange(ref _unparsed, 0);
-        Volatile.Write(ref _recordFromMonoNs, recordFromMonoNs);
         _recorder.Reset();
     }
 
@@ -82,6 +87,7 @@ internal sealed class ReturnListener : IDisposable
     public HistogramBase End()
     {
         Volatile.Write(ref _recordFromMonoNs, long.MaxValue);
+        Volatile.Write(ref _countFromMonoNs, long.MaxValue);
         return _recorder.GetIntervalHistogram();
     }
 
@@ -158,6 +164,7 @@ internal sealed class ReturnListener : IDisposable
 
     private int Scan(ReadOnlySpan<byte> data, long nowMonoNs)
     {
+        long countFrom = Volatile.Read(ref _countFromMonoNs);
         long from = Volatile.Read(ref _recordFromMonoNs);
         int at = 0;
         long lines = 0;
@@ -172,7 +179,6 @@ internal sealed class ReturnListener : IDisposable
 
             ReadOnlySpan<byte> line = data.Slice(at, newline);
             at += newline + 1;
-            lines++;
             if (!TryReadTs(line, out long unixNs))
             {
                 unparsed++;
@@ -180,6 +186,11 @@ internal sealed class ReturnListener : IDisposable
             }
 
             long intended = Clock.FromUnix(unixNs);
+            if (intended >= countFrom)
+            {
+                lines++;
+            }
+
             if (intended >= from)
             {
                 _recorder.RecordValue(Math.Clamp(nowMonoNs - intended, 1, MaxLatencyNs));

@@ -30,6 +30,13 @@ public sealed class SdNotify : IDisposable
 
     private static readonly byte[] StatusPrefix = "STATUS="u8.ToArray();
 
+    /// <summary>
+    /// A datagram socket blocks while the receiver's queue is full (10 datagrams by default). The
+    /// service manager drains it at once; one that is stuck must not hang the thread that wanted to
+    /// report READY=1 or a ping, so a send gives up after this and counts as a failure.
+    /// </summary>
+    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(1);
+
     private readonly UnixDomainSocketEndPoint? _endPoint;
     private readonly SocketAddress? _address;
     private readonly Action<string>? _log;
@@ -210,7 +217,7 @@ public sealed class SdNotify : IDisposable
 
             try
             {
-                _socket ??= new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+                _socket ??= CreateSocket();
                 _socket.SendTo(state, SocketFlags.None, _address);
                 return true;
             }
@@ -231,6 +238,9 @@ public sealed class SdNotify : IDisposable
             _socket = null;
         }
     }
+
+    private static Socket CreateSocket() =>
+        new(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { SendTimeout = (int)SendTimeout.TotalMilliseconds };
 
     private void Failed(string reason)
     {

@@ -31,7 +31,11 @@ namespace EventDaemon.Events.Codecs;
 /// <see cref="EventSlot.Value"/>, type/key offsets (relative to the line start) and lengths,
 /// <see cref="EventSlot.PayloadLength"/> and <see cref="EventSlot.Aux"/> (0). It leaves
 /// <c>IngestNanos</c>, <c>PayloadPosition</c>, <c>SourceId</c> and <c>Marks</c> to the source. On
-/// failure the slot's contents are unspecified.</para>
+/// failure the slot is left as it was.</para>
+/// <para>Hand-written rather than built on <c>Utf8JsonReader</c> (also allocation-free): for this job
+/// (validate everything, extract four top-level fields) the reader measured about 3× slower in
+/// perf/EventDaemon.Perf.Codec. Strings are scanned 16 bytes per compare, UTF-8 is validated only
+/// where non-ASCII bytes occur (inside strings), and integers are read eight digits at a time.</para>
 /// </remarks>
 [SkipLocalsInit]
 public static class JsonEventParser

@@ -37,7 +37,7 @@ public sealed class EnrichTable
     private readonly int[] _index;
     private readonly int _mask;
 
-    private EnrichTable(string source, string keyColumn, string[] columns, byte[] keys, int[] keyStarts, byte[] rendered, int[] renderedStarts, int[] index, int rows, int maxRendered)
+    private EnrichTable(string source, string keyColumn, string[] columns, byte[] keys, int[] keyStarts, byte[] rendered, int[] renderedStarts, int[] index, int rows, int distinct, int maxRendered)
     {
         Source = source;
         KeyColumn = keyColumn;
@@ -49,6 +49,7 @@ public sealed class EnrichTable
         _index = index;
         _mask = index.Length - 1;
         Rows = rows;
+        DistinctKeys = distinct;
         MaxRenderedLength = maxRendered;
     }
 
@@ -60,8 +61,11 @@ public sealed class EnrichTable
     /// <summary>The columns added to a matching event, in order.</summary>
     public IReadOnlyList<string> Columns { get; }
 
-    /// <summary>Distinct keys (rows whose key a later row repeats do not count).</summary>
+    /// <summary>Data rows (below the header): the range of row numbers <see cref="Find"/> returns.</summary>
     public int Rows { get; }
+
+    /// <summary>Distinct keys (a key repeated on a later row counts once).</summary>
+    public int DistinctKeys { get; }
 
     /// <summary>The longest <see cref="RenderedColumns"/> of any row: how much a line can grow.</summary>
     public int MaxRenderedLength { get; }
@@ -214,7 +218,7 @@ public sealed class EnrichTable
             }
         }
 
-        return new EnrichTable(source, header[key], added.Select(c => header[c]).ToArray(), keys, keyStarts, renderedBytes.ToArray(), renderedStarts, index, distinct, maxRendered);
+        return new EnrichTable(source, header[key], added.Select(c => header[c]).ToArray(), keys, keyStarts, renderedBytes.ToArray(), renderedStarts, index, rows, distinct, maxRendered);
     }
 
     /// <summary>The row whose key is <paramref name="key"/> (UTF-8), or -1. Does not allocate.</summary>
@@ -245,6 +249,40 @@ public sealed class EnrichTable
     /// <summary>The JSON members a row adds: <c>,"col":"value"</c> for each added column.</summary>
     public ReadOnlySpan<byte> RenderedColumns(int row) =>
         _rendered.AsSpan(_renderedStarts[row], _renderedStarts[row + 1] - _renderedStarts[row]);
+
+    /// <summary>
+    /// Writes <paramref name="jsonLine"/> (one JSON object, as validated at ingest) with the row's
+    /// columns added as its last members: <c>{"a":1}</c> becomes <c>{"a":1,"col":"v"}</c>, and
+    /// <c>{}</c> becomes <c>{"col":"v"}</c>. <paramref name="destination"/> must hold
+    /// <c>jsonLine.Length + MaxRenderedLength</c> bytes. Returns the bytes written. Does not allocate.
+    /// </summary>
+    public int WriteEnriched(ReadOnlySpan<byte> jsonLine, int row, Span<byte> destination)
+    {
+        ReadOnlySpan<byte> columns = RenderedColumns(row);
+        int close = jsonLine.LastIndexOf((byte)'}');
+        if (close < 0 || columns.IsEmpty)
+        {
+            jsonLine.CopyTo(destination);
+            return jsonLine.Length;
+        }
+
+        int last = close - 1;
+        while (last >= 0 && jsonLine[last] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+        {
+            last--;
+        }
+
+        // An empty object takes the members without the leading comma.
+        if (last >= 0 && jsonLine[last] == (byte)'{')
+        {
+            columns = columns[1..];
+        }
+
+        jsonLine[..close].CopyTo(destination);
+        columns.CopyTo(destination[close..]);
+        jsonLine[close..].CopyTo(destination[(close + columns.Length)..]);
+        return jsonLine.Length + columns.Length;
+    }
 
     /// <summary>A JSON string literal: quotes, backslashes and control characters escaped.</summary>
     private static string JsonQuote(string s)

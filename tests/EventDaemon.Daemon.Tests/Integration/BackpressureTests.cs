@@ -121,7 +121,7 @@ public sealed class BackpressureTests(ITestOutputHelper output)
         int total = Volatile.Read(ref eventsSent);
 
         Eventually.True(() => listener.Lines >= total && Missing(listener, total).Count == 0,
-            () => $"the sink's peer has {listener.Lines} lines of {total}; first missing: {string.Join(',', Missing(listener, total).Take(10))}; {daemon.Stats().Json}");
+            () => $"the sink's peer has {listener.Lines} lines of {total} ({listener.Describe()}); first missing: {string.Join(',', Missing(listener, total).Take(10))}; {daemon.Stats().Json}");
 
         StatsSnapshot after = daemon.Stats();
         var connections = listener.Snapshot();

@@ -1,3 +1,5 @@
+using Xunit;
+
 namespace EventDaemon.Daemon.Tests.Integration;
 
 /// <summary>

@@ -149,11 +149,12 @@ public sealed class JsonIngestTests(ITestOutputHelper output)
         for (int seq = 0; seq < count; seq++)
         {
             string pad = new('x', seq * 7 % 300);
-            lines.Add(seq % 3 switch
+            string second = (seq % 60).ToString("00", System.Globalization.CultureInfo.InvariantCulture);
+            lines.Add((seq % 3) switch
             {
                 0 => $$"""{"type":"click","key":"{{conn}}","value":{{seq}}.5,"conn":"{{conn}}","seq":{{seq}},"pad":"{{pad}}"}""",
                 1 => $$"""{ "conn" : "{{conn}}", "seq": {{seq}}, "text": "h\u00e9llo \"w\u00f6rld\" \\ \t ✓", "nested": {"a": [1, 2.5e3, {"b": null}], "ok": true} }""",
-                _ => $$"""{"ts":"2026-11-26T10:00:{{seq % 60:00}}.123456789Z","conn":"{{conn}}","seq":{{seq}},"value":-{{seq}}e-2,"type":"view"}""",
+                _ => $$"""{"ts":"2026-11-26T10:00:{{second}}.123456789Z","conn":"{{conn}}","seq":{{seq}},"value":-{{seq}}e-2,"type":"view"}""",
             });
         }
 

@@ -78,18 +78,46 @@ public sealed class SdNotifyTests
         using var notify = new SdNotify(receiver.NotifySocket);
         for (int i = 0; i < 200; i++)
         {
-            notify.Watchdog();
+            Assert.True(notify.Watchdog(), "warm-up ping not sent");
             receiver.Pending();
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++)
+        // Measured five pings at a time, draining in between outside the measurement: the receiving
+        // queue holds only max_dgram_qlen (10) datagrams, and the receiver's strings are allocations
+        // of its own.
+        long allocated = 0;
+        for (int round = 0; round < 40; round++)
         {
-            notify.Watchdog();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++)
+            {
+                notify.Watchdog();
+            }
+
+            allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(receiver.Pending().Count == 5, "not every ping arrived");
         }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated == 0, $"100 WATCHDOG=1 pings allocated {allocated} bytes");
+        Assert.True(allocated == 0, $"200 WATCHDOG=1 pings allocated {allocated} bytes");
+    }
+
+    /// <summary>A service manager that stopped reading must not hang the daemon: sends give up after a bounded wait.</summary>
+    [Fact]
+    public void ReceiverNotReading_SendsFailInsteadOfBlocking()
+    {
+        using DatagramReceiver receiver = DatagramReceiver.AtPath();
+        var log = new List<string>();
+        using var notify = new SdNotify(receiver.NotifySocket, log: log.Add);
+        int sent = 0;
+        while (notify.Watchdog())
+        {
+            sent++;
+            Assert.True(sent < 100_000, "100,000 datagrams queued at a receiver that reads none");
+        }
+
+        Assert.True(notify.Failures == 1 && log.Count == 1, $"expected one failure, logged: {notify.Failures} failures, log: {string.Join(" | ", log)}");
+        Assert.True(receiver.Pending().Count == sent, "datagrams reported sent did not all arrive");
+        Assert.True(notify.Ready(), "a send after the receiver caught up failed");
     }
 
     [Theory]

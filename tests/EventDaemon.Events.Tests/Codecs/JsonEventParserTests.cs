@@ -82,6 +82,23 @@ public class JsonEventParserTests
         Assert.True(p.Ts == expected, $"{line}: expected ts {expected}, got {p.Ts}");
     }
 
+    [Fact]
+    public void TryParse_EscapedRfc3339Ts_IsUnescapedWhateverItsLength()
+    {
+        // Escapes make the raw string longer than the stack buffer (found by the differential test),
+        // and a long fraction longer than the pooled-buffer threshold.
+        string shortForm = "2016-12-25T21:32:01.370116760+14:51";
+        string escaped = string.Concat(shortForm.Select(ch => $"\\u{(int)ch:x4}"));
+        string longFraction = "2016-12-25T21:32:01.37011676" + new string('9', 400) + "+14:51";
+        long expected = 1482701521370116760L - (((14 * 60) + 51) * 60_000_000_000L);
+
+        Parsed a = Parsed.Json("{\"ts\":\"" + escaped + "\"}");
+        Parsed b = Parsed.Json("{\"ts\":\"\\u0032" + longFraction[1..] + "\"}");
+
+        Assert.True(a.Ok && a.Ts == expected, $"fully escaped ts ({escaped.Length} raw bytes): got {a.Reason.Label()} {a.Ts}, expected {expected}");
+        Assert.True(b.Ok && b.Ts == expected + 9, $"escaped ts with a 400-digit fraction: got {b.Reason.Label()} {b.Ts}, expected {expected + 9}");
+    }
+
     public static TheoryData<string, InvalidReason> MalformedCorpus => new()
     {
         // Not JSON at all / broken syntax.

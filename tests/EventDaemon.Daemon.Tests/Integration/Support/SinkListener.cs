@@ -55,6 +55,16 @@ internal sealed class SinkListener : IDisposable
         }
     }
 
+    /// <summary>Connections with their bytes and lines so far, for messages.</summary>
+    public string Describe()
+    {
+        lock (_connections)
+        {
+            return $"{_connections.Count} connections accepted (reading: {_reading}): "
+                + string.Join(", ", _connections.Select(c => $"{c.ByteCount} bytes/{Volatile.Read(ref c.Lines)} lines{(c.Ended is null ? "" : $" (ended: {c.Ended})")}"));
+        }
+    }
+
     /// <summary>From now on every connection, present and future, is read.</summary>
     public void StartReading()
     {
@@ -127,12 +137,24 @@ internal sealed class SinkListener : IDisposable
 
         public readonly Socket Socket = socket;
         public long Lines;
+        public string? Ended;
+
+        public long ByteCount
+        {
+            get
+            {
+                lock (_bytes)
+                {
+                    return _bytes.Length;
+                }
+            }
+        }
 
         public void StartReader()
         {
-            _reader ??= new Thread(Read) { IsBackground = true, Name = "sink-listener-read" };
-            if (!_reader.IsAlive && _reader.ThreadState == ThreadState.Unstarted)
+            if (_reader is null)
             {
+                _reader = new Thread(Read) { IsBackground = true, Name = "sink-listener-read" };
                 _reader.Start();
             }
         }
@@ -169,6 +191,7 @@ internal sealed class SinkListener : IDisposable
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
                 // Reset by the daemon, or closed by Dispose.
+                Ended = e.Message;
             }
         }
     }

@@ -1,0 +1,146 @@
+#!/bin/sh
+# make profile: runs eventd's benchmark pipeline (TCP JSON → filter → aggregate → blackhole) under
+# load from eventd-loadgen, records `perf record -g -e cpu-clock` on the published binary for a few
+# seconds (names come from artifacts/eventd.dbg, found through the binary's .gnu_debuglink), and
+# leaves in artifacts/profile/:
+#   flamegraph.svg   the CPU flame graph (open it in a browser: hover and click to zoom)
+#   top.txt          `perf report` top entries by self time, with the callers of the top ones
+#   perf.data        the raw recording (perf report -i artifacts/profile/perf.data)
+#   alloc.txt        where managed allocations hit the GC allocator's slow path while under load
+#                    (a uprobe on RhpGcAlloc; empty when the pipeline allocates nothing)
+# Environment: PROFILE_SECONDS (5), PROFILE_RATE events/s (0 = flat out), PROFILE_FORMAT
+# (json|binary), PROFILE_SKIP_BUILD=1 to reuse artifacts/.
+#
+# The flame graph is drawn by the npm package `flamegraph` (folds `perf script` output and renders
+# the SVG), installed under artifacts/tools on first use.
+set -eu
+cd "$(dirname "$0")/.."
+out=artifacts/profile
+seconds=${PROFILE_SECONDS:-5}
+rate=${PROFILE_RATE:-0}
+format=${PROFILE_FORMAT:-json}
+tools=artifacts/tools
+flamegraph_version=1.3.0
+
+need=""
+command -v perf >/dev/null 2>&1 || need="$need linux-perf"
+command -v node >/dev/null 2>&1 || need="$need nodejs"
+command -v npm >/dev/null 2>&1 || need="$need npm"
+if [ -n "$need" ]; then
+  [ "$(id -u)" -eq 0 ] || { echo "profile: missing packages:$need (run as root or install them)" >&2; exit 1; }
+  echo "profile: installing$need"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+fi
+if [ ! -x "$tools/node_modules/.bin/flamegraph" ]; then
+  echo "profile: installing the flamegraph renderer (npm flamegraph@$flamegraph_version) into $tools"
+  mkdir -p "$tools"
+  npm install --silent --no-audit --no-fund --prefix "$tools" "flamegraph@$flamegraph_version" >/dev/null
+fi
+
+if [ "${PROFILE_SKIP_BUILD:-0}" != 1 ]; then
+  sh scripts/publish.sh
+  log=artifacts/loadgen-publish.log
+  if ! dotnet publish perf/EventDaemon.LoadGen -c Release -r linux-x64 -o artifacts/loadgen -nologo >"$log" 2>&1; then
+    cat "$log"; echo "profile: load generator publish failed" >&2; exit 1
+  fi
+fi
+
+tmp=$(mktemp -d)
+pid=""
+probe=""
+cleanup() {
+  [ -n "$probe" ] && perf probe -q -d "$probe" >/dev/null 2>&1 || true
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+port=$(( 20000 + $$ % 20000 ))
+cat >"$tmp/profile.toml" <<TOML
+[daemon]
+control_socket = "$tmp/ctl.sock"
+ring_size = 65536
+arena_size = "64MiB"
+
+[sources.in]
+type = "tcp"
+address = "127.0.0.1:$port"
+format = "$format"
+
+[transforms.wanted]
+type = "filter"
+inputs = ["in"]
+condition = 'type == "purchase" || type == "click"'
+
+[transforms.per_type]
+type = "aggregate"
+inputs = ["wanted"]
+window = "1s"
+time = "processing"
+group_by = ["type"]
+metrics = ["count", "sum", "p99"]
+
+[sinks.discard]
+type = "blackhole"
+inputs = ["per_type"]
+TOML
+
+artifacts/eventd run --config "$tmp/profile.toml" >"$tmp/eventd.log" 2>&1 &
+pid=$!
+i=0
+until artifacts/eventd stats --socket "$tmp/ctl.sock" >/dev/null 2>&1; do
+  i=$((i + 1)); [ "$i" -lt 200 ] || { cat "$tmp/eventd.log"; echo "profile: eventd did not come up" >&2; exit 1; }
+  sleep 0.05
+done
+
+mkdir -p "$out"
+rm -f "$out/perf.data" "$out/perf.data.old" "$out/alloc.data"
+# Load for warm-up + CPU profile + allocation profile.
+total=$(( seconds * 2 + 3 ))
+artifacts/loadgen/eventd-loadgen send --to "tcp://127.0.0.1:$port" --format "$format" --rate "$rate" \
+  --duration "$total" >"$tmp/loadgen.log" 2>&1 &
+sender=$!
+sleep 1
+echo "profile: recording eventd (pid $pid) for $seconds s under load ($( [ "$rate" = 0 ] && echo "flat out" || echo "$rate events/s"), $format)"
+perf record -q -g -e cpu-clock -p "$pid" -o "$out/perf.data" -- sleep "$seconds" >/dev/null 2>&1
+
+# Allocations: RhpGcAlloc is the Native AOT allocator's slow path (a thread's allocation context is
+# used up, or an object is large), so every steady allocation shows up here with its stack.
+addr=$(nm artifacts/eventd.dbg 2>/dev/null | awk '$3 == "RhpGcAlloc" { print $1; exit }')
+if [ -n "$addr" ] && perf probe -q -x "$(pwd)/artifacts/eventd" --add "eventd_gcalloc=0x$addr" >/dev/null 2>&1; then
+  probe="probe_eventd:eventd_gcalloc"
+  perf record -q -g -e "$probe" -p "$pid" -o "$out/alloc.data" -- sleep "$seconds" >/dev/null 2>&1 || true
+  {
+    echo "# Stacks that reached the GC allocator's slow path (RhpGcAlloc) during $seconds s under load."
+    echo "# No samples below = no managed allocation on the steady-state path."
+    perf report -i "$out/alloc.data" --no-children --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' || true
+  } >"$out/alloc.txt"
+else
+  echo "# uprobes unavailable here (needs root and tracefs): no allocation profile" >"$out/alloc.txt"
+fi
+
+wait "$sender" || true
+artifacts/eventd ctl drain --socket "$tmp/ctl.sock" >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+pid=""
+
+{
+  echo "# eventd under load: $(tail -n 1 "$tmp/loadgen.log")"
+  echo "# perf record -g -e cpu-clock, $seconds s, $(perf report -i "$out/perf.data" --stdio --header-only 2>/dev/null | grep -m1 'sample' || true)"
+  echo "# self time by symbol ([k] kernel, [.] user), entries >= 0.5 %"
+  perf report -i "$out/perf.data" --no-children --sort symbol --stdio -g none --percent-limit 0.5 2>/dev/null \
+    | grep -v '^#' | grep -v '^$' | sed 's/[ -]*$//'
+  echo
+  echo "# self time by thread (stage threads are named after their component; src-*-conn read sockets)"
+  perf report -i "$out/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null \
+    | grep -v '^#' | grep -v '^$' | sed 's/[ -]*$//'
+} >"$out/top.txt"
+# Without symbol offsets, so that one function is one frame; the renderer's template leaves a bare
+# "&&" in an attribute, which browsers refuse in a standalone SVG: escape it.
+perf script -i "$out/perf.data" -F comm,tid,time,period,event,ip,sym,dso 2>/dev/null >"$tmp/perf.script"
+"$tools/node_modules/.bin/flamegraph" -t perf --internals --titletext "eventd under load ($format), cpu-clock" \
+  <"$tmp/perf.script" | sed "s/=== 'function' \&\& /=== 'function' \&amp;\&amp; /g" >"$out/flamegraph.svg"
+
+echo "profile: $out/flamegraph.svg, $out/top.txt, $out/alloc.txt ($out/perf.data for perf report)"
+sed -n '1,40p' "$out/top.txt"
