@@ -126,16 +126,31 @@ public sealed class Pipeline : IDisposable
     public bool Drain(TimeSpan timeout)
     {
         DateTime deadline = DateTime.UtcNow + timeout;
-        foreach (Source source in Sources)
+        TimeSpan quiet = TimeSpan.FromSeconds(Math.Min(2, timeout.TotalSeconds));
+
+        // Sources stop on a thread of their own: a reader blocked on a full ring behind a sink that
+        // cannot deliver never returns until that sink moves, and would hold the drain forever.
+        var stopSources = new Thread(() =>
         {
-            source.Stop(TimeSpan.FromSeconds(Math.Min(2, timeout.TotalSeconds)));
+            foreach (Source source in Sources)
+            {
+                source.Stop(quiet);
+            }
+        }) { Name = "drain-sources", IsBackground = true };
+        stopSources.Start();
+        bool drained = stopSources.Join(timeout);
+        if (!drained)
+        {
+            // Give up on the stuck sink: it drops what it cannot write, the ring moves, readers finish.
+            Abandon.Abandon();
+            stopSources.Join(TimeSpan.FromSeconds(5));
         }
 
         TimeSpan left = deadline - DateTime.UtcNow;
-        bool drained = HaltGraphs(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
-        if (!drained)
+        if (!HaltGraphs(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1)))
         {
             // A sink still retrying a dead destination: give up on it so the process can exit.
+            drained = false;
             Abandon.Abandon();
             HaltGraphs(TimeSpan.FromSeconds(5));
         }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using EventDaemon.Daemon.Config;
+using EventDaemon.Daemon.Hosting;
 using EventDaemon.Daemon.Metrics;
 using EventDaemon.Events.BadInput;
 using EventDaemon.Events.Ingest;
@@ -81,7 +82,11 @@ public sealed class StreamSource : Source
             }
             else
             {
-                listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                // SO_REUSEADDR alone (SOL_SOCKET = 1, SO_REUSEADDR = 2 on Linux), so a restart can bind
+                // while old connections sit in TIME_WAIT. Not SocketOptionName.ReuseAddress: on Linux .NET
+                // sets SO_REUSEPORT with it, and a second daemon could then bind the same port and
+                // silently take part of the connections instead of failing with "address in use".
+                listener.SetRawSocketOption(1, 2, BitConverter.GetBytes(1));
             }
 
             listener.Bind(_endPoint);
@@ -260,9 +265,11 @@ public sealed class StreamSource : Source
                         break;
                     }
 
-                    if (ingest.Feed(buffer.AsSpan(0, n)) != FrameError.None)
+                    FrameError error = ingest.Feed(buffer.AsSpan(0, n));
+                    if (error != FrameError.None)
                     {
                         // A frame we cannot parse leaves no boundary to resync on: close this connection only.
+                        Log.Warning($"source '{_source.Name}': closed the connection from {(_socket.RemoteEndPoint is IPEndPoint peer ? peer.ToString() : "a local client")}: bad binary frame ({error.Label()})");
                         break;
                     }
                 }

@@ -25,6 +25,7 @@ public sealed class Watchdog : IDisposable
     private readonly Action<string>? _log;
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _stop = new(false);
+    private readonly int _waitMilliseconds;
     private long _pings;
     private long _checks;
     private int _lastHealthy = 1;
@@ -43,6 +44,9 @@ public sealed class Watchdog : IDisposable
         _healthy = healthy;
         _log = log;
         Interval = interval;
+
+        // Whole milliseconds, at least one (a sub-millisecond interval must not spin), at most what a wait accepts.
+        _waitMilliseconds = (int)Math.Clamp(Math.Ceiling(interval.TotalMilliseconds), 1, int.MaxValue);
         _thread = new Thread(Run) { IsBackground = true, Name = "eventd-watchdog" };
         _thread.Start();
     }
@@ -93,7 +97,7 @@ public sealed class Watchdog : IDisposable
             Volatile.Write(ref _lastHealthy, healthy ? 1 : 0);
             Interlocked.Increment(ref _checks);
         }
-        while (!_stop.Wait(Interval));
+        while (!_stop.Wait(_waitMilliseconds));
     }
 
     private bool Check()

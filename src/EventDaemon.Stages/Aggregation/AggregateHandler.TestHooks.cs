@@ -22,3 +22,9 @@ public partial struct AggregateHandler
     /// <summary>Test-only: the open windows' count.</summary>
     internal readonly int OpenWindows => _state.OpenCount;
 }
+
+internal sealed partial class AggregateState
+{
+    /// <summary>Test-only: when set, processing time reads this instead of the wall clock.</summary>
+    public Func<long>? TestClock;
+}

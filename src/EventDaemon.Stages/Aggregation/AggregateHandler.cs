@@ -339,7 +339,7 @@ internal struct OpenWindow
 }
 
 /// <summary>The aggregate's mutable state: one per stage, touched only by the stage thread.</summary>
-internal sealed class AggregateState
+internal sealed partial class AggregateState
 {
     public AggregateState(AggregateSpec spec)
     {
@@ -368,9 +368,6 @@ internal sealed class AggregateState
 
     /// <summary>One output line, sized for the longest this spec can write (<see cref="AggregateOutput.MaxLength"/>).</summary>
     public byte[] Line { get; }
-
-    /// <summary>Test hook: when set, processing time reads this instead of the wall clock.</summary>
-    public Func<long>? TestClock;
 
     /// <summary>Wall-clock Unix nanoseconds: the processing-time clock.</summary>
     public long Now() => TestClock is { } clock ? clock() : MonotonicClock.UnixNanos();

@@ -8,9 +8,9 @@ namespace EventDaemon.Daemon.Tests.Sinks;
 public sealed class TcpTransportContractTests : SinkTransportContractTests<TcpTransport>
 {
     private readonly TestTcpPeer _peer = new();
-    private TcpTransport _transport;
+    private TcpTransport? _transport;
 
-    protected override TcpTransport Create() => _transport = new TcpTransport("127.0.0.1", _peer.Port);
+    protected override TcpTransport Create() => (_transport = new TcpTransport("127.0.0.1", _peer.Port)).Value;
 
     protected override void AssertDelivered(TcpTransport transport, byte[] expected)
     {
@@ -21,7 +21,7 @@ public sealed class TcpTransportContractTests : SinkTransportContractTests<TcpTr
 
     public override void Dispose()
     {
-        _transport.Close();
+        _transport?.Close();
         _peer.Dispose();
         base.Dispose();
     }

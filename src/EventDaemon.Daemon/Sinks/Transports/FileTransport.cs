@@ -73,6 +73,7 @@ public readonly struct FileTransport : ISinkTransport
     public string Path => _state.Path;
 
     /// <summary>Size of the live file as this transport knows it.</summary>
+    /// <remarks>This and the counters below are written by the sink's thread only and read with <see cref="Volatile"/> from any.</remarks>
     public long Length => Volatile.Read(ref _state.Size);
 
     /// <summary>Successful syncs (any policy), for <c>info</c> and tests.</summary>

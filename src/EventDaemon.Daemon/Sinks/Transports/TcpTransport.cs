@@ -81,6 +81,7 @@ public readonly partial struct TcpTransport : ISinkTransport
     /// </summary>
     public static TimeSpan DefaultSendTimeout => TimeSpan.FromSeconds(5);
 
+    /// <remarks>This and the properties below are written by the sink's thread only and read with <see cref="Volatile"/> from any.</remarks>
     public bool IsConnected => Volatile.Read(ref _connection.Socket) is not null;
 
     /// <summary>The wait before the next attempt after the last failure; zero once a batch went through.</summary>
