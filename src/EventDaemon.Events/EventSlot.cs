@@ -41,7 +41,8 @@ public struct EventSlot
     [FieldOffset(56)] public ushort SourceId;
     [FieldOffset(58)] public EventFlags Flags;
 
-    /// <summary>Format-specific: for binary frames, offset of the opaque payload within the payload bytes.</summary>
+    /// <summary>Binary frames: offset of the opaque payload within the payload bytes. JSON events:
+    /// enrich row + 1 (0 = none), written by the ring's one enrich stage.</summary>
     [FieldOffset(60)] public int Aux;
 }
 

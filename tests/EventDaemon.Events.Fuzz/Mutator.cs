@@ -79,50 +79,50 @@ internal sealed class Mutator(Random random, List<byte[]> seeds)
                 d.InsertRange(at, Tokens[random.Next(Tokens.Length)]);
                 break;
             case 5 when d.Count > 0:
-            {
-                int from = random.Next(d.Count);
-                int len = Math.Min(1 + random.Next(64), d.Count - from);
-                d.InsertRange(at, d.GetRange(from, len));
-                break;
-            }
+                {
+                    int from = random.Next(d.Count);
+                    int len = Math.Min(1 + random.Next(64), d.Count - from);
+                    d.InsertRange(at, d.GetRange(from, len));
+                    break;
+                }
 
             case 6:
-            {
-                byte[] other = seeds[random.Next(seeds.Count)];
-                if (other.Length > 0)
                 {
-                    int from = random.Next(other.Length);
-                    d.InsertRange(at, other.AsSpan(from, Math.Min(other.Length - from, 1 + random.Next(128))).ToArray());
-                }
+                    byte[] other = seeds[random.Next(seeds.Count)];
+                    if (other.Length > 0)
+                    {
+                        int from = random.Next(other.Length);
+                        d.InsertRange(at, other.AsSpan(from, Math.Min(other.Length - from, 1 + random.Next(128))).ToArray());
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case 7 when d.Count >= 4:
-            {
-                // Overwrite a little-endian u32 or u16 (frame lengths and length fields).
-                int pos = random.Next(d.Count - 3);
-                Span<byte> v = stackalloc byte[4];
-                BinaryPrimitives.WriteUInt32LittleEndian(v, InterestingU32[random.Next(InterestingU32.Length)]);
-                int width = random.Next(2) == 0 ? 4 : 2;
-                for (int k = 0; k < width; k++)
                 {
-                    d[pos + k] = v[k];
-                }
+                    // Overwrite a little-endian u32 or u16 (frame lengths and length fields).
+                    int pos = random.Next(d.Count - 3);
+                    Span<byte> v = stackalloc byte[4];
+                    BinaryPrimitives.WriteUInt32LittleEndian(v, InterestingU32[random.Next(InterestingU32.Length)]);
+                    int width = random.Next(2) == 0 ? 4 : 2;
+                    for (int k = 0; k < width; k++)
+                    {
+                        d[pos + k] = v[k];
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case 8 when d.Count > 0:
                 d.RemoveRange(at == d.Count ? d.Count - 1 : at, d.Count - (at == d.Count ? d.Count - 1 : at));
                 break;
             case 9 when d.Count > 1:
-            {
-                // Swap two chunks.
-                int a = random.Next(d.Count), b = random.Next(d.Count);
-                (d[a], d[b]) = (d[b], d[a]);
-                break;
-            }
+                {
+                    // Swap two chunks.
+                    int a = random.Next(d.Count), b = random.Next(d.Count);
+                    (d[a], d[b]) = (d[b], d[a]);
+                    break;
+                }
 
             default:
                 d.Insert(at, (byte)Punctuation[random.Next(Punctuation.Length)]);

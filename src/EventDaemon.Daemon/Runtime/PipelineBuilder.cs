@@ -96,7 +96,9 @@ public static class PipelineBuilder
         var metrics = new List<StageMetrics>();
         var abandon = new SinkAbandon();
         int[] cpus = [.. config.Daemon.ConsumerCpus];
-        int bufferBytes = Math.Max(256 * 1024, 2 * (config.Daemon.MaxEventBytes * 6 + 256));
+        // Room for the largest rendering of an event (binary frames grow ~6x as JSON) plus an
+        // enrich row, twice, so a full buffer still takes one more event before it flushes.
+        int bufferBytes = Math.Max(256 * 1024, 2 * (config.Daemon.MaxEventBytes * 6 + 256 + EnrichTable.MaxRowBytes));
         int stageCount = 0;
         try
         {
@@ -221,7 +223,8 @@ public static class PipelineBuilder
                     }
 
                     case SinkConfig sink:
-                        ctx.Stages[stage.Name] = AddSink(graph, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon, after, pin);
+                        ctx.Stages[stage.Name] = AddSink(graph, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon, after, pin,
+                            EnrichColumns.Upstream<TWait>(after));
                         break;
 
                     default:
@@ -299,27 +302,28 @@ public static class PipelineBuilder
     }
 
     private static Stage AddSink<TWait>(EventGraph<EventSlot, TWait> graph, EventRing ring, SinkConfig sink, Reach reach,
-        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, Stage[] after, int[]? pin)
+        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, Stage[] after, int[]? pin, EnrichColumns? enrich)
         where TWait : struct, IWaitStrategy
     {
         switch (sink)
         {
             case StdoutSinkConfig:
-                return graph.Add(sink.Name, Sink(ring, reach, metrics, new StdoutTransport(), buffer, abandon), after, pin, IdleTick);
+                return graph.Add(sink.Name, Sink(ring, reach, metrics, new StdoutTransport(), buffer, abandon, enrich), after, pin, IdleTick);
             case FileSinkConfig file:
                 var fileTransport = new FileTransport(file.Path, file.RotateBytes?.Bytes, FsyncModeOf(file.Fsync), file.FsyncInterval.ToTimeSpan());
-                return graph.Add(sink.Name, Sink(ring, reach, metrics, fileTransport, buffer, abandon), after, pin, IdleTick);
+                return graph.Add(sink.Name, Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich), after, pin, IdleTick);
             case TcpSinkConfig tcp:
                 var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan());
-                return graph.Add(sink.Name, Sink(ring, reach, metrics, tcpTransport, buffer, abandon), after, pin, IdleTick);
+                return graph.Add(sink.Name, Sink(ring, reach, metrics, tcpTransport, buffer, abandon, enrich), after, pin, IdleTick);
             case BlackholeSinkConfig:
-                return graph.Add(sink.Name, Sink(ring, reach, metrics, new BlackholeTransport(), buffer, abandon), after, pin, IdleTick);
+                return graph.Add(sink.Name, Sink(ring, reach, metrics, new BlackholeTransport(), buffer, abandon, enrich), after, pin, IdleTick);
             default:
                 throw new PipelineException($"sink '{sink.Name}': type '{sink.TypeName}' is not supported by this build");
         }
     }
 
-    private static SinkHandler<T> Sink<T>(EventRing ring, Reach reach, StageMetrics metrics, T transport, SinkBuffer buffer, SinkAbandon abandon)
+    private static SinkHandler<T> Sink<T>(EventRing ring, Reach reach, StageMetrics metrics, T transport, SinkBuffer buffer, SinkAbandon abandon,
+        EnrichColumns? enrich)
         where T : struct, ISinkTransport
     {
         try
@@ -331,7 +335,7 @@ public static class PipelineBuilder
             throw new PipelineException($"sink '{metrics.Name}': {e.Message}");
         }
 
-        return new SinkHandler<T>(ring, reach, metrics, transport, buffer, abandon);
+        return new SinkHandler<T>(ring, reach, metrics, transport, buffer, abandon, enrich);
     }
 
     private static FsyncMode FsyncModeOf(FsyncPolicy policy) => policy switch

@@ -26,11 +26,16 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
     private readonly SinkBuffer _buffer;
     private readonly SinkAbandon _abandon;
 
+    /// <summary>Columns an upstream enrich stage matched, added to each line; null without enrich.</summary>
+    private readonly EnrichColumns? _enrich;
+
     // Mutable struct: the transport keeps connection state, so not readonly.
     private TTransport _transport;
 
-    public SinkHandler(EventRing ring, Reach reach, StageMetrics metrics, TTransport transport, SinkBuffer buffer, SinkAbandon abandon)
+    public SinkHandler(EventRing ring, Reach reach, StageMetrics metrics, TTransport transport, SinkBuffer buffer, SinkAbandon abandon,
+        EnrichColumns? enrich = null)
     {
+        _enrich = enrich;
         _ring = ring;
         _reach = reach;
         _metrics = metrics;
@@ -68,7 +73,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
 
     private void Append(ref EventSlot slot)
     {
-        int needed = EventJson.MaxLength(ref slot);
+        int needed = EventJson.MaxLength(ref slot) + (_enrich?.MaxExtra ?? 0);
         if (!_buffer.HasRoom(needed))
         {
             Flush();
@@ -82,7 +87,10 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
             }
         }
 
-        int written = EventJson.Write(ref slot, _ring.Payload(ref slot), _buffer.Free);
+        ReadOnlySpan<byte> payload = _ring.Payload(ref slot);
+        int written = _enrich is null
+            ? EventJson.Write(ref slot, payload, _buffer.Free)
+            : _enrich.Write(ref slot, payload, _buffer.Free);
         _buffer.Commit(written, slot.IngestNanos);
     }
 

@@ -163,46 +163,46 @@ public static class JsonEventParser
 
                         case WellKnown.Type:
                         case WellKnown.Key:
-                        {
-                            FieldState state;
-                            int offset = 0, length = 0;
-                            bool escaped = false;
-                            if (c == (byte)'"')
                             {
-                                end = ScanString(s, i + 1, out escaped);
-                                if (end < 0)
+                                FieldState state;
+                                int offset = 0, length = 0;
+                                bool escaped = false;
+                                if (c == (byte)'"')
                                 {
-                                    return Fail(s, NotJson, out reason);
+                                    end = ScanString(s, i + 1, out escaped);
+                                    if (end < 0)
+                                    {
+                                        return Fail(s, NotJson, out reason);
+                                    }
+
+                                    offset = i + 1;
+                                    length = end - offset;
+                                    state = length <= MaxFieldBytes ? FieldState.Ok : FieldState.TooLong;
+                                    end++;
+                                }
+                                else
+                                {
+                                    end = SkipValue(s, i, 1);
+                                    state = FieldState.Bad;
                                 }
 
-                                offset = i + 1;
-                                length = end - offset;
-                                state = length <= MaxFieldBytes ? FieldState.Ok : FieldState.TooLong;
-                                end++;
-                            }
-                            else
-                            {
-                                end = SkipValue(s, i, 1);
-                                state = FieldState.Bad;
-                            }
+                                if (field == WellKnown.Type)
+                                {
+                                    typeState = state;
+                                    typeOffset = offset;
+                                    typeLength = length;
+                                    typeEscaped = escaped;
+                                }
+                                else
+                                {
+                                    keyState = state;
+                                    keyOffset = offset;
+                                    keyLength = length;
+                                    keyEscaped = escaped;
+                                }
 
-                            if (field == WellKnown.Type)
-                            {
-                                typeState = state;
-                                typeOffset = offset;
-                                typeLength = length;
-                                typeEscaped = escaped;
+                                break;
                             }
-                            else
-                            {
-                                keyState = state;
-                                keyOffset = offset;
-                                keyLength = length;
-                                keyEscaped = escaped;
-                            }
-
-                            break;
-                        }
 
                         case WellKnown.Value:
                             if (c == (byte)'-' || c - (uint)'0' <= 9)

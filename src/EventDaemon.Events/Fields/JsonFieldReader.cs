@@ -109,28 +109,28 @@ public static class JsonFieldReader
         switch (c)
         {
             case (byte)'"':
-            {
-                int end = ScanString(s, i + 1, out bool escaped);
-                if (end >= 0 && describe)
                 {
-                    scalar = new JsonScalar(JsonScalarKind.String, i + 1, end - i - 1, 0, escaped);
-                }
+                    int end = ScanString(s, i + 1, out bool escaped);
+                    if (end >= 0 && describe)
+                    {
+                        scalar = new JsonScalar(JsonScalarKind.String, i + 1, end - i - 1, 0, escaped);
+                    }
 
-                return end < 0 ? -1 : end + 1;
-            }
+                    return end < 0 ? -1 : end + 1;
+                }
 
             case (byte)'{':
             case (byte)'[':
-            {
-                int end = SkipContainer(s, i);
-                if (end >= 0 && describe)
                 {
-                    var kind = c == (byte)'{' ? JsonScalarKind.Object : JsonScalarKind.Array;
-                    scalar = new JsonScalar(kind, i, end - i, 0, false);
-                }
+                    int end = SkipContainer(s, i);
+                    if (end >= 0 && describe)
+                    {
+                        var kind = c == (byte)'{' ? JsonScalarKind.Object : JsonScalarKind.Array;
+                        scalar = new JsonScalar(kind, i, end - i, 0, false);
+                    }
 
-                return end;
-            }
+                    return end;
+                }
 
             case (byte)'t':
                 return Literal(s, i, "true"u8, JsonScalarKind.True, describe, out scalar);
@@ -139,15 +139,15 @@ public static class JsonFieldReader
             case (byte)'n':
                 return Literal(s, i, "null"u8, JsonScalarKind.Null, describe, out scalar);
             default:
-            {
-                int end = JsonNumber.Scan(s, i, out double number, out _);
-                if (end >= 0 && describe)
                 {
-                    scalar = new JsonScalar(JsonScalarKind.Number, i, end - i, number, false);
-                }
+                    int end = JsonNumber.Scan(s, i, out double number, out _);
+                    if (end >= 0 && describe)
+                    {
+                        scalar = new JsonScalar(JsonScalarKind.Number, i, end - i, number, false);
+                    }
 
-                return end;
-            }
+                    return end;
+                }
         }
     }
 

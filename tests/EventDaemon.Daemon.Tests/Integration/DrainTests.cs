@@ -63,6 +63,46 @@ public sealed class DrainTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void Sigterm_WithAFullRingBehindASinkThatCannotDeliver_GivesUpAfterDrainTimeout_AndExits()
+    {
+        using DaemonProcess daemon = DaemonProcess.Start(output, l => $"""
+            [sources.in]
+            type = "tcp"
+            address = "{l.Address("in")}"
+            format = "json"
+
+            [sinks.out]
+            type = "tcp"
+            inputs = ["in"]
+            address = "{l.Address("down")}"
+            """, new DaemonOptions { DaemonSettings = "drain_timeout = \"1s\"" });
+
+        // Nothing listens at the sink's address: the ring fills and the source's reader waits for room.
+        using Socket socket = TestSockets.ConnectTcp(daemon.Layout.Port("in"));
+        socket.Blocking = false;
+        byte[] chunk = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 100).Select(i => Line("stuck", i) + "\n")));
+        Eventually.True(() =>
+        {
+            try
+            {
+                socket.Send(chunk);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
+            {
+                // The kernel's buffers are full too.
+            }
+
+            StatsSnapshot stats = daemon.Stats();
+            return stats.Value("ring_occupancy") == stats.Value("ring_capacity");
+        }, () => $"the ring never filled: {daemon.Stats().Json}");
+
+        daemon.Signal(PosixSignal.SigTerm);
+        int exitCode = daemon.WaitForExit();
+        Assert.True(exitCode == 0, $"exit code {exitCode}; stderr:\n{daemon.Stderr}");
+        Assert.True(daemon.Stderr.Contains("drain timed out", StringComparison.Ordinal), $"giving up on the sink should be logged; stderr:\n{daemon.Stderr}");
+    }
+
     private static string Line(string conn, int seq) => $$"""{"type":"blast","conn":"{{conn}}","seq":{{seq}}}""";
 
     private static byte[] Blast(string conn)

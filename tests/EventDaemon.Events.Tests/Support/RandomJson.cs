@@ -97,28 +97,28 @@ internal sealed class RandomJson(Random random)
             case 4:
             case 5: return JsonString(RandomText(0, 16));
             case 6:
-            {
-                var sb = new StringBuilder("[").Append(Ws());
-                int n = random.Next(0, 4);
-                for (int i = 0; i < n; i++)
                 {
-                    sb.Append(i > 0 ? "," : "").Append(Ws()).Append(AnyValue(depth - 1)).Append(Ws());
-                }
+                    var sb = new StringBuilder("[").Append(Ws());
+                    int n = random.Next(0, 4);
+                    for (int i = 0; i < n; i++)
+                    {
+                        sb.Append(i > 0 ? "," : "").Append(Ws()).Append(AnyValue(depth - 1)).Append(Ws());
+                    }
 
-                return sb.Append(']').ToString();
-            }
+                    return sb.Append(']').ToString();
+                }
 
             default:
-            {
-                var sb = new StringBuilder("{").Append(Ws());
-                int n = random.Next(0, 4);
-                for (int i = 0; i < n; i++)
                 {
-                    sb.Append(i > 0 ? "," : "").Append(Ws()).Append(JsonString(RandomText(0, 6))).Append(':').Append(AnyValue(depth - 1));
-                }
+                    var sb = new StringBuilder("{").Append(Ws());
+                    int n = random.Next(0, 4);
+                    for (int i = 0; i < n; i++)
+                    {
+                        sb.Append(i > 0 ? "," : "").Append(Ws()).Append(JsonString(RandomText(0, 6))).Append(':').Append(AnyValue(depth - 1));
+                    }
 
-                return sb.Append('}').ToString();
-            }
+                    return sb.Append('}').ToString();
+                }
         }
     }
 
@@ -129,10 +129,10 @@ internal sealed class RandomJson(Random random)
             case 0: return random.Next(-1000, 1000).ToString(CultureInfo.InvariantCulture);
             case 1: return random.NextInt64().ToString(CultureInfo.InvariantCulture);
             case 2:
-            {
-                double d = BitConverter.Int64BitsToDouble(random.NextInt64());
-                return double.IsFinite(d) ? d.ToString("R", CultureInfo.InvariantCulture) : "0";
-            }
+                {
+                    double d = BitConverter.Int64BitsToDouble(random.NextInt64());
+                    return double.IsFinite(d) ? d.ToString("R", CultureInfo.InvariantCulture) : "0";
+                }
 
             case 3: return (random.NextDouble() * 1000).ToString("R", CultureInfo.InvariantCulture);
             case 4: return "-0";
