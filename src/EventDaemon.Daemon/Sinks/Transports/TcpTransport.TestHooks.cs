@@ -1,8 +1,4 @@
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
-
-// Until the project file lists it: tests reach the hooks below.
-[assembly: InternalsVisibleTo("EventDaemon.Daemon.Tests")]
 
 namespace EventDaemon.Daemon.Sinks.Transports;
 
