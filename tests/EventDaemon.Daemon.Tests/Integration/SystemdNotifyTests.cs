@@ -32,12 +32,15 @@ public sealed class SystemdNotifyTests(ITestOutputHelper output)
         using DaemonProcess daemon = DaemonProcess.Start(output, FileTopology);
 
         // READY=1 came only once the source was bound: connecting succeeds the moment it is seen.
-        using (Socket probe = TestSockets.ConnectTcp(daemon.Layout.Port("in")))
+        try
         {
-            Assert.True(probe.Connected, "READY=1 was sent before the source accepted connections");
+            TestSockets.ConnectTcp(daemon.Layout.Port("in")).Dispose();
+        }
+        catch (SocketException e)
+        {
+            Assert.Fail($"READY=1 was sent before the source accepted connections: {e.Message}");
         }
 
-        Assert.True(daemon.Notify.Messages.Take(daemon.ReadyIndex).All(m => !m.Has("READY=1")), daemon.Notify.Describe());
         NotifyMessage status = daemon.Notify.WaitFor("STATUS=", m => m.Get("STATUS") is not null, daemon.ReadyIndex);
         Assert.True(status.Get("STATUS")!.Contains("events/s", StringComparison.Ordinal), $"STATUS should carry the rate: {status.Text}");
 
@@ -164,7 +167,7 @@ public sealed class SystemdNotifyTests(ITestOutputHelper output)
             }
 
             Assert.True(observed, $"no stall lasting several watchdog intervals was seen; last health:\n{health}\n{daemon.Stats().Json}");
-            Assert.Contains("stage out stalled", health, StringComparison.Ordinal);
+            Assert.True(health.Contains("stage out stalled", StringComparison.Ordinal), $"health should name the stalled sink stage:\n{health}");
             output.WriteLine($"health while stalled:\n{health}");
         }
         finally

@@ -147,13 +147,6 @@ internal sealed class DaemonProcess : IDisposable
         return _process.ExitCode;
     }
 
-    /// <summary>SIGTERM, then waits for the exit (a drain); returns the exit code.</summary>
-    public int Terminate(TimeSpan? timeout = null)
-    {
-        Signal(PosixSignal.SigTerm);
-        return WaitForExit(timeout);
-    }
-
     public void Dispose() => Dispose(deleteDirectory: true);
 
     private void Dispose(bool deleteDirectory)

@@ -6,7 +6,6 @@ namespace EventDaemon.Daemon.Tests.Integration.Support;
 internal static partial class PosixSignal
 {
     public const int SigHup = 1;
-    public const int SigKill = 9;
     public const int SigTerm = 15;
 
     public static void Send(int pid, int signal)

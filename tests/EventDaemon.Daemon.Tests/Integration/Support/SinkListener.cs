@@ -31,18 +31,6 @@ internal sealed class SinkListener : IDisposable
         _acceptThread.Start();
     }
 
-    /// <summary>Connections accepted so far.</summary>
-    public int ConnectionCount
-    {
-        get
-        {
-            lock (_connections)
-            {
-                return _connections.Count;
-            }
-        }
-    }
-
     /// <summary>Complete lines received on all connections.</summary>
     public long Lines
     {

@@ -24,8 +24,6 @@ internal sealed class StatsSnapshot
 
     public string Json { get; }
 
-    public bool Has(string name) => _metrics.ContainsKey(name);
-
     /// <summary>An unlabelled metric.</summary>
     public double Value(string name)
     {
