@@ -44,6 +44,15 @@ bench-ring: deps
 bench-micro: deps
 	dotnet run -c Release --project perf/EventDaemon.Benchmarks -- --filter '*' --artifacts artifacts/bench/micro
 
+# Decode MB/s and events/s for JSON lines and binary frames against JsonSerializer POCOs.
+bench-codec: deps
+	sh scripts/bench-codec.sh
+
+# Fuzzes every decoder for FUZZ_SECONDS each (AFL++ with SharpFuzz when available, else the built-in mutator).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	sh scripts/fuzz.sh $(FUZZ_SECONDS)
+
 install: publish
 	sh scripts/install.sh
 

@@ -130,13 +130,15 @@ public sealed class Pipeline : IDisposable
 
         // Sources stop on a thread of their own: a reader blocked on a full ring behind a sink that
         // cannot deliver never returns until that sink moves, and would hold the drain forever.
-        var stopSources = new Thread(() =>
+        void StopSources()
         {
             foreach (Source source in Sources)
             {
                 source.Stop(quiet);
             }
-        }) { Name = "drain-sources", IsBackground = true };
+        }
+
+        var stopSources = new Thread(StopSources) { Name = "drain-sources", IsBackground = true };
         stopSources.Start();
         bool drained = stopSources.Join(timeout);
         if (!drained)

@@ -79,7 +79,8 @@ public sealed class BackpressureTests(ITestOutputHelper output)
             {
                 senderFailure = e;
             }
-        }) { IsBackground = true, Name = "backpressure-sender" };
+        })
+        { IsBackground = true, Name = "backpressure-sender" };
         sender.Start();
 
         // Send until the sender's send blocks: its bytes stop moving although it has more to send.

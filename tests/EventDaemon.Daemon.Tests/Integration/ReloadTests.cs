@@ -52,7 +52,8 @@ public sealed partial class ReloadTests(ITestOutputHelper output)
                     Thread.Sleep(1);
                 }
             }
-        }) { IsBackground = true, Name = "reload-streamer" };
+        })
+        { IsBackground = true, Name = "reload-streamer" };
         streamer.Start();
         Eventually.True(() => Volatile.Read(ref streamed) >= 200, () => "the streamer does not get going");
 

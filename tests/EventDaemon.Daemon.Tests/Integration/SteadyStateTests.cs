@@ -55,7 +55,8 @@ public sealed class SteadyStateTests(ITestOutputHelper output)
             {
                 failure = e;
             }
-        }) { IsBackground = true, Name = "steady-load" };
+        })
+        { IsBackground = true, Name = "steady-load" };
         sender.Start();
 
         try

@@ -123,7 +123,8 @@ public sealed class SystemdNotifyTests(ITestOutputHelper output)
                     socket.Poll(100_000, SelectMode.SelectWrite);
                 }
             }
-        }) { IsBackground = true, Name = "watchdog-filler" };
+        })
+        { IsBackground = true, Name = "watchdog-filler" };
         sender.Start();
 
         try
