@@ -25,8 +25,7 @@ public static class Program
         }
         catch (UsageException e)
         {
-            Console.Error.WriteLine($"eventd: {e.Message}");
-            Console.Error.WriteLine("try 'eventd help'");
+            Console.Error.WriteLine($"eventd: {e.Message} (try 'eventd help')");
             return 2;
         }
     }

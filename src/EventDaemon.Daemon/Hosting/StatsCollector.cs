@@ -74,6 +74,12 @@ public static class StatsCollector
                 dropped.Add(m.DroppedMaxGroups, label, ("reason", "max_groups"));
             }
 
+            if (m.Kind == "sink" && m.DroppedMaxGroups > 0)
+            {
+                // A sink gave up undelivered events (drain timeout, or replaced by a reload).
+                dropped.Add(m.DroppedMaxGroups, label, ("reason", "sink_abandoned"));
+            }
+
             // Sample, throttle and dedupe count what their rule dropped in one counter (TransformCounters).
             string? dropReason = m.Type switch { "throttle" => "throttled", "dedupe" => "duplicate", "sample" => "sampled_out", _ => null };
             if (dropReason is not null && m.Throttled > 0)

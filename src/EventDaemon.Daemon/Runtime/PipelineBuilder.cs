@@ -72,17 +72,21 @@ public static class PipelineBuilder
     }
 
     /// <summary>Builds (does not start) the consumer graph of <paramref name="config"/> on a ring: at start and on reload.</summary>
-    public static GraphParts BuildGraph(EventRing ring, EventdConfig config, Dictionary<string, ushort> sourceIds) =>
+    /// <param name="previous">Metrics of the graph being replaced: a stage of the same name and
+    /// type keeps its counters across a reload, so totals never go backwards.</param>
+    public static GraphParts BuildGraph(EventRing ring, EventdConfig config, Dictionary<string, ushort> sourceIds,
+        IReadOnlyList<StageMetrics>? previous = null) =>
         config.Daemon.WaitStrategy switch
         {
-            WaitStrategyKind.BusySpin => BuildGraph<BusySpinWait>(ring, config, sourceIds),
-            WaitStrategyKind.Yielding => BuildGraph<YieldingWait>(ring, config, sourceIds),
-            WaitStrategyKind.Sleeping => BuildGraph<SleepingWait>(ring, config, sourceIds),
-            WaitStrategyKind.Blocking => BuildGraph<BlockingWait>(ring, config, sourceIds),
-            _ => BuildGraph<AdaptiveWait>(ring, config, sourceIds),
+            WaitStrategyKind.BusySpin => BuildGraph<BusySpinWait>(ring, config, sourceIds, previous),
+            WaitStrategyKind.Yielding => BuildGraph<YieldingWait>(ring, config, sourceIds, previous),
+            WaitStrategyKind.Sleeping => BuildGraph<SleepingWait>(ring, config, sourceIds, previous),
+            WaitStrategyKind.Blocking => BuildGraph<BlockingWait>(ring, config, sourceIds, previous),
+            _ => BuildGraph<AdaptiveWait>(ring, config, sourceIds, previous),
         };
 
-    private static GraphParts BuildGraph<TWait>(EventRing mainRing, EventdConfig config, Dictionary<string, ushort> sourceIds)
+    private static GraphParts BuildGraph<TWait>(EventRing mainRing, EventdConfig config, Dictionary<string, ushort> sourceIds,
+        IReadOnlyList<StageMetrics>? previous = null)
         where TWait : struct, IWaitStrategy
     {
         var main = new RingContext<TWait>("main", mainRing, ownsRing: false);
@@ -113,10 +117,9 @@ public static class PipelineBuilder
                     .Distinct()
                     .ToArray();
                 int[]? pin = cpus.Length == 0 ? null : [cpus[stageCount++ % cpus.Length]];
-                var stageMetrics = new StageMetrics(stage.Name, stage.Kind == ComponentKind.Sink ? "sink" : "transform")
-                {
-                    Type = stage.Config.TypeName,
-                };
+                string kind = stage.Kind == ComponentKind.Sink ? "sink" : "transform";
+                StageMetrics stageMetrics = previous?.FirstOrDefault(m => m.Name == stage.Name && m.Kind == kind && m.Type == stage.Config.TypeName)
+                    ?? new StageMetrics(stage.Name, kind) { Type = stage.Config.TypeName };
                 EventGraph<EventSlot, TWait> graph = ctx.Graph;
 
                 switch (stage.Config)
@@ -248,6 +251,18 @@ public static class PipelineBuilder
         }
 
         return new GraphParts(rings.Select(r => new RingGraph(r.Name, r.Ring, r.Graph, r.OwnsRing)).ToList(), metrics, abandon);
+    }
+
+    /// <summary>Releases a built graph set that will never start (a reload that was refused late).</summary>
+    public static void Discard(GraphParts parts)
+    {
+        foreach (RingGraph g in parts.Graphs)
+        {
+            if (g.OwnsRing)
+            {
+                g.Ring.Dispose();
+            }
+        }
     }
 
     private static RingContext<TWait> RingOfInputs<TWait>(TopologyStage stage, Dictionary<string, RingContext<TWait>> ringOf)

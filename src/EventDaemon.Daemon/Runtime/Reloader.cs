@@ -14,6 +14,8 @@ namespace EventDaemon.Daemon.Runtime;
 /// </summary>
 public static class Reloader
 {
+    private static readonly TimeSpan HoldTimeout = TimeSpan.FromSeconds(10);
+
     public static ControlReply Reload(Pipeline pipeline, ConfigResult loaded)
     {
         if (loaded.Config is not { } next)
@@ -59,7 +61,7 @@ public static class Reloader
         GraphParts parts;
         try
         {
-            parts = PipelineBuilder.BuildGraph(pipeline.Ring, next, ids);
+            parts = PipelineBuilder.BuildGraph(pipeline.Ring, next, ids, pipeline.StageMetrics);
         }
         catch (PipelineException e)
         {
@@ -76,12 +78,28 @@ public static class Reloader
         }
 
         // Hold the producers, let the old graph finish what is published, start the new one there.
-        IngestBatch hold = pipeline.Ring.BeginBatch();
+        // A producer that waits for space behind a sink that cannot deliver holds the turn: then
+        // the reload is refused rather than hanging the control socket.
+        if (!pipeline.Ring.TryBeginBatch(HoldTimeout, out IngestBatch hold))
+        {
+            PipelineBuilder.Discard(parts);
+            return new ControlReply(false,
+                "error: reload refused: the ring is full and its producers cannot be paused (a sink is not delivering, see 'health'); the running config stays");
+        }
+
         try
         {
             long cursor = pipeline.Ring.Sequencer.Cursor.Value;
             List<RingGraph> old = pipeline.Graphs;
-            pipeline.HaltGraphs(TimeSpan.FromSeconds(30));
+            if (!pipeline.HaltGraphs(HoldTimeout))
+            {
+                // A sink of the old graph cannot deliver what it holds: it gives up its batch
+                // (counted as events_dropped_total{reason="sink_abandoned"}) so the new config,
+                // presumably fixing it, can take over.
+                pipeline.Abandon.Abandon();
+                pipeline.HaltGraphs(TimeSpan.FromSeconds(5));
+            }
+
             Pipeline.DisposeGraphs(old);
             pipeline.Use(parts);
             pipeline.Config = next;

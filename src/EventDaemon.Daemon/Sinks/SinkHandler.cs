@@ -110,6 +110,8 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
             _metrics.LastError = error ?? "write failed";
             if (_abandon.IsAbandoned)
             {
+                // Given up (drain timed out, or a reload replaces this sink): counted, not silent.
+                Volatile.Write(ref c.DroppedMaxGroups, c.DroppedMaxGroups + _buffer.Count);
                 _buffer.Clear();
                 return;
             }

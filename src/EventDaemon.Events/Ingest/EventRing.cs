@@ -63,9 +63,12 @@ public sealed class EventRing : IDisposable
     }
 
     /// <summary>Opens a batch only if no other producer holds the turn now.</summary>
-    public bool TryBeginBatch(out IngestBatch batch)
+    public bool TryBeginBatch(out IngestBatch batch) => TryBeginBatch(TimeSpan.Zero, out batch);
+
+    /// <summary>Opens a batch if the producer turn comes free within <paramref name="timeout"/>.</summary>
+    public bool TryBeginBatch(TimeSpan timeout, out IngestBatch batch)
     {
-        if (_producerLock.TryEnter())
+        if (_producerLock.TryEnter(timeout))
         {
             batch = new IngestBatch(this);
             return true;
