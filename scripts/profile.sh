@@ -1,6 +1,6 @@
 #!/bin/sh
-# make profile: runs eventd's benchmark pipeline (TCP JSON → filter → aggregate → blackhole) under
-# load from eventd-loadgen, records `perf record -g -e cpu-clock` on the published binary for a few
+# make profile: runs eventd's benchmark pipeline (TCP JSON → filter → aggregate → blackhole; or, with
+# PROFILE_PIPELINE=latency, TCP → filter → tcp sink into a byte counter) under load from eventd-loadgen, records `perf record -g -e cpu-clock` on the published binary for a few
 # seconds (names come from artifacts/eventd.dbg, found through the binary's .gnu_debuglink), and
 # leaves in artifacts/profile/:
 #   flamegraph.svg   the CPU flame graph (open it in a browser: hover and click to zoom)
@@ -9,7 +9,9 @@
 #   alloc.txt        where managed allocations hit the GC allocator's slow path while under load
 #                    (a uprobe on RhpGcAlloc; empty when the pipeline allocates nothing)
 # Environment: PROFILE_SECONDS (5), PROFILE_RATE events/s (0 = flat out), PROFILE_FORMAT
-# (json|binary), PROFILE_SKIP_BUILD=1 to reuse artifacts/.
+# (json|binary), PROFILE_PIPELINE (throughput|latency), PROFILE_SKIP_BUILD=1 to reuse artifacts/.
+# Example: the latency pipeline at the rate of a latency target:
+#   make profile PROFILE_PIPELINE=latency PROFILE_RATE=100000
 #
 # The flame graph is drawn by the npm package `flamegraph` (folds `perf script` output and renders
 # the SVG), installed under artifacts/tools on first use.
@@ -19,6 +21,7 @@ out=artifacts/profile
 seconds=${PROFILE_SECONDS:-5}
 rate=${PROFILE_RATE:-0}
 format=${PROFILE_FORMAT:-json}
+pipeline=${PROFILE_PIPELINE:-throughput}
 tools=artifacts/tools
 flamegraph_version=1.3.0
 
@@ -45,13 +48,19 @@ if [ "${PROFILE_SKIP_BUILD:-0}" != 1 ]; then
     cat "$log"; echo "profile: load generator publish failed" >&2; exit 1
   fi
 fi
+if [ "$pipeline" = latency ] && [ ! -x artifacts/floor/floor ]; then
+  mkdir -p artifacts/floor
+  "${CC:-cc}" -O2 -Wall -Wextra -Werror -pthread -o artifacts/floor/floor perf/floor/floor.c
+fi
 
 tmp=$(mktemp -d)
 pid=""
 probe=""
+counter=""
 cleanup() {
   [ -n "$probe" ] && perf probe -q -d "$probe" >/dev/null 2>&1 || true
   [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  [ -n "$counter" ] && kill "$counter" 2>/dev/null || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -68,6 +77,24 @@ type = "tcp"
 address = "127.0.0.1:$port"
 format = "$format"
 
+TOML
+if [ "$pipeline" = latency ]; then
+  # The sink's peer only counts what arrives, so the profile is of eventd alone.
+  artifacts/floor/floor count --listen "127.0.0.1:$((port + 1))" >/dev/null 2>&1 &
+  counter=$!
+  cat >>"$tmp/profile.toml" <<TOML
+[transforms.all]
+type = "filter"
+inputs = ["in"]
+condition = 'value >= 0'
+
+[sinks.back]
+type = "tcp"
+inputs = ["all"]
+address = "127.0.0.1:$((port + 1))"
+TOML
+else
+  cat >>"$tmp/profile.toml" <<TOML
 [transforms.wanted]
 type = "filter"
 inputs = ["in"]
@@ -85,6 +112,7 @@ metrics = ["count", "sum", "p99"]
 type = "blackhole"
 inputs = ["per_type"]
 TOML
+fi
 
 artifacts/eventd run --config "$tmp/profile.toml" >"$tmp/eventd.log" 2>&1 &
 pid=$!
@@ -96,14 +124,17 @@ done
 
 mkdir -p "$out"
 rm -f "$out/perf.data" "$out/perf.data.old" "$out/alloc.data"
-# Load for warm-up + CPU profile + allocation profile.
-total=$(( seconds * 2 + 3 ))
+# Load for warm-up + CPU profile + perf stat + allocation profile.
+total=$(( seconds * 2 + 4 ))
 artifacts/loadgen/eventd-loadgen send --to "tcp://127.0.0.1:$port" --format "$format" --rate "$rate" \
   --duration "$total" >"$tmp/loadgen.log" 2>&1 &
 sender=$!
 sleep 1
-echo "profile: recording eventd (pid $pid) for $seconds s under load ($( [ "$rate" = 0 ] && echo "flat out" || echo "$rate events/s"), $format)"
+echo "profile: recording eventd (pid $pid, $pipeline pipeline) for $seconds s under load ($( [ "$rate" = 0 ] && echo "flat out" || echo "$rate events/s"), $format)"
 perf record -q -g -e cpu-clock -p "$pid" -o "$out/perf.data" -- sleep "$seconds" >/dev/null 2>&1
+# CPUs used and thread switches per second: on two shared cores, hand-offs between threads cost
+# more than the work when each one parks and is woken per small batch.
+perf stat -e task-clock,context-switches,cpu-migrations -p "$pid" -- sleep 1 2>"$tmp/stat.txt" >/dev/null || true
 
 # Allocations: RhpGcAlloc is the Native AOT allocator's slow path (a thread's allocation context is
 # used up, or an object is large), so every steady allocation shows up here with its stack.
@@ -126,8 +157,10 @@ wait "$pid" 2>/dev/null || true
 pid=""
 
 {
-  echo "# eventd under load: $(tail -n 1 "$tmp/loadgen.log")"
-  echo "# perf record -g -e cpu-clock, $seconds s, $(perf report -i "$out/perf.data" --stdio --header-only 2>/dev/null | grep -m1 'sample' || true)"
+  echo "# eventd, $pipeline pipeline, under load: $(tail -n 1 "$tmp/loadgen.log")"
+  echo "# perf stat, 1 s:"
+  grep -E 'task-clock|context-switches|cpu-migrations' "$tmp/stat.txt" | sed 's/^ */#   /' || true
+  echo "# perf record -g -e cpu-clock, $seconds s; $(perf report -i "$out/perf.data" --stdio -g none 2>/dev/null | grep -m1 '^# Samples' | sed 's/^# //' || true)"
   echo "# self time by symbol ([k] kernel, [.] user), entries >= 0.5 %"
   perf report -i "$out/perf.data" --no-children --sort symbol --stdio -g none --percent-limit 0.5 2>/dev/null \
     | grep -v '^#' | grep -v '^$' | sed 's/[ -]*$//'
@@ -139,7 +172,7 @@ pid=""
 # Without symbol offsets, so that one function is one frame; the renderer's template leaves a bare
 # "&&" in an attribute, which browsers refuse in a standalone SVG: escape it.
 perf script -i "$out/perf.data" -F comm,tid,time,period,event,ip,sym,dso 2>/dev/null >"$tmp/perf.script"
-"$tools/node_modules/.bin/flamegraph" -t perf --internals --titletext "eventd under load ($format), cpu-clock" \
+"$tools/node_modules/.bin/flamegraph" -t perf --internals --titletext "eventd, $pipeline pipeline, $format, $( [ "$rate" = 0 ] && echo "flat out" || echo "$rate events/s"): cpu-clock" \
   <"$tmp/perf.script" | sed "s/=== 'function' \&\& /=== 'function' \&amp;\&amp; /g" >"$out/flamegraph.svg"
 
 echo "profile: $out/flamegraph.svg, $out/top.txt, $out/alloc.txt ($out/perf.data for perf report)"

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using HdrHistogram;
 
@@ -88,7 +89,8 @@ internal sealed class Report(E2eOptions options, Machine machine, List<Throughpu
     public void WriteJson(string path, List<TargetCheck> targets)
     {
         using FileStream file = File.Create(path);
-        using var w = new Utf8JsonWriter(file, new JsonWriterOptions { Indented = true });
+        // Relaxed escaping: the conditions keep their quotes readable; nothing here is embedded in HTML.
+        using var w = new Utf8JsonWriter(file, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         w.WriteStartObject();
         w.WriteString("benchmark", "e2e");
         w.WriteString("date", DateTime.UtcNow.ToString("O", Invariant));
@@ -116,9 +118,13 @@ internal sealed class Report(E2eOptions options, Machine machine, List<Throughpu
             w.WriteNumber("events_per_second", Math.Round(t.EventsPerSecond));
             w.WriteNumber("mb_per_second", Math.Round(t.MegabytesPerSecond, 2));
             w.WriteNumber("seconds", Math.Round(t.Seconds, 3));
-            w.WriteNumber("gc_collections", t.GcCollections);
-            Number(w, "allocated_bytes_per_event", t.AllocatedBytesPerEvent);
-            w.WriteNumber("resident_bytes", t.ResidentBytes);
+            if (t.System != "floor")
+            {
+                // The C floors have no managed heap and report no memory.
+                w.WriteNumber("gc_collections", t.GcCollections);
+                Number(w, "allocated_bytes_per_event", t.AllocatedBytesPerEvent);
+                w.WriteNumber("resident_bytes", t.ResidentBytes);
+            }
             w.WriteEndObject();
         }
 
