@@ -5,7 +5,7 @@ RID ?= linux-x64
 ARTIFACTS := artifacts
 RESULTS := $(ARTIFACTS)/test-results
 
-.PHONY: all deps build test aot-smoke publish demo install bench-ring bench-micro bench-codec bench-e2e profile fuzz clean format
+.PHONY: all deps build test aot-smoke publish demo install bench-ring bench-micro bench-codec bench-stages bench-e2e profile fuzz clean format
 
 all: build
 
@@ -47,6 +47,10 @@ bench-micro: deps
 # Decode MB/s and events/s for JSON lines and binary frames against JsonSerializer POCOs.
 bench-codec: deps
 	sh scripts/bench-codec.sh
+
+# Filter evaluation and aggregation per event against LINQ / Dictionary over POCOs.
+bench-stages: deps
+	sh scripts/bench-stages.sh
 
 # Fuzzes every decoder for FUZZ_SECONDS each (AFL++ with SharpFuzz when available, else the built-in mutator).
 FUZZ_SECONDS ?= 60

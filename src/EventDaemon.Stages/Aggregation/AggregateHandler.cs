@@ -227,6 +227,11 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
                 int length = AggregateOutput.Write(_spec, window.Start, ref g, s.Groups.Key(entry), s.Groups.Bins(entry), line, ref slot);
                 batch.TryAppend(ref slot, line.AsSpan(0, length), wait: true);
                 int next = g.NextInWindow;
+                if (_spec.NeedsSketch && g.Valued > 0)
+                {
+                    QuantileSketch.Release(s.Groups.Bins(entry), g.BinsLow, QuantileSketch.Key(g.Min), g.HighKey);
+                }
+
                 s.Groups.Remove(entry);
                 entry = next;
             }

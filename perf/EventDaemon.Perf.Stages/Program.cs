@@ -1,0 +1,269 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EventDaemon.Events;
+using EventDaemon.Events.Codecs;
+using EventDaemon.Events.Fields;
+using EventDaemon.Events.Ingest;
+using EventDaemon.Stages.Aggregation;
+using EventDaemon.Stages.Expressions;
+using EventDaemon.Stages.Metrics;
+using EventDaemon.Stages.Routing;
+
+namespace EventDaemon.Perf.Stages;
+
+/// <summary>
+/// Per-stage cost of filter evaluation and aggregation over events already in the ring, against
+/// what a .NET user would write over deserialized POCOs (a lambda with LINQ; a
+/// Dictionary&lt;string, List&lt;double&gt;&gt; per window with LINQ at close), in the same run.
+/// Prints a table and writes artifacts/bench/stages.json.
+/// </summary>
+public static class Program
+{
+    private const string Condition = "type == \"purchase\" && value > 10";
+
+    public static int Main(string[] args)
+    {
+        int events = args.Length > 0 ? int.Parse(args[0]) : 1_000_000;
+        int repeats = args.Length > 1 ? int.Parse(args[1]) : 3;
+        string output = args.Length > 2 ? args[2] : "artifacts/bench/stages.json";
+
+        Console.WriteLine($"stage costs: {events:N0} events, best of {repeats}; condition: {Condition}; aggregate: 1 s event-time windows by type and key, count sum min max mean p99");
+        byte[][] lines = Generate(events);
+        using var ring = new EventRing((int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)events), 1L << 28, lockMemory: false, notifyOnPublish: false);
+        Fill(ring, lines);
+        Poco[] pocos = lines.Select(l => JsonSerializer.Deserialize(l, PocoContext.Default.Poco)!).ToArray();
+
+        var rows = new List<(string Stage, Measure Ours, Measure Baseline)>
+        {
+            ("filter", Best(repeats, () => FilterOurs(ring, events)), Best(repeats, () => FilterBaseline(pocos))),
+            ("aggregate", Best(repeats, () => AggregateOurs(ring, events)), Best(repeats, () => AggregateBaseline(pocos))),
+        };
+
+        Console.WriteLine();
+        Console.WriteLine("| stage | eventd events/s | eventd B/event | baseline events/s | baseline B/event | ratio |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach ((string stage, Measure ours, Measure baseline) in rows)
+        {
+            Console.WriteLine($"| {stage} | {ours.PerSecond(events):N0} | {ours.BytesPerEvent(events):0.###} | {baseline.PerSecond(events):N0} | {baseline.BytesPerEvent(events):0.###} | {ours.PerSecond(events) / baseline.PerSecond(events):0.0}× |");
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        using (var stream = File.Create(output))
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("benchmark", "stages");
+            json.WriteString("date", DateTime.UtcNow.ToString("O"));
+            json.WriteNumber("events", events);
+            json.WriteStartArray("stages");
+            foreach ((string stage, Measure ours, Measure baseline) in rows)
+            {
+                json.WriteStartObject();
+                json.WriteString("stage", stage);
+                json.WriteNumber("eventd_events_per_second", Math.Round(ours.PerSecond(events)));
+                json.WriteNumber("eventd_bytes_per_event", ours.BytesPerEvent(events));
+                json.WriteNumber("baseline_events_per_second", Math.Round(baseline.PerSecond(events)));
+                json.WriteNumber("baseline_bytes_per_event", baseline.BytesPerEvent(events));
+                json.WriteNumber("ratio", Math.Round(ours.PerSecond(events) / baseline.PerSecond(events), 2));
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"results written to {output}");
+        return 0;
+    }
+
+    private static byte[][] Generate(int count)
+    {
+        var random = new Random(42);
+        string[] types = ["purchase", "click", "view", "refund"];
+        long start = 1_764_151_200_000_000_000;
+        var lines = new byte[count][];
+        for (int i = 0; i < count; i++)
+        {
+            // 100 000 events per second of event time: windows roll over ten times per million.
+            long ts = start + i * 10_000L;
+            string line = $"{{\"ts\":{ts},\"type\":\"{types[random.Next(types.Length)]}\",\"key\":\"user-{random.Next(1000)}\",\"value\":{random.Next(0, 10_000) / 100.0},\"region\":\"eu\"}}";
+            lines[i] = Encoding.UTF8.GetBytes(line);
+        }
+
+        return lines;
+    }
+
+    private static void Fill(EventRing ring, byte[][] lines)
+    {
+        IngestBatch batch = ring.BeginBatch();
+        foreach (byte[] line in lines)
+        {
+            var slot = default(EventSlot);
+            if (!JsonEventParser.TryParse(line, ref slot, out _))
+            {
+                throw new InvalidOperationException("generated an invalid line");
+            }
+
+            slot.SourceId = 0;
+            batch.TryAppend(ref slot, line, wait: false);
+        }
+
+        batch.Dispose();
+    }
+
+    private static Measure Best(int repeats, Func<long> run)
+    {
+        Measure best = new(TimeSpan.MaxValue, 0);
+        for (int i = 0; i < repeats; i++)
+        {
+            GC.Collect();
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
+            var clock = Stopwatch.StartNew();
+            long checksum = run();
+            clock.Stop();
+            long bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            if (checksum == long.MinValue)
+            {
+                Console.WriteLine("unreachable");
+            }
+
+            if (clock.Elapsed < best.Elapsed)
+            {
+                best = new Measure(clock.Elapsed, bytes);
+            }
+        }
+
+        return best;
+    }
+
+    private static long FilterOurs(EventRing ring, int events)
+    {
+        FilterProgram.TryCompile(Condition, out FilterProgram? program, out _);
+        long passed = 0;
+        for (long s = 0; s < events; s++)
+        {
+            ref EventSlot slot = ref ring.Slots[s];
+            if (program!.Evaluate(new EventView(ref slot, ring.Payload(ref slot))))
+            {
+                passed++;
+            }
+        }
+
+        return passed;
+    }
+
+    private static long FilterBaseline(Poco[] pocos)
+    {
+        Func<Poco, bool> condition = e => e.Type == "purchase" && e.Value > 10;
+        return pocos.Where(condition).LongCount();
+    }
+
+    private static long AggregateOurs(EventRing ring, int events)
+    {
+        var spec = new AggregateSpec
+        {
+            WindowNanos = 1_000_000_000,
+            GroupBy = [new GroupField(GroupFieldKind.Type, "type"), new GroupField(GroupFieldKind.Key, "key")],
+            Metrics = AggregateMetrics.Count | AggregateMetrics.Sum | AggregateMetrics.Min | AggregateMetrics.Max | AggregateMetrics.Mean | AggregateMetrics.P99,
+            EventTime = true,
+            LatenessNanos = 0,
+            MaxGroups = 100_000,
+        };
+        using var output = new EventRing(1 << 16, 1 << 24, lockMemory: false, notifyOnPublish: false);
+        var handler = new AggregateHandler(ring, output, spec, new Reach(SourceMask: 1, PassMask: 0), new StageMetrics("agg", "transform"));
+        handler.OnStart();
+        for (long s = 0; s < events; s++)
+        {
+            handler.OnEvent(ref ring.Slots[s], s, endOfBatch: (s & 1023) == 1023);
+        }
+
+        handler.OnShutdown();
+        return output.Sequencer.Cursor.Value + 1;
+    }
+
+    /// <summary>What a .NET user would write: a dictionary of lists per window, LINQ at window close.</summary>
+    private static long AggregateBaseline(Poco[] pocos)
+    {
+        var windows = new Dictionary<long, Dictionary<string, List<double>>>();
+        long emitted = 0;
+        long current = long.MinValue;
+        foreach (Poco e in pocos)
+        {
+            long window = e.Ts / 1_000_000_000 * 1_000_000_000;
+            if (window > current && current != long.MinValue)
+            {
+                emitted += Close(windows, current);
+            }
+
+            current = Math.Max(current, window);
+            if (!windows.TryGetValue(window, out var groups))
+            {
+                windows[window] = groups = [];
+            }
+
+            string group = e.Type + "\u0000" + e.Key;
+            if (!groups.TryGetValue(group, out var values))
+            {
+                groups[group] = values = [];
+            }
+
+            values.Add(e.Value);
+        }
+
+        foreach (long window in windows.Keys.ToList())
+        {
+            emitted += Close(windows, window);
+        }
+
+        return emitted;
+    }
+
+    private static long Close(Dictionary<long, Dictionary<string, List<double>>> windows, long window)
+    {
+        if (!windows.Remove(window, out var groups))
+        {
+            return 0;
+        }
+
+        long lines = 0;
+        foreach ((string group, List<double> values) in groups)
+        {
+            var sorted = values.OrderBy(v => v).ToList();
+            var result = new { group, count = values.Count, sum = values.Sum(), min = values.Min(), max = values.Max(), mean = values.Average(), p99 = sorted[Math.Max(0, (int)Math.Ceiling(0.99 * sorted.Count) - 1)] };
+            lines += result.count > 0 ? 1 : 0;
+        }
+
+        return lines;
+    }
+
+    private readonly record struct Measure(TimeSpan Elapsed, long Bytes)
+    {
+        public double PerSecond(int events) => events / Elapsed.TotalSeconds;
+
+        public double BytesPerEvent(int events) => (double)Bytes / events;
+    }
+}
+
+public sealed class Poco
+{
+    [JsonPropertyName("ts")]
+    public long Ts { get; set; }
+
+    [JsonPropertyName("type")]
+    public string? Type { get; set; }
+
+    [JsonPropertyName("key")]
+    public string? Key { get; set; }
+
+    [JsonPropertyName("value")]
+    public double Value { get; set; }
+
+    [JsonPropertyName("region")]
+    public string? Region { get; set; }
+}
+
+[JsonSerializable(typeof(Poco))]
+internal sealed partial class PocoContext : JsonSerializerContext;
