@@ -36,6 +36,19 @@ public sealed class SteadyStateTests(ITestOutputHelper output)
             [sinks.out]
             type = "blackhole"
             inputs = ["clicks"]
+
+            # A processing-time aggregate beside it: its 1 s windows roll over ten times in the
+            # measured window, so group reuse and window output are part of the steady state.
+            [transforms.per_key]
+            type = "aggregate"
+            inputs = ["clicks"]
+            window = "1s"
+            group_by = ["type", "key"]
+            metrics = ["count", "sum", "min", "max", "mean", "p99"]
+
+            [sinks.results]
+            type = "blackhole"
+            inputs = ["per_key"]
             """, new DaemonOptions { RingSize = 16384, ArenaSize = "16MiB" });
 
         bool stop = false;
