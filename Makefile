@@ -52,6 +52,16 @@ bench-codec: deps
 bench-stages: deps
 	sh scripts/bench-stages.sh
 
+# End to end: eventd, load generator, floors and baseline in one run; table, artifacts/bench/e2e.json and
+# e2e-latency.svg; fails if the 60 s steady state collects or allocates. E2E_QUICK=1 for a short run.
+bench-e2e: deps
+	sh scripts/bench-e2e.sh
+
+# eventd under load with perf: artifacts/profile/flamegraph.svg, top.txt, alloc.txt.
+# PROFILE_PIPELINE=latency PROFILE_RATE=100000 profiles the latency pipeline.
+profile: deps
+	sh scripts/profile.sh
+
 # Fuzzes every decoder for FUZZ_SECONDS each (AFL++ with SharpFuzz when available, else the built-in mutator).
 FUZZ_SECONDS ?= 60
 fuzz: deps

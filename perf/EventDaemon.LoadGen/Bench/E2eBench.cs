@@ -181,14 +181,14 @@ internal sealed class E2eBench(E2eOptions options)
             last.GcCollections - first.GcCollections,
             Allocated(first, last),
             last.AllocatedBytes - first.AllocatedBytes,
-            first.ObserverBytes,
+            first.ObserverBytes * last.Reads,
             after.ResidentBytes,
             after.LockedBytes,
             (64L << 20) + (Configs.RingSize * Configs.SlotBytes) + Configs.ArenaBytes);
         SendResult s = sent();
         Log($"e2e: steady state: {events:N0} events ({s.EventsPerSecond:N0}/s sent, sender at most {s.MaxLagNs / 1e6:0.0} ms behind), " +
             $"{r.GcCollections} GC collections, {r.AllocatedBytes:N0} B allocated = {r.AllocatedBytesPerEvent:0.#####} B/event " +
-            $"(raw {r.RawAllocatedBytes:N0} B less {r.StatsCallBytes:N0} B for reading stats), " +
+            $"(raw {r.RawAllocatedBytes:N0} B less {r.StatsReadBytes:N0} B for reading stats), " +
             $"RSS {r.ResidentBytes / 1048576.0:0.0} MiB, locked {r.LockedBytes / 1048576.0:0.0} MiB");
         return r;
     }
@@ -301,8 +301,12 @@ internal sealed class E2eBench(E2eOptions options)
         return (first, sample());
     }
 
-    /// <summary>Bytes the process allocated between two samples, less what reading its counters cost it.</summary>
-    private static long Allocated(Sample first, Sample last) => Math.Max(0, last.AllocatedBytes - first.AllocatedBytes - first.ObserverBytes);
+    /// <summary>
+    /// Bytes the process allocated between two samples, less what reading its counters cost it: the
+    /// rest of the first sample's last read plus every read of the second one up to its last is
+    /// <c>last.Reads</c> reads' worth.
+    /// </summary>
+    private static long Allocated(Sample first, Sample last) => Math.Max(0, last.AllocatedBytes - first.AllocatedBytes - (first.ObserverBytes * last.Reads));
 
     private static double PerEvent(Sample first, Sample last)
     {
@@ -344,20 +348,20 @@ internal sealed class E2eBench(E2eOptions options)
         DaemonStats c1 = daemon.Stats();
         daemon.Stats();
         DaemonStats s = daemon.Stats();
-        return new Sample(s.TimeNs, s.Received(source), s.BytesReceived(source), s.GcCollections, s.AllocatedBytes, s.ResidentBytes, (s.AllocatedBytes - c1.AllocatedBytes) / 2);
+        return new Sample(s.TimeNs, s.Received(source), s.BytesReceived(source), s.GcCollections, s.AllocatedBytes, s.ResidentBytes, (s.AllocatedBytes - c1.AllocatedBytes) / 2, 3);
     }
 
     /// <summary>Baseline counter line: t, received, bytes, passed, windows, written, gc0, gc1, gc2, allocated, rss.</summary>
     private static Sample BaselineSample(ChildProcess p)
     {
         long[] s = p.NextSample(TimeSpan.FromSeconds(5));
-        return new Sample(s[0], s[1], s[2], s[6] + s[7] + s[8], s[9], s[10], 0);
+        return new Sample(s[0], s[1], s[2], s[6] + s[7] + s[8], s[9], s[10], 0, 0);
     }
 
     private static Sample CounterSample(ChildProcess p, int time, int events, int bytes)
     {
         long[] s = p.NextSample(TimeSpan.FromSeconds(5));
-        return new Sample(s[time], s[events], s[bytes], 0, 0, 0, 0);
+        return new Sample(s[time], s[events], s[bytes], 0, 0, 0, 0, 0);
     }
 
     private ThroughputResult Add(ThroughputResult r)
@@ -383,7 +387,9 @@ internal sealed class E2eBench(E2eOptions options)
         Console.Out.Flush();
     }
 
-    private readonly record struct Sample(long TimeNs, long Events, long Bytes, long GcCollections, long AllocatedBytes, long ResidentBytes, long ObserverBytes);
+    /// <param name="ObserverBytes">What one read of the counters allocates in the process (0 where reading costs it nothing).</param>
+    /// <param name="Reads">Reads this sample made.</param>
+    private readonly record struct Sample(long TimeNs, long Events, long Bytes, long GcCollections, long AllocatedBytes, long ResidentBytes, long ObserverBytes, int Reads);
 
     private sealed class Daemon(ChildProcess process, string socket) : IDisposable
     {

@@ -169,7 +169,7 @@ internal sealed class Report(E2eOptions options, Machine machine, List<Throughpu
         w.WriteNumber("gc_collections", steady.GcCollections);
         w.WriteNumber("allocated_bytes", steady.AllocatedBytes);
         w.WriteNumber("allocated_bytes_raw", steady.RawAllocatedBytes);
-        w.WriteNumber("stats_call_bytes", steady.StatsCallBytes);
+        w.WriteNumber("stats_read_bytes", steady.StatsReadBytes);
         Number(w, "allocated_bytes_per_event", steady.AllocatedBytesPerEvent);
         w.WriteNumber("resident_bytes", steady.ResidentBytes);
         w.WriteNumber("locked_bytes", steady.LockedBytes);

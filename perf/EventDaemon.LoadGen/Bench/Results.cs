@@ -31,7 +31,7 @@ internal sealed record SteadyStateResult(
     long GcCollections,
     long AllocatedBytes,
     long RawAllocatedBytes,
-    long StatsCallBytes,
+    long StatsReadBytes,
     long ResidentBytes,
     long LockedBytes,
     long RssLimitBytes)
