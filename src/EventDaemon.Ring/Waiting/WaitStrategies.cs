@@ -132,8 +132,14 @@ public struct BlockingWait : IWaitStrategy
 /// </summary>
 public struct AdaptiveWait : IWaitStrategy
 {
-    private const int SpinTries = 64;
-    private const int YieldTries = 80;
+    /// <summary>
+    /// Spins before yielding: about 9 µs on machines with cores to spare, a quarter of that on one
+    /// with two or fewer, where a spinning consumer takes the very core the thread it waits for
+    /// needs (measured: a third of the daemon's CPU at 100 k events/s went to spinning).
+    /// </summary>
+    private static readonly int SpinTries = Environment.ProcessorCount > 2 ? 64 : 16;
+
+    private static readonly int YieldTries = SpinTries + 16;
 
     public static bool Parks => true;
 

@@ -49,7 +49,7 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         {
             ref StageCounters counters = ref _metrics.Counters;
             Volatile.Write(ref counters.Processed, counters.Processed + 1);
-            Fold(ref slot, s);
+            Fold(ref slot, s, sequence, endOfBatch);
         }
 
         if (endOfBatch)
@@ -82,7 +82,7 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         s.Groups.Dispose();
     }
 
-    private readonly void Fold(ref EventSlot slot, AggregateState s)
+    private readonly void Fold(ref EventSlot slot, AggregateState s, long sequence, bool endOfBatch)
     {
         long time;
         if (_spec.EventTime)
@@ -144,7 +144,7 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
             Update(ref g, entry, value, added, s);
         }
 
-        _metrics.Latency.Record(MonotonicClock.NowNanos() - slot.IngestNanos);
+        _metrics.Latency.RecordSampled(sequence, endOfBatch, slot.IngestNanos);
 
         if (_spec.EventTime && slot.Timestamp - _spec.LatenessNanos > s.Watermark)
         {

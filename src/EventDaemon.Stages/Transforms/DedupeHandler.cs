@@ -73,7 +73,7 @@ public struct DedupeHandler : IEventHandler<EventSlot>
                 TransformCounters.Increment(ref TransformCounters.Dropped(_metrics));
             }
 
-            _metrics.Latency.Record(MonotonicClock.NowNanos() - slot.IngestNanos);
+            _metrics.Latency.RecordSampled(sequence, endOfBatch, slot.IngestNanos);
         }
 
         if (!pass)

@@ -85,7 +85,7 @@ public struct EnrichHandler : IEventHandler<EventSlot>
             Volatile.Write(ref counters.EnrichMisses, counters.EnrichMisses + 1);
         }
 
-        _metrics.Latency.Record(MonotonicClock.NowNanos() - slot.IngestNanos);
+        _metrics.Latency.RecordSampled(sequence, endOfBatch, slot.IngestNanos);
     }
 
     public readonly void OnTimeout(long sequence)

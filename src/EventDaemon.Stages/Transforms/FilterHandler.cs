@@ -42,7 +42,7 @@ public struct FilterHandler : IEventHandler<EventSlot>
             ref StageCounters counters = ref _metrics.Counters;
             Volatile.Write(ref counters.Processed, counters.Processed + 1);
             pass = _program.Evaluate(new EventView(ref slot, _ring.Payload(ref slot)));
-            _metrics.Latency.Record(MonotonicClock.NowNanos() - slot.IngestNanos);
+            _metrics.Latency.RecordSampled(sequence, endOfBatch, slot.IngestNanos);
         }
 
         if (!pass)

@@ -90,7 +90,7 @@ public struct RouteHandler : IEventHandler<EventSlot>
                 blocked &= ~_unmatchedBit;
             }
 
-            _metrics.Latency.Record(MonotonicClock.NowNanos() - slot.IngestNanos);
+            _metrics.Latency.RecordSampled(sequence, endOfBatch, slot.IngestNanos);
         }
 
         if (blocked != 0)

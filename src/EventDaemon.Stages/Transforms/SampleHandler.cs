@@ -68,7 +68,7 @@ public struct SampleHandler : IEventHandler<EventSlot>
                 TransformCounters.Increment(ref TransformCounters.Dropped(_metrics));
             }
 
-            _metrics.Latency.Record(MonotonicClock.NowNanos() - slot.IngestNanos);
+            _metrics.Latency.RecordSampled(sequence, endOfBatch, slot.IngestNanos);
         }
 
         if (!pass)
