@@ -250,6 +250,8 @@ public static class PipelineBuilder
             throw;
         }
 
+        // Every stage thread, and at least one reader per source, will want a core.
+        AdaptiveWait.Configure(rings.Sum(r => r.Graph.Stages.Count) + sourceIds.Count);
         return new GraphParts(rings.Select(r => new RingGraph(r.Name, r.Ring, r.Graph, r.OwnsRing)).ToList(), metrics, abandon);
     }
 

@@ -132,21 +132,29 @@ public struct BlockingWait : IWaitStrategy
 /// </summary>
 public struct AdaptiveWait : IWaitStrategy
 {
-    /// <summary>
-    /// Spins before yielding: about 9 µs on machines with cores to spare, a quarter of that on one
-    /// with two or fewer, where a spinning consumer takes the very core the thread it waits for
-    /// needs (measured: a third of the daemon's CPU at 100 k events/s went to spinning).
-    /// </summary>
-    private static readonly int SpinTries = Environment.ProcessorCount > 2 ? 64 : 16;
+    private const int LongSpin = 64;
+    private const int ShortSpin = 16;
+    private const int Yields = 16;
 
-    private static readonly int YieldTries = SpinTries + 16;
+    /// <summary>
+    /// Spins before yielding: about 9 µs while every busy thread has a core, a quarter of that when
+    /// threads outnumber cores — then a spinning consumer takes the very core the thread it waits
+    /// for needs (measured in the daemon on two cores: a third of its CPU at 100 k events/s went
+    /// to spinning). Set once by <see cref="Configure"/> before consumers start.
+    /// </summary>
+    private static int _spinTries = LongSpin;
+
+    /// <summary>Tells the strategy how many threads will be busy (producers and consumers).</summary>
+    public static void Configure(int busyThreads) =>
+        Volatile.Write(ref _spinTries, busyThreads > Environment.ProcessorCount ? ShortSpin : LongSpin);
 
     public static bool Parks => true;
 
     public readonly long WaitFor(long sequence, SequenceBarrier barrier, long deadline)
     {
         long available;
-        for (int tries = 0; tries < YieldTries; tries++)
+        int spinTries = _spinTries;
+        for (int tries = 0; tries < spinTries + Yields; tries++)
         {
             if ((available = barrier.DependentMinimum) >= sequence)
             {
@@ -158,7 +166,7 @@ public struct AdaptiveWait : IWaitStrategy
                 return WaitResult.Alerted;
             }
 
-            if (tries < SpinTries)
+            if (tries < spinTries)
             {
                 Thread.SpinWait(4);
             }
