@@ -20,6 +20,7 @@ build: deps
 test: deps publish
 	@rm -rf $(RESULTS)
 	dotnet build EventDaemon.sln -c $(CONFIG) -nologo -clp:ErrorsOnly
+	dotnet format EventDaemon.sln --verify-no-changes --no-restore
 	@status=0; \
 	dotnet test EventDaemon.sln -c $(CONFIG) --no-build -nologo \
 	  --logger "trx" --results-directory $(RESULTS) -- RunConfiguration.TreatNoTestsAsError=false || status=1; \

@@ -43,58 +43,58 @@ public static class Program
         switch (command)
         {
             case "run":
-            {
-                string? config = options.Value("--config");
-                options.EnsureConsumed(0);
-                if (config is not null && !File.Exists(config))
                 {
-                    Console.Error.WriteLine($"eventd: config file '{config}' not found: pass an existing file to --config, or omit it to run the embedded default");
-                    return 1;
-                }
+                    string? config = options.Value("--config");
+                    options.EnsureConsumed(0);
+                    if (config is not null && !File.Exists(config))
+                    {
+                        Console.Error.WriteLine($"eventd: config file '{config}' not found: pass an existing file to --config, or omit it to run the embedded default");
+                        return 1;
+                    }
 
-                return DaemonHost.Run(config);
-            }
+                    return DaemonHost.Run(config);
+                }
 
             case "validate":
-            {
-                string config = options.Value("--config") ?? throw new UsageException("validate needs --config PATH");
-                options.EnsureConsumed(0);
-                if (!File.Exists(config))
                 {
-                    Console.Error.WriteLine($"eventd: config file '{config}' not found");
+                    string config = options.Value("--config") ?? throw new UsageException("validate needs --config PATH");
+                    options.EnsureConsumed(0);
+                    if (!File.Exists(config))
+                    {
+                        Console.Error.WriteLine($"eventd: config file '{config}' not found");
+                        return 1;
+                    }
+
+                    ConfigResult result = ConfigLoader.Load(config, DaemonHost.Conditions);
+                    ErrorFormatter.Write(Console.Error, result.Diagnostics);
+                    if (result.Succeeded)
+                    {
+                        Console.WriteLine($"{config}: ok");
+                        return 0;
+                    }
+
                     return 1;
                 }
 
-                ConfigResult result = ConfigLoader.Load(config, DaemonHost.Conditions);
-                ErrorFormatter.Write(Console.Error, result.Diagnostics);
-                if (result.Succeeded)
-                {
-                    Console.WriteLine($"{config}: ok");
-                    return 0;
-                }
-
-                return 1;
-            }
-
             case "stats":
-            {
-                bool json = options.Flag("--json");
-                string socket = options.Value("--socket") ?? DefaultSocket();
-                options.EnsureConsumed(0);
-                return ControlClient.Run(json ? "stats json" : "stats", socket, Console.Out, Console.Error);
-            }
+                {
+                    bool json = options.Flag("--json");
+                    string socket = options.Value("--socket") ?? DefaultSocket();
+                    options.EnsureConsumed(0);
+                    return ControlClient.Run(json ? "stats json" : "stats", socket, Console.Out, Console.Error);
+                }
 
             case "ctl":
-            {
-                string socket = options.Value("--socket") ?? DefaultSocket();
-                string[] words = options.Remaining();
-                if (words.Length == 0)
                 {
-                    throw new UsageException("ctl needs a command, e.g. 'eventd ctl health'");
-                }
+                    string socket = options.Value("--socket") ?? DefaultSocket();
+                    string[] words = options.Remaining();
+                    if (words.Length == 0)
+                    {
+                        throw new UsageException("ctl needs a command, e.g. 'eventd ctl health'");
+                    }
 
-                return ControlClient.Run(string.Join(' ', words), socket, Console.Out, Console.Error);
-            }
+                    return ControlClient.Run(string.Join(' ', words), socket, Console.Out, Console.Error);
+                }
 
             case "version" or "--version":
                 options.EnsureConsumed(0);

@@ -125,105 +125,105 @@ public static class PipelineBuilder
                 switch (stage.Config)
                 {
                     case FilterTransformConfig filter:
-                    {
-                        if (!FilterProgram.TryCompile(filter.Condition, out FilterProgram? program, out ExpressionError error))
                         {
-                            throw new PipelineException($"transform '{filter.Name}': {error}");
-                        }
-
-                        int bit = AllocateBit(ctx.Bits, filter.Name);
-                        ctx.Stages[stage.Name] = graph.Add(stage.Name, new FilterHandler(ring, program, reach, bit, stageMetrics), after, pin);
-                        ringOf[stage.Name] = ctx;
-                        break;
-                    }
-
-                    case AggregateTransformConfig aggregate:
-                    {
-                        // Window results are new events: they go into a ring of the aggregate's own,
-                        // consumed by its downstream stages in a graph of their own.
-                        int slots = Math.Min(config.Daemon.RingSize, 65_536);
-                        long arena = Math.Min(ArenaBytes(config.Daemon), 16L << 20);
-                        var output = new RingContext<TWait>(aggregate.Name, new EventRing(slots, arena, config.Daemon.LockMemory, TWait.Parks), ownsRing: true);
-                        rings.Add(output);
-                        ringOf[stage.Name] = output;
-                        var handler = new AggregateHandler(ring, output.Ring, SpecOf(aggregate), reach, stageMetrics);
-                        ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin, IdleTick);
-                        break;
-                    }
-
-                    case RouteTransformConfig route:
-                    {
-                        var conditions = new FilterProgram[route.Routes.Count];
-                        int[] routeBits = new int[route.Routes.Count];
-                        for (int i = 0; i < conditions.Length; i++)
-                        {
-                            RouteOutput output = route.Routes[i];
-                            if (!FilterProgram.TryCompile(output.Condition, out FilterProgram? program, out ExpressionError error))
+                            if (!FilterProgram.TryCompile(filter.Condition, out FilterProgram? program, out ExpressionError error))
                             {
-                                throw new PipelineException($"transform '{route.Name}', route '{output.Name}': {error}");
+                                throw new PipelineException($"transform '{filter.Name}': {error}");
                             }
 
-                            conditions[i] = program;
-                            routeBits[i] = AllocateBit(ctx.Bits, $"{route.Name}.{output.Name}");
+                            int bit = AllocateBit(ctx.Bits, filter.Name);
+                            ctx.Stages[stage.Name] = graph.Add(stage.Name, new FilterHandler(ring, program, reach, bit, stageMetrics), after, pin);
+                            ringOf[stage.Name] = ctx;
+                            break;
                         }
 
-                        int unmatched = AllocateBit(ctx.Bits, $"{route.Name}.{RouteTransformConfig.UnmatchedOutput}");
-                        ctx.Stages[stage.Name] = graph.Add(stage.Name, new RouteHandler(ring, conditions, routeBits, unmatched, reach, stageMetrics), after, pin);
-                        ringOf[stage.Name] = ctx;
-                        break;
-                    }
+                    case AggregateTransformConfig aggregate:
+                        {
+                            // Window results are new events: they go into a ring of the aggregate's own,
+                            // consumed by its downstream stages in a graph of their own.
+                            int slots = Math.Min(config.Daemon.RingSize, 65_536);
+                            long arena = Math.Min(ArenaBytes(config.Daemon), 16L << 20);
+                            var output = new RingContext<TWait>(aggregate.Name, new EventRing(slots, arena, config.Daemon.LockMemory, TWait.Parks), ownsRing: true);
+                            rings.Add(output);
+                            ringOf[stage.Name] = output;
+                            var handler = new AggregateHandler(ring, output.Ring, SpecOf(aggregate), reach, stageMetrics);
+                            ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin, IdleTick);
+                            break;
+                        }
+
+                    case RouteTransformConfig route:
+                        {
+                            var conditions = new FilterProgram[route.Routes.Count];
+                            int[] routeBits = new int[route.Routes.Count];
+                            for (int i = 0; i < conditions.Length; i++)
+                            {
+                                RouteOutput output = route.Routes[i];
+                                if (!FilterProgram.TryCompile(output.Condition, out FilterProgram? program, out ExpressionError error))
+                                {
+                                    throw new PipelineException($"transform '{route.Name}', route '{output.Name}': {error}");
+                                }
+
+                                conditions[i] = program;
+                                routeBits[i] = AllocateBit(ctx.Bits, $"{route.Name}.{output.Name}");
+                            }
+
+                            int unmatched = AllocateBit(ctx.Bits, $"{route.Name}.{RouteTransformConfig.UnmatchedOutput}");
+                            ctx.Stages[stage.Name] = graph.Add(stage.Name, new RouteHandler(ring, conditions, routeBits, unmatched, reach, stageMetrics), after, pin);
+                            ringOf[stage.Name] = ctx;
+                            break;
+                        }
 
                     case SampleTransformConfig sample:
-                    {
-                        FieldSelector? key = sample.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
-                        var handler = new SampleHandler(ring, sample.Rate, key, reach, AllocateBit(ctx.Bits, sample.Name), stageMetrics);
-                        ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
-                        ringOf[stage.Name] = ctx;
-                        break;
-                    }
+                        {
+                            FieldSelector? key = sample.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
+                            var handler = new SampleHandler(ring, sample.Rate, key, reach, AllocateBit(ctx.Bits, sample.Name), stageMetrics);
+                            ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
+                            ringOf[stage.Name] = ctx;
+                            break;
+                        }
 
                     case ThrottleTransformConfig throttle:
-                    {
-                        FieldSelector? key = throttle.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
-                        var handler = new ThrottleHandler(ring, throttle.Limit, key, throttle.MaxKeys, reach, AllocateBit(ctx.Bits, throttle.Name), stageMetrics);
-                        ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
-                        ringOf[stage.Name] = ctx;
-                        break;
-                    }
+                        {
+                            FieldSelector? key = throttle.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
+                            var handler = new ThrottleHandler(ring, throttle.Limit, key, throttle.MaxKeys, reach, AllocateBit(ctx.Bits, throttle.Name), stageMetrics);
+                            ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
+                            ringOf[stage.Name] = ctx;
+                            break;
+                        }
 
                     case DedupeTransformConfig dedupe:
-                    {
-                        var field = FieldSelector.Parse(dedupe.Field.ToString());
-                        var handler = new DedupeHandler(ring, field, dedupe.Window.Nanoseconds, dedupe.MaxKeys, reach, AllocateBit(ctx.Bits, dedupe.Name), stageMetrics);
-                        ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
-                        ringOf[stage.Name] = ctx;
-                        break;
-                    }
+                        {
+                            var field = FieldSelector.Parse(dedupe.Field.ToString());
+                            var handler = new DedupeHandler(ring, field, dedupe.Window.Nanoseconds, dedupe.MaxKeys, reach, AllocateBit(ctx.Bits, dedupe.Name), stageMetrics);
+                            ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
+                            ringOf[stage.Name] = ctx;
+                            break;
+                        }
 
                     case EnrichTransformConfig enrich:
-                    {
-                        // The row travels in the slot's one spare field: one enrich per ring.
-                        if (config.Topology.Stages.FirstOrDefault(s => s.Config is EnrichTransformConfig && ctx.Stages.ContainsKey(s.Name)) is { } other)
                         {
-                            throw new PipelineException($"transform '{enrich.Name}': '{other.Name}' already enriches the events of this stream; one enrich per stream — join both tables into one CSV");
-                        }
+                            // The row travels in the slot's one spare field: one enrich per ring.
+                            if (config.Topology.Stages.FirstOrDefault(s => s.Config is EnrichTransformConfig && ctx.Stages.ContainsKey(s.Name)) is { } other)
+                            {
+                                throw new PipelineException($"transform '{enrich.Name}': '{other.Name}' already enriches the events of this stream; one enrich per stream — join both tables into one CSV");
+                            }
 
-                        EnrichTable table;
-                        try
-                        {
-                            table = EnrichTable.Load(enrich.Table, enrich.KeyColumn, [.. enrich.Columns]);
-                        }
-                        catch (EnrichTableException e)
-                        {
-                            throw new PipelineException($"transform '{enrich.Name}': {e.Message}");
-                        }
+                            EnrichTable table;
+                            try
+                            {
+                                table = EnrichTable.Load(enrich.Table, enrich.KeyColumn, [.. enrich.Columns]);
+                            }
+                            catch (EnrichTableException e)
+                            {
+                                throw new PipelineException($"transform '{enrich.Name}': {e.Message}");
+                            }
 
-                        var field = FieldSelector.Parse(enrich.Field.ToString());
-                        var handler = new EnrichHandler(ring, field, table, reach, AllocateBit(ctx.Bits, enrich.Name), stageMetrics);
-                        ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
-                        ringOf[stage.Name] = ctx;
-                        break;
-                    }
+                            var field = FieldSelector.Parse(enrich.Field.ToString());
+                            var handler = new EnrichHandler(ring, field, table, reach, AllocateBit(ctx.Bits, enrich.Name), stageMetrics);
+                            ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
+                            ringOf[stage.Name] = ctx;
+                            break;
+                        }
 
                     case SinkConfig sink:
                         ctx.Stages[stage.Name] = AddSink(graph, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon, after, pin,

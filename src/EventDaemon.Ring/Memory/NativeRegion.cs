@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using EventDaemon.Ring.Interop;
 using EventDaemon.Ring.Internal;
+using EventDaemon.Ring.Interop;
 
 namespace EventDaemon.Ring.Memory;
 

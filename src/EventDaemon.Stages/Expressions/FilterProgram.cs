@@ -111,43 +111,43 @@ public sealed class FilterProgram
             case InstructionKind.KeyEqualsString:
                 return ev.HasKey && StringEquality(ins.Op, ev.KeyRaw, ev.KeyEscaped, _literals[ins.Right.Index].Utf8);
             case InstructionKind.ValueCompareNumber:
-            {
-                if (!ev.HasValue)
                 {
-                    return false;
+                    if (!ev.HasValue)
+                    {
+                        return false;
+                    }
+
+                    ref readonly LiteralValue literal = ref _literals[ins.Right.Index];
+                    return NumberComparison.Apply(ins.Op, NumberComparison.Compare(false, 0, ev.Slot.Value, literal.IsInteger, literal.Integer, literal.Number));
                 }
 
-                ref readonly LiteralValue literal = ref _literals[ins.Right.Index];
-                return NumberComparison.Apply(ins.Op, NumberComparison.Compare(false, 0, ev.Slot.Value, literal.IsInteger, literal.Integer, literal.Number));
-            }
-
             case InstructionKind.Compare:
-            {
-                Resolve(ins.Left, in ev, ref fields, out Scalar left);
-                Resolve(ins.Right, in ev, ref fields, out Scalar right);
-                return Compare(ins.Op, in left, in right);
-            }
+                {
+                    Resolve(ins.Left, in ev, ref fields, out Scalar left);
+                    Resolve(ins.Right, in ev, ref fields, out Scalar right);
+                    return Compare(ins.Op, in left, in right);
+                }
 
             case InstructionKind.In:
-            {
-                Resolve(ins.Left, in ev, ref fields, out Scalar left);
-                return _lists[ins.ListIndex].Contains(in left);
-            }
+                {
+                    Resolve(ins.Left, in ev, ref fields, out Scalar left);
+                    return _lists[ins.ListIndex].Contains(in left);
+                }
 
             case InstructionKind.StartsWith:
             case InstructionKind.Contains:
-            {
-                Resolve(ins.Left, in ev, ref fields, out Scalar text);
-                Resolve(ins.Right, in ev, ref fields, out Scalar part);
-                if (text.Kind != ScalarKind.String || part.Kind != ScalarKind.String)
                 {
-                    return false;
-                }
+                    Resolve(ins.Left, in ev, ref fields, out Scalar text);
+                    Resolve(ins.Right, in ev, ref fields, out Scalar part);
+                    if (text.Kind != ScalarKind.String || part.Kind != ScalarKind.String)
+                    {
+                        return false;
+                    }
 
-                return ins.Kind == InstructionKind.StartsWith
-                    ? EscapedText.StartsWith(text.Bytes, text.Escaped, part.Bytes, part.Escaped)
-                    : EscapedText.Contains(text.Bytes, text.Escaped, part.Bytes, part.Escaped);
-            }
+                    return ins.Kind == InstructionKind.StartsWith
+                        ? EscapedText.StartsWith(text.Bytes, text.Escaped, part.Bytes, part.Escaped)
+                        : EscapedText.Contains(text.Bytes, text.Escaped, part.Bytes, part.Escaped);
+                }
 
             default:
                 return Exists(ins.Left, in ev, ref fields);
@@ -238,47 +238,47 @@ public sealed class FilterProgram
                 result.Number = ev.Slot.Timestamp;
                 break;
             case OperandKind.Literal:
-            {
-                ref readonly LiteralValue literal = ref _literals[operand.Index];
-                result.Kind = literal.Kind;
-                result.Bytes = literal.Utf8;
-                result.Number = literal.Number;
-                result.Integer = literal.Integer;
-                result.IsInteger = literal.IsInteger;
-                break;
-            }
-
-            default:
-            {
-                JsonScalar field = LookUpField(operand.Index, in ev, ref fields);
-                switch (field.Kind)
                 {
-                    case JsonScalarKind.String:
-                        result.Kind = ScalarKind.String;
-                        result.Bytes = ev.Payload.Slice(field.Offset, field.Length);
-                        result.Escaped = field.Escaped;
-                        break;
-                    case JsonScalarKind.Number:
-                        result.Kind = ScalarKind.Number;
-                        result.Number = field.Number;
-                        break;
-                    case JsonScalarKind.True:
-                        result.Kind = ScalarKind.True;
-                        break;
-                    case JsonScalarKind.False:
-                        result.Kind = ScalarKind.False;
-                        break;
-                    case JsonScalarKind.Null:
-                        result.Kind = ScalarKind.Null;
-                        break;
-                    case JsonScalarKind.Object:
-                    case JsonScalarKind.Array:
-                        result.Kind = ScalarKind.Container;
-                        break;
+                    ref readonly LiteralValue literal = ref _literals[operand.Index];
+                    result.Kind = literal.Kind;
+                    result.Bytes = literal.Utf8;
+                    result.Number = literal.Number;
+                    result.Integer = literal.Integer;
+                    result.IsInteger = literal.IsInteger;
+                    break;
                 }
 
-                break;
-            }
+            default:
+                {
+                    JsonScalar field = LookUpField(operand.Index, in ev, ref fields);
+                    switch (field.Kind)
+                    {
+                        case JsonScalarKind.String:
+                            result.Kind = ScalarKind.String;
+                            result.Bytes = ev.Payload.Slice(field.Offset, field.Length);
+                            result.Escaped = field.Escaped;
+                            break;
+                        case JsonScalarKind.Number:
+                            result.Kind = ScalarKind.Number;
+                            result.Number = field.Number;
+                            break;
+                        case JsonScalarKind.True:
+                            result.Kind = ScalarKind.True;
+                            break;
+                        case JsonScalarKind.False:
+                            result.Kind = ScalarKind.False;
+                            break;
+                        case JsonScalarKind.Null:
+                            result.Kind = ScalarKind.Null;
+                            break;
+                        case JsonScalarKind.Object:
+                        case JsonScalarKind.Array:
+                            result.Kind = ScalarKind.Container;
+                            break;
+                    }
+
+                    break;
+                }
         }
     }
 

@@ -152,14 +152,14 @@ internal sealed class Parser
         switch (token.Kind)
         {
             case TokenKind.LeftParen:
-            {
-                Advance();
-                Enter(token.Start);
-                SyntaxNode inner = ParseOr();
-                _depth--;
-                Expect(TokenKind.RightParen, "expected ')' to close the '('");
-                return inner;
-            }
+                {
+                    Advance();
+                    Enter(token.Start);
+                    SyntaxNode inner = ParseOr();
+                    _depth--;
+                    Expect(TokenKind.RightParen, "expected ')' to close the '('");
+                    return inner;
+                }
 
             case TokenKind.Field:
                 Advance();

@@ -101,38 +101,38 @@ internal sealed class ProgramBuilder
             case NotNode not:
                 return Emit(not.Operand, onFalse, onTrue);
             case LogicalNode logical:
-            {
-                int next = logical.IsAnd ? onTrue : onFalse;
-                for (int i = logical.Operands.Count - 1; i >= 0; i--)
                 {
-                    next = logical.IsAnd
-                        ? Emit(logical.Operands[i], next, onFalse)
-                        : Emit(logical.Operands[i], onTrue, next);
-                }
+                    int next = logical.IsAnd ? onTrue : onFalse;
+                    for (int i = logical.Operands.Count - 1; i >= 0; i--)
+                    {
+                        next = logical.IsAnd
+                            ? Emit(logical.Operands[i], next, onFalse)
+                            : Emit(logical.Operands[i], onTrue, next);
+                    }
 
-                return next;
-            }
+                    return next;
+                }
 
             case CompareNode compare:
                 return EmitCompare(compare, onTrue, onFalse);
             case InNode inNode:
-            {
-                var list = new InList(inNode.Items.ConvertAll(ToLiteralValue));
-                _lists.Add(list);
-                return Add(new Instruction(InstructionKind.In, default, ToOperand(inNode.Left), default, _lists.Count - 1, onTrue, onFalse));
-            }
+                {
+                    var list = new InList(inNode.Items.ConvertAll(ToLiteralValue));
+                    _lists.Add(list);
+                    return Add(new Instruction(InstructionKind.In, default, ToOperand(inNode.Left), default, _lists.Count - 1, onTrue, onFalse));
+                }
 
             case CallNode call:
-            {
-                InstructionKind kind = call.Function switch
                 {
-                    FunctionKind.StartsWith => InstructionKind.StartsWith,
-                    FunctionKind.Contains => InstructionKind.Contains,
-                    _ => InstructionKind.Exists,
-                };
-                Operand right = call.Arguments.Length > 1 ? ToOperand(call.Arguments[1]) : default;
-                return Add(new Instruction(kind, default, ToOperand(call.Arguments[0]), right, 0, onTrue, onFalse));
-            }
+                    InstructionKind kind = call.Function switch
+                    {
+                        FunctionKind.StartsWith => InstructionKind.StartsWith,
+                        FunctionKind.Contains => InstructionKind.Contains,
+                        _ => InstructionKind.Exists,
+                    };
+                    Operand right = call.Arguments.Length > 1 ? ToOperand(call.Arguments[1]) : default;
+                    return Add(new Instruction(kind, default, ToOperand(call.Arguments[0]), right, 0, onTrue, onFalse));
+                }
 
             default:
                 throw new InvalidOperationException($"unexpected {node.GetType().Name} where a condition was checked");
