@@ -58,7 +58,8 @@ public sealed class EnrichTests(ITestOutputHelper output)
                     TestSockets.SendAll(socket, $"{{\"type\":\"load\",\"user\":\"u2\",\"n\":{sent}}}\n");
                     Interlocked.Increment(ref sent);
                 }
-            }) { IsBackground = true };
+            })
+            { IsBackground = true };
             sender.Start();
             Eventually.True(() => Volatile.Read(ref sent) > 1000, () => "the sender did not get going");
             File.WriteAllText(table, "user,plan,country\nu1,gold,fr\nu2,pro,de\n");
