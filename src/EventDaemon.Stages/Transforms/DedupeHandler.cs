@@ -62,25 +62,8 @@ public struct DedupeHandler : IEventHandler<EventSlot>
 
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        bool pass = false;
-        if (_reach.Delivers(ref slot))
-        {
-            ref StageCounters counters = ref _metrics.Counters;
-            Volatile.Write(ref counters.Processed, counters.Processed + 1);
-            pass = Admit(ref slot);
-            if (!pass)
-            {
-                TransformCounters.Increment(ref TransformCounters.Dropped(_metrics));
-            }
-
-            _metrics.Latency.RecordSampled(sequence, endOfBatch, slot.IngestNanos);
-        }
-
-        if (!pass)
-        {
-            // Atomic: stages that run in parallel on the same slot own different bits of one word.
-            Interlocked.Or(ref slot.Marks, _bit);
-        }
+        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Admit(ref slot), ref slot, sequence, endOfBatch, _metrics);
+        Marking.MarkUnless(pass, ref slot, _bit);
     }
 
     public readonly void OnTimeout(long sequence)

@@ -36,20 +36,9 @@ public struct FilterHandler : IEventHandler<EventSlot>
 
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        bool pass = false;
-        if (_reach.Delivers(ref slot))
-        {
-            ref StageCounters counters = ref _metrics.Counters;
-            Volatile.Write(ref counters.Processed, counters.Processed + 1);
-            pass = _program.Evaluate(new EventView(ref slot, _ring.Payload(ref slot)));
-            _metrics.Latency.RecordSampled(sequence, endOfBatch, slot.IngestNanos);
-        }
-
-        if (!pass)
-        {
-            // Atomic: filters that run in parallel on the same slot own different bits of one word.
-            Interlocked.Or(ref slot.Marks, _bit);
-        }
+        bool pass = _reach.Delivers(ref slot)
+            && Marking.Counted(_program.Evaluate(new EventView(ref slot, _ring.Payload(ref slot))), ref slot, sequence, endOfBatch, _metrics, countDropped: false);
+        Marking.MarkUnless(pass, ref slot, _bit);
     }
 
     public readonly void OnTimeout(long sequence)

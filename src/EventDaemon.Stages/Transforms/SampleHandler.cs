@@ -57,25 +57,8 @@ public struct SampleHandler : IEventHandler<EventSlot>
     [SkipLocalsInit]
     public void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        bool pass = false;
-        if (_reach.Delivers(ref slot))
-        {
-            ref StageCounters counters = ref _metrics.Counters;
-            Volatile.Write(ref counters.Processed, counters.Processed + 1);
-            pass = Decide(ref slot);
-            if (!pass)
-            {
-                TransformCounters.Increment(ref TransformCounters.Dropped(_metrics));
-            }
-
-            _metrics.Latency.RecordSampled(sequence, endOfBatch, slot.IngestNanos);
-        }
-
-        if (!pass)
-        {
-            // Atomic: stages that run in parallel on the same slot own different bits of one word.
-            Interlocked.Or(ref slot.Marks, _bit);
-        }
+        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Decide(ref slot), ref slot, sequence, endOfBatch, _metrics);
+        Marking.MarkUnless(pass, ref slot, _bit);
     }
 
     public readonly void OnTimeout(long sequence)
