@@ -23,6 +23,17 @@ public sealed class WaitSignal
     private int _waiters;
     private long _generation;
 
+    public WaitSignal()
+    {
+        // Inflate the monitor now: the first contended use of a thin lock, or the first Wait on
+        // it, allocates its sync block — which would otherwise happen on some producer's or
+        // consumer's path in the middle of a run.
+        lock (_gate)
+        {
+            Monitor.Wait(_gate, 0);
+        }
+    }
+
     /// <summary>Wakes every parked thread if there is any.</summary>
     /// <remarks>A plain volatile read, no fence: the waiters' process-wide barrier provides the
     /// store-load ordering (see the type's remarks).</remarks>
