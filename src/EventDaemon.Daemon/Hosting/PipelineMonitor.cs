@@ -21,6 +21,10 @@ public sealed class PipelineMonitor : IDisposable
     private readonly ManualResetEventSlim _stop = new();
     private int _samples;
 
+    // The stage list is rebuilt only when a reload replaces the graphs: a tick allocates nothing.
+    private List<RingGraph>? _graphs;
+    private Stage[] _stages = [];
+
     public PipelineMonitor(Func<Pipeline> pipeline)
     {
         _pipeline = pipeline;
@@ -86,13 +90,14 @@ public sealed class PipelineMonitor : IDisposable
             long now = Environment.TickCount64;
             lock (_progress)
             {
-                var current = new HashSet<Stage>(pipeline.AllStages);
-                foreach (Stage gone in _progress.Keys.Where(s => !current.Contains(s)).ToList())
+                if (!ReferenceEquals(pipeline.Graphs, _graphs))
                 {
-                    _progress.Remove(gone);
+                    _graphs = pipeline.Graphs;
+                    _stages = pipeline.AllStages.ToArray();
+                    _progress.Clear();
                 }
 
-                foreach (Stage stage in current)
+                foreach (Stage stage in _stages)
                 {
                     long position = stage.Position;
                     // Idle (no lag) counts as progress: the clock restarts.
