@@ -76,13 +76,20 @@ public abstract class Sequencer
     /// <summary>A barrier that waits for <paramref name="dependencies"/> (or for publication when empty).</summary>
     public SequenceBarrier NewBarrier(params Sequence[] dependencies) => new(this, dependencies);
 
+    /// <remarks>One unsigned compare inline; the message is built out of line, so the claim path
+    /// carries no string-formatting frame.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected void ValidateClaim(int n)
     {
-        if (n < 1 || n > BufferSize)
+        if ((uint)(n - 1) >= (uint)BufferSize)
         {
-            ThrowHelper.ArgumentOutOfRange(nameof(n), $"can claim 1..{BufferSize} slots, asked for {n}");
+            ThrowBadClaim(n);
         }
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBadClaim(int n) =>
+        ThrowHelper.ArgumentOutOfRange(nameof(n), $"can claim 1..{BufferSize} slots, asked for {n}");
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected void NotifyConsumers()
