@@ -14,7 +14,7 @@ namespace EventDaemon.Ring;
 /// Generic over struct handler and wait strategy, so Native AOT compiles one loop per pair with
 /// the handler's code inlined: no interface or delegate dispatch per event.
 /// </remarks>
-public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor
+public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, IHandlerHost<THandler>
     where T : unmanaged
     where THandler : struct, IEventHandler<T>
     where TWait : struct, IWaitStrategy
@@ -26,6 +26,7 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor
     private readonly RingBuffer<T> _ring;
     private readonly WaitSignal _signal;
     private readonly long _idleTimeoutTicks;
+    private readonly TimeSpan? _idleTimeout;
 
     // Mutable struct: the handler keeps its state in place between events, so not readonly.
     private THandler _handler;
@@ -47,6 +48,7 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor
         _signal = barrier.Signal;
         _handler = handler;
         _wait = wait;
+        _idleTimeout = idleTimeout;
         _idleTimeoutTicks = idleTimeout is { } t ? (long)(t.TotalSeconds * Stopwatch.Frequency) : 0;
     }
 
@@ -55,6 +57,9 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor
     public Sequence Sequence { get; } = new();
 
     public SequenceBarrier Barrier { get; }
+
+    /// <summary>How long the loop waits before calling the handler's <c>OnTimeout</c>; null = never.</summary>
+    public TimeSpan? IdleTimeout => _idleTimeout;
 
     public bool IsRunning => Volatile.Read(ref _state) == Running;
 

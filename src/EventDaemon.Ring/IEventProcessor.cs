@@ -12,6 +12,9 @@ public interface IEventProcessor
 
     bool IsRunning { get; }
 
+    /// <summary>How long the loop waits before giving the handler a timeout tick; null = never.</summary>
+    TimeSpan? IdleTimeout { get; }
+
     /// <summary>Handler exceptions caught (each skipped one event). Read from any thread.</summary>
     long FailureCount { get; }
 

@@ -1,4 +1,5 @@
 using EventDaemon.Ring.Memory;
+using EventDaemon.Ring.Sequencing;
 using EventDaemon.Ring.Waiting;
 using Xunit;
 
@@ -169,5 +170,68 @@ public sealed class AdaptiveWaitTests : WaitStrategyContractTests<AdaptiveWait>
 
         Assert.True(after - before <= 1, $"an idle adaptive consumer used {after - before} ticks of CPU in 1 s");
         Assert.True(graph.Halt(TimeSpan.FromSeconds(10)), "the consumer did not stop");
+    }
+}
+
+/// <summary>The adaptive strategy's spin budget: wasted spinning shrinks it, useful spinning grows it.</summary>
+public sealed class AdaptiveBudgetTests
+{
+    [Fact]
+    public void ParkingShrinksTheBudget_AndFindingWorkWhileSpinningGrowsItBack()
+    {
+        using var ring = new RingBuffer<TestSlot>(16);
+        var sequencer = (SingleProducerSequencer)EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(16, multiProducer: false);
+        var consumed = new Sequence();
+        sequencer.SetGatingSequences([consumed]);
+        SequenceBarrier barrier = sequencer.NewBarrier();
+        var wait = new AdaptiveWait();
+
+        // Nothing is ever published: every wait spins its budget away, parks and times out.
+        int previous = int.MaxValue;
+        for (int i = 0; i < 12; i++)
+        {
+            long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + System.Diagnostics.Stopwatch.Frequency / 1000;
+            Assert.Equal(WaitResult.TimedOut, wait.WaitFor(0, barrier, deadline));
+            Assert.True(wait.Budget <= previous, $"budget grew from {previous} to {wait.Budget} after a park");
+            previous = wait.Budget;
+        }
+
+        Assert.Equal(2, wait.Budget);
+
+        // A publisher that publishes each event as soon as the consumer asks for it: spinning finds
+        // work (first on a full-budget probe, one wait in 16), and the budget grows back.
+        using var stop = new CancellationTokenSource();
+        long next = 0;
+        var publisher = new Thread(() =>
+        {
+            // Background, so that a failed assertion below cannot leave it running.
+            while (!stop.IsCancellationRequested)
+            {
+                if (sequencer.Cursor.Value < Volatile.Read(ref next))
+                {
+                    sequencer.Publish(sequencer.Next());
+                }
+            }
+        })
+        { IsBackground = true };
+        publisher.Start();
+        try
+        {
+            for (int i = 0; i < 2_000 && wait.Budget < 16; i++)
+            {
+                long want = Volatile.Read(ref next);
+                long got = wait.WaitFor(want, barrier, long.MaxValue);
+                Assert.True(got >= want, $"waited for {want}, got {got}");
+                consumed.SetValue(got);
+                Volatile.Write(ref next, got + 1);
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            publisher.Join();
+        }
+
+        Assert.True(wait.Budget >= 16, $"budget stayed at {wait.Budget} although spinning kept finding work");
     }
 }

@@ -34,6 +34,7 @@ public static class ConfigRenderer
         toml.String("state_dir", daemon.StateDir);
         toml.Integer("errors_kept", daemon.ErrorsKept);
         toml.String("drain_timeout", daemon.DrainTimeout.ToString());
+        toml.Boolean("fuse_chains", daemon.FuseChains);
 
         foreach (SourceConfig source in config.Sources.Ordered)
         {

@@ -10,6 +10,8 @@ namespace EventDaemon.Daemon.Config;
 /// <param name="StateDir">Absolute path of the journal and checkpoints; default from <see cref="DefaultPaths.StateDirectory()"/>.</param>
 /// <param name="ErrorsKept">How many bad-input records <c>ctl errors</c> keeps (a bounded ring of them).</param>
 /// <param name="DrainTimeout">How long <c>drain</c> (and SIGTERM) waits for in-flight events before exiting anyway.</param>
+/// <param name="FuseChains">Run a stage whose one input is a transform nobody else reads on that
+/// transform's thread (one thread per linear chain, not per stage).</param>
 public sealed record DaemonSettings(
     string ControlSocket,
     int RingSize,
@@ -20,7 +22,8 @@ public sealed record DaemonSettings(
     bool LockMemory,
     string StateDir,
     int ErrorsKept,
-    Duration DrainTimeout)
+    Duration DrainTimeout,
+    bool FuseChains = true)
 {
     /// <summary>
     /// 65 536 slots of 64 bytes is 4 MiB of ring: at a million events a second, 65 ms of slack for

@@ -57,7 +57,11 @@ public static class StatsCollector
         var lags = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (Stage stage in p.AllStages)
         {
-            lags[stage.Name] = stage.Lag;
+            // A fused stage's members share its thread and position, so its lag.
+            foreach (string member in stage.Members)
+            {
+                lags[member] = stage.Lag;
+            }
         }
 
         foreach (StageMetrics m in p.StageMetrics)

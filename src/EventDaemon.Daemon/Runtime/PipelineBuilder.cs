@@ -104,6 +104,7 @@ public static class PipelineBuilder
         // enrich row, twice, so a full buffer still takes one more event before it flushes.
         int bufferBytes = Math.Max(256 * 1024, 2 * (config.Daemon.MaxEventBytes * 6 + 256 + EnrichTable.MaxRowBytes));
         int stageCount = 0;
+        Dictionary<string, int> readers = ReaderCounts(config.Topology);
         try
         {
             foreach (TopologyStage stage in config.Topology.Stages)
@@ -120,7 +121,10 @@ public static class PipelineBuilder
                 string kind = stage.Kind == ComponentKind.Sink ? "sink" : "transform";
                 StageMetrics stageMetrics = previous?.FirstOrDefault(m => m.Name == stage.Name && m.Kind == kind && m.Type == stage.Config.TypeName)
                     ?? new StageMetrics(stage.Name, kind) { Type = stage.Config.TypeName };
-                EventGraph<EventSlot, TWait> graph = ctx.Graph;
+                // A stage whose one input is a transform nobody else reads runs on that transform's
+                // thread: the hand-off between them would buy no parallelism, only a wake-up.
+                bool fusable = config.Daemon.FuseChains && after.Length == 1 && stage.Upstream.Count == 1
+                    && readers[stage.Upstream[0].Component] == 1;
 
                 switch (stage.Config)
                 {
@@ -132,7 +136,7 @@ public static class PipelineBuilder
                             }
 
                             int bit = AllocateBit(ctx.Bits, filter.Name);
-                            ctx.Stages[stage.Name] = graph.Add(stage.Name, new FilterHandler(ring, program, reach, bit, stageMetrics), after, pin);
+                            Place(ctx, stage.Name, new FilterHandler(ring, program, reach, bit, stageMetrics), after, pin, null, fusable);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -147,7 +151,7 @@ public static class PipelineBuilder
                             rings.Add(output);
                             ringOf[stage.Name] = output;
                             var handler = new AggregateHandler(ring, output.Ring, SpecOf(aggregate), reach, stageMetrics);
-                            ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin, IdleTick);
+                            Place(ctx, stage.Name, handler, after, pin, IdleTick, fusable);
                             break;
                         }
 
@@ -168,7 +172,7 @@ public static class PipelineBuilder
                             }
 
                             int unmatched = AllocateBit(ctx.Bits, $"{route.Name}.{RouteTransformConfig.UnmatchedOutput}");
-                            ctx.Stages[stage.Name] = graph.Add(stage.Name, new RouteHandler(ring, conditions, routeBits, unmatched, reach, stageMetrics), after, pin);
+                            Place(ctx, stage.Name, new RouteHandler(ring, conditions, routeBits, unmatched, reach, stageMetrics), after, pin, null, fusable);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -177,7 +181,7 @@ public static class PipelineBuilder
                         {
                             FieldSelector? key = sample.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
                             var handler = new SampleHandler(ring, sample.Rate, key, reach, AllocateBit(ctx.Bits, sample.Name), stageMetrics);
-                            ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
+                            Place(ctx, stage.Name, handler, after, pin, null, fusable);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -186,7 +190,7 @@ public static class PipelineBuilder
                         {
                             FieldSelector? key = throttle.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
                             var handler = new ThrottleHandler(ring, throttle.Limit, key, throttle.MaxKeys, reach, AllocateBit(ctx.Bits, throttle.Name), stageMetrics);
-                            ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
+                            Place(ctx, stage.Name, handler, after, pin, null, fusable);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -195,7 +199,7 @@ public static class PipelineBuilder
                         {
                             var field = FieldSelector.Parse(dedupe.Field.ToString());
                             var handler = new DedupeHandler(ring, field, dedupe.Window.Nanoseconds, dedupe.MaxKeys, reach, AllocateBit(ctx.Bits, dedupe.Name), stageMetrics);
-                            ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
+                            Place(ctx, stage.Name, handler, after, pin, null, fusable);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -220,14 +224,14 @@ public static class PipelineBuilder
 
                             var field = FieldSelector.Parse(enrich.Field.ToString());
                             var handler = new EnrichHandler(ring, field, table, reach, AllocateBit(ctx.Bits, enrich.Name), stageMetrics);
-                            ctx.Stages[stage.Name] = graph.Add(stage.Name, handler, after, pin);
+                            Place(ctx, stage.Name, handler, after, pin, null, fusable);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
 
                     case SinkConfig sink:
-                        ctx.Stages[stage.Name] = AddSink(graph, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon, after, pin,
-                            EnrichColumns.Upstream<TWait>(after));
+                        AddSink(ctx, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon, after, pin,
+                            EnrichColumns.Upstream(after), fusable);
                         break;
 
                     default:
@@ -253,6 +257,41 @@ public static class PipelineBuilder
         // Every stage thread, and at least one reader per source, will want a core.
         AdaptiveWait.Configure(rings.Sum(r => r.Graph.Stages.Count) + sourceIds.Count);
         return new GraphParts(rings.Select(r => new RingGraph(r.Name, r.Ring, r.Graph, r.OwnsRing)).ToList(), metrics, abandon);
+    }
+
+    /// <summary>How many stages read each component (a route read twice, on two outputs, counts twice).</summary>
+    private static Dictionary<string, int> ReaderCounts(Topology topology)
+    {
+        var readers = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (TopologyStage stage in topology.Stages)
+        {
+            foreach (StageInput input in stage.Upstream)
+            {
+                readers[input.Component] = readers.GetValueOrDefault(input.Component) + 1;
+            }
+        }
+
+        return readers;
+    }
+
+    /// <summary>Adds a stage for <paramref name="handler"/>, or, when <paramref name="fuse"/>, runs it on
+    /// the thread of its one predecessor; every member name of the resulting stage maps to it.</summary>
+    private static void Place<THandler, TWait>(RingContext<TWait> ctx, string name, THandler handler, Stage[] after, int[]? pin,
+        TimeSpan? idle, bool fuse)
+        where THandler : struct, IEventHandler<EventSlot>
+        where TWait : struct, IWaitStrategy
+    {
+        if (!fuse)
+        {
+            ctx.Stages[name] = ctx.Graph.Add(name, handler, after, pin, idle);
+            return;
+        }
+
+        Stage fused = ctx.Graph.Fuse(after[0], name, handler, idle);
+        foreach (string member in fused.Members)
+        {
+            ctx.Stages[member] = fused;
+        }
     }
 
     /// <summary>Releases a built graph set that will never start (a reload that was refused late).</summary>
@@ -318,22 +357,26 @@ public static class PipelineBuilder
         };
     }
 
-    private static Stage AddSink<TWait>(EventGraph<EventSlot, TWait> graph, EventRing ring, SinkConfig sink, Reach reach,
-        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, Stage[] after, int[]? pin, EnrichColumns? enrich)
+    private static void AddSink<TWait>(RingContext<TWait> ctx, EventRing ring, SinkConfig sink, Reach reach,
+        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, Stage[] after, int[]? pin, EnrichColumns? enrich, bool fusable)
         where TWait : struct, IWaitStrategy
     {
         switch (sink)
         {
             case StdoutSinkConfig:
-                return graph.Add(sink.Name, Sink(ring, reach, metrics, new StdoutTransport(), buffer, abandon, enrich), after, pin, IdleTick);
+                Place(ctx, sink.Name, Sink(ring, reach, metrics, new StdoutTransport(), buffer, abandon, enrich), after, pin, IdleTick, fusable);
+                return;
             case FileSinkConfig file:
                 var fileTransport = new FileTransport(file.Path, file.RotateBytes?.Bytes, FsyncModeOf(file.Fsync), file.FsyncInterval.ToTimeSpan());
-                return graph.Add(sink.Name, Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich), after, pin, IdleTick);
+                Place(ctx, sink.Name, Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich), after, pin, IdleTick, fusable);
+                return;
             case TcpSinkConfig tcp:
                 var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan());
-                return graph.Add(sink.Name, Sink(ring, reach, metrics, tcpTransport, buffer, abandon, enrich), after, pin, IdleTick);
+                Place(ctx, sink.Name, Sink(ring, reach, metrics, tcpTransport, buffer, abandon, enrich), after, pin, IdleTick, fusable);
+                return;
             case BlackholeSinkConfig:
-                return graph.Add(sink.Name, Sink(ring, reach, metrics, new BlackholeTransport(), buffer, abandon, enrich), after, pin, IdleTick);
+                Place(ctx, sink.Name, Sink(ring, reach, metrics, new BlackholeTransport(), buffer, abandon, enrich), after, pin, IdleTick, fusable);
+                return;
             default:
                 throw new PipelineException($"sink '{sink.Name}': type '{sink.TypeName}' is not supported by this build");
         }

@@ -47,8 +47,8 @@ public sealed class EnrichColumns
     /// The enrich stage among <paramref name="after"/> (a sink's direct predecessors) and their
     /// predecessors, as columns for the sink to add; null when no enrich stage is upstream.
     /// </summary>
-    public static EnrichColumns? Upstream<TWait>(IEnumerable<Stage> after)
-        where TWait : struct, IWaitStrategy
+    /// <remarks>An enrich fused with other handlers into one stage is found as well.</remarks>
+    public static EnrichColumns? Upstream(IEnumerable<Stage> after)
     {
         var seen = new HashSet<Stage>();
         var pending = new Stack<Stage>(after);
@@ -59,9 +59,9 @@ public sealed class EnrichColumns
                 continue;
             }
 
-            if (stage.Processor is BatchEventProcessor<EventSlot, EnrichHandler, TWait> enrich)
+            if (stage.TryGetHandler(out EnrichHandler enrich))
             {
-                return new EnrichColumns(enrich.Handler.Table);
+                return new EnrichColumns(enrich.Table);
             }
 
             foreach (Stage before in stage.DependsOn)

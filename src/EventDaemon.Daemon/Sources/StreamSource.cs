@@ -20,7 +20,7 @@ public sealed class StreamSource : Source
     private const int ReadBufferBytes = 64 * 1024;
 
     /// <summary>How often a blocked read wakes to notice a stop.</summary>
-    private const int PollMicros = 100_000;
+    private const int QuietMillis = 100;
 
     private readonly EndPoint _endPoint;
     private readonly string _description;
@@ -249,27 +249,39 @@ public sealed class StreamSource : Source
         {
             StreamIngest ingest = _source.RentIngest();
             byte[] buffer = ArrayPool<byte>.Shared.Rent(ReadBufferBytes);
+            // A blocking read that gives up after a quiet spell, so the loop notices a stop: one
+            // system call per read while data flows (a poll before each read would double that).
+            _socket.ReceiveTimeout = QuietMillis;
             try
             {
                 while (true)
                 {
-                    if (!WaitReadable())
+                    int n = _socket.Receive(buffer, SocketFlags.None, out SocketError status);
+                    if (status is SocketError.TimedOut or SocketError.WouldBlock)
                     {
-                        break;
+                        if (Quiet())
+                        {
+                            break;
+                        }
+
+                        continue;
                     }
 
-                    int n = _socket.Receive(buffer, SocketFlags.None, out SocketError status);
                     if (n <= 0 || status != SocketError.Success)
                     {
                         ingest.Complete();
                         break;
                     }
 
-                    FrameError error = ingest.Feed(buffer.AsSpan(0, n));
-                    if (error != FrameError.None)
+                    if (_source._stopping && Environment.TickCount64 >= Volatile.Read(ref _source._quietDeadline))
                     {
-                        // A frame we cannot parse leaves no boundary to resync on: close this connection only.
-                        Log.Warning($"source '{_source.Name}': closed the connection from {(_socket.RemoteEndPoint is IPEndPoint peer ? peer.ToString() : "a local client")}: bad binary frame ({error.Label()})");
+                        // Stopping, and the grace period is over: what this read got still counts.
+                        FeedOrClose(ingest, buffer.AsSpan(0, n));
+                        break;
+                    }
+
+                    if (!FeedOrClose(ingest, buffer.AsSpan(0, n)))
+                    {
                         break;
                     }
                 }
@@ -286,26 +298,24 @@ public sealed class StreamSource : Source
             }
         }
 
-        /// <summary>
-        /// Waits for data. While running: forever (waking to notice a stop). While stopping: until
-        /// the connection has been quiet for one poll or the stop deadline passes, so what senders
-        /// sent before the stop is still read.
-        /// </summary>
-        private bool WaitReadable()
+        /// <returns>false when the connection must close: a frame we cannot parse leaves no boundary to resync on.</returns>
+        private bool FeedOrClose(StreamIngest ingest, ReadOnlySpan<byte> data)
         {
-            while (true)
+            FrameError error = ingest.Feed(data);
+            if (error == FrameError.None)
             {
-                bool stopping = _source._stopping;
-                if (_socket.Poll(PollMicros, SelectMode.SelectRead))
-                {
-                    return !stopping || Environment.TickCount64 < Volatile.Read(ref _source._quietDeadline);
-                }
-
-                if (stopping || _source._stopping && Environment.TickCount64 >= Volatile.Read(ref _source._quietDeadline))
-                {
-                    return false;
-                }
+                return true;
             }
+
+            Log.Warning($"source '{_source.Name}': closed the connection from {(_socket.RemoteEndPoint is IPEndPoint peer ? peer.ToString() : "a local client")}: bad binary frame ({error.Label()})");
+            return false;
         }
+
+        /// <summary>
+        /// A read found the connection quiet for <see cref="QuietMillis"/>. While running that
+        /// means nothing; while stopping, the connection is done: what senders sent before the
+        /// stop has been read.
+        /// </summary>
+        private bool Quiet() => _source._stopping;
     }
 }

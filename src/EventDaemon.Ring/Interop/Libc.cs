@@ -46,6 +46,18 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib)]
     public static partial int gettid();
 
+    public const long SysFutex = 202;
+    public const int FutexWaitPrivate = 128;
+    public const int FutexWakePrivate = 129;
+
+    /// <summary>futex(2) through syscall(2) (glibc has no wrapper). The arguments are all integers
+    /// or pointers, passed in registers: calling the variadic <c>syscall</c> with a fixed
+    /// signature is safe on x86-64 and arm64 Linux. No SetLastError: callers ignore the result
+    /// (a waiter re-checks its condition either way), and saving errno touches a thread-static
+    /// whose first use on a thread allocates — on a producer's or consumer's hot path.</summary>
+    [LibraryImport(Lib, EntryPoint = "syscall")]
+    public static partial long futex(long number, int* address, int operation, int value, Timespec* timeout, nint address2, int value3);
+
     [LibraryImport(Lib)]
     public static partial nint strerror(int errnum);
 
@@ -54,6 +66,13 @@ internal static unsafe partial class Libc
     {
         public ulong Current;
         public ulong Maximum;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
     }
 
     public static string ErrorText(int errno) => Marshal.PtrToStringUTF8(strerror(errno)) ?? $"errno {errno}";

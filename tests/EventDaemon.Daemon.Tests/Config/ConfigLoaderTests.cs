@@ -88,6 +88,7 @@ public sealed class ConfigLoaderTests
         Assert.False(daemon.LockMemory, "memory is not locked by default");
         ConfigTesting.Equal(100, daemon.ErrorsKept, "default errors_kept");
         ConfigTesting.Equal(Duration.FromSeconds(30), daemon.DrainTimeout, "default drain_timeout");
+        Assert.True(daemon.FuseChains, "linear chains run on one thread by default");
     }
 
     [Fact]

@@ -141,6 +141,7 @@ public sealed class ConfigRendererTests
             "lock_memory = false",
             "errors_kept = 100",
             "drain_timeout = \"30s\"",
+            "fuse_chains = true",
             "max_connections = 1024",
             "format = \"json\"",
             $"control_socket = \"{DefaultPaths.ControlSocket()}\"",

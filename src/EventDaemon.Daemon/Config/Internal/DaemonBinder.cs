@@ -45,6 +45,7 @@ internal static class DaemonBinder
         string? stateDir = reader.Path("state_dir");
         int errorsKept = reader.Int32("errors_kept", 1, MaxErrorsKept) ?? DaemonSettings.DefaultErrorsKept;
         Duration drainTimeout = reader.Duration("drain_timeout", new Duration(1)) ?? DaemonSettings.DefaultDrainTimeout;
+        bool fuseChains = reader.Boolean("fuse_chains") ?? true;
         reader.ReportUnknownKeys();
 
         if (context.Diagnostics.ErrorCount != errorsBefore)
@@ -62,7 +63,8 @@ internal static class DaemonBinder
             lockMemory,
             stateDir ?? DefaultPaths.StateDirectory(),
             errorsKept,
-            drainTimeout);
+            drainTimeout,
+            fuseChains);
     }
 
     private static int? RingSize(TableReader reader)

@@ -1,0 +1,85 @@
+namespace EventDaemon.Ring;
+
+/// <summary>One handler of a fused stage, behind an interface so that a chain of handlers of any
+/// types can run in one processor loop.</summary>
+public interface IEventStep<T> where T : unmanaged
+{
+    void OnStart();
+
+    void OnEvent(ref T slot, long sequence, bool endOfBatch);
+
+    void OnTimeout(long sequence);
+
+    void OnShutdown();
+}
+
+/// <summary>Something that runs a handler of type <typeparamref name="THandler"/>: a processor,
+/// or one step of a fused stage. Lets the daemon find a handler's state whatever the stage's shape.</summary>
+public interface IHandlerHost<THandler>
+{
+    ref THandler Handler { get; }
+}
+
+/// <summary>A struct handler boxed once (at graph build time) as a step of a fused stage.</summary>
+public sealed class HandlerStep<T, THandler>(THandler handler) : IEventStep<T>, IHandlerHost<THandler>
+    where T : unmanaged
+    where THandler : struct, IEventHandler<T>
+{
+    // Mutable struct kept in place: the handler's state lives here while the stage runs.
+    private THandler _handler = handler;
+
+    public ref THandler Handler => ref _handler;
+
+    public void OnStart() => _handler.OnStart();
+
+    public void OnEvent(ref T slot, long sequence, bool endOfBatch) => _handler.OnEvent(ref slot, sequence, endOfBatch);
+
+    public void OnTimeout(long sequence) => _handler.OnTimeout(sequence);
+
+    public void OnShutdown() => _handler.OnShutdown();
+}
+
+/// <summary>
+/// The handlers of a fused stage (<see cref="EventGraph{T, TWait}.Fuse"/>), run in order on every
+/// slot by one thread: each sees the slot after the previous one has finished with it, as it would
+/// through a barrier, without the hand-off between threads. One interface call per step per event.
+/// </summary>
+/// <remarks>A step that throws skips the rest of the chain for that event (the processor counts the
+/// failure once); the next event starts again at the first step.</remarks>
+public readonly struct ChainHandler<T>(IEventStep<T>[] steps) : IEventHandler<T>
+    where T : unmanaged
+{
+    public IReadOnlyList<IEventStep<T>> Steps => steps;
+
+    public void OnStart()
+    {
+        foreach (IEventStep<T> step in steps)
+        {
+            step.OnStart();
+        }
+    }
+
+    public void OnEvent(ref T slot, long sequence, bool endOfBatch)
+    {
+        for (int i = 0; i < steps.Length; i++)
+        {
+            steps[i].OnEvent(ref slot, sequence, endOfBatch);
+        }
+    }
+
+    public void OnTimeout(long sequence)
+    {
+        foreach (IEventStep<T> step in steps)
+        {
+            step.OnTimeout(sequence);
+        }
+    }
+
+    public void OnShutdown()
+    {
+        foreach (IEventStep<T> step in steps)
+        {
+            step.OnShutdown();
+        }
+    }
+}
