@@ -1,18 +1,5 @@
 namespace EventDaemon.Ring;
 
-/// <summary>One handler of a fused stage, behind an interface so that a chain of handlers of any
-/// types can run in one processor loop.</summary>
-public interface IEventStep<T> where T : unmanaged
-{
-    void OnStart();
-
-    void OnEvent(ref T slot, long sequence, bool endOfBatch);
-
-    void OnTimeout(long sequence);
-
-    void OnShutdown();
-}
-
 /// <summary>Something that runs a handler of type <typeparamref name="THandler"/>: a processor,
 /// or one step of a fused stage. Lets the daemon find a handler's state whatever the stage's shape.</summary>
 public interface IHandlerHost<THandler>
@@ -20,8 +7,9 @@ public interface IHandlerHost<THandler>
     ref THandler Handler { get; }
 }
 
-/// <summary>A struct handler boxed once (at graph build time) as a step of a fused stage.</summary>
-public sealed class HandlerStep<T, THandler>(THandler handler) : IEventStep<T>, IHandlerHost<THandler>
+/// <summary>A struct handler boxed once (at graph build time) as a step of a fused stage: called
+/// through <see cref="IEventHandler{T}"/>, so a chain can hold handlers of any types.</summary>
+public sealed class HandlerStep<T, THandler>(THandler handler) : IEventHandler<T>, IHandlerHost<THandler>
     where T : unmanaged
     where THandler : struct, IEventHandler<T>
 {
@@ -46,14 +34,14 @@ public sealed class HandlerStep<T, THandler>(THandler handler) : IEventStep<T>, 
 /// </summary>
 /// <remarks>A step that throws skips the rest of the chain for that event (the processor counts the
 /// failure once); the next event starts again at the first step.</remarks>
-public readonly struct ChainHandler<T>(IEventStep<T>[] steps) : IEventHandler<T>
+public readonly struct ChainHandler<T>(IEventHandler<T>[] steps) : IEventHandler<T>
     where T : unmanaged
 {
-    public IReadOnlyList<IEventStep<T>> Steps => steps;
+    public IReadOnlyList<IEventHandler<T>> Steps => steps;
 
     public void OnStart()
     {
-        foreach (IEventStep<T> step in steps)
+        foreach (IEventHandler<T> step in steps)
         {
             step.OnStart();
         }
@@ -69,7 +57,7 @@ public readonly struct ChainHandler<T>(IEventStep<T>[] steps) : IEventHandler<T>
 
     public void OnTimeout(long sequence)
     {
-        foreach (IEventStep<T> step in steps)
+        foreach (IEventHandler<T> step in steps)
         {
             step.OnTimeout(sequence);
         }
@@ -77,7 +65,7 @@ public readonly struct ChainHandler<T>(IEventStep<T>[] steps) : IEventHandler<T>
 
     public void OnShutdown()
     {
-        foreach (IEventStep<T> step in steps)
+        foreach (IEventHandler<T> step in steps)
         {
             step.OnShutdown();
         }

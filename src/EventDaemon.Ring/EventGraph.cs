@@ -23,7 +23,7 @@ public sealed class EventGraph<T, TWait> : IEventGraph
     private readonly List<Stage> _stages = [];
 
     // Each stage's handlers as boxed steps, for fusing it with a later stage (see Fuse).
-    private readonly Dictionary<Stage, IEventStep<T>[]> _steps = [];
+    private readonly Dictionary<Stage, IEventHandler<T>[]> _steps = [];
     private readonly TWait _wait;
     private bool _started;
 
@@ -117,7 +117,7 @@ public sealed class EventGraph<T, TWait> : IEventGraph
             ThrowHelper.InvalidOperation($"'{into.Name}' has dependants: '{name}' cannot run on its thread");
         }
 
-        IEventStep<T>[] steps = [.. _steps[into], new HandlerStep<T, THandler>(handler)];
+        IEventHandler<T>[] steps = [.. _steps[into], new HandlerStep<T, THandler>(handler)];
         TimeSpan? timeout = (into.Processor.IdleTimeout, idleTimeout) switch
         {
             ({ } a, { } b) => a < b ? a : b,

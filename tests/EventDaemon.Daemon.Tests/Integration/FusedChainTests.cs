@@ -12,33 +12,6 @@ namespace EventDaemon.Daemon.Tests.Integration;
 [Collection(IntegrationCollection.Name)]
 public sealed class FusedChainTests(ITestOutputHelper output)
 {
-    private static string Chain(DaemonLayout l) => $"""
-        [sources.in]
-        type = "tcp"
-        address = "{l.Address("in")}"
-        format = "json"
-
-        [transforms.clicks]
-        type = "filter"
-        inputs = ["in"]
-        condition = 'type == "click"'
-
-        [transforms.half]
-        type = "sample"
-        inputs = ["clicks"]
-        rate = 2
-
-        [sinks.out]
-        type = "file"
-        inputs = ["half"]
-        path = "{l.File("out.jsonl")}"
-
-        [sinks.all_clicks]
-        type = "file"
-        inputs = ["clicks"]
-        path = "{l.File("clicks.jsonl")}"
-        """;
-
     private static string Linear(DaemonLayout l) => $"""
         [sources.in]
         type = "tcp"
@@ -59,6 +32,16 @@ public sealed class FusedChainTests(ITestOutputHelper output)
         type = "file"
         inputs = ["half"]
         path = "{l.File("out.jsonl")}"
+        """;
+
+    /// <summary>The linear chain plus a second reader of the filter.</summary>
+    private static string Chain(DaemonLayout l) => Linear(l) + $"""
+
+
+        [sinks.all_clicks]
+        type = "file"
+        inputs = ["clicks"]
+        path = "{l.File("clicks.jsonl")}"
         """;
 
     [Fact]
