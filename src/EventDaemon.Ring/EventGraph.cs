@@ -9,7 +9,8 @@ namespace EventDaemon.Ring;
 /// <summary>
 /// Builds and runs the consumer graph of one ring: stages added with no predecessors run in
 /// parallel straight off the producers; <c>Add(c, after: a, b)</c> makes c wait until both a and b
-/// have finished a slot. Each stage gets its own dedicated thread.
+/// have finished a slot. Each stage gets its own dedicated thread; <see cref="Fuse"/> puts a
+/// later stage of a linear chain on an earlier one's.
 /// </summary>
 /// <remarks>
 /// The producers are gated on the graph's leaves (stages nobody depends on): since every stage
