@@ -259,7 +259,9 @@ public sealed class StreamSource : Source
                     int n = _socket.Receive(buffer, SocketFlags.None, out SocketError status);
                     if (status is SocketError.TimedOut or SocketError.WouldBlock)
                     {
-                        if (Quiet())
+                        // Quiet for QuietMillis: nothing while running; while stopping, what the
+                        // sender sent before the stop has all been read.
+                        if (_source._stopping)
                         {
                             break;
                         }
@@ -310,12 +312,5 @@ public sealed class StreamSource : Source
             Log.Warning($"source '{_source.Name}': closed the connection from {(_socket.RemoteEndPoint is IPEndPoint peer ? peer.ToString() : "a local client")}: bad binary frame ({error.Label()})");
             return false;
         }
-
-        /// <summary>
-        /// A read found the connection quiet for <see cref="QuietMillis"/>. While running that
-        /// means nothing; while stopping, the connection is done: what senders sent before the
-        /// stop has been read.
-        /// </summary>
-        private bool Quiet() => _source._stopping;
     }
 }

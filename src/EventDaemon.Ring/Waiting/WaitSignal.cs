@@ -18,9 +18,9 @@ namespace EventDaemon.Ring.Waiting;
 /// defence and so that idle stages get a periodic tick.</para>
 /// <para>Sleeping is a futex on a generation word: a waiter sleeps only while the word still holds
 /// the generation it read when it registered, and a notifier bumps the word and wakes every
-/// sleeper in one system call. No lock is held on either side, so a woken thread runs at once
-/// instead of queueing for a monitor its waker still holds (with a monitor, each wake-up cost
-/// two or three context switches).</para>
+/// sleeper in one system call. No lock is held on either side, so a woken thread does not queue
+/// for a monitor its waker still holds. (Against the monitor it replaced, the daemon's latency at
+/// 100 k events/s did not move measurably; the gain is fewer system calls per wake-up.)</para>
 /// </remarks>
 public sealed unsafe class WaitSignal
 {
@@ -74,7 +74,4 @@ public sealed unsafe class WaitSignal
     }
 
     public void EndWait() => Interlocked.Decrement(ref _waiters);
-
-    /// <summary>Threads registered as waiting now (for tests and diagnostics).</summary>
-    public int Waiters => Volatile.Read(ref _waiters);
 }
