@@ -83,11 +83,8 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
             ThrowHelper.InvalidOperation($"processor '{Name}' was already started");
         }
 
-        if (!_haltRequested)
-        {
-            Barrier.ClearAlert();
-        }
-
+        // The alert is never cleared: a processor runs once, and a Halt() that lands before this
+        // thread gets here must still stop it.
         _handler.OnStart();
         long next = Sequence.Value + 1;
         while (true)

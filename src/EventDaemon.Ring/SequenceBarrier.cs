@@ -67,6 +67,4 @@ public sealed class SequenceBarrier
         _alerted = true;
         _sequencer.Signal.NotifyAll();
     }
-
-    public void ClearAlert() => _alerted = false;
 }

@@ -188,6 +188,22 @@ public abstract class SequencerContractTests
         Assert.True(second.Position == 49_999, $"second stopped at {second.Position}");
     }
 
+    [Fact]
+    public void Halt_RacingStart_AlwaysStops()
+    {
+        // Halt() may land while a consumer thread is still starting up; it must never be lost.
+        for (int round = 0; round < 300; round++)
+        {
+            using var ring = new RingBuffer<TestSlot>(64);
+            Sequencer sequencer = Create(64, notify: true);
+            var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+            Stage first = graph.Add("first", new InOrderHandler());
+            graph.Add("second", new InOrderHandler(), after: [first]);
+            graph.Start();
+            Assert.True(graph.Halt(TimeSpan.FromSeconds(10)), $"round {round}: a stage missed the halt");
+        }
+    }
+
     internal sealed class ViolationCounter
     {
         public long Count;
