@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using EventDaemon.Ring.Internal;
 using EventDaemon.Ring.Memory;
+using EventDaemon.Ring.Sequencing;
 using EventDaemon.Ring.Waiting;
 
 namespace EventDaemon.Ring;
@@ -14,7 +15,7 @@ namespace EventDaemon.Ring;
 /// Generic over struct handler and wait strategy, so Native AOT compiles one loop per pair with
 /// the handler's code inlined: no interface or delegate dispatch per event.
 /// </remarks>
-public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, IHandlerHost<THandler>
+public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, IHandlerHost<THandler>, IIdleStage
     where T : unmanaged
     where THandler : struct, IEventHandler<T>
     where TWait : struct, IWaitStrategy
@@ -38,6 +39,8 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
     private volatile bool _haltRequested;
     private long _failures;
     private Exception? _lastFailure;
+    private IdleHandoff? _handoff;
+    private long _handedOff;
 
     public BatchEventProcessor(string name, RingBuffer<T> ring, SequenceBarrier barrier, THandler handler,
         TWait wait = default, TimeSpan? idleTimeout = null)
@@ -70,6 +73,46 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
     /// <summary>The handler, for reading its state once the processor has stopped.</summary>
     public ref THandler Handler => ref _handler;
 
+    /// <summary>Batches producers ran on their own threads while this stage's thread was parked.</summary>
+    public long HandedOffBatches => Volatile.Read(ref _handedOff);
+
+    /// <summary>Lets producers that call <see cref="Sequencer.RunIdleStages"/> run this stage while
+    /// its thread is parked (see <see cref="IdleHandoff"/>).</summary>
+    void IIdleStage.EnableIdleHandoff()
+    {
+        if (Volatile.Read(ref _state) != Idle)
+        {
+            ThrowHelper.InvalidOperation($"processor '{Name}' is already running");
+        }
+
+        _handoff = new IdleHandoff();
+        Barrier.Handoff = _handoff;
+    }
+
+    void IIdleStage.RunIfIdle()
+    {
+        IdleHandoff? handoff = _handoff;
+        if (handoff is null || !handoff.TryBorrow())
+        {
+            return;
+        }
+
+        try
+        {
+            long next = Sequence.Value + 1;
+            long available = Barrier.AvailableNow(next);
+            if (available >= next)
+            {
+                ProcessBatch(next, available);
+                _handedOff++;
+            }
+        }
+        finally
+        {
+            handoff.Return();
+        }
+    }
+
     public void Halt()
     {
         _haltRequested = true;
@@ -90,6 +133,12 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
         while (true)
         {
             long available = Barrier.WaitFor(ref _wait, next, Deadline());
+            if (_handoff is not null)
+            {
+                // Producers may have run batches of this stage while its thread was parked.
+                next = Sequence.Value + 1;
+            }
+
             if (available >= next)
             {
                 next = ProcessBatch(next, available);
@@ -111,6 +160,7 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
             }
         }
 
+        _handoff?.Close();
         _handler.OnShutdown();
         Volatile.Write(ref _state, Halted);
     }

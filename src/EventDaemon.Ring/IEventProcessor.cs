@@ -20,6 +20,10 @@ public interface IEventProcessor
 
     Exception? LastFailure { get; }
 
+    /// <summary>Batches producers ran on their own threads while this processor's thread was
+    /// parked (idle hand-off). Read from any thread.</summary>
+    long HandedOffBatches { get; }
+
     /// <summary>Runs the loop on the calling thread until halted and drained.</summary>
     void Run();
 

@@ -25,6 +25,9 @@ public sealed class SequenceBarrier
     /// <summary>The ring's wait signal, for parking wait strategies.</summary>
     public WaitSignal Signal => _sequencer.Signal;
 
+    /// <summary>Set when producers may run this barrier's stage while its thread is parked.</summary>
+    internal IdleHandoff? Handoff { get; set; }
+
     /// <summary>The smallest sequence every dependency has reached: the cursor when there is none.</summary>
     /// <remarks>Acquire reads: slot contents up to the result are visible to the caller.</remarks>
     public long DependentMinimum
@@ -66,5 +69,6 @@ public sealed class SequenceBarrier
     {
         _alerted = true;
         _sequencer.Signal.NotifyAll();
+        Handoff?.Signal.NotifyAll();
     }
 }

@@ -35,6 +35,7 @@ public static class ConfigRenderer
         toml.Integer("errors_kept", daemon.ErrorsKept);
         toml.String("drain_timeout", daemon.DrainTimeout.ToString());
         toml.Boolean("fuse_chains", daemon.FuseChains);
+        toml.Boolean("idle_handoff", daemon.IdleHandoff);
 
         foreach (SourceConfig source in config.Sources.Ordered)
         {

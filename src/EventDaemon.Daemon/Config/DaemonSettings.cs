@@ -12,6 +12,8 @@ namespace EventDaemon.Daemon.Config;
 /// <param name="DrainTimeout">How long <c>drain</c> (and SIGTERM) waits for in-flight events before exiting anyway.</param>
 /// <param name="FuseChains">Run a stage whose one input is a transform nobody else reads on that
 /// transform's thread (one thread per linear chain, not per stage).</param>
+/// <param name="IdleHandoff">Let a source thread run a first-level stage itself when it publishes
+/// while that stage's thread is parked (no wake-up across cores at moderate rates).</param>
 public sealed record DaemonSettings(
     string ControlSocket,
     int RingSize,
@@ -23,7 +25,8 @@ public sealed record DaemonSettings(
     string StateDir,
     int ErrorsKept,
     Duration DrainTimeout,
-    bool FuseChains = true)
+    bool FuseChains = true,
+    bool IdleHandoff = false)
 {
     /// <summary>
     /// 65 536 slots of 64 bytes is 4 MiB of ring: at a million events a second, 65 ms of slack for

@@ -54,13 +54,17 @@ public static class StatsCollector
         MetricFamily lag = Family("stage_lag", "gauge", "Slots between the ring's cursor and the stage.");
         MetricFamily written = Family("sink_events_written_total", "counter", "Events a sink has written.");
         MetricFamily errors = Family("sink_errors_total", "counter", "Failed sink writes (each retried).");
+        MetricFamily handedOff = Family("stage_handoff_batches_total", "counter",
+            "Batches a source thread ran for the stage while the stage's thread was parked (idle_handoff).");
         var lags = new Dictionary<string, long>(StringComparer.Ordinal);
+        var handoffs = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (Stage stage in p.AllStages)
         {
             // A fused stage's members share its thread and position, so its lag.
             foreach (string member in stage.Members)
             {
                 lags[member] = stage.Lag;
+                handoffs[member] = stage.Processor.HandedOffBatches;
             }
         }
 
@@ -92,6 +96,7 @@ public static class StatsCollector
             }
 
             lag.Add(lags.GetValueOrDefault(m.Name), label);
+            handedOff.Add(handoffs.GetValueOrDefault(m.Name), label);
             if (m.Kind == "sink")
             {
                 written.Add(m.Written, ("sink", m.Name));

@@ -254,6 +254,14 @@ public static class PipelineBuilder
             throw;
         }
 
+        if (config.Daemon.IdleHandoff)
+        {
+            foreach (RingContext<TWait> ctx in rings)
+            {
+                ctx.Graph.EnableIdleHandoff();
+            }
+        }
+
         // Every stage thread, and at least one reader per source, will want a core.
         AdaptiveWait.Configure(rings.Sum(r => r.Graph.Stages.Count) + sourceIds.Count);
         return new GraphParts(rings.Select(r => new RingGraph(r.Name, r.Ring, r.Graph, r.OwnsRing)).ToList(), metrics, abandon);

@@ -80,12 +80,18 @@ public sealed class EventRing : IDisposable
 
     internal void EndBatch(long firstPending, long lastClaimed)
     {
-        if (lastClaimed >= firstPending)
+        bool published = lastClaimed >= firstPending;
+        if (published)
         {
             _sequencer.Publish(lastClaimed);
         }
 
         _producerLock.Exit();
+        if (published)
+        {
+            // Outside the turn, so other producers are not held up by a stage this one runs.
+            _sequencer.RunIdleStages();
+        }
     }
 
     /// <summary>

@@ -14,6 +14,7 @@ namespace EventDaemon.Ring.Sequencing;
 public abstract class Sequencer
 {
     private Sequence[] _gating = [];
+    private IIdleStage[]? _idleStages;
 
     protected Sequencer(int bufferSize, bool notifyOnPublish)
     {
@@ -41,6 +42,36 @@ public abstract class Sequencer
     /// <summary>Sets the consumers' sequences producers must not overtake: the graph's last stages.
     /// Call before any producer starts.</summary>
     public void SetGatingSequences(Sequence[] sequences) => Volatile.Write(ref _gating, sequences);
+
+    /// <summary>
+    /// Producers call this after publishing, outside any lock of theirs: each first-level stage
+    /// whose thread is parked is run here, on the producer's thread, for what is published (see
+    /// <see cref="EventGraph{T, TWait}.EnableIdleHandoff"/>). Costs one read when the graph has no
+    /// such stage.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void RunIdleStages()
+    {
+        if (Volatile.Read(ref _idleStages) is { } stages)
+        {
+            RunIdle(stages);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RunIdle(IIdleStage[] stages)
+    {
+        foreach (IIdleStage stage in stages)
+        {
+            stage.RunIfIdle();
+        }
+    }
+
+    /// <summary>Sets the stages <see cref="RunIdleStages"/> runs (null: none).</summary>
+    internal void SetIdleStages(IIdleStage[]? stages) => Volatile.Write(ref _idleStages, stages);
+
+    /// <summary>Clears the idle stages if they are still <paramref name="stages"/>.</summary>
+    internal void ClearIdleStages(IIdleStage[] stages) => Interlocked.CompareExchange(ref _idleStages, null, stages);
 
     /// <summary>Slots free for claiming right now (a lower bound while consumers run).</summary>
     public long RemainingCapacity => BufferSize - (ClaimedCursor - MinimumGating(ClaimedCursor));

@@ -216,7 +216,27 @@ internal static class ParkingWait
 
     public static long Park(long sequence, SequenceBarrier barrier, long deadline)
     {
-        WaitSignal signal = barrier.Signal;
+        IdleHandoff? handoff = barrier.Handoff;
+        if (handoff is null)
+        {
+            return Park(sequence, barrier, barrier.Signal, deadline);
+        }
+
+        // While this thread sleeps, producers may run the stage themselves (see IdleHandoff); the
+        // lease is lent before registering on the signal, so the re-check there covers it.
+        handoff.Lend();
+        try
+        {
+            return Park(sequence, barrier, handoff.Signal, deadline);
+        }
+        finally
+        {
+            handoff.Reclaim();
+        }
+    }
+
+    private static long Park(long sequence, SequenceBarrier barrier, WaitSignal signal, long deadline)
+    {
         long available;
         while ((available = barrier.DependentMinimum) < sequence)
         {

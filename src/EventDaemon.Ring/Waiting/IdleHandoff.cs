@@ -1,0 +1,88 @@
+namespace EventDaemon.Ring.Waiting;
+
+/// <summary>
+/// Who may run a first-level stage's handler right now: its own thread, or — while that thread is
+/// parked — the producer that has just published. At a steady, moderate rate a parked consumer
+/// costs every event a cross-core wake-up (tens of microseconds on a VM); a producer that finds
+/// the stage idle runs the batch itself instead, as a plain forwarder would. Under load the
+/// consumer never parks, never lends, and the stages keep their own threads.
+/// </summary>
+/// <remarks>
+/// <para>The lease has one holder at a time, so the handler's state is never touched by two
+/// threads at once; taking it is a compare-and-swap (a full fence), giving it back a release
+/// store, so each holder sees everything the previous one wrote.</para>
+/// <para>No event can be stranded. The consumer lends the lease, then registers on
+/// <see cref="Signal"/> (whose process-wide barrier orders its stores before its re-check), then
+/// re-checks the ring before sleeping: so a producer either sees the lease lent, or its publish is
+/// seen by that re-check. A producer that finds the lease held by another producer wakes the
+/// consumer, which takes the lease back when the other producer returns it and finishes the
+/// batch.</para>
+/// </remarks>
+internal sealed class IdleHandoff
+{
+    private const int Consumer = 0;
+    private const int Lent = 1;
+    private const int Producer = 2;
+    private const int Closed = 3;
+
+    // Starts with the consumer: producers run nothing before the stage's thread has started.
+    private int _owner = Consumer;
+
+    /// <summary>Where the consumer sleeps while it lends the lease: producers notify it only when
+    /// they cannot run the stage themselves.</summary>
+    public WaitSignal Signal { get; } = new();
+
+    /// <summary>Consumer: lets producers run the stage until <see cref="Reclaim"/>.</summary>
+    public void Lend() => Volatile.Write(ref _owner, Lent);
+
+    /// <summary>Consumer: takes the lease back, waiting for a producer that holds it to finish.</summary>
+    public void Reclaim()
+    {
+        if (Interlocked.CompareExchange(ref _owner, Consumer, Lent) == Lent)
+        {
+            return;
+        }
+
+        // A producer is running the stage: wait for it, backing off to sleeps if it takes long
+        // (a sink reconnecting), so this thread does not spin against it on a shared core.
+        var spin = new SpinWait();
+        while (Interlocked.CompareExchange(ref _owner, Consumer, Lent) != Lent)
+        {
+            spin.SpinOnce();
+        }
+    }
+
+    /// <summary>Consumer, on exit: producers never run the stage again.</summary>
+    public void Close() => Volatile.Write(ref _owner, Closed);
+
+    /// <summary>
+    /// Producer, after publishing: true if it now holds the lease and must run the stage, then call
+    /// <see cref="Return"/>. When another producer holds it, wakes the consumer so that what this
+    /// producer published is not left for the other one to notice.
+    /// </summary>
+    public bool TryBorrow()
+    {
+        while (true)
+        {
+            switch (Volatile.Read(ref _owner))
+            {
+                case Lent:
+                    if (Interlocked.CompareExchange(ref _owner, Producer, Lent) == Lent)
+                    {
+                        return true;
+                    }
+
+                    break;
+                case Producer:
+                    Signal.NotifyIfWaiting();
+                    return false;
+                default:
+                    // The consumer holds it (it is awake and will see the publish) or it is closed.
+                    return false;
+            }
+        }
+    }
+
+    /// <summary>Producer: gives the lease back to the parked consumer.</summary>
+    public void Return() => Volatile.Write(ref _owner, Lent);
+}

@@ -1,0 +1,87 @@
+using System.Net.Sockets;
+using EventDaemon.Daemon.Tests.Integration.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace EventDaemon.Daemon.Tests.Integration;
+
+/// <summary>
+/// <c>idle_handoff = true</c>: events that arrive while the chain's thread is parked are run by
+/// the source thread that read them. Every event still arrives once and in order, and stats count
+/// the batches handed off; with the default (off) none is.
+/// </summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class IdleHandoffTests(ITestOutputHelper output)
+{
+    private const int Bursts = 40;
+    private const int PerBurst = 5;
+
+    private static string Config(DaemonLayout l) => $"""
+        [sources.in]
+        type = "tcp"
+        address = "{l.Address("in")}"
+        format = "json"
+
+        [transforms.some]
+        type = "filter"
+        inputs = ["in"]
+        condition = 'value >= 0'
+
+        [sinks.out]
+        type = "file"
+        inputs = ["some"]
+        path = "{l.File("out.jsonl")}"
+        """;
+
+    [Fact]
+    public void ASlowTrickle_IsRunOnTheSourceThread_EveryEventOnceInOrder()
+    {
+        using DaemonProcess daemon = DaemonProcess.Start(output, Config, new DaemonOptions { DaemonSettings = "idle_handoff = true" });
+        SendInBursts(daemon);
+
+        string path = daemon.Layout.File("out.jsonl");
+        Eventually.True(() => SinkFile.CountLines(path) == Bursts * PerBurst, () => daemon.Stats().Json);
+        List<string> lines = SinkFile.TextLines(path);
+        for (int i = 0; i < lines.Count; i++)
+        {
+            Assert.Contains($"\"value\":{i}", lines[i]);
+        }
+
+        StatsSnapshot stats = daemon.Stats();
+        Assert.True(stats.Value("events_processed_total", ("stage", "some")) == Bursts * PerBurst, stats.Json);
+        foreach (string member in new[] { "some", "out" })
+        {
+            Assert.True(stats.Value("stage_handoff_batches_total", ("stage", member)) > 0,
+                $"{member}: no batch ran on the source thread although the chain idled between bursts: {stats.Json}");
+        }
+    }
+
+    [Fact]
+    public void ByDefault_NothingIsHandedOff()
+    {
+        using DaemonProcess daemon = DaemonProcess.Start(output, Config);
+        SendInBursts(daemon);
+
+        Eventually.True(() => SinkFile.CountLines(daemon.Layout.File("out.jsonl")) == Bursts * PerBurst, () => daemon.Stats().Json);
+        StatsSnapshot stats = daemon.Stats();
+        Assert.True(stats.Value("stage_handoff_batches_total", ("stage", "out")) == 0, stats.Json);
+    }
+
+    /// <summary>Bursts with pauses long enough for the chain's thread to stop spinning and park.</summary>
+    private static void SendInBursts(DaemonProcess daemon)
+    {
+        using Socket socket = TestSockets.ConnectTcp(daemon.Layout.Port("in"));
+        int value = 0;
+        for (int burst = 0; burst < Bursts; burst++)
+        {
+            var lines = new System.Text.StringBuilder();
+            for (int i = 0; i < PerBurst; i++)
+            {
+                lines.Append("{\"type\":\"tick\",\"value\":").Append(value++).Append("}\n");
+            }
+
+            TestSockets.SendAll(socket, lines.ToString());
+            Thread.Sleep(10);
+        }
+    }
+}

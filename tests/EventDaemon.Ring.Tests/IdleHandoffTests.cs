@@ -1,0 +1,303 @@
+using EventDaemon.Ring.Memory;
+using EventDaemon.Ring.Sequencing;
+using EventDaemon.Ring.Waiting;
+using Xunit;
+
+namespace EventDaemon.Ring.Tests;
+
+/// <summary>Idle hand-off: a producer that publishes while a first-level stage's thread is parked
+/// runs the batch itself; every event is still processed once, in order, by one thread at a time.</summary>
+public sealed class IdleHandoffTests
+{
+    internal sealed class Log
+    {
+        public long Seen;
+        public long OutOfOrder;
+        public long Overlaps;
+        public long Timeouts;
+        public int Inside;
+        public readonly HashSet<int> EventThreads = [];
+        public readonly HashSet<int> TimeoutThreads = [];
+    }
+
+    /// <summary>Checks order, counts events, and notices two threads inside the handler at once.</summary>
+    private struct Recorder : IEventHandler<TestSlot>
+    {
+        public Log Log;
+        private long _expected;
+
+        public readonly void OnStart()
+        {
+        }
+
+        public void OnEvent(ref TestSlot slot, long sequence, bool endOfBatch)
+        {
+            if (Interlocked.Increment(ref Log.Inside) != 1)
+            {
+                Interlocked.Increment(ref Log.Overlaps);
+            }
+
+            if (sequence != _expected || slot.Value != sequence)
+            {
+                Log.OutOfOrder++;
+            }
+
+            _expected = sequence + 1;
+            slot.StageA = sequence;
+            Log.Seen++;
+            // One holder at a time (checked above), so no lock: a contended lock could allocate.
+            Log.EventThreads.Add(Environment.CurrentManagedThreadId);
+
+            Interlocked.Decrement(ref Log.Inside);
+        }
+
+        public readonly void OnTimeout(long sequence)
+        {
+            Log.TimeoutThreads.Add(Environment.CurrentManagedThreadId);
+            Interlocked.Increment(ref Log.Timeouts);
+        }
+
+        public readonly void OnShutdown()
+        {
+        }
+    }
+
+    /// <summary>Second stage: must see the first stage's stamp, wherever the first one ran.</summary>
+    private struct After : IEventHandler<TestSlot>
+    {
+        public Log Log;
+
+        public readonly void OnStart()
+        {
+        }
+
+        public readonly void OnEvent(ref TestSlot slot, long sequence, bool endOfBatch)
+        {
+            if (slot.StageA != sequence)
+            {
+                Log.OutOfOrder++;
+            }
+
+            Log.Seen++;
+        }
+
+        public readonly void OnTimeout(long sequence)
+        {
+        }
+
+        public readonly void OnShutdown()
+        {
+        }
+    }
+
+    private static BatchEventProcessor<TestSlot, Recorder, AdaptiveWait> Processor(Stage stage) =>
+        (BatchEventProcessor<TestSlot, Recorder, AdaptiveWait>)stage.Processor;
+
+    private static void PublishOne(Sequencer sequencer, RingBuffer<TestSlot> ring)
+    {
+        long s = sequencer.Next();
+        ring[s].Value = s;
+        sequencer.Publish(s);
+        sequencer.RunIdleStages();
+    }
+
+    [Fact]
+    public void ParkedStage_IsRunByThePublishingProducer()
+    {
+        const int events = 200;
+        using var ring = new RingBuffer<TestSlot>(1024);
+        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(1024, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+        var log = new Log();
+        Stage stage = graph.Add("stage", new Recorder { Log = log });
+        graph.EnableIdleHandoff();
+        graph.Start();
+
+        for (int i = 0; i < events; i++)
+        {
+            // Long enough for the stage's thread to give up spinning and park.
+            Thread.Sleep(2);
+            PublishOne(sequencer, ring);
+        }
+
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(30)), "stage did not stop");
+        Assert.True(log.Seen == events && log.OutOfOrder == 0, $"saw {log.Seen} of {events}, {log.OutOfOrder} out of order");
+        Assert.True(log.Overlaps == 0, $"{log.Overlaps} events ran while another thread was inside the handler");
+        Assert.True(Processor(stage).HandedOffBatches > 0, "no batch ran on the producer although the stage was idle between events");
+        Assert.Contains(Environment.CurrentManagedThreadId, log.EventThreads);
+        Assert.True(stage.Position == events - 1, $"stage stopped at {stage.Position}");
+    }
+
+    [Fact]
+    public void WithoutHandoff_TheStageThreadRunsEverything()
+    {
+        using var ring = new RingBuffer<TestSlot>(1024);
+        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(1024, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+        var log = new Log();
+        Stage stage = graph.Add("stage", new Recorder { Log = log });
+        graph.Start();
+
+        for (int i = 0; i < 20; i++)
+        {
+            Thread.Sleep(2);
+            PublishOne(sequencer, ring);
+        }
+
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(30)), "stage did not stop");
+        Assert.True(log.Seen == 20, $"saw {log.Seen} of 20");
+        Assert.True(Processor(stage).HandedOffBatches == 0, "a batch ran on the producer without hand-off enabled");
+        Assert.DoesNotContain(Environment.CurrentManagedThreadId, log.EventThreads);
+    }
+
+    [Fact]
+    public void ManyProducers_EveryEventOnceInOrder_AndDependantsSeeIt()
+    {
+        const int producers = 3;
+        const int perProducer = 20_000;
+        using var ring = new RingBuffer<TestSlot>(256);
+        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(256, multiProducer: true);
+        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+        var first = new Log();
+        var second = new Log();
+        Stage a = graph.Add("first", new Recorder { Log = first });
+        graph.Add("second", new After { Log = second }, after: [a]);
+        graph.EnableIdleHandoff();
+        graph.Start();
+
+        var threads = new Thread[producers];
+        for (int p = 0; p < producers; p++)
+        {
+            int seed = p;
+            threads[p] = new Thread(() =>
+            {
+                var random = new Random(seed);
+                for (int i = 0; i < perProducer; i++)
+                {
+                    PublishOne(sequencer, ring);
+                    // Bursts and pauses, so the stage alternates between running and parking.
+                    int pause = random.Next(256);
+                    if (pause == 0)
+                    {
+                        Thread.Sleep(1);
+                    }
+                    else if (pause < 8)
+                    {
+                        Thread.Yield();
+                    }
+                }
+            })
+            { IsBackground = true };
+            threads[p].Start();
+        }
+
+        foreach (Thread t in threads)
+        {
+            Assert.True(t.Join(TimeSpan.FromSeconds(60)), "a producer did not finish");
+        }
+
+        const long total = producers * perProducer;
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(30)), "stages did not stop");
+        Assert.True(first.Seen == total && first.OutOfOrder == 0, $"first saw {first.Seen} of {total}, {first.OutOfOrder} out of order");
+        Assert.True(first.Overlaps == 0, $"{first.Overlaps} events ran while another thread was inside the handler");
+        Assert.True(second.Seen == total && second.OutOfOrder == 0, $"second saw {second.Seen} of {total}, {second.OutOfOrder} before the first stage");
+        Assert.True(a.Position == total - 1, $"first stopped at {a.Position}");
+    }
+
+    [Fact]
+    public void HaltedStage_IsNeverRunByProducers()
+    {
+        using var ring = new RingBuffer<TestSlot>(64);
+        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(64, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+        var log = new Log();
+        Stage stage = graph.Add("stage", new Recorder { Log = log });
+        graph.EnableIdleHandoff();
+        graph.Start();
+        Thread.Sleep(5);
+        PublishOne(sequencer, ring);
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(30)), "stage did not stop");
+        long seen = log.Seen;
+
+        PublishOne(sequencer, ring);
+
+        Assert.True(seen == 1 && log.Seen == 1, $"saw {log.Seen} events, 1 before the halt");
+        Assert.True(stage.Position == 0, $"stage moved to {stage.Position} after it halted");
+    }
+
+    [Fact]
+    public void IdleTimeout_TicksOnTheStageThread()
+    {
+        using var ring = new RingBuffer<TestSlot>(64);
+        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(64, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+        var log = new Log();
+        graph.Add("stage", new Recorder { Log = log }, idleTimeout: TimeSpan.FromMilliseconds(5));
+        graph.EnableIdleHandoff();
+        graph.Start();
+
+        for (int i = 0; i < 5; i++)
+        {
+            Thread.Sleep(3);
+            PublishOne(sequencer, ring);
+        }
+
+        Assert.True(Wait.Until(() => Interlocked.Read(ref log.Timeouts) >= 3, TimeSpan.FromSeconds(10)), "no timeout ticks");
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(30)), "stage did not stop");
+        Assert.True(log.Seen == 5, $"saw {log.Seen} of 5");
+        Assert.DoesNotContain(Environment.CurrentManagedThreadId, log.TimeoutThreads);
+    }
+
+    [Fact]
+    public void EnablingAfterStart_Throws()
+    {
+        using var ring = new RingBuffer<TestSlot>(64);
+        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(64, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+        graph.Add("stage", new Recorder { Log = new Log() });
+        graph.Start();
+        Assert.Throws<InvalidOperationException>(graph.EnableIdleHandoff);
+    }
+
+    [Fact]
+    public void HandedOffSteadyState_AllocatesNothingAndCollectsNothing()
+    {
+        using var ring = new RingBuffer<TestSlot>(1024);
+        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(1024, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+        var log = new Log();
+        Stage stage = graph.Add("stage", new Recorder { Log = log });
+        graph.EnableIdleHandoff();
+        graph.Start();
+
+        // Warm up both paths (the stage's own thread and the producer's), then measure the producer:
+        // it publishes in bursts with pauses, running the stage whenever it finds it parked.
+        for (int i = 0; i < 20; i++)
+        {
+            Thread.Sleep(1);
+            PublishOne(sequencer, ring);
+        }
+
+        int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+        long handedBefore = Processor(stage).HandedOffBatches;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int burst = 0; burst < 200; burst++)
+        {
+            Thread.Sleep(1);
+            for (int i = 0; i < 100; i++)
+            {
+                PublishOne(sequencer, ring);
+            }
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long handed = Processor(stage).HandedOffBatches - handedBefore;
+
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(30)), "stage did not stop");
+        Assert.True(log.Seen == 20_020 && log.OutOfOrder == 0, $"saw {log.Seen} of 20020, {log.OutOfOrder} out of order");
+        Assert.True(handed > 0, "the producer never ran the stage");
+        Assert.True(allocated == 0, $"the producer allocated {allocated} bytes publishing and running {handed} batches");
+        Assert.True(GC.CollectionCount(0) == gen0 && GC.CollectionCount(1) == gen1 && GC.CollectionCount(2) == gen2,
+            "collections happened during the run");
+    }
+}
