@@ -56,8 +56,11 @@ internal static class Configs
 
         """;
 
-    /// <summary>TCP (JSON) → filter → tcp sink back to the generator.</summary>
-    public static string Latency(string dir, int port, int returnPort) => Daemon(dir) + $"""
+    /// <summary>TCP (JSON) → filter → tcp sink back to the generator; with
+    /// <paramref name="idleHandoff"/>, the source thread runs the chain when it is idle.</summary>
+    public static string Latency(string dir, int port, int returnPort, bool idleHandoff = false) => Daemon(dir) + $"""
+        idle_handoff = {(idleHandoff ? "true" : "false")}
+
         [sources.json]
         type = "tcp"
         address = "127.0.0.1:{port}"

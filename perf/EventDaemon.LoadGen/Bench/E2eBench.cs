@@ -16,8 +16,9 @@ namespace EventDaemon.LoadGen.Bench;
 /// <remarks>
 /// Order: (1) throughput floors, (2) eventd's throughput pipeline flat out for JSON and binary,
 /// then the steady-state zero-GC run on the same process, (3) the baseline flat out, (4) latency:
-/// forwarder floor, eventd and the baseline all started, and at each rate run one after the other
-/// so that a burst of noise from the shared machine is not pinned on one of them. Only one system
+/// forwarder floor, eventd (default and idle_handoff) and the baseline all started, and at each
+/// rate run one after the other — at the fixed target rates for several rounds, merged — so that a
+/// burst of noise from the shared machine is not pinned on one of them. Only one system
 /// receives traffic at a time. Throughput is measured where the events arrive (eventd's
 /// <c>stats</c>, the floor's and the baseline's counter lines) over a window after the warm-up, not
 /// from what the sender managed to push into socket buffers.
@@ -219,32 +220,83 @@ internal sealed class E2eBench(E2eOptions options)
         Directory.CreateDirectory(latencyDir);
         using Daemon daemon = StartDaemon("latency", Configs.Latency(latencyDir, eventdPort, listener.EndPoint.Port), latencyDir);
 
+        // The same pipeline with idle_handoff = true, at the fixed rates: parked, it costs nothing.
+        int handoffPort = FreePort();
+        string handoffDir = Path.Combine(_tmp.FullName, "latency-handoff");
+        Directory.CreateDirectory(handoffDir);
+        using Daemon handoff = StartDaemon("latency-handoff", Configs.Latency(handoffDir, handoffPort, listener.EndPoint.Port, idleHandoff: true), handoffDir);
+
         int baselinePort = FreePort();
         using ChildProcess baseline = ChildProcess.Start("baseline", options.Baseline, ["--listen", $"127.0.0.1:{baselinePort}", "--return", back], Path.Combine(_tmp.FullName, "baseline-latency.log"));
         baseline.WaitListening(TimeSpan.FromSeconds(30));
 
         foreach ((double rate, string label) in rates)
         {
-            _latency.Add(Latency("floor", rate, label, listener, Target.Parse($"tcp://127.0.0.1:{forwardPort}"), null));
-            _latency.Add(Latency("eventd", rate, label, listener, Target.Parse($"tcp://127.0.0.1:{eventdPort}"), () => DaemonSample(daemon, "json")));
+            bool fixedRate = options.AbsoluteRates.Contains(rate);
+            var runs = new List<LatencyRun>
+            {
+                new("floor", Target.Parse($"tcp://127.0.0.1:{forwardPort}"), null),
+                new("eventd", Target.Parse($"tcp://127.0.0.1:{eventdPort}"), () => DaemonSample(daemon, "json")),
+            };
+            if (fixedRate)
+            {
+                runs.Add(new(Report.HandoffSystem, Target.Parse($"tcp://127.0.0.1:{handoffPort}"), () => DaemonSample(handoff, "json")));
+            }
+
             if (rate <= baselineMax)
             {
-                _latency.Add(Latency("baseline", rate, label, listener, Target.Parse($"tcp://127.0.0.1:{baselinePort}"), () => BaselineSample(baseline)));
+                runs.Add(new("baseline", Target.Parse($"tcp://127.0.0.1:{baselinePort}"), () => BaselineSample(baseline)));
             }
             else
             {
                 Log($"e2e: latency baseline at {rate:N0}/s skipped: above its measured maximum of {baselineMax:N0}/s");
             }
+
+            // At the target rates the systems take turns for several rounds and each one's rounds
+            // are merged: a noisy second of the shared VM then falls on all of them alike, not on
+            // whichever happened to run in it.
+            int rounds = fixedRate ? options.LatencyRounds : 1;
+            for (int round = 0; round < rounds; round++)
+            {
+                foreach (LatencyRun run in runs)
+                {
+                    Measure(run, rate, listener);
+                }
+            }
+
+            foreach (LatencyRun run in runs)
+            {
+                _latency.Add(Finish(run, rate, label, rounds));
+            }
         }
     }
 
-    private LatencyResult Latency(string system, double rate, string label, ReturnListener listener, Target target, Func<Sample>? sample)
+    /// <summary>One system's latency rounds at one rate, merged.</summary>
+    private sealed class LatencyRun(string system, Target target, Func<Sample>? sample)
+    {
+        public string System { get; } = system;
+
+        public Target Target { get; } = target;
+
+        public Func<Sample>? Sample { get; } = sample;
+
+        public HistogramBase? Merged;
+        public long Sent;
+        public long Returned;
+        public double SentSeconds;
+        public long MaxLagNs;
+        public long? GcCollections;
+        public long AllocatedBytes;
+        public long SampledEvents;
+    }
+
+    private void Measure(LatencyRun run, double rate, ReturnListener listener)
     {
         long start = Clock.NowNs() + 20_000_000;
         long measureFrom = start + Nanos(options.LatencyWarmup);
         var plan = new SendPlan
         {
-            Target = target,
+            Target = run.Target,
             Pool = _json,
             Connections = options.Connections,
             Rate = rate,
@@ -255,26 +307,52 @@ internal sealed class E2eBench(E2eOptions options)
         (Thread sender, Func<SendResult> result) = LoadSender.Start(plan);
         Sample? first = null;
         Sample? last = null;
-        if (sample is not null)
+        if (run.Sample is not null)
         {
-            (first, last) = Window(measureFrom, options.LatencyMeasure, sample);
+            (first, last) = Window(measureFrom, options.LatencyMeasure, run.Sample);
         }
 
         sender.Join();
         SendResult sent = result();
         bool complete = listener.WaitFor(sent.Events, TimeSpan.FromSeconds(10));
         HistogramBase h = listener.End();
-        long? gc = first is { } f && last is { } l ? l.GcCollections - f.GcCollections : null;
-        double? perEvent = first is { } f2 && last is { } l2 ? PerEvent(f2, l2) : null;
-        string file = $"{system}-{rate:0}";
+        if (run.Merged is null)
+        {
+            run.Merged = h.Copy();
+        }
+        else
+        {
+            run.Merged.Add(h);
+        }
+
+        run.Sent += sent.Events;
+        run.Returned += listener.Lines;
+        run.SentSeconds += sent.Events / Math.Max(1, sent.EventsPerSecond);
+        run.MaxLagNs = Math.Max(run.MaxLagNs, sent.MaxLagNs);
+        if (first is { } f && last is { } l)
+        {
+            run.GcCollections = (run.GcCollections ?? 0) + (l.GcCollections - f.GcCollections);
+            run.AllocatedBytes += Allocated(f, l);
+            run.SampledEvents += l.Events - f.Events;
+        }
+
+        Log($"e2e: latency {run.System,-14} {rate,9:N0}/s: p50 {Us(h.GetValueAtPercentile(50)),8} p99 {Us(h.GetValueAtPercentile(99)),8} max {Us(h.GetMaxValue()),8} µs" +
+            $"{(complete ? "" : $"; only {listener.Lines:N0} of {sent.Events:N0} came back")}{(listener.Unparsed > 0 ? $"; {listener.Unparsed} lines without ts" : "")}");
+    }
+
+    private LatencyResult Finish(LatencyRun run, double rate, string label, int rounds)
+    {
+        HistogramBase h = run.Merged!;
+        double? perEvent = run.GcCollections is null ? null : run.SampledEvents <= 0 ? double.NaN : (double)run.AllocatedBytes / run.SampledEvents;
+        string file = $"{run.System}-{rate:0}";
         Report.WriteHistogram(Path.Combine(_dataDir, file), h);
         var r = new LatencyResult(
-            system,
+            run.System,
             label,
             rate,
-            sent.EventsPerSecond,
-            sent.Events,
-            listener.Lines,
+            run.Sent / Math.Max(1e-9, run.SentSeconds),
+            run.Sent,
+            run.Returned,
             h.TotalCount,
             h.GetValueAtPercentile(50),
             h.GetValueAtPercentile(90),
@@ -282,13 +360,13 @@ internal sealed class E2eBench(E2eOptions options)
             h.GetValueAtPercentile(99.9),
             h.GetValueAtPercentile(99.99),
             h.GetMaxValue(),
-            sent.MaxLagNs,
-            gc,
+            run.MaxLagNs,
+            run.GcCollections,
             perEvent,
             $"latency/{file}.dat");
-        Log($"e2e: latency {system,-8} {rate,9:N0}/s: p50 {Us(r.P50),8} p90 {Us(r.P90),8} p99 {Us(r.P99),8} p99.9 {Us(r.P999),8} max {Us(r.Max),8} µs" +
-            $"{(complete ? "" : $"; only {listener.Lines:N0} of {sent.Events:N0} came back")}{(listener.Unparsed > 0 ? $"; {listener.Unparsed} lines without ts" : "")}" +
-            $"{(gc is null ? "" : $"; {gc} GCs, {perEvent:0.###} B/event")}");
+        Log($"e2e: latency {run.System,-14} {rate,9:N0}/s over {rounds} round(s): p50 {Us(r.P50),8} p90 {Us(r.P90),8} p99 {Us(r.P99),8} p99.9 {Us(r.P999),8} max {Us(r.Max),8} µs" +
+            $"{(run.Returned < run.Sent ? $"; only {run.Returned:N0} of {run.Sent:N0} came back" : "")}" +
+            $"{(r.GcCollections is null ? "" : $"; {r.GcCollections} GCs, {perEvent:0.###} B/event")}");
         return r;
     }
 

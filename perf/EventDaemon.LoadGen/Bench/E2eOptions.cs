@@ -29,6 +29,9 @@ internal sealed class E2eOptions
 
     public TimeSpan LatencyMeasure => TimeSpan.FromSeconds(Quick ? 2 : 3);
 
+    /// <summary>Interleaved rounds per system at each fixed target rate, merged into one histogram.</summary>
+    public int LatencyRounds => Quick ? 1 : 3;
+
     /// <summary>
     /// The shortest steady state on which the allocation budget is enforced: the daemon's counter
     /// moves in steps of a thread's allocation context (8 KB) and each read of it allocates tens of

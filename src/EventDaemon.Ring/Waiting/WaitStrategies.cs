@@ -137,7 +137,9 @@ public struct BlockingWait : IWaitStrategy
 /// is a 10 µs gap — the budget falls to a couple of tries and the consumer parks almost at once,
 /// instead of burning a fifth of a core spinning before every event (measured in the daemon on
 /// two cores); under load the budget stays at its maximum and the consumer never parks. One wait
-/// in 16 probes with the full budget, and a probe that finds work restores it at once.
+/// in 16 probes with the full budget, and a probe that finds work restores it at once. A stage with
+/// idle hand-off (<see cref="EventGraph{T, TWait}.EnableIdleHandoff"/>) always takes the minimum
+/// budget: it parks as soon as nothing is waiting, so producers run it instead.
 /// </remarks>
 public struct AdaptiveWait : IWaitStrategy
 {
@@ -176,7 +178,11 @@ public struct AdaptiveWait : IWaitStrategy
         // One wait in ProbeEvery spends the whole budget, so a consumer whose budget fell while
         // events were sparse finds out when they come close enough together for spinning to pay.
         bool probe = (++_waits & (ProbeEvery - 1)) == 0;
-        int budget = probe ? max : current;
+        // With idle hand-off, parking is what lets the producers run the stage without a wake-up;
+        // spinning would only take the stream back onto this thread (and the other core) at rates
+        // where the next event arrives just within the budget. Only work already waiting (load)
+        // keeps the stage on its own thread.
+        int budget = barrier.Handoff is not null ? MinBudget : probe ? max : current;
         for (int tries = 0; tries < budget; tries++)
         {
             if ((available = barrier.DependentMinimum) >= sequence)

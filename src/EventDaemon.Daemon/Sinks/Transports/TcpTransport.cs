@@ -104,6 +104,7 @@ public readonly partial struct TcpTransport : ISinkTransport
     {
         Connection c = _connection;
         Socket? socket = c.Socket;
+        c.WroteSinceTick = true;
         if (socket is null || c.PeerClosed(socket))
         {
             return c.TryWriteDisconnected(batch, out error);
@@ -116,9 +117,14 @@ public readonly partial struct TcpTransport : ISinkTransport
     {
         Connection c = _connection;
         Socket? socket = c.Socket;
+        // A write since the last tick checked the peer just before it, and the next write will
+        // again: the sink ticks after every flush, and a second poll per batch would only double
+        // the system calls of a busy connection. An idle one is still checked on every tick.
+        bool wrote = c.WroteSinceTick;
+        c.WroteSinceTick = false;
         if (socket is not null)
         {
-            if (c.PeerClosed(socket))
+            if (!wrote && c.PeerClosed(socket))
             {
                 c.Lost(nowTimestamp, Connection.PeerClosedCause);
             }
@@ -141,6 +147,9 @@ public readonly partial struct TcpTransport : ISinkTransport
         public const string PeerClosedCause = "the peer closed the connection";
 
         public Socket? Socket;
+
+        /// <summary>A write came since the last tick (and checked the peer just before it).</summary>
+        public bool WroteSinceTick;
 
         /// <summary>Backoff in <see cref="Time"/> ticks: the wait scheduled after the last failure; 0 = none.</summary>
         public long Backoff;
