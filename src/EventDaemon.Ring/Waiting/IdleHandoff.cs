@@ -4,8 +4,9 @@ namespace EventDaemon.Ring.Waiting;
 /// Who may run a first-level stage's handler right now: its own thread, or — while that thread is
 /// parked — the producer that has just published. At a steady, moderate rate a parked consumer
 /// costs every event a cross-core wake-up (tens of microseconds on a VM); a producer that finds
-/// the stage idle runs the batch itself instead, as a plain forwarder would. Under load the
-/// consumer never parks, never lends, and the stages keep their own threads.
+/// the stage idle runs the batch itself instead, as a plain forwarder would. The stage's own
+/// thread takes over whenever it wakes (its idle tick, or a producer that found the lease taken)
+/// to a backlog, and keeps the stage while work is waiting.
 /// </summary>
 /// <remarks>
 /// <para>The lease has one holder at a time, so the handler's state is never touched by two
