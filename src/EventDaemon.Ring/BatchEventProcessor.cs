@@ -97,11 +97,18 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
             return;
         }
 
+        bool wake = false;
         try
         {
             long next = Sequence.Value + 1;
             long available = Barrier.AvailableNow(next);
-            if (available >= next)
+            if (available - next + 1 >= IdleHandoff.MaxBatch)
+            {
+                // A backlog this size is load, not a trickle: wake the stage's own thread for it,
+                // so that under load the stage keeps running beside its producers.
+                wake = true;
+            }
+            else if (available >= next)
             {
                 ProcessBatch(next, available);
                 _handedOff++;
@@ -110,6 +117,11 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
         finally
         {
             handoff.Return();
+        }
+
+        if (wake)
+        {
+            handoff.Signal.NotifyIfWaiting();
         }
     }
 

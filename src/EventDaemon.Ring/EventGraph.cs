@@ -142,15 +142,15 @@ public sealed class EventGraph<T, TWait> : IEventGraph
     /// <summary>
     /// Lets producers run a first-level stage (one with no predecessors) on their own thread when
     /// they publish while its thread is parked, instead of waking that thread: an event then costs
-    /// no wake-up across cores. Such a stage parks as soon as nothing is waiting (no spinning), and
-    /// its thread takes the work back whenever it wakes to a backlog. Producers opt in by calling
+    /// no wake-up across cores. Such a stage parks as soon as nothing is waiting (no spinning); a
+    /// producer that finds a backlog of <see cref="IdleHandoff.MaxBatch"/> events or more wakes the
+    /// stage's thread for it instead, so under load stages still run beside their producers.
+    /// Producers opt in by calling
     /// <see cref="Sequencer.RunIdleStages"/> after publishing. Only for parking wait strategies;
     /// call before <see cref="Start"/>.
     /// </summary>
-    /// <remarks>The price: the producer's thread does the stage's work while the stage keeps up,
-    /// so a source's events are decoded and processed on one thread; and a handler that blocks (a
-    /// sink reconnecting) blocks the producer that ran it, which stops reading its source until
-    /// the handler returns.</remarks>
+    /// <remarks>The price: a handler that blocks (a sink reconnecting) blocks the producer that ran
+    /// it, which stops reading its source until the handler returns.</remarks>
     public void EnableIdleHandoff()
     {
         if (_started)

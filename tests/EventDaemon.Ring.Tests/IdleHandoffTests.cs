@@ -130,6 +130,36 @@ public sealed class IdleHandoffTests
     }
 
     [Fact]
+    public void ABacklog_IsLeftToTheStageThread()
+    {
+        using var ring = new RingBuffer<TestSlot>(1024);
+        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(1024, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+        var log = new Log();
+        Stage stage = graph.Add("stage", new Recorder { Log = log });
+        graph.EnableIdleHandoff();
+        graph.Start();
+        Thread.Sleep(20);
+
+        // A batch of MaxBatch events, published at once while the stage is parked: load, not a trickle.
+        long low = sequencer.Next(IdleHandoff.MaxBatch) - IdleHandoff.MaxBatch + 1;
+        for (long s = low; s < low + IdleHandoff.MaxBatch; s++)
+        {
+            ring[s].Value = s;
+        }
+
+        sequencer.Publish(low, low + IdleHandoff.MaxBatch - 1);
+        sequencer.RunIdleStages();
+
+        Assert.True(Wait.Until(() => stage.Position == IdleHandoff.MaxBatch - 1, TimeSpan.FromSeconds(10)),
+            $"the stage's thread did not take the backlog: position {stage.Position}");
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(30)), "stage did not stop");
+        Assert.True(log.Seen == IdleHandoff.MaxBatch && log.OutOfOrder == 0, $"saw {log.Seen}, {log.OutOfOrder} out of order");
+        Assert.True(Processor(stage).HandedOffBatches == 0, "the producer ran a backlog of MaxBatch events itself");
+        Assert.DoesNotContain(Environment.CurrentManagedThreadId, log.EventThreads);
+    }
+
+    [Fact]
     public void WithoutHandoff_TheStageThreadRunsEverything()
     {
         using var ring = new RingBuffer<TestSlot>(1024);

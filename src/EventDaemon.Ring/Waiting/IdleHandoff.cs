@@ -4,9 +4,9 @@ namespace EventDaemon.Ring.Waiting;
 /// Who may run a first-level stage's handler right now: its own thread, or — while that thread is
 /// parked — the producer that has just published. At a steady, moderate rate a parked consumer
 /// costs every event a cross-core wake-up (tens of microseconds on a VM); a producer that finds
-/// the stage idle runs the batch itself instead, as a plain forwarder would. The stage's own
-/// thread takes over whenever it wakes (its idle tick, or a producer that found the lease taken)
-/// to a backlog, and keeps the stage while work is waiting.
+/// the stage idle runs the batch itself instead, as a plain forwarder would. A backlog of
+/// <see cref="MaxBatch"/> events or more is load, not a trickle: the producer wakes the stage's
+/// own thread for it, which keeps the stage while work is waiting.
 /// </summary>
 /// <remarks>
 /// <para>The lease has one holder at a time, so the handler's state is never touched by two
@@ -25,6 +25,10 @@ internal sealed class IdleHandoff
     private const int Lent = 1;
     private const int Producer = 2;
     private const int Closed = 3;
+
+    /// <summary>The most events a producer runs for a stage at once: a larger backlog is load, and
+    /// the stage's own thread is woken for it instead (it runs beside the producers).</summary>
+    public const int MaxBatch = 64;
 
     // Starts with the consumer: producers run nothing before the stage's thread has started.
     private int _owner = Consumer;
