@@ -89,6 +89,8 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
         Barrier.Handoff = _handoff;
     }
 
+    void IIdleStage.Wake() => _handoff?.Signal.NotifyIfWaiting();
+
     void IIdleStage.RunIfIdle()
     {
         IdleHandoff? handoff = _handoff;

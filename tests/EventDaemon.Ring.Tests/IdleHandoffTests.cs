@@ -98,7 +98,7 @@ public sealed class IdleHandoffTests
     {
         long s = sequencer.Next();
         ring[s].Value = s;
-        sequencer.Publish(s);
+        sequencer.PublishForHandoff(s);
         sequencer.RunIdleStages();
     }
 
@@ -148,7 +148,11 @@ public sealed class IdleHandoffTests
             ring[s].Value = s;
         }
 
-        sequencer.Publish(low, low + IdleHandoff.MaxBatch - 1);
+        for (long s = low; s < low + IdleHandoff.MaxBatch; s++)
+        {
+            sequencer.PublishForHandoff(s);
+        }
+
         sequencer.RunIdleStages();
 
         Assert.True(Wait.Until(() => stage.Position == IdleHandoff.MaxBatch - 1, TimeSpan.FromSeconds(10)),
@@ -156,6 +160,33 @@ public sealed class IdleHandoffTests
         Assert.True(graph.Halt(TimeSpan.FromSeconds(30)), "stage did not stop");
         Assert.True(log.Seen == IdleHandoff.MaxBatch && log.OutOfOrder == 0, $"saw {log.Seen}, {log.OutOfOrder} out of order");
         Assert.True(Processor(stage).HandedOffBatches == 0, "the producer ran a backlog of MaxBatch events itself");
+        Assert.DoesNotContain(Environment.CurrentManagedThreadId, log.EventThreads);
+    }
+
+    [Fact]
+    public void APlainPublish_WakesTheStageThread()
+    {
+        using var ring = new RingBuffer<TestSlot>(64);
+        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(64, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+        var log = new Log();
+        Stage stage = graph.Add("stage", new Recorder { Log = log });
+        graph.EnableIdleHandoff();
+        graph.Start();
+
+        // Producers that do not run stages (datagram sources) publish plainly: the stage, asleep
+        // on its own signal while lent, must still be woken for them.
+        for (int i = 0; i < 20; i++)
+        {
+            Thread.Sleep(2);
+            long s = sequencer.Next();
+            ring[s].Value = s;
+            sequencer.Publish(s);
+            Assert.True(Wait.Until(() => stage.Position == s, TimeSpan.FromSeconds(10)), $"event {s} was not processed");
+        }
+
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(30)), "stage did not stop");
+        Assert.True(log.Seen == 20 && Processor(stage).HandedOffBatches == 0, $"saw {log.Seen}, {Processor(stage).HandedOffBatches} handed off");
         Assert.DoesNotContain(Environment.CurrentManagedThreadId, log.EventThreads);
     }
 

@@ -159,7 +159,9 @@ internal sealed class StreamIngest
         if (count > 0)
         {
             long ingest = MonotonicClock.NowNanos();
-            IngestBatch batch = _ring.BeginBatch();
+            // Stream sources may run an idle stage themselves (idle_handoff); datagram sources never
+            // wait on a handler, as the kernel would drop what arrives meanwhile, uncounted.
+            IngestBatch batch = _ring.BeginBatch(runIdleStages: _wait);
             try
             {
                 for (int i = 0; i < count; i++)

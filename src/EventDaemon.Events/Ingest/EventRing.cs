@@ -56,10 +56,13 @@ public sealed class EventRing : IDisposable
     public ReadOnlySpan<byte> Payload(ref readonly EventSlot slot) => Arena.At(slot.PayloadPosition, slot.PayloadLength);
 
     /// <summary>Opens a batch: takes the producer turn until the batch is disposed.</summary>
-    public IngestBatch BeginBatch()
+    /// <param name="runIdleStages">After publishing, run the stages that lend themselves while
+    /// parked (idle hand-off). False for producers that must never wait on a stage's handler:
+    /// datagram sources, whose kernel would drop (uncounted) what arrives meanwhile.</param>
+    public IngestBatch BeginBatch(bool runIdleStages = true)
     {
         _producerLock.Enter();
-        return new IngestBatch(this);
+        return new IngestBatch(this, runIdleStages);
     }
 
     /// <summary>Opens a batch only if no other producer holds the turn now.</summary>
@@ -70,7 +73,7 @@ public sealed class EventRing : IDisposable
     {
         if (_producerLock.TryEnter(timeout))
         {
-            batch = new IngestBatch(this);
+            batch = new IngestBatch(this, runIdleStages: false);
             return true;
         }
 
@@ -78,16 +81,20 @@ public sealed class EventRing : IDisposable
         return false;
     }
 
-    internal void EndBatch(long firstPending, long lastClaimed)
+    internal void EndBatch(long firstPending, long lastClaimed, bool runIdleStages)
     {
         bool published = lastClaimed >= firstPending;
-        if (published)
+        if (published && runIdleStages)
+        {
+            _sequencer.PublishForHandoff(lastClaimed);
+        }
+        else if (published)
         {
             _sequencer.Publish(lastClaimed);
         }
 
         _producerLock.Exit();
-        if (published)
+        if (published && runIdleStages)
         {
             // Outside the turn, so other producers are not held up by a stage this one runs.
             _sequencer.RunIdleStages();
@@ -183,12 +190,14 @@ public sealed class EventRing : IDisposable
 public struct IngestBatch : IDisposable
 {
     private readonly EventRing? _ring;
+    private readonly bool _runIdleStages;
     private long _firstPending;
     private long _lastClaimed;
 
-    internal IngestBatch(EventRing ring)
+    internal IngestBatch(EventRing ring, bool runIdleStages)
     {
         _ring = ring;
+        _runIdleStages = runIdleStages;
         _firstPending = ring.Sequencer.Cursor.Value + 1;
         _lastClaimed = _firstPending - 1;
     }
@@ -221,7 +230,7 @@ public struct IngestBatch : IDisposable
     /// <summary>Publishes everything appended and hands the producer turn back.</summary>
     public void Dispose()
     {
-        _ring?.EndBatch(_firstPending, _lastClaimed);
+        _ring?.EndBatch(_firstPending, _lastClaimed, _runIdleStages);
         this = default;
     }
 }

@@ -9,4 +9,8 @@ internal interface IIdleStage
     /// <summary>Runs what is published and not yet processed, if the stage is idle; otherwise
     /// makes sure its own thread will.</summary>
     void RunIfIdle();
+
+    /// <summary>Wakes the stage's thread if it sleeps lent to producers (a publish that will not
+    /// be followed by <see cref="RunIfIdle"/>).</summary>
+    void Wake();
 }

@@ -96,6 +96,8 @@ public sealed class MultiProducerSequencer : Sequencer
         NotifyConsumers();
     }
 
+    protected override void MarkPublished(long sequence) => SetAvailable(sequence);
+
     public override void Publish(long low, long high)
     {
         for (long s = low; s <= high; s++)

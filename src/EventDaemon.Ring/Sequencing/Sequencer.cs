@@ -122,12 +122,43 @@ public abstract class Sequencer
     private void ThrowBadClaim(int n) =>
         ThrowHelper.ArgumentOutOfRange(nameof(n), $"can claim 1..{BufferSize} slots, asked for {n}");
 
+    /// <summary>
+    /// Publishes like <see cref="Publish(long)"/>, but leaves stages that lend themselves while
+    /// parked (idle hand-off) asleep: the caller runs them next with <see cref="RunIdleStages"/>,
+    /// outside any lock of its own. (A plain publish wakes them.)
+    /// </summary>
+    public void PublishForHandoff(long sequence)
+    {
+        MarkPublished(sequence);
+        if (NotifiesOnPublish)
+        {
+            Signal.NotifyIfWaiting();
+        }
+    }
+
+    /// <summary>Makes <paramref name="sequence"/> visible to consumers, notifying nobody.</summary>
+    protected abstract void MarkPublished(long sequence);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected void NotifyConsumers()
     {
         if (NotifiesOnPublish)
         {
             Signal.NotifyIfWaiting();
+            if (Volatile.Read(ref _idleStages) is { } stages)
+            {
+                WakeIdle(stages);
+            }
+        }
+    }
+
+    /// <summary>A plain publish wakes the stages that sleep on their own signal while lent.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WakeIdle(IIdleStage[] stages)
+    {
+        foreach (IIdleStage stage in stages)
+        {
+            stage.Wake();
         }
     }
 

@@ -85,6 +85,8 @@ public sealed class SingleProducerSequencer : Sequencer
 
     public override void Publish(long low, long high) => Publish(high);
 
+    protected override void MarkPublished(long sequence) => Cursor.SetValue(sequence);
+
     public override bool IsAvailable(long sequence)
     {
         long cursor = Cursor.Value;

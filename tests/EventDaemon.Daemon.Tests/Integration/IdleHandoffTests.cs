@@ -56,6 +56,43 @@ public sealed class IdleHandoffTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>A datagram source never runs a stage (the kernel would drop what arrives while it
+    /// waited), so its events wake the stage's thread, which runs them.</summary>
+    [Fact]
+    public void ADatagramSource_WakesTheStageInstead()
+    {
+        static string Udp(DaemonLayout l) => $"""
+            [sources.in]
+            type = "udp"
+            address = "{l.Address("in")}"
+            format = "json"
+
+            [transforms.some]
+            type = "filter"
+            inputs = ["in"]
+            condition = 'value >= 0'
+
+            [sinks.out]
+            type = "file"
+            inputs = ["some"]
+            path = "{l.File("out.jsonl")}"
+            """;
+
+        using DaemonProcess daemon = DaemonProcess.Start(output, Udp, new DaemonOptions { DaemonSettings = "idle_handoff = true" });
+        string path = daemon.Layout.File("out.jsonl");
+        using Socket sender = TestSockets.UdpSender();
+        for (int i = 0; i < 20; i++)
+        {
+            TestSockets.SendDatagram(sender, daemon.Layout.Port("in"), System.Text.Encoding.UTF8.GetBytes($"{{\"type\":\"tick\",\"value\":{i}}}\n"));
+            int expected = i + 1;
+            Eventually.True(() => SinkFile.CountLines(path) == expected, () => daemon.Stats().Json);
+            Thread.Sleep(10);
+        }
+
+        StatsSnapshot stats = daemon.Stats();
+        Assert.True(stats.Value("stage_handoff_batches_total", ("stage", "out")) == 0, stats.Json);
+    }
+
     [Fact]
     public void ByDefault_NothingIsHandedOff()
     {
