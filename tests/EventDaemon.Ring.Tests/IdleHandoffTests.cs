@@ -91,6 +91,46 @@ public sealed class IdleHandoffTests
         }
     }
 
+    /// <summary>A started one-stage graph running a <see cref="Recorder"/>.</summary>
+    private sealed class OneStage : IDisposable
+    {
+        private readonly RingBuffer<TestSlot> _ring;
+        private readonly Sequencer _sequencer;
+        private readonly EventGraph<TestSlot, AdaptiveWait> _graph;
+        private readonly Log _log = new();
+        private readonly Stage _stage;
+
+        public OneStage(int size, bool handoff, TimeSpan? idleTimeout = null)
+        {
+            _ring = new RingBuffer<TestSlot>(size);
+            _sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(size, multiProducer: false);
+            _graph = new EventGraph<TestSlot, AdaptiveWait>(_ring, _sequencer);
+            _stage = _graph.Add("stage", new Recorder { Log = _log }, idleTimeout: idleTimeout);
+            if (handoff)
+            {
+                _graph.EnableIdleHandoff();
+            }
+
+            _graph.Start();
+        }
+
+        public void Deconstruct(out Sequencer sequencer, out RingBuffer<TestSlot> ring,
+            out EventGraph<TestSlot, AdaptiveWait> graph, out Log log, out Stage stage)
+        {
+            sequencer = _sequencer;
+            ring = _ring;
+            graph = _graph;
+            log = _log;
+            stage = _stage;
+        }
+
+        public void Dispose()
+        {
+            _graph.Dispose();
+            _ring.Dispose();
+        }
+    }
+
     private static BatchEventProcessor<TestSlot, Recorder, AdaptiveWait> Processor(Stage stage) =>
         (BatchEventProcessor<TestSlot, Recorder, AdaptiveWait>)stage.Processor;
 
@@ -106,13 +146,8 @@ public sealed class IdleHandoffTests
     public void ParkedStage_IsRunByThePublishingProducer()
     {
         const int events = 200;
-        using var ring = new RingBuffer<TestSlot>(1024);
-        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(1024, multiProducer: false);
-        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
-        var log = new Log();
-        Stage stage = graph.Add("stage", new Recorder { Log = log });
-        graph.EnableIdleHandoff();
-        graph.Start();
+        using var one = new OneStage(1024, handoff: true);
+        var (sequencer, ring, graph, log, stage) = one;
 
         for (int i = 0; i < events; i++)
         {
@@ -132,13 +167,8 @@ public sealed class IdleHandoffTests
     [Fact]
     public void ABacklog_IsLeftToTheStageThread()
     {
-        using var ring = new RingBuffer<TestSlot>(1024);
-        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(1024, multiProducer: false);
-        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
-        var log = new Log();
-        Stage stage = graph.Add("stage", new Recorder { Log = log });
-        graph.EnableIdleHandoff();
-        graph.Start();
+        using var one = new OneStage(1024, handoff: true);
+        var (sequencer, ring, graph, log, stage) = one;
         Thread.Sleep(20);
 
         // A batch of MaxBatch events, published at once while the stage is parked: load, not a trickle.
@@ -166,13 +196,8 @@ public sealed class IdleHandoffTests
     [Fact]
     public void APlainPublish_WakesTheStageThread()
     {
-        using var ring = new RingBuffer<TestSlot>(64);
-        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(64, multiProducer: false);
-        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
-        var log = new Log();
-        Stage stage = graph.Add("stage", new Recorder { Log = log });
-        graph.EnableIdleHandoff();
-        graph.Start();
+        using var one = new OneStage(64, handoff: true);
+        var (sequencer, ring, graph, log, stage) = one;
 
         // Producers that do not run stages (datagram sources) publish plainly: the stage, asleep
         // on its own signal while lent, must still be woken for them.
@@ -193,12 +218,8 @@ public sealed class IdleHandoffTests
     [Fact]
     public void WithoutHandoff_TheStageThreadRunsEverything()
     {
-        using var ring = new RingBuffer<TestSlot>(1024);
-        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(1024, multiProducer: false);
-        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
-        var log = new Log();
-        Stage stage = graph.Add("stage", new Recorder { Log = log });
-        graph.Start();
+        using var one = new OneStage(1024, handoff: false);
+        var (sequencer, ring, graph, log, stage) = one;
 
         for (int i = 0; i < 20; i++)
         {
@@ -269,13 +290,8 @@ public sealed class IdleHandoffTests
     [Fact]
     public void HaltedStage_IsNeverRunByProducers()
     {
-        using var ring = new RingBuffer<TestSlot>(64);
-        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(64, multiProducer: false);
-        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
-        var log = new Log();
-        Stage stage = graph.Add("stage", new Recorder { Log = log });
-        graph.EnableIdleHandoff();
-        graph.Start();
+        using var one = new OneStage(64, handoff: true);
+        var (sequencer, ring, graph, log, stage) = one;
         Thread.Sleep(5);
         PublishOne(sequencer, ring);
         Assert.True(graph.Halt(TimeSpan.FromSeconds(30)), "stage did not stop");
@@ -290,13 +306,8 @@ public sealed class IdleHandoffTests
     [Fact]
     public void IdleTimeout_TicksOnTheStageThread()
     {
-        using var ring = new RingBuffer<TestSlot>(64);
-        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(64, multiProducer: false);
-        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
-        var log = new Log();
-        graph.Add("stage", new Recorder { Log = log }, idleTimeout: TimeSpan.FromMilliseconds(5));
-        graph.EnableIdleHandoff();
-        graph.Start();
+        using var one = new OneStage(64, handoff: true, idleTimeout: TimeSpan.FromMilliseconds(5));
+        var (sequencer, ring, graph, log, _) = one;
 
         for (int i = 0; i < 5; i++)
         {
@@ -342,13 +353,8 @@ public sealed class IdleHandoffTests
     [Fact]
     public void HandedOffSteadyState_AllocatesNothingAndCollectsNothing()
     {
-        using var ring = new RingBuffer<TestSlot>(1024);
-        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(1024, multiProducer: false);
-        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
-        var log = new Log();
-        Stage stage = graph.Add("stage", new Recorder { Log = log });
-        graph.EnableIdleHandoff();
-        graph.Start();
+        using var one = new OneStage(1024, handoff: true);
+        var (sequencer, ring, graph, log, stage) = one;
 
         // Warm up both paths (the stage's own thread and the producer's), then measure the producer:
         // it publishes in bursts with pauses, running the stage whenever it finds it parked.

@@ -16,9 +16,11 @@ public sealed class IdleHandoffTests(ITestOutputHelper output)
     private const int Bursts = 40;
     private const int PerBurst = 5;
 
-    private static string Config(DaemonLayout l) => $"""
+    private static string Config(DaemonLayout l) => Config(l, "tcp");
+
+    private static string Config(DaemonLayout l, string sourceType) => $"""
         [sources.in]
-        type = "tcp"
+        type = "{sourceType}"
         address = "{l.Address("in")}"
         format = "json"
 
@@ -61,24 +63,7 @@ public sealed class IdleHandoffTests(ITestOutputHelper output)
     [Fact]
     public void ADatagramSource_WakesTheStageInstead()
     {
-        static string Udp(DaemonLayout l) => $"""
-            [sources.in]
-            type = "udp"
-            address = "{l.Address("in")}"
-            format = "json"
-
-            [transforms.some]
-            type = "filter"
-            inputs = ["in"]
-            condition = 'value >= 0'
-
-            [sinks.out]
-            type = "file"
-            inputs = ["some"]
-            path = "{l.File("out.jsonl")}"
-            """;
-
-        using DaemonProcess daemon = DaemonProcess.Start(output, Udp, new DaemonOptions { DaemonSettings = "idle_handoff = true" });
+        using DaemonProcess daemon = DaemonProcess.Start(output, l => Config(l, "udp"), new DaemonOptions { DaemonSettings = "idle_handoff = true" });
         string path = daemon.Layout.File("out.jsonl");
         using Socket sender = TestSockets.UdpSender();
         for (int i = 0; i < 20; i++)
