@@ -78,6 +78,35 @@ public sealed class IdleHandoffTests(ITestOutputHelper output)
         Assert.True(stats.Value("stage_handoff_batches_total", ("stage", "out")) == 0, stats.Json);
     }
 
+    /// <summary>The price of hand-off: a sink that cannot deliver holds the source thread that ran
+    /// it, retrying. SIGTERM must still give up after drain_timeout, count what it gave up, and exit.</summary>
+    [Fact]
+    public void ASinkThatCannotDeliver_HoldsTheSourceThread_AndSigtermStillExits()
+    {
+        using DaemonProcess daemon = DaemonProcess.Start(output, l => $"""
+            [sources.in]
+            type = "tcp"
+            address = "{l.Address("in")}"
+            format = "json"
+
+            [sinks.out]
+            type = "tcp"
+            inputs = ["in"]
+            address = "{l.Address("down")}"
+            """, new DaemonOptions { DaemonSettings = "idle_handoff = true\ndrain_timeout = \"1s\"" });
+
+        // Nothing listens at the sink's address: the write fails and is retried, on the source's thread.
+        using Socket socket = TestSockets.ConnectTcp(daemon.Layout.Port("in"));
+        Thread.Sleep(20);
+        TestSockets.SendAll(socket, "{\"type\":\"tick\",\"value\":1}\n");
+        Eventually.True(() => daemon.Stats().Value("sink_errors_total", ("sink", "out")) >= 2, () => daemon.Stats().Json);
+
+        daemon.Signal(PosixSignal.SigTerm);
+        int exitCode = daemon.WaitForExit();
+        Assert.True(exitCode == 0, $"exit code {exitCode}; stderr:\n{daemon.Stderr}");
+        Assert.True(daemon.Stderr.Contains("drain timed out", StringComparison.Ordinal), $"giving up on the sink should be logged; stderr:\n{daemon.Stderr}");
+    }
+
     [Fact]
     public void ByDefault_NothingIsHandedOff()
     {
