@@ -13,6 +13,11 @@ public static class MonotonicClock
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long NowNanos() => Stopwatch.GetTimestamp() * NanosPerTick;
 
+    /// <summary>A <see cref="Stopwatch"/> timestamp in this clock's nanoseconds, for callers that
+    /// need both from one clock read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long ToNanos(long stopwatchTimestamp) => stopwatchTimestamp * NanosPerTick;
+
     /// <summary>Wall-clock Unix nanoseconds (for events without a <c>ts</c>).</summary>
     public static long UnixNanos() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
 }

@@ -125,7 +125,9 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
             _metrics.LastError = null;
         }
 
-        long now = MonotonicClock.NowNanos();
+        // One clock read for the latencies and the transport's tick.
+        long timestamp = Stopwatch.GetTimestamp();
+        long now = MonotonicClock.ToNanos(timestamp);
         long[] ingest = _buffer.IngestNanos;
         for (int i = 0; i < _buffer.Count; i++)
         {
@@ -135,6 +137,6 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
         ref StageCounters counters = ref _metrics.Counters;
         Volatile.Write(ref counters.Written, counters.Written + _buffer.Count);
         _buffer.Clear();
-        _transport.Tick(Stopwatch.GetTimestamp());
+        _transport.Tick(timestamp);
     }
 }
