@@ -484,6 +484,32 @@ public sealed class ConfigErrorTests
     }
 
     [Fact]
+    public void LatenessBeyondTheOpenWindowBound_IsRefused()
+    {
+        const string Config = """
+            [sources.in]
+            type = "tcp"
+            address = "127.0.0.1:7400"
+
+            [transforms.agg]
+            type = "aggregate"
+            inputs = ["in"]
+            window = "1s"
+            metrics = ["count"]
+            time = "event"
+            allowed_lateness = "{0}"
+
+            [sinks.out]
+            type = "stdout"
+            inputs = ["agg"]
+            """;
+        ConfigTesting.Rejects(
+            Config.Replace("{0}", "62001ms", StringComparison.Ordinal),
+            "test.toml:11:1: allowed_lateness: 62001ms keeps up to 65 windows of 1s open; an aggregate holds at most 64 (allowed_lateness ≤ 62 × window)");
+        ConfigTesting.Valid(Config.Replace("{0}", "62s", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AggregateLists_AreChecked()
     {
         ConfigTesting.Rejects(

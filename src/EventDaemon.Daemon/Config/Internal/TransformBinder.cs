@@ -1,3 +1,4 @@
+using EventDaemon.Stages.Aggregation;
 using Tomlyn.Syntax;
 
 namespace EventDaemon.Daemon.Config.Internal;
@@ -64,12 +65,24 @@ internal static class TransformBinder
             string now = timeValue is null ? "the default is \"processing\"" : "this aggregate has time = \"processing\"";
             reader.Context.Error(reader.Table.Find("allowed_lateness")!.KeyPosition, $"allowed_lateness: only applies with time = \"event\" ({now})");
         }
+        else if (lateness is { } late && window is { } span && span.Nanoseconds > 0 && OpenWindows(late, span) > AggregateSpec.MaxOpenWindows)
+        {
+            // Events in windows beyond the bound would be dropped at run time: refuse the config.
+            long most = AggregateSpec.MaxOpenWindows - 2;
+            reader.Context.Error(reader.Table.Find("allowed_lateness")!.KeyPosition,
+                $"allowed_lateness: {late} keeps up to {OpenWindows(late, span)} windows of {span} open; an aggregate holds at most {AggregateSpec.MaxOpenWindows} (allowed_lateness ≤ {most} × window)");
+        }
 
         int maxGroups = reader.Int32("max_groups", 1, MaxGroupsLimit) ?? AggregateTransformConfig.DefaultMaxGroups;
         return window is { } w && metrics is { } m
             ? new AggregateTransformConfig(name, declared, inputs, w, groupBy, m, time, lateness ?? Duration.Zero, maxGroups)
             : null;
     }
+
+    /// <summary>Windows open at once in the worst case: those the lateness spans, the newest one,
+    /// and one straddling the watermark.</summary>
+    private static long OpenWindows(Duration lateness, Duration window) =>
+        ((lateness.Nanoseconds + window.Nanoseconds - 1) / window.Nanoseconds) + 2;
 
     private static EquatableArray<FieldRef> GroupBy(TableReader reader)
     {
