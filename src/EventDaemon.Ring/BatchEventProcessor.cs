@@ -123,7 +123,7 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
 
         if (wake)
         {
-            handoff.Signal.NotifyIfWaiting();
+            ((IIdleStage)this).Wake();
         }
     }
 

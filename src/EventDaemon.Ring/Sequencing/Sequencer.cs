@@ -130,22 +130,20 @@ public abstract class Sequencer
     public void PublishForHandoff(long sequence)
     {
         MarkPublished(sequence);
-        if (NotifiesOnPublish)
-        {
-            Signal.NotifyIfWaiting();
-        }
+        NotifyConsumers(wakeIdleStages: false);
     }
 
     /// <summary>Makes <paramref name="sequence"/> visible to consumers, notifying nobody.</summary>
     protected abstract void MarkPublished(long sequence);
 
+    /// <param name="wakeIdleStages">False only when the caller runs the idle stages itself next.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    protected void NotifyConsumers()
+    protected void NotifyConsumers(bool wakeIdleStages = true)
     {
         if (NotifiesOnPublish)
         {
             Signal.NotifyIfWaiting();
-            if (Volatile.Read(ref _idleStages) is { } stages)
+            if (wakeIdleStages && Volatile.Read(ref _idleStages) is { } stages)
             {
                 WakeIdle(stages);
             }
