@@ -59,7 +59,7 @@ bench-e2e: deps
 	sh scripts/bench-e2e.sh
 
 # eventd under load with perf: artifacts/profile/flamegraph.svg, top.txt, alloc.txt.
-# PROFILE_PIPELINE=latency PROFILE_RATE=100000 profiles the latency pipeline (PROFILE_HANDOFF=1: with idle_handoff).
+# PROFILE_PIPELINE=latency PROFILE_RATE=100000 profiles the latency pipeline (PROFILE_HANDOFF=0: with idle_handoff = false).
 profile: deps
 	sh scripts/profile.sh
 

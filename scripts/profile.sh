@@ -9,7 +9,7 @@
 #   alloc.txt        where managed allocations hit the GC allocator's slow path while under load
 #                    (a uprobe on RhpGcAlloc; empty when the pipeline allocates nothing)
 # Environment: PROFILE_SECONDS (5), PROFILE_RATE events/s (0 = flat out), PROFILE_FORMAT
-# (json|binary), PROFILE_PIPELINE (throughput|latency), PROFILE_HANDOFF=1 for idle_handoff = true,
+# (json|binary), PROFILE_PIPELINE (throughput|latency), PROFILE_HANDOFF=0 for idle_handoff = false,
 # PROFILE_SKIP_BUILD=1 to reuse artifacts/.
 # Example: the latency pipeline at the rate of a latency target:
 #   make profile PROFILE_PIPELINE=latency PROFILE_RATE=100000
@@ -23,8 +23,8 @@ seconds=${PROFILE_SECONDS:-5}
 rate=${PROFILE_RATE:-0}
 format=${PROFILE_FORMAT:-json}
 pipeline=${PROFILE_PIPELINE:-throughput}
-handoff=false
-[ "${PROFILE_HANDOFF:-0}" = 1 ] && handoff=true
+handoff=true
+[ "${PROFILE_HANDOFF:-1}" = 0 ] && handoff=false
 tools=artifacts/tools
 flamegraph_version=1.3.0
 

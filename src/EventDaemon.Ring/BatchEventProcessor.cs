@@ -151,6 +151,14 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
             {
                 // Producers may have run batches of this stage while its thread was parked.
                 next = Sequence.Value + 1;
+                if (_handoff.IsHandedBack)
+                {
+                    // A handler could not finish on a producer's thread (see StageHandoff): its
+                    // turn comes first, here; producers run the stage again only after it.
+                    OnTimeout(next - 1);
+                    _handoff.ClearHandBack();
+                    continue;
+                }
             }
 
             if (available >= next)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using EventDaemon.Ring.Memory;
 using EventDaemon.Ring.Sequencing;
@@ -330,6 +331,100 @@ public sealed class IdleHandoffTests
         graph.Add("stage", new Recorder { Log = new Log() });
         graph.Start();
         Assert.Throws<InvalidOperationException>(graph.EnableIdleHandoff);
+    }
+
+    private sealed class HandBackLog
+    {
+        public long Seen;
+        public long Timeouts;
+        public int HandBacks;
+        public int ProducerEvents;
+        public bool HandBackOnOwnThread = true;
+        public int TimeoutThread;
+        public readonly ManualResetEventSlim Release = new(false);
+        public readonly ConcurrentQueue<int> EventThreads = new();
+    }
+
+    /// <summary>Hands the first batch it runs on a producer's thread back, then blocks its timeout
+    /// turn until the test releases it.</summary>
+    private struct HandsBack : IEventHandler<TestSlot>
+    {
+        public HandBackLog Log;
+
+        public readonly void OnStart()
+        {
+        }
+
+        public readonly void OnEvent(ref TestSlot slot, long sequence, bool endOfBatch)
+        {
+            Log.Seen++;
+            Log.EventThreads.Enqueue(Environment.CurrentManagedThreadId);
+            if (StageHandoff.OnProducerThread)
+            {
+                Log.ProducerEvents++;
+                if (Log.HandBacks == 0 && StageHandoff.TryHandBack())
+                {
+                    Log.HandBacks++;
+                }
+            }
+        }
+
+        public readonly void OnTimeout(long sequence)
+        {
+            Log.TimeoutThread = Environment.CurrentManagedThreadId;
+            Log.HandBackOnOwnThread = StageHandoff.TryHandBack();
+            Log.Release.Wait(TimeSpan.FromSeconds(30));
+            Interlocked.Increment(ref Log.Timeouts);
+        }
+
+        public readonly void OnShutdown()
+        {
+        }
+    }
+
+    [Fact]
+    public void AHandlerThatHandsBack_GetsItsTurnOnItsOwnThread_AndProducersWaitForIt()
+    {
+        using var ring = new RingBuffer<TestSlot>(64);
+        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(64, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+        var log = new HandBackLog();
+        Stage stage = graph.Add("stage", new HandsBack { Log = log });
+        graph.EnableIdleHandoff();
+        graph.Start();
+        int me = Environment.CurrentManagedThreadId;
+
+        // Parked: the producer runs the first event, and the handler hands the stage back.
+        Thread.Sleep(20);
+        PublishOne(sequencer, ring);
+        Assert.True(log.HandBacks == 1 && log.ProducerEvents == 1, $"the producer did not run the first event: {log.ProducerEvents} run, {log.HandBacks} handed back");
+
+        // The stage's thread takes its turn (no idle timeout is configured: only the hand-back asks
+        // for it), and while that turn lasts producers do not run the stage.
+        Assert.True(Wait.Until(() => log.TimeoutThread != 0, TimeSpan.FromSeconds(10)), "the stage's thread never took its turn");
+        for (int i = 0; i < 5; i++)
+        {
+            PublishOne(sequencer, ring);
+        }
+
+        Assert.True(log.ProducerEvents == 1 && log.Seen == 1, $"producers ran {log.ProducerEvents - 1} events during the stage's turn");
+        log.Release.Set();
+        Assert.True(Wait.Until(() => stage.Position == 5, TimeSpan.FromSeconds(10)), $"the stage's thread did not run what came during its turn: position {stage.Position}");
+
+        // After the turn, a parked stage is run by producers again.
+        for (int i = 0; i < 20; i++)
+        {
+            Thread.Sleep(2);
+            PublishOne(sequencer, ring);
+        }
+
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(30)), "stage did not stop");
+        Assert.True(log.Seen == 26, $"saw {log.Seen} of 26");
+        Assert.True(log.TimeoutThread != me, "the turn ran on the producer's thread");
+        Assert.False(log.HandBackOnOwnThread, "TryHandBack said yes on the stage's own thread");
+        Assert.True(log.Timeouts == 1, $"{log.Timeouts} timeout turns, 1 expected (no idle timeout is configured)");
+        Assert.True(log.ProducerEvents > 1, "producers never ran the stage again after its turn");
+        Assert.False(StageHandoff.OnProducerThread, "the producer still counts as running a stage after the batch");
     }
 
     /// <summary>Optimized from the start: a loop left to tiered compilation is replaced on the

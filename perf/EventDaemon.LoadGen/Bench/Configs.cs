@@ -57,8 +57,8 @@ internal static class Configs
         """;
 
     /// <summary>TCP (JSON) → filter → tcp sink back to the generator; with
-    /// <paramref name="idleHandoff"/>, the source thread runs the chain when it is idle.</summary>
-    public static string Latency(string dir, int port, int returnPort, bool idleHandoff = false) => Daemon(dir) + $"""
+    /// <paramref name="idleHandoff"/> (the default), the source thread runs the chain when it is idle.</summary>
+    public static string Latency(string dir, int port, int returnPort, bool idleHandoff = true) => Daemon(dir) + $"""
         idle_handoff = {(idleHandoff ? "true" : "false")}
 
         [sources.json]

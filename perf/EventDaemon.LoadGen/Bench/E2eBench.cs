@@ -16,7 +16,7 @@ namespace EventDaemon.LoadGen.Bench;
 /// <remarks>
 /// Order: (1) throughput floors, (2) eventd's throughput pipeline flat out for JSON and binary,
 /// then the steady-state zero-GC run on the same process, (3) the baseline flat out, (4) latency:
-/// forwarder floor, eventd (default and idle_handoff) and the baseline all started, and at each
+/// forwarder floor, eventd (defaults, and with idle_handoff = false) and the baseline all started, and at each
 /// rate run one after the other — at the fixed target rates for several rounds, merged — so that a
 /// burst of noise from the shared machine is not pinned on one of them. Only one system
 /// receives traffic at a time. Throughput is measured where the events arrive (eventd's
@@ -220,11 +220,12 @@ internal sealed class E2eBench(E2eOptions options)
         Directory.CreateDirectory(latencyDir);
         using Daemon daemon = StartDaemon("latency", Configs.Latency(latencyDir, eventdPort, listener.EndPoint.Port), latencyDir);
 
-        // The same pipeline with idle_handoff = true, at the fixed rates: parked, it costs nothing.
-        int handoffPort = FreePort();
-        string handoffDir = Path.Combine(_tmp.FullName, "latency-handoff");
-        Directory.CreateDirectory(handoffDir);
-        using Daemon handoff = StartDaemon("latency-handoff", Configs.Latency(handoffDir, handoffPort, listener.EndPoint.Port, idleHandoff: true), handoffDir);
+        // The same pipeline with idle_handoff = false, at the fixed rates, for comparison: every
+        // event then wakes the chain's thread. Parked, it costs nothing.
+        int noHandoffPort = FreePort();
+        string noHandoffDir = Path.Combine(_tmp.FullName, "latency-no-handoff");
+        Directory.CreateDirectory(noHandoffDir);
+        using Daemon noHandoff = StartDaemon("latency-no-handoff", Configs.Latency(noHandoffDir, noHandoffPort, listener.EndPoint.Port, idleHandoff: false), noHandoffDir);
 
         int baselinePort = FreePort();
         using ChildProcess baseline = ChildProcess.Start("baseline", options.Baseline, ["--listen", $"127.0.0.1:{baselinePort}", "--return", back], Path.Combine(_tmp.FullName, "baseline-latency.log"));
@@ -240,7 +241,7 @@ internal sealed class E2eBench(E2eOptions options)
             };
             if (fixedRate)
             {
-                runs.Add(new(Report.HandoffSystem, Target.Parse($"tcp://127.0.0.1:{handoffPort}"), () => DaemonSample(handoff, "json")));
+                runs.Add(new(Report.NoHandoffSystem, Target.Parse($"tcp://127.0.0.1:{noHandoffPort}"), () => DaemonSample(noHandoff, "json")));
             }
 
             if (rate <= baselineMax)

@@ -26,7 +26,7 @@ public sealed record DaemonSettings(
     int ErrorsKept,
     Duration DrainTimeout,
     bool FuseChains = true,
-    bool IdleHandoff = false)
+    bool IdleHandoff = true)
 {
     /// <summary>
     /// 65 536 slots of 64 bytes is 4 MiB of ring: at a million events a second, 65 ms of slack for

@@ -13,7 +13,9 @@ namespace EventDaemon.Daemon.Sinks;
 /// transport once per batch (or when full): one write per batch, not per event. A failing write
 /// is retried with backoff while the stage holds its place in the ring: the ring fills behind it,
 /// stream sources stop reading and senders are pushed back. Nothing is dropped and memory does not
-/// grow; the failure shows in <c>sink_errors_total</c> and <c>health</c>.
+/// grow; the failure shows in <c>sink_errors_total</c> and <c>health</c>. A batch a source's thread
+/// runs under idle hand-off is not retried there: the stage is handed back to its own thread, which
+/// retries it on its next turn, so a failing sink never holds a source's thread.
 /// </summary>
 public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
     where TTransport : struct, ISinkTransport
@@ -59,11 +61,21 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
 
         if (endOfBatch && !_buffer.IsEmpty)
         {
-            Flush();
+            Flush(mayHandBack: true);
         }
     }
 
-    public void OnTimeout(long sequence) => _transport.Tick(Stopwatch.GetTimestamp());
+    public void OnTimeout(long sequence)
+    {
+        if (!_buffer.IsEmpty)
+        {
+            // A batch handed back by a source's thread: retried here, on the stage's own thread.
+            Flush();
+            return;
+        }
+
+        _transport.Tick(Stopwatch.GetTimestamp());
+    }
 
     public void OnShutdown()
     {
@@ -94,10 +106,19 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
         _buffer.Commit(written, slot.IngestNanos);
     }
 
-    private void Flush()
+    /// <param name="mayHandBack">At the end of a batch, where the buffered events may stay buffered:
+    /// a failing write on a source's thread hands the stage back instead of waiting. Not when the
+    /// buffer must make room for an event.</param>
+    private void Flush(bool mayHandBack = false)
     {
         if (_buffer.IsEmpty)
         {
+            return;
+        }
+
+        if (mayHandBack && !_transport.IsReady && StageHandoff.TryHandBack())
+        {
+            // Connecting may take seconds: that waiting is the stage's own thread's.
             return;
         }
 
@@ -108,6 +129,11 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
             ref StageCounters c = ref _metrics.Counters;
             Volatile.Write(ref c.Errors, c.Errors + 1);
             _metrics.LastError = error ?? "write failed";
+            if (mayHandBack && StageHandoff.TryHandBack())
+            {
+                return;
+            }
+
             if (_abandon.IsAbandoned)
             {
                 // Given up (drain timed out, or a reload replaces this sink): counted, not silent.

@@ -18,6 +18,11 @@ namespace EventDaemon.Ring.Waiting;
 /// seen by that re-check. A producer that finds the lease held by another producer wakes the
 /// consumer, which takes the lease back when the other producer returns it and finishes the
 /// batch.</para>
+/// <para>A handler that would have to wait on a producer's thread (a sink whose write failed)
+/// hands the stage back instead (<see cref="StageHandoff.TryHandBack"/>): producers stop running
+/// it and the stage's thread is woken for a timeout turn, in which the handler does that waiting
+/// where it belongs. Until that turn is over the stage runs only on its own thread, so a stuck sink
+/// fills the ring, as it does without hand-off, rather than holding a source's thread.</para>
 /// </remarks>
 internal sealed class IdleHandoff
 {
@@ -32,6 +37,19 @@ internal sealed class IdleHandoff
 
     // Starts with the consumer: producers run nothing before the stage's thread has started.
     private int _owner = Consumer;
+
+    // Set by a handler on a producer's thread, cleared by the stage's thread after its timeout turn.
+    private volatile bool _handedBack;
+
+    /// <summary>The lease this thread holds as a producer, while it runs a stage; null otherwise.</summary>
+    [ThreadStatic]
+    private static IdleHandoff? _borrowed;
+
+    /// <summary>A handler asked for the stage's own thread, which has not yet had its timeout turn.</summary>
+    public bool IsHandedBack => _handedBack;
+
+    /// <summary>The lease the calling thread holds as a producer, if any.</summary>
+    public static IdleHandoff? Borrowed => _borrowed;
 
     /// <summary>Where the consumer sleeps while it lends the lease: producers notify it only when
     /// they cannot run the stage themselves.</summary>
@@ -71,9 +89,14 @@ internal sealed class IdleHandoff
         {
             switch (Volatile.Read(ref _owner))
             {
+                case Lent when _handedBack:
+                    // The stage's thread has work of its own to finish first; it is being woken.
+                    Signal.NotifyIfWaiting();
+                    return false;
                 case Lent:
                     if (Interlocked.CompareExchange(ref _owner, Producer, Lent) == Lent)
                     {
+                        _borrowed = this;
                         return true;
                     }
 
@@ -88,6 +111,23 @@ internal sealed class IdleHandoff
         }
     }
 
-    /// <summary>Producer: gives the lease back to the parked consumer.</summary>
-    public void Return() => Volatile.Write(ref _owner, Lent);
+    /// <summary>Producer: gives the lease back to the parked consumer, waking it if the handler
+    /// handed the stage back.</summary>
+    public void Return()
+    {
+        _borrowed = null;
+        Volatile.Write(ref _owner, Lent);
+        if (_handedBack)
+        {
+            // Unconditional: the consumer may be between its re-check and its sleep; the new
+            // generation makes that sleep return at once.
+            Signal.NotifyAll();
+        }
+    }
+
+    /// <summary>Producer, from inside the handler: the stage's own thread must take over.</summary>
+    public void HandBack() => _handedBack = true;
+
+    /// <summary>Consumer, after the timeout turn a hand-back asked for: producers may run the stage again.</summary>
+    public void ClearHandBack() => _handedBack = false;
 }

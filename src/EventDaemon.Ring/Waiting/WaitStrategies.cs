@@ -233,7 +233,7 @@ internal static class ParkingWait
         handoff.Lend();
         try
         {
-            return Park(sequence, barrier, handoff.Signal, deadline);
+            return Park(sequence, barrier, handoff.Signal, deadline, handoff);
         }
         finally
         {
@@ -241,7 +241,7 @@ internal static class ParkingWait
         }
     }
 
-    private static long Park(long sequence, SequenceBarrier barrier, WaitSignal signal, long deadline)
+    private static long Park(long sequence, SequenceBarrier barrier, WaitSignal signal, long deadline, IdleHandoff? handoff = null)
     {
         long available;
         while ((available = barrier.DependentMinimum) < sequence)
@@ -249,6 +249,12 @@ internal static class ParkingWait
             if (barrier.IsAlerted)
             {
                 return WaitResult.Alerted;
+            }
+
+            if (handoff is { IsHandedBack: true })
+            {
+                // A producer's batch handed the stage back: the stage's thread takes its turn now.
+                return WaitResult.TimedOut;
             }
 
             int timeoutMs = MaxParkMs;
@@ -268,7 +274,7 @@ internal static class ParkingWait
             {
                 // Re-check after registering: a publish that happened before BeginWait is seen here,
                 // one that happens after it sees the waiter and bumps the generation.
-                if (barrier.DependentMinimum >= sequence || barrier.IsAlerted)
+                if (barrier.DependentMinimum >= sequence || barrier.IsAlerted || handoff is { IsHandedBack: true })
                 {
                     continue;
                 }

@@ -89,7 +89,7 @@ public sealed class ConfigLoaderTests
         ConfigTesting.Equal(100, daemon.ErrorsKept, "default errors_kept");
         ConfigTesting.Equal(Duration.FromSeconds(30), daemon.DrainTimeout, "default drain_timeout");
         Assert.True(daemon.FuseChains, "linear chains run on one thread by default");
-        Assert.False(daemon.IdleHandoff, "source threads never run stages by default");
+        Assert.True(daemon.IdleHandoff, "stream source threads run idle stages by default");
     }
 
     [Fact]

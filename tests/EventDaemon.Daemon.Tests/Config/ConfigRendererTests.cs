@@ -142,7 +142,7 @@ public sealed class ConfigRendererTests
             "errors_kept = 100",
             "drain_timeout = \"30s\"",
             "fuse_chains = true",
-            "idle_handoff = false",
+            "idle_handoff = true",
             "max_connections = 1024",
             "format = \"json\"",
             $"control_socket = \"{DefaultPaths.ControlSocket()}\"",

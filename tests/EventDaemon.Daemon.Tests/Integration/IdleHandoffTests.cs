@@ -6,9 +6,9 @@ using Xunit.Abstractions;
 namespace EventDaemon.Daemon.Tests.Integration;
 
 /// <summary>
-/// <c>idle_handoff = true</c>: events that arrive while the chain's thread is parked are run by
-/// the source thread that read them. Every event still arrives once and in order, and stats count
-/// the batches handed off; with the default (off) none is.
+/// Idle hand-off (on by default): events that arrive while the chain's thread is parked are run by
+/// the stream source thread that read them. Every event still arrives once and in order, and stats
+/// count the batches handed off; with <c>idle_handoff = false</c> none is.
 /// </summary>
 [Collection(IntegrationCollection.Name)]
 public sealed class IdleHandoffTests(ITestOutputHelper output)
@@ -36,9 +36,9 @@ public sealed class IdleHandoffTests(ITestOutputHelper output)
         """;
 
     [Fact]
-    public void ASlowTrickle_IsRunOnTheSourceThread_EveryEventOnceInOrder()
+    public void ByDefault_ASlowTrickle_IsRunOnTheSourceThread_EveryEventOnceInOrder()
     {
-        using DaemonProcess daemon = DaemonProcess.Start(output, Config, new DaemonOptions { DaemonSettings = "idle_handoff = true" });
+        using DaemonProcess daemon = DaemonProcess.Start(output, Config);
         SendInBursts(daemon);
 
         string path = daemon.Layout.File("out.jsonl");
@@ -63,7 +63,7 @@ public sealed class IdleHandoffTests(ITestOutputHelper output)
     [Fact]
     public void ADatagramSource_WakesTheStageInstead()
     {
-        using DaemonProcess daemon = DaemonProcess.Start(output, l => Config(l, "udp"), new DaemonOptions { DaemonSettings = "idle_handoff = true" });
+        using DaemonProcess daemon = DaemonProcess.Start(output, l => Config(l, "udp"));
         string path = daemon.Layout.File("out.jsonl");
         using Socket sender = TestSockets.UdpSender();
         for (int i = 0; i < 20; i++)
@@ -78,10 +78,11 @@ public sealed class IdleHandoffTests(ITestOutputHelper output)
         Assert.True(stats.Value("stage_handoff_batches_total", ("stage", "out")) == 0, stats.Json);
     }
 
-    /// <summary>The price of hand-off: a sink that cannot deliver holds the source thread that ran
-    /// it, retrying. SIGTERM must still give up after drain_timeout, count what it gave up, and exit.</summary>
+    /// <summary>A sink that cannot deliver does not retry on the source's thread: it hands the stage
+    /// back to its own thread, so the source goes on reading into the ring (which fills behind the
+    /// sink, as without hand-off). SIGTERM still gives up after drain_timeout and exits.</summary>
     [Fact]
-    public void ASinkThatCannotDeliver_HoldsTheSourceThread_AndSigtermStillExits()
+    public void ASinkThatCannotDeliver_HandsBack_SoTheSourceKeepsReading_AndSigtermStillExits()
     {
         using DaemonProcess daemon = DaemonProcess.Start(output, l => $"""
             [sources.in]
@@ -93,13 +94,26 @@ public sealed class IdleHandoffTests(ITestOutputHelper output)
             type = "tcp"
             inputs = ["in"]
             address = "{l.Address("down")}"
-            """, new DaemonOptions { DaemonSettings = "idle_handoff = true\ndrain_timeout = \"1s\"" });
+            """, new DaemonOptions { DaemonSettings = "drain_timeout = \"1s\"" });
 
-        // Nothing listens at the sink's address: the write fails and is retried, on the source's thread.
+        // Nothing listens at the sink's address: the first event is run by the source's thread,
+        // which cannot deliver it and hands it back; the sink's thread retries it.
         using Socket socket = TestSockets.ConnectTcp(daemon.Layout.Port("in"));
         Thread.Sleep(20);
-        TestSockets.SendAll(socket, "{\"type\":\"tick\",\"value\":1}\n");
+        TestSockets.SendAll(socket, "{\"type\":\"tick\",\"value\":0}\n");
         Eventually.True(() => daemon.Stats().Value("sink_errors_total", ("sink", "out")) >= 2, () => daemon.Stats().Json);
+
+        // A source thread held by the sink would read none of these.
+        for (int i = 1; i <= 50; i++)
+        {
+            TestSockets.SendAll(socket, $"{{\"type\":\"tick\",\"value\":{i}}}\n");
+            Thread.Sleep(2);
+        }
+
+        Eventually.True(() => daemon.Stats().Value("events_received_total", ("source", "in")) == 51, () => daemon.Stats().Json);
+        StatsSnapshot stats = daemon.Stats();
+        // The first event left the ring for the sink's buffer (it is the batch being retried).
+        Assert.True(stats.Value("ring_occupancy") == 50, $"the events should wait in the ring behind the sink: {stats.Json}");
 
         daemon.Signal(PosixSignal.SigTerm);
         int exitCode = daemon.WaitForExit();
@@ -108,9 +122,9 @@ public sealed class IdleHandoffTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void ByDefault_NothingIsHandedOff()
+    public void TurnedOff_NothingIsHandedOff()
     {
-        using DaemonProcess daemon = DaemonProcess.Start(output, Config);
+        using DaemonProcess daemon = DaemonProcess.Start(output, Config, new DaemonOptions { DaemonSettings = "idle_handoff = false" });
         SendInBursts(daemon);
 
         Eventually.True(() => SinkFile.CountLines(daemon.Layout.File("out.jsonl")) == Bursts * PerBurst, () => daemon.Stats().Json);

@@ -46,7 +46,7 @@ internal static class DaemonBinder
         int errorsKept = reader.Int32("errors_kept", 1, MaxErrorsKept) ?? DaemonSettings.DefaultErrorsKept;
         Duration drainTimeout = reader.Duration("drain_timeout", new Duration(1)) ?? DaemonSettings.DefaultDrainTimeout;
         bool fuseChains = reader.Boolean("fuse_chains") ?? true;
-        bool idleHandoff = reader.Boolean("idle_handoff") ?? false;
+        bool idleHandoff = reader.Boolean("idle_handoff") ?? true;
         reader.ReportUnknownKeys();
 
         if (context.Diagnostics.ErrorCount != errorsBefore)

@@ -15,6 +15,8 @@ public readonly struct BlackholeTransport : ISinkTransport
 
     public long Batches => Volatile.Read(ref _counters.Batches);
 
+    public bool IsReady => true;
+
     public string Describe() => "blackhole";
 
     public void Open()

@@ -84,6 +84,8 @@ public readonly struct FileTransport : ISinkTransport
     /// <summary>The last failure, including ones <see cref="Tick"/> and <see cref="Close"/> could not return; <c>null</c> after a success.</summary>
     public string? LastError => Volatile.Read(ref _state.LastError);
 
+    public bool IsReady => true;
+
     public string Describe() => _state.Description;
 
     public void Open() => _state.Open();

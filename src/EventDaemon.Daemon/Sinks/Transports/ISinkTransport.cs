@@ -21,6 +21,12 @@ public interface ISinkTransport
     /// <summary>What and where, for <c>info</c> and <c>health</c>: <c>file /var/lib/eventd/out.jsonl</c>.</summary>
     string Describe();
 
+    /// <summary>
+    /// Whether a write now would go straight to the destination, without first connecting (which may
+    /// take seconds). Under idle hand-off a sink does not start such a write on a source's thread.
+    /// </summary>
+    bool IsReady { get; }
+
     /// <summary>Prepares the destination. Cold path; throws with a message naming the problem (an unwritable path).</summary>
     void Open();
 

@@ -43,6 +43,8 @@ public readonly struct StdoutTransport : ISinkTransport
         return new StdoutTransport(fd, description);
     }
 
+    public bool IsReady => true;
+
     public string Describe() => _description;
 
     public void Open()

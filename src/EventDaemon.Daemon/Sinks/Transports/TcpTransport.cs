@@ -93,6 +93,9 @@ public readonly partial struct TcpTransport : ISinkTransport
     /// <summary>Why the last attempt or send failed; <c>null</c> once a batch went through.</summary>
     public string? LastError => Volatile.Read(ref _connection.LastError);
 
+    /// <summary>Connected: a write goes out at once (a peer's FIN is noticed by the write itself).</summary>
+    public bool IsReady => _connection.Socket is not null;
+
     public string Describe() => _connection.Description;
 
     /// <summary>Connects lazily, so a peer that is not up yet does not stop the daemon from starting.</summary>
