@@ -62,7 +62,7 @@ internal sealed class StreamIngest
     public FrameError Feed(ReadOnlySpan<byte> read)
     {
         _pendingBytes += read.Length;
-        var sink = new Sink(this, read, MonotonicClock.UnixNanos());
+        var sink = new Sink(this, read);
         FrameError error = FrameError.None;
         if (_lines is not null)
         {
@@ -86,7 +86,7 @@ internal sealed class StreamIngest
     public FrameError Complete()
     {
         FrameError error = FrameError.None;
-        var sink = new Sink(this, default, MonotonicClock.UnixNanos());
+        var sink = new Sink(this, default);
         if (_lines is not null)
         {
             _lines.Complete(ref sink);
@@ -203,20 +203,22 @@ internal sealed class StreamIngest
     }
 
     /// <summary>The framer's callback target: decodes (lines) or copies (frames) and stages.</summary>
-    private readonly ref struct Sink : ILineSink, IFrameSink
+    private ref struct Sink : ILineSink, IFrameSink
     {
         private readonly StreamIngest _owner;
         private readonly ReadOnlySpan<byte> _read;
 
-        /// <summary>Wall-clock time of the read: the event time of events that carry none.</summary>
-        private readonly long _readUnixNanos;
+        /// <summary>Wall-clock time of the read: the event time of events that carry none. Read from
+        /// the clock at the first such event, so a read whose events all carry a time costs no clock read.</summary>
+        private long _readUnixNanos;
 
-        public Sink(StreamIngest owner, ReadOnlySpan<byte> read, long readUnixNanos)
+        public Sink(StreamIngest owner, ReadOnlySpan<byte> read)
         {
             _owner = owner;
             _read = read;
-            _readUnixNanos = readUnixNanos;
         }
+
+        private long ReadUnixNanos => _readUnixNanos != 0 ? _readUnixNanos : _readUnixNanos = MonotonicClock.UnixNanos();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void OnLine(ReadOnlySpan<byte> line)
@@ -230,7 +232,7 @@ internal sealed class StreamIngest
 
             if ((slot.Flags & EventFlags.HasTimestamp) == 0)
             {
-                slot.Timestamp = _readUnixNanos;
+                slot.Timestamp = ReadUnixNanos;
             }
 
             _owner.Stage(line, ref slot, _read);
@@ -243,7 +245,7 @@ internal sealed class StreamIngest
             EventSlot slot = decoded;
             if ((slot.Flags & EventFlags.HasTimestamp) == 0)
             {
-                slot.Timestamp = _readUnixNanos;
+                slot.Timestamp = ReadUnixNanos;
             }
 
             _owner.Stage(frame, ref slot, _read);
