@@ -149,8 +149,9 @@ public sealed class EventGraph<T, TWait> : IEventGraph
     /// <see cref="Sequencer.RunIdleStages"/> after publishing. Only for parking wait strategies;
     /// call before <see cref="Start"/>.
     /// </summary>
-    /// <remarks>The price: a handler that blocks (a sink reconnecting) blocks the producer that ran
-    /// it, which stops reading its source until the handler returns.</remarks>
+    /// <remarks>A handler that blocks on a producer's thread blocks that producer, which stops
+    /// reading its source until the handler returns; a handler that would wait (a sink whose write
+    /// failed) hands the stage back to its own thread instead (<see cref="StageHandoff.TryHandBack"/>).</remarks>
     public void EnableIdleHandoff()
     {
         if (_started)

@@ -56,15 +56,13 @@ public static class StatsCollector
         MetricFamily errors = Family("sink_errors_total", "counter", "Failed sink writes (each retried).");
         MetricFamily handedOff = Family("stage_handoff_batches_total", "counter",
             "Batches a source thread ran for the stage while the stage's thread was parked (idle_handoff).");
-        var lags = new Dictionary<string, long>(StringComparer.Ordinal);
-        var handoffs = new Dictionary<string, long>(StringComparer.Ordinal);
+        // A fused stage's members share its thread and position, so its lag and its hand-offs.
+        var stageOf = new Dictionary<string, Stage>(StringComparer.Ordinal);
         foreach (Stage stage in p.AllStages)
         {
-            // A fused stage's members share its thread and position, so its lag.
             foreach (string member in stage.Members)
             {
-                lags[member] = stage.Lag;
-                handoffs[member] = stage.Processor.HandedOffBatches;
+                stageOf[member] = stage;
             }
         }
 
@@ -95,8 +93,9 @@ public static class StatsCollector
                 dropped.Add(m.Throttled, label, ("reason", dropReason));
             }
 
-            lag.Add(lags.GetValueOrDefault(m.Name), label);
-            handedOff.Add(handoffs.GetValueOrDefault(m.Name), label);
+            Stage? runs = stageOf.GetValueOrDefault(m.Name);
+            lag.Add(runs?.Lag ?? 0, label);
+            handedOff.Add(runs?.Processor.HandedOffBatches ?? 0, label);
             if (m.Kind == "sink")
             {
                 written.Add(m.Written, ("sink", m.Name));

@@ -67,7 +67,7 @@ internal sealed class IdleHandoff
         }
 
         // A producer is running the stage: wait for it, backing off to sleeps if it takes long
-        // (a sink reconnecting), so this thread does not spin against it on a shared core.
+        // (a sink write that blocks), so this thread does not spin against it on a shared core.
         var spin = new SpinWait();
         while (Interlocked.CompareExchange(ref _owner, Consumer, Lent) != Lent)
         {

@@ -93,7 +93,8 @@ public readonly partial struct TcpTransport : ISinkTransport
     /// <summary>Why the last attempt or send failed; <c>null</c> once a batch went through.</summary>
     public string? LastError => Volatile.Read(ref _connection.LastError);
 
-    /// <summary>Connected: a write goes out at once (a peer's FIN is noticed by the write itself).</summary>
+    /// <summary>Connected: a write goes out at once (a peer found closed by it fails the write and
+    /// schedules a reconnection; it never connects in the same call).</summary>
     public bool IsReady => _connection.Socket is not null;
 
     public string Describe() => _connection.Description;
