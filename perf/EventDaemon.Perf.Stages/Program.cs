@@ -173,7 +173,7 @@ public static class Program
             MaxGroups = 100_000,
         };
         using var output = new EventRing(1 << 16, 1 << 24, lockMemory: false, notifyOnPublish: false);
-        var handler = new AggregateHandler(ring, output, spec, new Reach(SourceMask: 1, PassMask: 0), new StageMetrics("agg", "transform"));
+        var handler = new AggregateHandler(ring.Reader, output, spec, new Reach(SourceMask: 1, PassMask: 0), new StageMetrics("agg", "transform"));
         handler.OnStart();
         for (long s = 0; s < events; s++)
         {

@@ -50,6 +50,12 @@ public sealed class Pipeline : IDisposable
     /// <summary>Makes <paramref name="parts"/> the current graph (at start, and on reload once the old one halted).</summary>
     public void Use(GraphParts parts)
     {
+        foreach (RingGraph graph in parts.Graphs)
+        {
+            // No stage runs and no producer appends now (see EventRing.UseCatalog).
+            graph.Ring.UseCatalog(graph.Catalog);
+        }
+
         Graphs = parts.Graphs;
         StageMetrics = parts.Metrics;
         Abandon = parts.Abandon;

@@ -5,6 +5,7 @@ using EventDaemon.Daemon.Sinks.Transports;
 using EventDaemon.Daemon.Sources;
 using EventDaemon.Events;
 using EventDaemon.Events.BadInput;
+using EventDaemon.Events.Fields;
 using EventDaemon.Events.Ingest;
 using EventDaemon.Ring;
 using EventDaemon.Ring.Waiting;
@@ -89,7 +90,8 @@ public static class PipelineBuilder
         IReadOnlyList<StageMetrics>? previous = null)
         where TWait : struct, IWaitStrategy
     {
-        var main = new RingContext<TWait>("main", mainRing, ownsRing: false);
+        Dictionary<string, FieldCatalog> catalogs = CatalogsOf(config.Topology);
+        var main = new RingContext<TWait>("main", mainRing, ownsRing: false, catalogs[MainRing]);
         var rings = new List<RingContext<TWait>> { main };
         var ringOf = new Dictionary<string, RingContext<TWait>>(StringComparer.Ordinal);
         foreach (string source in sourceIds.Keys)
@@ -110,7 +112,7 @@ public static class PipelineBuilder
             foreach (TopologyStage stage in config.Topology.Stages)
             {
                 RingContext<TWait> ctx = RingOfInputs(stage, ringOf);
-                EventRing ring = ctx.Ring;
+                EventReader ring = ctx.Reader;
                 Reach reach = ReachOf(stage, ctx, sourceIds);
                 Stage[] after = stage.Upstream
                     .Where(input => input.Kind == ComponentKind.Transform && ctx.Stages.ContainsKey(input.Component))
@@ -147,7 +149,10 @@ public static class PipelineBuilder
                             // consumed by its downstream stages in a graph of their own.
                             int slots = Math.Min(config.Daemon.RingSize, 65_536);
                             long arena = Math.Min(ArenaBytes(config.Daemon), 16L << 20);
-                            var output = new RingContext<TWait>(aggregate.Name, new EventRing(slots, arena, config.Daemon.LockMemory, TWait.Parks), ownsRing: true);
+                            var output = new RingContext<TWait>(aggregate.Name, new EventRing(slots, arena, config.Daemon.LockMemory, TWait.Parks), ownsRing: true,
+                                catalogs[aggregate.Name]);
+                            // A ring of its own, not yet fed: its catalog can be installed now.
+                            output.Ring.UseCatalog(output.Catalog);
                             rings.Add(output);
                             ringOf[stage.Name] = output;
                             var handler = new AggregateHandler(ring, output.Ring, SpecOf(aggregate), reach, stageMetrics);
@@ -264,7 +269,89 @@ public static class PipelineBuilder
 
         // Every stage thread, and at least one reader per source, will want a core.
         AdaptiveWait.Configure(rings.Sum(r => r.Graph.Stages.Count) + sourceIds.Count);
-        return new GraphParts(rings.Select(r => new RingGraph(r.Name, r.Ring, r.Graph, r.OwnsRing)).ToList(), metrics, abandon);
+        return new GraphParts(rings.Select(r => new RingGraph(r.Name, r.Ring, r.Graph, r.OwnsRing, r.Catalog)).ToList(), metrics, abandon);
+    }
+
+    private const string MainRing = "main";
+
+    /// <summary>
+    /// What the stages of each ring read, so the reader threads decode it once (see
+    /// <see cref="FieldCatalog"/>): the main ring's under <c>"main"</c>, each aggregate's output
+    /// ring's under the aggregate's name. A stage's ring is the ring of its inputs.
+    /// </summary>
+    internal static Dictionary<string, FieldCatalog> CatalogsOf(Topology topology)
+    {
+        var builders = new Dictionary<string, FieldCatalog.Builder>(StringComparer.Ordinal) { [MainRing] = new() };
+        var ringOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (SourceConfig source in topology.Sources)
+        {
+            ringOf[source.Name] = MainRing;
+        }
+
+        foreach (TopologyStage stage in topology.Stages)
+        {
+            string ring = stage.Upstream.Count > 0 && ringOf.TryGetValue(stage.Upstream[0].Component, out string? r) ? r : MainRing;
+            FieldCatalog.Builder fields = builders[ring];
+            switch (stage.Config)
+            {
+                case FilterTransformConfig filter:
+                    AddConditionFields(fields, filter.Condition);
+                    break;
+                case RouteTransformConfig route:
+                    foreach (RouteOutput output in route.Routes)
+                    {
+                        AddConditionFields(fields, output.Condition);
+                    }
+
+                    break;
+                case AggregateTransformConfig aggregate:
+                    fields.AddKey(SpecOf(aggregate).KeyParts());
+                    builders[aggregate.Name] = new FieldCatalog.Builder();
+                    break;
+                case SampleTransformConfig { Key: { Kind: FieldRefKind.Field } key }:
+                    fields.AddField(key.Name);
+                    break;
+                case ThrottleTransformConfig { Key: { Kind: FieldRefKind.Field } key }:
+                    fields.AddField(key.Name);
+                    break;
+                case DedupeTransformConfig { Field.Kind: FieldRefKind.Field } dedupe:
+                    fields.AddField(dedupe.Field.Name);
+                    break;
+                case EnrichTransformConfig { Field.Kind: FieldRefKind.Field } enrich:
+                    fields.AddField(enrich.Field.Name);
+                    break;
+            }
+
+            ringOf[stage.Name] = stage.Config is AggregateTransformConfig ? stage.Name : ring;
+        }
+
+        try
+        {
+            return builders.ToDictionary(b => b.Key, b => b.Value.Build(), StringComparer.Ordinal);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new PipelineException(e.Message);
+        }
+    }
+
+    private static void AddConditionFields(FieldCatalog.Builder fields, string condition)
+    {
+        // A condition that does not compile is reported where its stage is built.
+        if (FilterProgram.TryCompile(condition, out FilterProgram? program, out _))
+        {
+            foreach (string name in program.FieldNames)
+            {
+                try
+                {
+                    fields.AddField(name);
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw new PipelineException(e.Message);
+                }
+            }
+        }
     }
 
     /// <summary>How many stages read each component (a route read twice, on two outputs, counts twice).</summary>
@@ -365,7 +452,7 @@ public static class PipelineBuilder
         };
     }
 
-    private static void AddSink<TWait>(RingContext<TWait> ctx, EventRing ring, SinkConfig sink, Reach reach,
+    private static void AddSink<TWait>(RingContext<TWait> ctx, EventReader ring, SinkConfig sink, Reach reach,
         StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, Stage[] after, int[]? pin, EnrichColumns? enrich, bool fusable)
         where TWait : struct, IWaitStrategy
     {
@@ -390,7 +477,7 @@ public static class PipelineBuilder
         }
     }
 
-    private static SinkHandler<T> Sink<T>(EventRing ring, Reach reach, StageMetrics metrics, T transport, SinkBuffer buffer, SinkAbandon abandon,
+    private static SinkHandler<T> Sink<T>(EventReader ring, Reach reach, StageMetrics metrics, T transport, SinkBuffer buffer, SinkAbandon abandon,
         EnrichColumns? enrich)
         where T : struct, ISinkTransport
     {
@@ -477,15 +564,22 @@ public static class PipelineBuilder
 public sealed record GraphParts(List<RingGraph> Graphs, List<StageMetrics> Metrics, SinkAbandon Abandon);
 
 /// <summary>A ring and the graph consuming it. Aggregates' rings are owned by the graph set and replaced on reload.</summary>
-public sealed record RingGraph(string Name, EventRing Ring, IEventGraph Graph, bool OwnsRing);
+/// <param name="Catalog">What the graph's stages read of the ring: installed by <see cref="Pipeline.Use"/>.</param>
+public sealed record RingGraph(string Name, EventRing Ring, IEventGraph Graph, bool OwnsRing, FieldCatalog Catalog);
 
 /// <summary>Build-time bookkeeping of one ring: its graph, its stages by name and its filter bits.</summary>
-internal sealed class RingContext<TWait>(string name, EventRing ring, bool ownsRing)
+internal sealed class RingContext<TWait>(string name, EventRing ring, bool ownsRing, FieldCatalog catalog)
     where TWait : struct, IWaitStrategy
 {
     public string Name { get; } = name;
 
     public EventRing Ring { get; } = ring;
+
+    /// <summary>What this ring's stages read; installed on the ring when the graph is put to use.</summary>
+    public FieldCatalog Catalog { get; } = catalog;
+
+    /// <summary>The read-only side of the ring that this graph's stages get.</summary>
+    public EventReader Reader { get; } = ring.ReaderFor(catalog);
 
     public bool OwnsRing { get; } = ownsRing;
 

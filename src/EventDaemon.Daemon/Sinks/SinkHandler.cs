@@ -22,7 +22,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
 {
     private const int MaxBackoffMs = 1000;
 
-    private readonly EventRing _ring;
+    private readonly EventReader _ring;
     private readonly Reach _reach;
     private readonly StageMetrics _metrics;
     private readonly SinkBuffer _buffer;
@@ -34,7 +34,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
     // Mutable struct: the transport keeps connection state, so not readonly.
     private TTransport _transport;
 
-    public SinkHandler(EventRing ring, Reach reach, StageMetrics metrics, TTransport transport, SinkBuffer buffer, SinkAbandon abandon,
+    public SinkHandler(EventReader ring, Reach reach, StageMetrics metrics, TTransport transport, SinkBuffer buffer, SinkAbandon abandon,
         EnrichColumns? enrich = null)
     {
         _enrich = enrich;

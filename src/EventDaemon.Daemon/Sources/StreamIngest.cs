@@ -4,6 +4,7 @@ using EventDaemon.Daemon.Metrics;
 using EventDaemon.Events;
 using EventDaemon.Events.BadInput;
 using EventDaemon.Events.Codecs;
+using EventDaemon.Events.Fields;
 using EventDaemon.Events.Ingest;
 
 namespace EventDaemon.Daemon.Sources;
@@ -32,6 +33,11 @@ internal sealed class StreamIngest
     private readonly BinaryFrameDecoder? _frames;
     private readonly EventSlot[] _staged = new EventSlot[StageCapacity];
     private readonly byte[] _carried;
+
+    // The catalog the staged rows were decoded for, read from the ring once per read: a reload
+    // that installs another meanwhile makes the ring re-index those rows (EventRing.TryAppend).
+    private FieldCatalog _catalog = FieldCatalog.Empty;
+    private byte[] _rows = [];
     private int _stagedCount;
     private int _carriedUsed;
     private long _pendingBytes;
@@ -61,6 +67,7 @@ internal sealed class StreamIngest
     /// <summary>Decodes and appends one read. Returns the frame error that must close the connection, if any.</summary>
     public FrameError Feed(ReadOnlySpan<byte> read)
     {
+        UseCatalog(_ring.Catalog);
         _pendingBytes += read.Length;
         var sink = new Sink(this, read);
         FrameError error = FrameError.None;
@@ -85,6 +92,7 @@ internal sealed class StreamIngest
     /// <summary>End of stream: a final line without a newline still counts; a cut frame is an error.</summary>
     public FrameError Complete()
     {
+        UseCatalog(_ring.Catalog);
         FrameError error = FrameError.None;
         var sink = new Sink(this, default);
         if (_lines is not null)
@@ -116,6 +124,23 @@ internal sealed class StreamIngest
         Refused = 0;
     }
 
+    /// <summary>Decodes the next events for <paramref name="catalog"/>; nothing is staged between reads.</summary>
+    private void UseCatalog(FieldCatalog catalog)
+    {
+        if (!ReferenceEquals(catalog, _catalog))
+        {
+            // Only after a reload changed what stages read: not on the per-read path.
+            _catalog = catalog;
+            if (_rows.Length < StageCapacity * catalog.RowBytes)
+            {
+                _rows = new byte[StageCapacity * catalog.RowBytes];
+            }
+        }
+    }
+
+    /// <summary>The row of the next staged event.</summary>
+    private Span<byte> NextRow() => _rows.AsSpan(_stagedCount * _catalog.RowBytes, _catalog.RowBytes);
+
     private void RecordFrameError(FrameError error, ReadOnlySpan<byte> read)
     {
         _metrics.AddFrameError(error);
@@ -124,11 +149,8 @@ internal sealed class StreamIngest
 
     private void Stage(ReadOnlySpan<byte> payload, ref EventSlot slot, ReadOnlySpan<byte> read)
     {
-        if (_stagedCount == StageCapacity)
-        {
-            Flush(read);
-        }
-
+        // The caller made room (EnsureRoom) before decoding into NextRow(): no flush may come
+        // between, or the row would no longer sit at this event's index.
         // Where the bytes are: an offset into this read, or (negative) into our carried copy.
         if (read.Overlaps(payload, out int offset))
         {
@@ -136,11 +158,6 @@ internal sealed class StreamIngest
         }
         else
         {
-            if (_carriedUsed + payload.Length > _carried.Length)
-            {
-                Flush(read);
-            }
-
             payload.CopyTo(_carried.AsSpan(_carriedUsed));
             slot.PayloadPosition = -1 - _carriedUsed;
             _carriedUsed += payload.Length;
@@ -149,6 +166,17 @@ internal sealed class StreamIngest
         slot.PayloadLength = payload.Length;
         slot.SourceId = _sourceId;
         _staged[_stagedCount++] = slot;
+    }
+
+    /// <summary>Makes room for one more staged event before it is decoded into <see cref="NextRow"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void EnsureRoom(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> read)
+    {
+        if (_stagedCount == StageCapacity
+            || (!read.Overlaps(payload) && _carriedUsed + payload.Length > _carried.Length))
+        {
+            Flush(read);
+        }
     }
 
     /// <summary>One turn at the ring: appends every staged event, then publishes them together.</summary>
@@ -172,7 +200,8 @@ internal sealed class StreamIngest
                         ? read.Slice((int)position, slot.PayloadLength)
                         : _carried.AsSpan((int)(-1 - position), slot.PayloadLength);
                     slot.IngestNanos = ingest;
-                    if (!batch.TryAppend(ref slot, payload, _wait))
+                    ReadOnlySpan<byte> row = _rows.AsSpan(i * _catalog.RowBytes, _catalog.RowBytes);
+                    if (!batch.TryAppend(ref slot, payload, row, _catalog, _wait))
                     {
                         refused++;
                     }
@@ -224,7 +253,8 @@ internal sealed class StreamIngest
         public void OnLine(ReadOnlySpan<byte> line)
         {
             var slot = default(EventSlot);
-            if (!JsonEventParser.TryParse(line, ref slot, out InvalidReason reason))
+            _owner.EnsureRoom(line, _read);
+            if (!JsonEventParser.TryParse(line, ref slot, _owner._catalog, _owner.NextRow(), out InvalidReason reason))
             {
                 _owner.Invalid(reason, line);
                 return;
@@ -246,6 +276,13 @@ internal sealed class StreamIngest
             if ((slot.Flags & EventFlags.HasTimestamp) == 0)
             {
                 slot.Timestamp = ReadUnixNanos;
+            }
+
+            _owner.EnsureRoom(frame, _read);
+            if (_owner._catalog.RowBytes != 0)
+            {
+                // Frames have no named fields; their keys (type, key) are hashed here, on the reader.
+                FieldIndexer.Index(in slot, frame, _owner._catalog, _owner.NextRow());
             }
 
             _owner.Stage(frame, ref slot, _read);

@@ -67,8 +67,19 @@ public static class JsonEventParser
         Value,
     }
 
-    public static bool TryParse(ReadOnlySpan<byte> line, ref EventSlot slot, out InvalidReason reason)
+    public static bool TryParse(ReadOnlySpan<byte> line, ref EventSlot slot, out InvalidReason reason) =>
+        TryParse(line, ref slot, FieldCatalog.Empty, default, out reason);
+
+    /// <summary>
+    /// Decodes one line as above and, in the same pass, fills <paramref name="row"/> (of
+    /// <see cref="FieldCatalog.RowBytes"/>) for <paramref name="catalog"/>: where each named field's
+    /// value lies (numbers located, never converted) and each key's hash. On failure the row's
+    /// contents are undefined.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> line, ref EventSlot slot, FieldCatalog catalog, Span<byte> row, out InvalidReason reason)
     {
+        Span<FieldRef> fields = catalog.FieldCount == 0 ? default : catalog.Fields(row);
+        fields.Clear();
         // UTF-8 is validated inside strings as they are scanned (outside strings only ASCII is
         // legal); a syntax error re-checks the whole line so invalid UTF-8 anywhere still reads
         // as invalid_utf8.
@@ -112,7 +123,8 @@ public static class JsonEventParser
                     return Fail(s, NotJson, out reason);
                 }
 
-                WellKnown field = Identify(s[(i + 1)..keyEnd], nameEscaped);
+                ReadOnlySpan<byte> name = s[(i + 1)..keyEnd];
+                WellKnown field = Identify(name, nameEscaped);
                 i = SkipWhitespace(s, keyEnd + 1);
                 if (i >= s.Length || s[i] != (byte)':')
                 {
@@ -127,101 +139,27 @@ public static class JsonEventParser
 
                 byte c = s[i];
                 int end;
-                if (field == WellKnown.Other)
+                int named = fields.IsEmpty ? -1 : IndexOf(catalog, name, nameEscaped);
+                if (named >= 0)
+                {
+                    // A field some stage reads: locate it now (last occurrence wins, as below).
+                    end = Locate(s, i, c, out fields[named]);
+                    if (field != WellKnown.Other && end >= 0)
+                    {
+                        // `.type` and friends are also the well-known fields: decode those too.
+                        end = DecodeWellKnown(s, i, c, field, ref tsState, ref ts, ref typeState, ref typeOffset, ref typeLength, ref typeEscaped,
+                            ref keyState, ref keyOffset, ref keyLength, ref keyEscaped, ref valueState, ref value);
+                    }
+                }
+                else if (field == WellKnown.Other)
                 {
                     // Most members are not well-known: validate and move on.
                     end = SkipMemberValue(s, i, c);
                 }
                 else
                 {
-                    switch (field)
-                    {
-                        case WellKnown.Ts:
-                            if (c == (byte)'"')
-                            {
-                                end = ScanString(s, i + 1, out bool tsEscaped);
-                                if (end < 0)
-                                {
-                                    return Fail(s, NotJson, out reason);
-                                }
-
-                                tsState = ParseTsString(s[(i + 1)..end], tsEscaped, out ts) ? FieldState.Ok : FieldState.Bad;
-                                end++;
-                            }
-                            else if (c == (byte)'-' || c - (uint)'0' <= 9)
-                            {
-                                end = JsonNumber.ScanInt64(s, i, out ts, out bool isInt64);
-                                tsState = isInt64 ? FieldState.Ok : FieldState.Bad;
-                            }
-                            else
-                            {
-                                end = SkipValue(s, i, 1);
-                                tsState = FieldState.Bad;
-                            }
-
-                            break;
-
-                        case WellKnown.Type:
-                        case WellKnown.Key:
-                            {
-                                FieldState state;
-                                int offset = 0, length = 0;
-                                bool escaped = false;
-                                if (c == (byte)'"')
-                                {
-                                    end = ScanString(s, i + 1, out escaped);
-                                    if (end < 0)
-                                    {
-                                        return Fail(s, NotJson, out reason);
-                                    }
-
-                                    offset = i + 1;
-                                    length = end - offset;
-                                    state = length <= MaxFieldBytes ? FieldState.Ok : FieldState.TooLong;
-                                    end++;
-                                }
-                                else
-                                {
-                                    end = SkipValue(s, i, 1);
-                                    state = FieldState.Bad;
-                                }
-
-                                if (field == WellKnown.Type)
-                                {
-                                    typeState = state;
-                                    typeOffset = offset;
-                                    typeLength = length;
-                                    typeEscaped = escaped;
-                                }
-                                else
-                                {
-                                    keyState = state;
-                                    keyOffset = offset;
-                                    keyLength = length;
-                                    keyEscaped = escaped;
-                                }
-
-                                break;
-                            }
-
-                        case WellKnown.Value:
-                            if (c == (byte)'-' || c - (uint)'0' <= 9)
-                            {
-                                end = JsonNumber.Scan(s, i, out value, out _);
-                                valueState = double.IsFinite(value) ? FieldState.Ok : FieldState.Bad;
-                            }
-                            else
-                            {
-                                end = SkipValue(s, i, 1);
-                                valueState = FieldState.Bad;
-                            }
-
-                            break;
-
-                        default:
-                            end = SkipMemberValue(s, i, c);
-                            break;
-                    }
+                    end = DecodeWellKnown(s, i, c, field, ref tsState, ref ts, ref typeState, ref typeOffset, ref typeLength, ref typeEscaped,
+                        ref keyState, ref keyOffset, ref keyLength, ref keyEscaped, ref valueState, ref value);
                 }
 
                 if (end < 0)
@@ -311,8 +249,182 @@ public static class JsonEventParser
         slot.KeyLength = (ushort)keyLength;
         slot.PayloadLength = line.Length;
         slot.Aux = 0;
+        if (catalog.KeyCount != 0)
+        {
+            FieldIndexer.HashKeys(in slot, line, catalog, row);
+        }
+
         reason = InvalidReason.None;
         return true;
+    }
+
+    /// <summary>The catalog index of a member name (escaped names are unescaped first), or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int IndexOf(FieldCatalog catalog, ReadOnlySpan<byte> name, bool escaped) =>
+        escaped ? IndexOfEscaped(catalog, name) : catalog.IndexOf(name);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int IndexOfEscaped(FieldCatalog catalog, ReadOnlySpan<byte> name)
+    {
+        // Names are short; a name too long for the buffer cannot be one of the catalog's (≤ 256 bytes).
+        Span<byte> buffer = stackalloc byte[256];
+        return name.Length <= 6 * buffer.Length && JsonString.TryUnescape(name, buffer, out int written) ? catalog.IndexOf(buffer[..written]) : -1;
+    }
+
+    /// <summary>Validates the member value at <paramref name="i"/> and records where it lies.</summary>
+    /// <returns>The index past the value, or a negative error code.</returns>
+    private static int Locate(ReadOnlySpan<byte> s, int i, byte c, out FieldRef field)
+    {
+        field = default;
+        int end;
+        switch (c)
+        {
+            case (byte)'"':
+                end = ScanString(s, i + 1, out bool escaped);
+                if (end < 0)
+                {
+                    return end;
+                }
+
+                field = new FieldRef(JsonScalarKind.String, i + 1, end - i - 1, escaped, integer: false);
+                return end + 1;
+            case (byte)'{':
+            case (byte)'[':
+                end = SkipValue(s, i, 1);
+                if (end >= 0)
+                {
+                    field = new FieldRef(c == (byte)'{' ? JsonScalarKind.Object : JsonScalarKind.Array, i, end - i, escaped: false, integer: false);
+                }
+
+                return end;
+            case (byte)'t':
+            case (byte)'f':
+            case (byte)'n':
+                end = SkipValue(s, i, 1);
+                if (end >= 0)
+                {
+                    var kind = c == (byte)'t' ? JsonScalarKind.True : c == (byte)'f' ? JsonScalarKind.False : JsonScalarKind.Null;
+                    field = new FieldRef(kind, i, end - i, escaped: false, integer: false);
+                }
+
+                return end;
+            default:
+                if (c == (byte)'-' || c - (uint)'0' <= 9)
+                {
+                    // Located, not converted: the stage that compares it converts it, exactly.
+                    end = JsonNumber.Skip(s, i, out bool integer);
+                    if (end >= 0)
+                    {
+                        field = new FieldRef(JsonScalarKind.Number, i, end - i, escaped: false, integer);
+                    }
+
+                    return end < 0 ? NotJson : end;
+                }
+
+                return NotJson;
+        }
+    }
+
+    /// <summary>Decodes the value of a well-known member (ts, type, key, value) into its state.</summary>
+    /// <returns>The index past the value, or a negative error code.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int DecodeWellKnown(ReadOnlySpan<byte> s, int i, byte c, WellKnown field,
+        ref FieldState tsState, ref long ts,
+        ref FieldState typeState, ref int typeOffset, ref int typeLength, ref bool typeEscaped,
+        ref FieldState keyState, ref int keyOffset, ref int keyLength, ref bool keyEscaped,
+        ref FieldState valueState, ref double value)
+    {
+        int end;
+        switch (field)
+        {
+            case WellKnown.Ts:
+                if (c == (byte)'"')
+                {
+                    end = ScanString(s, i + 1, out bool tsEscaped);
+                    if (end < 0)
+                    {
+                        return NotJson;
+                    }
+
+                    tsState = ParseTsString(s[(i + 1)..end], tsEscaped, out ts) ? FieldState.Ok : FieldState.Bad;
+                    end++;
+                }
+                else if (c == (byte)'-' || c - (uint)'0' <= 9)
+                {
+                    end = JsonNumber.ScanInt64(s, i, out ts, out bool isInt64);
+                    tsState = isInt64 ? FieldState.Ok : FieldState.Bad;
+                }
+                else
+                {
+                    end = SkipValue(s, i, 1);
+                    tsState = FieldState.Bad;
+                }
+
+                break;
+
+            case WellKnown.Type:
+            case WellKnown.Key:
+                {
+                    FieldState state;
+                    int offset = 0, length = 0;
+                    bool escaped = false;
+                    if (c == (byte)'"')
+                    {
+                        end = ScanString(s, i + 1, out escaped);
+                        if (end < 0)
+                        {
+                            return NotJson;
+                        }
+
+                        offset = i + 1;
+                        length = end - offset;
+                        state = length <= MaxFieldBytes ? FieldState.Ok : FieldState.TooLong;
+                        end++;
+                    }
+                    else
+                    {
+                        end = SkipValue(s, i, 1);
+                        state = FieldState.Bad;
+                    }
+
+                    if (field == WellKnown.Type)
+                    {
+                        typeState = state;
+                        typeOffset = offset;
+                        typeLength = length;
+                        typeEscaped = escaped;
+                    }
+                    else
+                    {
+                        keyState = state;
+                        keyOffset = offset;
+                        keyLength = length;
+                        keyEscaped = escaped;
+                    }
+
+                    break;
+                }
+
+            case WellKnown.Value:
+                if (c == (byte)'-' || c - (uint)'0' <= 9)
+                {
+                    end = JsonNumber.Scan(s, i, out value, out _);
+                    valueState = double.IsFinite(value) ? FieldState.Ok : FieldState.Bad;
+                }
+                else
+                {
+                    end = SkipValue(s, i, 1);
+                    valueState = FieldState.Bad;
+                }
+
+                break;
+
+            default:
+                end = SkipMemberValue(s, i, c);
+                break;
+        }
+
+        return end;
     }
 
     /// <summary>Validates <paramref name="line"/> as exactly one JSON value of any kind (used by tests and tools).</summary>

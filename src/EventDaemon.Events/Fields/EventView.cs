@@ -1,17 +1,30 @@
+using System.Runtime.CompilerServices;
+
 namespace EventDaemon.Events.Fields;
 
 /// <summary>
-/// Read-only view of one event for transforms: the slot's decoded fields plus its payload bytes.
-/// Lives on the stack only; nothing here allocates.
+/// Read-only view of one event for transforms: the slot's decoded fields, its payload bytes and,
+/// for events of a ring with a <see cref="FieldCatalog"/>, the row the decoder recorded: where
+/// each named field lies and each key's hash. Lives on the stack only; nothing here allocates.
 /// </summary>
 public readonly ref struct EventView
 {
     private readonly ref readonly EventSlot _slot;
+    private readonly ReadOnlySpan<FieldRef> _fields;
+    private readonly ReadOnlySpan<uint> _hashes;
 
     public EventView(ref readonly EventSlot slot, ReadOnlySpan<byte> payload)
     {
         _slot = ref slot;
         Payload = payload;
+    }
+
+    public EventView(ref readonly EventSlot slot, ReadOnlySpan<byte> payload, ReadOnlySpan<FieldRef> fields, ReadOnlySpan<uint> hashes)
+    {
+        _slot = ref slot;
+        Payload = payload;
+        _fields = fields;
+        _hashes = hashes;
     }
 
     public ref readonly EventSlot Slot => ref _slot;
@@ -33,9 +46,12 @@ public readonly ref struct EventView
     public bool KeyEscaped => (_slot.Flags & EventFlags.KeyEscaped) != 0;
     public bool IsBinary => (_slot.Flags & EventFlags.Binary) != 0;
 
+    /// <summary>Whether the decoder's row came with this event.</summary>
+    public bool IsIndexed => !_fields.IsEmpty || !_hashes.IsEmpty;
+
     /// <summary>
-    /// Looks up a top-level field of a JSON event by its unescaped name (last occurrence wins).
-    /// Binary events have no named fields beyond the well-known ones: always false.
+    /// Looks up a top-level field of a JSON event by its unescaped name (last occurrence wins) by
+    /// scanning the line. Binary events have no named fields beyond the well-known ones: always false.
     /// </summary>
     public bool TryGetField(ReadOnlySpan<byte> name, out JsonScalar value)
     {
@@ -46,6 +62,38 @@ public readonly ref struct EventView
         }
 
         return JsonFieldReader.TryGetField(Payload, name, out value);
+    }
+
+    /// <summary>
+    /// Looks up field <paramref name="index"/> of the ring's catalog in the decoder's row: no scan.
+    /// A view without a row, or an index the catalog did not have (-1), falls back to scanning
+    /// for <paramref name="name"/>, with the same result.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryGetField(int index, ReadOnlySpan<byte> name, out JsonScalar value)
+    {
+        if ((uint)index < (uint)_fields.Length)
+        {
+            FieldRef field = _fields[index];
+            value = field.ToScalar();
+            return field.IsPresent;
+        }
+
+        return TryGetField(name, out value);
+    }
+
+    /// <summary>The decoder's hash of key <paramref name="index"/> of the catalog, when the row has it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryGetKeyHash(int index, out uint hash)
+    {
+        if ((uint)index < (uint)_hashes.Length)
+        {
+            hash = _hashes[index];
+            return true;
+        }
+
+        hash = 0;
+        return false;
     }
 
     /// <summary>Whether <c>type</c> is present and equals <paramref name="utf8"/> after unescaping.</summary>

@@ -113,7 +113,7 @@ public static class JsonFieldReader
                     int end = ScanString(s, i + 1, out bool escaped);
                     if (end >= 0 && describe)
                     {
-                        scalar = new JsonScalar(JsonScalarKind.String, i + 1, end - i - 1, 0, escaped);
+                        scalar = new JsonScalar(JsonScalarKind.String, i + 1, end - i - 1, escaped);
                     }
 
                     return end < 0 ? -1 : end + 1;
@@ -126,7 +126,7 @@ public static class JsonFieldReader
                     if (end >= 0 && describe)
                     {
                         var kind = c == (byte)'{' ? JsonScalarKind.Object : JsonScalarKind.Array;
-                        scalar = new JsonScalar(kind, i, end - i, 0, false);
+                        scalar = new JsonScalar(kind, i, end - i, escaped: false);
                     }
 
                     return end;
@@ -140,10 +140,11 @@ public static class JsonFieldReader
                 return Literal(s, i, "null"u8, JsonScalarKind.Null, describe, out scalar);
             default:
                 {
-                    int end = JsonNumber.Scan(s, i, out double number, out _);
+                    // Located, not converted: a number this scan passes over costs only its digits.
+                    int end = JsonNumber.Skip(s, i, out bool integer);
                     if (end >= 0 && describe)
                     {
-                        scalar = new JsonScalar(JsonScalarKind.Number, i, end - i, number, false);
+                        scalar = new JsonScalar(JsonScalarKind.Number, i, end - i, escaped: false, integer);
                     }
 
                     return end;
@@ -161,7 +162,7 @@ public static class JsonFieldReader
 
         if (describe)
         {
-            scalar = new JsonScalar(kind, i, literal.Length, 0, false);
+            scalar = new JsonScalar(kind, i, literal.Length, escaped: false);
         }
 
         return i + literal.Length;

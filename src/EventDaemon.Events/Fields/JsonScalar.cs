@@ -22,23 +22,22 @@ public enum JsonScalarKind : byte
 /// <see cref="Offset"/>/<see cref="Length"/> are relative to the line the value was read from.
 /// For a string they cover the bytes between the quotes, still JSON-escaped when
 /// <see cref="Escaped"/> is set (compare with <see cref="JsonString"/>). For a number, a literal,
-/// an object or an array they cover the whole raw token, brackets included.
+/// an object or an array they cover the whole raw token, brackets included. A number is converted
+/// only when asked (<see cref="TryGetInt64"/>, <see cref="GetDouble"/>): finding a field costs no
+/// conversion, and an integer never goes through a double.
 /// </remarks>
 public readonly struct JsonScalar
 {
-    public JsonScalar(JsonScalarKind kind, int offset, int length, double number, bool escaped)
+    public JsonScalar(JsonScalarKind kind, int offset, int length, bool escaped, bool integerToken = false)
     {
         Kind = kind;
         Offset = offset;
         Length = length;
-        Number = number;
         Escaped = escaped;
+        IsIntegerToken = integerToken;
     }
 
     public JsonScalarKind Kind { get; }
-
-    /// <summary>The parsed value when <see cref="Kind"/> is <see cref="JsonScalarKind.Number"/> (may be infinite for huge literals); otherwise 0.</summary>
-    public double Number { get; }
 
     public int Offset { get; }
 
@@ -46,6 +45,9 @@ public readonly struct JsonScalar
 
     /// <summary>The string's raw bytes contain at least one backslash escape.</summary>
     public bool Escaped { get; }
+
+    /// <summary>A number written without fraction or exponent (it may still exceed 64 bits).</summary>
+    public bool IsIntegerToken { get; }
 
     public bool IsString => Kind == JsonScalarKind.String;
 
@@ -56,4 +58,30 @@ public readonly struct JsonScalar
 
     /// <summary>The raw value bytes inside the line this scalar was read from.</summary>
     public ReadOnlySpan<byte> RawIn(ReadOnlySpan<byte> line) => line.Slice(Offset, Length);
+
+    /// <summary>The number as a 64-bit integer, exactly: false for a fraction, an exponent, a value
+    /// beyond 64 bits or anything that is not a number.</summary>
+    public bool TryGetInt64(ReadOnlySpan<byte> line, out long value)
+    {
+        value = 0;
+        if (Kind != JsonScalarKind.Number || !IsIntegerToken)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> token = line.Slice(Offset, Length);
+        return Codecs.Internal.JsonNumber.ScanInt64(token, 0, out value, out bool isInt64) == token.Length && isInt64;
+    }
+
+    /// <summary>The number correctly rounded to a double (infinite for huge literals); NaN when not a number.</summary>
+    public double GetDouble(ReadOnlySpan<byte> line)
+    {
+        if (Kind != JsonScalarKind.Number)
+        {
+            return double.NaN;
+        }
+
+        ReadOnlySpan<byte> token = line.Slice(Offset, Length);
+        return Codecs.Internal.JsonNumber.Scan(token, 0, out double value, out _) == token.Length ? value : double.NaN;
+    }
 }

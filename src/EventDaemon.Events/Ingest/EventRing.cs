@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using EventDaemon.Events.Codecs;
+using EventDaemon.Events.Fields;
 using EventDaemon.Events.Memory;
 using EventDaemon.Ring;
 using EventDaemon.Ring.Memory;
@@ -22,12 +24,55 @@ public sealed class EventRing : IDisposable
 {
     private readonly Lock _producerLock = new();
     private readonly SingleProducerSequencer _sequencer;
+    private readonly bool _lockMemory;
+    private FieldCatalog _catalog = FieldCatalog.Empty;
+    private NativeRegion? _rows;
 
     public EventRing(int slots, long arenaBytes, bool lockMemory, bool notifyOnPublish)
     {
         Slots = new RingBuffer<EventSlot>(slots, lockMemory);
         Arena = new PayloadArena(arenaBytes, lockMemory);
         _sequencer = new SingleProducerSequencer(slots, notifyOnPublish);
+        _lockMemory = lockMemory;
+    }
+
+    /// <summary>What stages read of this ring (payloads and decoded rows, no producer door), for
+    /// the catalog installed now.</summary>
+    public EventReader Reader => new(this, Catalog);
+
+    /// <summary>A reader for the stages of a graph that will install <paramref name="catalog"/>.</summary>
+    public EventReader ReaderFor(FieldCatalog catalog) => new(this, catalog);
+
+    /// <summary>The fields and keys every event's row holds (see <see cref="FieldCatalog"/>).</summary>
+    /// <remarks>Volatile read: a producer reads it before decoding outside its turn, and
+    /// <see cref="IngestBatch.TryAppend(ref readonly EventSlot, ReadOnlySpan{byte}, ReadOnlySpan{byte}, FieldCatalog, bool)"/>
+    /// re-indexes a row decoded under a catalog that was replaced meanwhile.</remarks>
+    public FieldCatalog Catalog => Volatile.Read(ref _catalog);
+
+    /// <summary>
+    /// Installs the catalog of the graph about to start. Only while no stage runs and no producer
+    /// can append: before the first start, or while a reload holds the producer turn after the old
+    /// graph has halted. Rows are reallocated when their size changes.
+    /// </summary>
+    public void UseCatalog(FieldCatalog catalog)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        if (catalog.RowBytes != _catalog.RowBytes)
+        {
+            NativeRegion? old = _rows;
+            _rows = catalog.RowBytes == 0 ? null : NativeRegion.Allocate((long)Capacity * catalog.RowBytes, _lockMemory);
+            old?.Dispose();
+        }
+
+        Volatile.Write(ref _catalog, catalog);
+    }
+
+    /// <summary>The decoder's row of a slot (<see cref="FieldCatalog.RowBytes"/>; empty without a catalog).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal Span<byte> Row(long sequence)
+    {
+        int bytes = _catalog.RowBytes;
+        return bytes == 0 ? default : _rows!.Slice((sequence & (Capacity - 1)) * bytes, bytes);
     }
 
     public RingBuffer<EventSlot> Slots { get; }
@@ -183,6 +228,7 @@ public sealed class EventRing : IDisposable
     {
         Slots.Dispose();
         Arena.Dispose();
+        _rows?.Dispose();
     }
 }
 
@@ -210,8 +256,19 @@ public struct IngestBatch : IDisposable
     /// <paramref name="wait"/> (stream sources) a full ring or arena blocks until consumers make
     /// room; without it (datagram sources) the event is refused and false returned.
     /// </summary>
+    /// <remarks>The event's row, when the ring's catalog has one, is decoded here from the payload
+    /// (stages' generated lines; tests): producers that decode pass theirs with the other overload.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryAppend(scoped ref readonly EventSlot decoded, scoped ReadOnlySpan<byte> payload, bool wait)
+    public bool TryAppend(scoped ref readonly EventSlot decoded, scoped ReadOnlySpan<byte> payload, bool wait) =>
+        TryAppend(in decoded, payload, default, null, wait);
+
+    /// <summary>
+    /// As above, with the row the decoder filled for <paramref name="rowCatalog"/>. When a reload
+    /// installed another catalog since, the row is made again from the payload for the new one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryAppend(scoped ref readonly EventSlot decoded, scoped ReadOnlySpan<byte> payload, scoped ReadOnlySpan<byte> row,
+        FieldCatalog? rowCatalog, bool wait)
     {
         Debug.Assert(_ring is not null, "batch not opened by EventRing.BeginBatch");
         if (!_ring.TryClaim(payload.Length, wait, ref _firstPending, ref _lastClaimed, out long sequence, out long position))
@@ -219,11 +276,25 @@ public struct IngestBatch : IDisposable
             return false;
         }
 
-        payload.CopyTo(_ring.Arena.At(position, payload.Length));
+        Span<byte> stored = _ring.Arena.At(position, payload.Length);
+        payload.CopyTo(stored);
         ref EventSlot slot = ref _ring.Slots[sequence];
         slot = decoded;
         slot.PayloadPosition = position;
         slot.PayloadLength = payload.Length;
+        Span<byte> target = _ring.Row(sequence);
+        if (!target.IsEmpty)
+        {
+            if (ReferenceEquals(rowCatalog, _ring.Catalog))
+            {
+                row.CopyTo(target);
+            }
+            else
+            {
+                FieldIndexer.Index(in slot, stored, _ring.Catalog, target);
+            }
+        }
+
         return true;
     }
 

@@ -13,7 +13,7 @@ public partial struct AggregateHandler
     /// Test-only: an aggregate whose processing-time clock (wall-clock Unix nanoseconds) is
     /// <paramref name="clock"/>, so tests choose when windows close.
     /// </summary>
-    internal AggregateHandler(EventRing input, EventRing output, AggregateSpec spec, Reach reach, StageMetrics metrics, Func<long> clock)
+    internal AggregateHandler(EventReader input, EventRing output, AggregateSpec spec, Reach reach, StageMetrics metrics, Func<long> clock)
         : this(input, output, spec, reach, metrics)
     {
         _state.TestClock = clock;

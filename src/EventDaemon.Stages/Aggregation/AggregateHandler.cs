@@ -18,14 +18,19 @@ namespace EventDaemon.Stages.Aggregation;
 /// </summary>
 public partial struct AggregateHandler : IEventHandler<EventSlot>
 {
-    private readonly EventRing _input;
+    private readonly EventReader _input;
     private readonly EventRing _output;
     private readonly AggregateSpec _spec;
     private readonly Reach _reach;
     private readonly StageMetrics _metrics;
     private readonly AggregateState _state;
 
-    public AggregateHandler(EventRing input, EventRing output, AggregateSpec spec, Reach reach, StageMetrics metrics)
+    // The group_by parts bound to the input's catalog, and the catalog's index of this key (its
+    // hash then comes from the reader threads), or -1 (hashed here).
+    private readonly KeyPart[] _keyParts;
+    private readonly int _keyIndex;
+
+    public AggregateHandler(EventReader input, EventRing output, AggregateSpec spec, Reach reach, StageMetrics metrics)
     {
         _input = input;
         _output = output;
@@ -33,6 +38,8 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         _reach = reach;
         _metrics = metrics;
         _state = new AggregateState(spec);
+        _keyParts = Array.ConvertAll(spec.KeyParts(), p => p.In(input.Catalog));
+        _keyIndex = input.Catalog.KeyIndexOf(_keyParts);
     }
 
     /// <summary>The group table, for tests and stats.</summary>
@@ -122,7 +129,8 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         }
 
         Span<byte> key = stackalloc byte[AggregateSpec.MaxKeyBytes];
-        int keyLength = BuildKey(ref slot, key);
+        var view = _input.View(ref slot, sequence);
+        int keyLength = GroupKey.Build(in view, _keyParts, key);
         int w = keyLength < 0 ? -1 : s.WindowIndex(start);
         bool added = false;
         int entry = w < 0 ? -1 : s.Groups.FindOrAdd(start, key[..keyLength], out added);
@@ -242,87 +250,6 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         }
 
         s.CloseOldest();
-    }
-
-    /// <summary>
-    /// The group key: each group-by value, length-prefixed (so "a"+"bc" ≠ "ab"+"c"). -1 if too long.
-    /// </summary>
-    /// <remarks>
-    /// Strings are stored unescaped (kind <c>s</c>), so <c>"ab"</c> and <c>"a\u0062"</c>, or a
-    /// JSON line's and a binary frame's spelling of one type, are one group; the output escapes
-    /// them again. Other scalars keep their raw JSON token (kind <c>r</c>); an absent field and a
-    /// JSON <c>null</c> are both kind <c>n</c>, since both are written as <c>null</c>.
-    /// </remarks>
-    private readonly int BuildKey(ref EventSlot slot, scoped Span<byte> key)
-    {
-        var view = new EventView(ref slot, _input.Payload(ref slot));
-        int n = 0;
-        foreach (GroupField field in _spec.GroupBy)
-        {
-            scoped ReadOnlySpan<byte> value;
-            byte kind;
-            bool escaped = false;
-            switch (field.Kind)
-            {
-                case GroupFieldKind.Type:
-                    kind = view.HasType ? (byte)'s' : (byte)'n';
-                    value = view.TypeRaw;
-                    escaped = view.TypeEscaped && !view.IsBinary;
-                    break;
-                case GroupFieldKind.Key:
-                    kind = view.HasKey ? (byte)'s' : (byte)'n';
-                    value = view.KeyRaw;
-                    escaped = view.KeyEscaped && !view.IsBinary;
-                    break;
-                default:
-                    if (view.TryGetField(field.NameUtf8, out JsonScalar scalar) && scalar.Kind != JsonScalarKind.Null)
-                    {
-                        kind = scalar.Kind == JsonScalarKind.String ? (byte)'s' : (byte)'r';
-                        value = view.Payload.Slice(scalar.Offset, scalar.Length);
-                        escaped = scalar.Escaped;
-                    }
-                    else
-                    {
-                        kind = (byte)'n';
-                        value = default;
-                    }
-
-                    break;
-            }
-
-            if (n + 3 > key.Length)
-            {
-                return -1;
-            }
-
-            Span<byte> destination = key[(n + 3)..];
-            int length;
-            if (escaped)
-            {
-                // Unescaping never lengthens a string; a malformed escape cannot pass ingest.
-                if (!JsonString.TryUnescape(value, destination, out length))
-                {
-                    return -1;
-                }
-            }
-            else
-            {
-                if (value.Length > destination.Length)
-                {
-                    return -1;
-                }
-
-                value.CopyTo(destination);
-                length = value.Length;
-            }
-
-            key[n] = kind;
-            key[n + 1] = (byte)(length >> 8);
-            key[n + 2] = (byte)length;
-            n += 3 + length;
-        }
-
-        return n;
     }
 
     /// <summary>Non-negative remainder, so windows of negative timestamps still align to the epoch.</summary>

@@ -1,4 +1,5 @@
 using System.Text;
+using EventDaemon.Events.Fields;
 
 namespace EventDaemon.Stages.Aggregation;
 
@@ -6,7 +7,7 @@ namespace EventDaemon.Stages.Aggregation;
 public sealed class AggregateSpec
 {
     /// <summary>Bytes of one group's key (its group-by values together); longer keys are dropped and counted.</summary>
-    public const int MaxKeyBytes = 128;
+    public const int MaxKeyBytes = GroupKey.MaxBytes;
 
     /// <summary>Windows that may be open at once (event time: about allowed_lateness / window + 2).</summary>
     public const int MaxOpenWindows = 64;
@@ -24,6 +25,14 @@ public sealed class AggregateSpec
     public required int MaxGroups { get; init; }
 
     public bool NeedsSketch => (Metrics & AggregateMetrics.Percentiles) != 0;
+
+    /// <summary>The group key's parts, as the ring's catalog and <see cref="GroupKey"/> know them.</summary>
+    public KeyPart[] KeyParts() => Array.ConvertAll(GroupBy, f => f.Kind switch
+    {
+        GroupFieldKind.Type => KeyPart.Type,
+        GroupFieldKind.Key => KeyPart.Key,
+        _ => KeyPart.Named(f.Name),
+    });
 }
 
 /// <summary>One group-by field: <c>type</c>, <c>key</c> or a top-level <c>.field</c>.</summary>

@@ -38,6 +38,9 @@ public sealed class FilterProgram
     private readonly byte[][] _fieldNames;
     private readonly InList[] _lists;
 
+    // Per field name, its index in the catalog the program was bound to (BindTo); -1 = scan the line.
+    private readonly int[] _fieldSlots;
+
     internal FilterProgram(string source, string canonical, Instruction[] code, int entry, LiteralValue[] literals, byte[][] fieldNames, InList[] lists)
     {
         Source = source;
@@ -47,6 +50,26 @@ public sealed class FilterProgram
         _literals = literals;
         _fieldNames = fieldNames;
         _lists = lists;
+        _fieldSlots = Array.ConvertAll(fieldNames, _ => -1);
+    }
+
+    private FilterProgram(FilterProgram unbound, int[] fieldSlots)
+        : this(unbound.Source, unbound.Canonical, unbound._code, unbound._entry, unbound._literals, unbound._fieldNames, unbound._lists)
+    {
+        _fieldSlots = fieldSlots;
+    }
+
+    /// <summary>The <c>.fields</c> the condition reads, without their dots (for the ring's catalog).</summary>
+    public IEnumerable<string> FieldNames => _fieldNames.Select(n => System.Text.Encoding.UTF8.GetString(n));
+
+    /// <summary>
+    /// The same program reading its fields from the decoder's row of <paramref name="catalog"/>
+    /// instead of scanning the line; fields the catalog lacks are still scanned for.
+    /// </summary>
+    public FilterProgram BindTo(FieldCatalog catalog)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new FilterProgram(this, Array.ConvertAll(_fieldNames, n => catalog.IndexOf(n)));
     }
 
     /// <summary>The expression text this program was compiled from.</summary>
@@ -259,8 +282,20 @@ public sealed class FilterProgram
                             result.Escaped = field.Escaped;
                             break;
                         case JsonScalarKind.Number:
+                            // Converted here, when compared: integers exactly (a nanosecond time is
+                            // beyond a double's 2^53), other numbers correctly rounded.
                             result.Kind = ScalarKind.Number;
-                            result.Number = field.Number;
+                            if (field.TryGetInt64(ev.Payload, out long integer))
+                            {
+                                result.IsInteger = true;
+                                result.Integer = integer;
+                                result.Number = integer;
+                            }
+                            else
+                            {
+                                result.Number = field.GetDouble(ev.Payload);
+                            }
+
                             break;
                         case JsonScalarKind.True:
                             result.Kind = ScalarKind.True;
@@ -290,7 +325,7 @@ public sealed class FilterProgram
         }
 
         // A failed lookup leaves the default scalar (kind None), which reads as missing.
-        ev.TryGetField(_fieldNames[index], out JsonScalar found);
+        ev.TryGetField(_fieldSlots[index], _fieldNames[index], out JsonScalar found);
         fields.Set(index, found);
         return found;
     }

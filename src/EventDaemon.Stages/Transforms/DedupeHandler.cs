@@ -33,20 +33,20 @@ namespace EventDaemon.Stages.Transforms;
 /// </remarks>
 public struct DedupeHandler : IEventHandler<EventSlot>
 {
-    private readonly EventRing _ring;
+    private readonly EventReader _ring;
     private readonly FieldSelector _field;
     private readonly Reach _reach;
     private readonly ulong _bit;
     private readonly StageMetrics _metrics;
     private readonly DedupeTable _table;
 
-    public DedupeHandler(EventRing ring, FieldSelector field, long windowNanos, int maxKeys, Reach reach, int markBit, StageMetrics metrics)
+    public DedupeHandler(EventReader ring, FieldSelector field, long windowNanos, int maxKeys, Reach reach, int markBit, StageMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(field);
         ArgumentOutOfRangeException.ThrowIfLessThan(windowNanos, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxKeys, 1);
         _ring = ring;
-        _field = field;
+        _field = field.In(ring.Catalog);
         _reach = reach;
         _bit = 1UL << markBit;
         _metrics = metrics;
@@ -62,7 +62,7 @@ public struct DedupeHandler : IEventHandler<EventSlot>
 
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Admit(ref slot), ref slot, sequence, endOfBatch, _metrics);
+        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Admit(ref slot, sequence), ref slot, sequence, endOfBatch, _metrics);
         Marking.MarkUnless(pass, ref slot, _bit);
     }
 
@@ -73,10 +73,10 @@ public struct DedupeHandler : IEventHandler<EventSlot>
     public readonly void OnShutdown() => _table.Dispose();
 
     [SkipLocalsInit]
-    private readonly bool Admit(ref EventSlot slot)
+    private readonly bool Admit(ref EventSlot slot, long sequence)
     {
-        ReadOnlySpan<byte> payload = _ring.Payload(ref slot);
-        var view = new EventView(ref slot, payload);
+        var view = _ring.View(ref slot, sequence);
+        ReadOnlySpan<byte> payload = view.Payload;
         if (!_field.TryLocate(in view, out int offset, out int length, out bool escaped))
         {
             return true;

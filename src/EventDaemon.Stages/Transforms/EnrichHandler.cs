@@ -26,19 +26,19 @@ namespace EventDaemon.Stages.Transforms;
 /// </remarks>
 public struct EnrichHandler : IEventHandler<EventSlot>
 {
-    private readonly EventRing _ring;
+    private readonly EventReader _ring;
     private readonly FieldSelector _field;
     private readonly EnrichTable _table;
     private readonly Reach _reach;
     private readonly ulong _bit;
     private readonly StageMetrics _metrics;
 
-    public EnrichHandler(EventRing ring, FieldSelector field, EnrichTable table, Reach reach, int markBit, StageMetrics metrics)
+    public EnrichHandler(EventReader ring, FieldSelector field, EnrichTable table, Reach reach, int markBit, StageMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(field);
         ArgumentNullException.ThrowIfNull(table);
         _ring = ring;
-        _field = field;
+        _field = field.In(ring.Catalog);
         _table = table;
         _reach = reach;
         _bit = 1UL << markBit;
@@ -63,8 +63,8 @@ public struct EnrichHandler : IEventHandler<EventSlot>
 
         ref StageCounters counters = ref _metrics.Counters;
         Volatile.Write(ref counters.Processed, counters.Processed + 1);
-        ReadOnlySpan<byte> payload = _ring.Payload(ref slot);
-        var view = new EventView(ref slot, payload);
+        var view = _ring.View(ref slot, sequence);
+        ReadOnlySpan<byte> payload = view.Payload;
         int row = -1;
         if (_field.TryLocate(in view, out int offset, out int length, out bool escaped))
         {

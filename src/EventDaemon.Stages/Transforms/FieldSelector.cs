@@ -29,11 +29,25 @@ public sealed class FieldSelector
     public const int ScratchBytes = 512;
 
     public FieldSelector(FieldSelectorKind kind, string name)
+        : this(kind, name, Encoding.UTF8.GetBytes(name), -1)
+    {
+    }
+
+    private FieldSelector(FieldSelectorKind kind, string name, byte[] nameUtf8, int index)
     {
         Kind = kind;
         Name = name;
-        NameUtf8 = Encoding.UTF8.GetBytes(name);
+        NameUtf8 = nameUtf8;
+        Index = index;
     }
+
+    /// <summary>The field's index in the catalog this selector was bound to (<see cref="In"/>), or -1:
+    /// the line is then scanned for it.</summary>
+    public int Index { get; }
+
+    /// <summary>This selector bound to a ring's catalog: its value is read from the decoder's row.</summary>
+    public FieldSelector In(FieldCatalog catalog) =>
+        Kind == FieldSelectorKind.Field ? new FieldSelector(Kind, Name, NameUtf8, catalog.IndexOf(NameUtf8)) : this;
 
     public FieldSelectorKind Kind { get; }
 
@@ -77,7 +91,7 @@ public sealed class FieldSelector
                 escaped = view.KeyEscaped && !view.IsBinary;
                 return view.HasKey;
             default:
-                if (view.TryGetField(NameUtf8, out JsonScalar scalar) && scalar.Kind != JsonScalarKind.Null)
+                if (view.TryGetField(Index, NameUtf8, out JsonScalar scalar) && scalar.Kind != JsonScalarKind.Null)
                 {
                     offset = scalar.Offset;
                     length = scalar.Length;

@@ -15,16 +15,16 @@ namespace EventDaemon.Stages.Transforms;
 /// </summary>
 public struct FilterHandler : IEventHandler<EventSlot>
 {
-    private readonly EventRing _ring;
+    private readonly EventReader _ring;
     private readonly FilterProgram _program;
     private readonly StageMetrics _metrics;
     private readonly Reach _reach;
     private readonly ulong _bit;
 
-    public FilterHandler(EventRing ring, FilterProgram program, Reach reach, int markBit, StageMetrics metrics)
+    public FilterHandler(EventReader ring, FilterProgram program, Reach reach, int markBit, StageMetrics metrics)
     {
         _ring = ring;
-        _program = program;
+        _program = program.BindTo(ring.Catalog);
         _reach = reach;
         _bit = 1UL << markBit;
         _metrics = metrics;
@@ -37,7 +37,7 @@ public struct FilterHandler : IEventHandler<EventSlot>
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
         bool pass = _reach.Delivers(ref slot)
-            && Marking.Counted(_program.Evaluate(new EventView(ref slot, _ring.Payload(ref slot))), ref slot, sequence, endOfBatch, _metrics, countDropped: false);
+            && Marking.Counted(_program.Evaluate(_ring.View(ref slot, sequence)), ref slot, sequence, endOfBatch, _metrics, countDropped: false);
         Marking.MarkUnless(pass, ref slot, _bit);
     }
 

@@ -23,7 +23,7 @@ namespace EventDaemon.Stages.Transforms;
 /// </remarks>
 public struct RouteHandler : IEventHandler<EventSlot>
 {
-    private readonly EventRing _ring;
+    private readonly EventReader _ring;
     private readonly FilterProgram[] _conditions;
     private readonly ulong[] _bits;
     private readonly ulong _unmatchedBit;
@@ -34,7 +34,7 @@ public struct RouteHandler : IEventHandler<EventSlot>
     /// <param name="conditions">One per named output, in the order of <paramref name="markBits"/>.</param>
     /// <param name="markBits">The bit of each named output.</param>
     /// <param name="unmatchedBit">The bit of <c>_unmatched</c>.</param>
-    public RouteHandler(EventRing ring, FilterProgram[] conditions, int[] markBits, int unmatchedBit, Reach reach, StageMetrics metrics)
+    public RouteHandler(EventReader ring, FilterProgram[] conditions, int[] markBits, int unmatchedBit, Reach reach, StageMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(conditions);
         ArgumentNullException.ThrowIfNull(markBits);
@@ -44,7 +44,7 @@ public struct RouteHandler : IEventHandler<EventSlot>
         }
 
         _ring = ring;
-        _conditions = conditions;
+        _conditions = Array.ConvertAll(conditions, c => c.BindTo(ring.Catalog));
         _bits = new ulong[markBits.Length];
         _unmatchedBit = 1UL << unmatchedBit;
         _allBits = _unmatchedBit;
@@ -74,7 +74,7 @@ public struct RouteHandler : IEventHandler<EventSlot>
         {
             ref StageCounters counters = ref _metrics.Counters;
             Volatile.Write(ref counters.Processed, counters.Processed + 1);
-            var view = new EventView(ref slot, _ring.Payload(ref slot));
+            var view = _ring.View(ref slot, sequence);
             FilterProgram[] conditions = _conditions;
             ulong[] bits = _bits;
             for (int i = 0; i < conditions.Length; i++)

@@ -28,7 +28,7 @@ public struct SampleHandler : IEventHandler<EventSlot>
     /// <summary>A constant seed: decisions must not change between runs.</summary>
     private const ulong Seed = 0x5A3B1E_0FF1CE;
 
-    private readonly EventRing _ring;
+    private readonly EventReader _ring;
     private readonly ulong _rate;
     private readonly FieldSelector? _key;
     private readonly Reach _reach;
@@ -38,12 +38,12 @@ public struct SampleHandler : IEventHandler<EventSlot>
     // Events seen without a usable key; not readonly: the handler counts in place.
     private ulong _unkeyed;
 
-    public SampleHandler(EventRing ring, int rate, FieldSelector? key, Reach reach, int markBit, StageMetrics metrics)
+    public SampleHandler(EventReader ring, int rate, FieldSelector? key, Reach reach, int markBit, StageMetrics metrics)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rate, 1);
         _ring = ring;
         _rate = (ulong)rate;
-        _key = key;
+        _key = key?.In(ring.Catalog);
         _reach = reach;
         _bit = 1UL << markBit;
         _metrics = metrics;
@@ -57,7 +57,7 @@ public struct SampleHandler : IEventHandler<EventSlot>
     [SkipLocalsInit]
     public void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Decide(ref slot), ref slot, sequence, endOfBatch, _metrics);
+        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Decide(ref slot, sequence), ref slot, sequence, endOfBatch, _metrics);
         Marking.MarkUnless(pass, ref slot, _bit);
     }
 
@@ -73,12 +73,12 @@ public struct SampleHandler : IEventHandler<EventSlot>
     public static bool Keeps(ReadOnlySpan<byte> text, int rate) => StableHash.Hash(text, Seed) % (ulong)rate == 0;
 
     [SkipLocalsInit]
-    private bool Decide(ref EventSlot slot)
+    private bool Decide(ref EventSlot slot, long sequence)
     {
         if (_key is { } key)
         {
-            ReadOnlySpan<byte> payload = _ring.Payload(ref slot);
-            var view = new EventView(ref slot, payload);
+            var view = _ring.View(ref slot, sequence);
+            ReadOnlySpan<byte> payload = view.Payload;
             if (key.TryLocate(in view, out int offset, out int length, out bool escaped))
             {
                 Span<byte> scratch = stackalloc byte[FieldSelector.ScratchBytes];

@@ -33,25 +33,25 @@ namespace EventDaemon.Stages.Transforms;
 /// </remarks>
 public struct ThrottleHandler : IEventHandler<EventSlot>
 {
-    private readonly EventRing _ring;
+    private readonly EventReader _ring;
     private readonly FieldSelector? _key;
     private readonly Reach _reach;
     private readonly ulong _bit;
     private readonly StageMetrics _metrics;
     private readonly ThrottleState _state;
 
-    public ThrottleHandler(EventRing ring, int limit, FieldSelector? key, int maxKeys, Reach reach, int markBit, StageMetrics metrics)
+    public ThrottleHandler(EventReader ring, int limit, FieldSelector? key, int maxKeys, Reach reach, int markBit, StageMetrics metrics)
         : this(ring, limit, key, maxKeys, reach, markBit, metrics, MonotonicClock.UnixNanos() - MonotonicClock.NowNanos())
     {
     }
 
     /// <param name="wallOffsetNanos">Added to <see cref="EventSlot.IngestNanos"/> (monotonic) to give Unix nanoseconds.</param>
-    internal ThrottleHandler(EventRing ring, int limit, FieldSelector? key, int maxKeys, Reach reach, int markBit, StageMetrics metrics, long wallOffsetNanos)
+    internal ThrottleHandler(EventReader ring, int limit, FieldSelector? key, int maxKeys, Reach reach, int markBit, StageMetrics metrics, long wallOffsetNanos)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 0);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxKeys, 1);
         _ring = ring;
-        _key = key;
+        _key = key?.In(ring.Catalog);
         _reach = reach;
         _bit = 1UL << markBit;
         _metrics = metrics;
@@ -67,7 +67,7 @@ public struct ThrottleHandler : IEventHandler<EventSlot>
 
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Admit(ref slot), ref slot, sequence, endOfBatch, _metrics);
+        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Admit(ref slot, sequence), ref slot, sequence, endOfBatch, _metrics);
         Marking.MarkUnless(pass, ref slot, _bit);
     }
 
@@ -78,7 +78,7 @@ public struct ThrottleHandler : IEventHandler<EventSlot>
     public readonly void OnShutdown() => _state.Dispose();
 
     [SkipLocalsInit]
-    private readonly bool Admit(ref EventSlot slot)
+    private readonly bool Admit(ref EventSlot slot, long sequence)
     {
         ThrottleState s = _state;
         s.Advance(slot.IngestNanos);
@@ -87,8 +87,8 @@ public struct ThrottleHandler : IEventHandler<EventSlot>
             return s.AdmitGlobal();
         }
 
-        ReadOnlySpan<byte> payload = _ring.Payload(ref slot);
-        var view = new EventView(ref slot, payload);
+        var view = _ring.View(ref slot, sequence);
+        ReadOnlySpan<byte> payload = view.Payload;
         ulong hash;
         if (key.TryLocate(in view, out int offset, out int length, out bool escaped))
         {

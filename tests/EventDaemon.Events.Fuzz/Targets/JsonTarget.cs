@@ -98,7 +98,7 @@ public static class JsonTarget
         found = JsonFieldReader.TryGetField(line, "value"u8, out JsonScalar value);
         if ((slot.Flags & EventFlags.HasValue) != 0)
         {
-            Check(found && value.Kind == JsonScalarKind.Number && BitConverter.DoubleToInt64Bits(value.Number) == BitConverter.DoubleToInt64Bits(slot.Value),
+            Check(found && value.Kind == JsonScalarKind.Number && BitConverter.DoubleToInt64Bits(value.GetDouble(line)) == BitConverter.DoubleToInt64Bits(slot.Value),
                 "field reader and parser disagree on value");
         }
     }

@@ -96,7 +96,7 @@ public class ZeroAllocationTests
                 hits++;
             }
 
-            if (view.TryGetField("score"u8, out JsonScalar score) && score.Number > 40)
+            if (view.TryGetField("score"u8, out JsonScalar score) && score.GetDouble(view.Payload) > 40)
             {
                 hits++;
             }

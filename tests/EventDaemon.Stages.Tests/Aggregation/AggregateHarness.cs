@@ -30,7 +30,7 @@ internal sealed class AggregateHarness : IDisposable
         Input = new TestRing(1024, 1 << 20);
         Output = new EventRing(outputSlots, 8 << 20, lockMemory: false, notifyOnPublish: false);
         Metrics = new StageMetrics("agg", "transform") { Type = "aggregate" };
-        _handler = new AggregateHandler(Input.Ring, Output, spec, new Reach(SourceMask: 1, PassMask: 0), Metrics, () => Clock);
+        _handler = new AggregateHandler(Input.Ring.Reader, Output, spec, new Reach(SourceMask: 1, PassMask: 0), Metrics, () => Clock);
         _handler.OnStart();
     }
 

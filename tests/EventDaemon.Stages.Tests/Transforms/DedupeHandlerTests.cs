@@ -12,7 +12,7 @@ public class DedupeHandlerTests
     private static readonly Reach FromSourceZero = new(SourceMask: 1, PassMask: 0);
 
     private static DedupeHandler Dedupe(TestRing ring, string field, long window, int maxKeys, StageMetrics metrics) =>
-        new(ring.Ring, FieldSelector.Parse(field), window, maxKeys, FromSourceZero, Bit, metrics);
+        new(ring.Ring.Reader, FieldSelector.Parse(field), window, maxKeys, FromSourceZero, Bit, metrics);
 
     [Fact]
     public void Repeat_WithinWindowOfLastPass_IsDropped_AndCounted()

@@ -145,7 +145,7 @@ public class EnrichHandlerTests
         using var ring = new TestRing();
         StageMetrics metrics = StageDriver.Metrics("enrich");
         EnrichTable table = EnrichTableTests.Parse("id,name,tier\nu1,Anna,gold\n42,Answer,\n");
-        var enrich = new EnrichHandler(ring.Ring, FieldSelector.Parse(".user"), table, FromSourceZero, Bit, metrics);
+        var enrich = new EnrichHandler(ring.Ring.Reader, FieldSelector.Parse(".user"), table, FromSourceZero, Bit, metrics);
         ulong marks = StageDriver.Push(ref enrich, ring, json);
 
         ref EventSlot slot = ref ring[ring.Cursor];
@@ -160,7 +160,7 @@ public class EnrichHandlerTests
         using var ring = new TestRing();
         StageMetrics metrics = StageDriver.Metrics("enrich");
         EnrichTable table = EnrichTableTests.Parse("k,v\nsay \"hi\",1\n");
-        var enrich = new EnrichHandler(ring.Ring, FieldSelector.Parse("key"), table, FromSourceZero, Bit, metrics);
+        var enrich = new EnrichHandler(ring.Ring.Reader, FieldSelector.Parse("key"), table, FromSourceZero, Bit, metrics);
         StageDriver.Push(ref enrich, ring, """{"key":"say \"hi\""}""");
         Assert.True(EnrichHandler.RowOf(in ring[ring.Cursor]) == 0, "an escaped key should match its unescaped table key");
 
@@ -176,7 +176,7 @@ public class EnrichHandlerTests
     {
         using var ring = new TestRing();
         StageMetrics metrics = StageDriver.Metrics("enrich");
-        var enrich = new EnrichHandler(ring.Ring, FieldSelector.Parse(".user"), EnrichTableTests.Parse("id\nu1\n"), FromSourceZero, Bit, metrics);
+        var enrich = new EnrichHandler(ring.Ring.Reader, FieldSelector.Parse(".user"), EnrichTableTests.Parse("id\nu1\n"), FromSourceZero, Bit, metrics);
         ulong marks = StageDriver.Push(ref enrich, ring, """{"user":"u1"}""", sourceId: 2);
         Assert.True(marks == 1UL << Bit && ring[ring.Cursor].Aux == 0 && metrics.Processed == 0 && metrics.EnrichHits == 0,
             $"an event from another source is marked (stages reading enrich skip it) and neither looked up nor counted: marks {marks:b}");

@@ -18,7 +18,7 @@ public class RouteHandlerTests
     private static readonly Reach FromSourceZero = new(SourceMask: 1, PassMask: 0);
 
     private static RouteHandler Route(TestRing ring, StageMetrics metrics, Reach? reach = null) => new(
-        ring.Ring,
+        ring.Ring.Reader,
         [Compile("value > 100"), Compile("type == \"purchase\""), Compile(".level == 3")],
         [HighBit, PurchaseBit, LevelBit],
         UnmatchedBit,
@@ -81,7 +81,7 @@ public class RouteHandlerTests
     public void RouteDownstreamOfAFilter_SeesOnlyWhatTheFilterPassed()
     {
         using var ring = new TestRing();
-        var filter = new FilterHandler(ring.Ring, Compile("key == \"keep\""), FromSourceZero, 0, StageDriver.Metrics("filter"));
+        var filter = new FilterHandler(ring.Ring.Reader, Compile("key == \"keep\""), FromSourceZero, 0, StageDriver.Metrics("filter"));
         StageMetrics metrics = StageDriver.Metrics("route");
         RouteHandler route = Route(ring, metrics, new Reach(0, PassMask: 1UL << 0));
         long dropped = ring.AppendJson("""{"key":"drop","value":150}""");
@@ -102,9 +102,9 @@ public class RouteHandlerTests
     public void Constructor_RejectsSharedBitsAndMismatchedLengths()
     {
         using var ring = new TestRing();
-        Assert.Throws<ArgumentException>(() => new RouteHandler(ring.Ring, [Compile("value > 0")], [2, 3], 4, FromSourceZero, StageDriver.Metrics("route")));
-        Assert.Throws<ArgumentException>(() => new RouteHandler(ring.Ring, [Compile("value > 0"), Compile("value < 0")], [2, 2], 4, FromSourceZero, StageDriver.Metrics("route")));
-        Assert.Throws<ArgumentException>(() => new RouteHandler(ring.Ring, [Compile("value > 0")], [4], 4, FromSourceZero, StageDriver.Metrics("route")));
+        Assert.Throws<ArgumentException>(() => new RouteHandler(ring.Ring.Reader, [Compile("value > 0")], [2, 3], 4, FromSourceZero, StageDriver.Metrics("route")));
+        Assert.Throws<ArgumentException>(() => new RouteHandler(ring.Ring.Reader, [Compile("value > 0"), Compile("value < 0")], [2, 2], 4, FromSourceZero, StageDriver.Metrics("route")));
+        Assert.Throws<ArgumentException>(() => new RouteHandler(ring.Ring.Reader, [Compile("value > 0")], [4], 4, FromSourceZero, StageDriver.Metrics("route")));
     }
 
     internal static FilterProgram Compile(string condition)

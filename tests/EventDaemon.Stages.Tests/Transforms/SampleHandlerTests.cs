@@ -16,7 +16,7 @@ public class SampleHandlerTests
     {
         using var ring = new TestRing();
         StageMetrics metrics = StageDriver.Metrics("sample");
-        var sample = new SampleHandler(ring.Ring, 4, null, FromSourceZero, Bit, metrics);
+        var sample = new SampleHandler(ring.Ring.Reader, 4, null, FromSourceZero, Bit, metrics);
         var passed = new List<int>();
         for (int i = 0; i < 1000; i++)
         {
@@ -36,7 +36,7 @@ public class SampleHandlerTests
     {
         using var ring = new TestRing();
         const int Rate = 10;
-        var sample = new SampleHandler(ring.Ring, Rate, FieldSelector.Parse("key"), FromSourceZero, Bit, StageDriver.Metrics("sample"));
+        var sample = new SampleHandler(ring.Ring.Reader, Rate, FieldSelector.Parse("key"), FromSourceZero, Bit, StageDriver.Metrics("sample"));
         int keysKept = 0;
         const int Keys = 5000;
         for (int k = 0; k < Keys; k++)
@@ -58,7 +58,7 @@ public class SampleHandlerTests
         using var ring = new TestRing();
         for (int rate = 2; rate < 40; rate++)
         {
-            var sample = new SampleHandler(ring.Ring, rate, FieldSelector.Parse(".user"), FromSourceZero, Bit, StageDriver.Metrics("sample"));
+            var sample = new SampleHandler(ring.Ring.Reader, rate, FieldSelector.Parse(".user"), FromSourceZero, Bit, StageDriver.Metrics("sample"));
             bool plain = Passes(ref sample, ring, """{"user":"anna"}""");
             bool escaped = Passes(ref sample, ring, """{"user":"\u0061nna"}""");
             Assert.True(plain == escaped, $"rate {rate}: \"anna\" and \"\\u0061nna\" are one value and must get one decision");
@@ -69,7 +69,7 @@ public class SampleHandlerTests
     public void WithKey_EventsWithoutTheKeyFallBackToOneInRate()
     {
         using var ring = new TestRing();
-        var sample = new SampleHandler(ring.Ring, 3, FieldSelector.Parse(".user"), FromSourceZero, Bit, StageDriver.Metrics("sample"));
+        var sample = new SampleHandler(ring.Ring.Reader, 3, FieldSelector.Parse(".user"), FromSourceZero, Bit, StageDriver.Metrics("sample"));
         int passed = 0;
         for (int i = 0; i < 300; i++)
         {
@@ -84,12 +84,12 @@ public class SampleHandlerTests
     {
         using var ring = new TestRing();
         StageMetrics metrics = StageDriver.Metrics("sample");
-        var sample = new SampleHandler(ring.Ring, 1, FieldSelector.Parse("key"), FromSourceZero, Bit, metrics);
+        var sample = new SampleHandler(ring.Ring.Reader, 1, FieldSelector.Parse("key"), FromSourceZero, Bit, metrics);
         Assert.True(Passes(ref sample, ring, """{"key":"a"}""") && Passes(ref sample, ring, """{"type":"b"}"""), "rate 1 should keep every event");
         ulong marks = StageDriver.Push(ref sample, ring, """{"key":"a"}""", sourceId: 3);
         Assert.True(marks == 1UL << Bit && metrics.Processed == 2 && metrics.Throttled == 0,
             $"an event that does not reach the stage is marked but neither processed nor counted as sampled out: marks {marks:b}, processed {metrics.Processed}, dropped {metrics.Throttled}");
-        Assert.Throws<ArgumentOutOfRangeException>(() => new SampleHandler(ring.Ring, 0, null, FromSourceZero, Bit, metrics));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SampleHandler(ring.Ring.Reader, 0, null, FromSourceZero, Bit, metrics));
     }
 
     private static bool Passes(ref SampleHandler sample, TestRing ring, string json) => (StageDriver.Push(ref sample, ring, json) & (1UL << Bit)) == 0;

@@ -14,7 +14,7 @@ public class ThrottleHandlerTests
 
     // Arrival times are given as wall-clock nanoseconds: the handler's offset onto the wall clock is 0.
     private static ThrottleHandler Throttle(TestRing ring, int limit, string? key, int maxKeys, StageMetrics metrics) =>
-        new(ring.Ring, limit, key is null ? null : FieldSelector.Parse(key), maxKeys, FromSourceZero, Bit, metrics, wallOffsetNanos: 0);
+        new(ring.Ring.Reader, limit, key is null ? null : FieldSelector.Parse(key), maxKeys, FromSourceZero, Bit, metrics, wallOffsetNanos: 0);
 
     [Fact]
     public void PerKey_AtMostLimitPerSecond_ExcessCounted()

@@ -17,7 +17,7 @@ public class TransformZeroAllocationTests
     public void Route_AllocatesNothing()
     {
         using var ring = new TestRing();
-        var route = new RouteHandler(ring.Ring,
+        var route = new RouteHandler(ring.Ring.Reader,
             [RouteHandlerTests.Compile("value > 100"), RouteHandlerTests.Compile("type == \"purchase\" && starts_with(key, \"user-\")"), RouteHandlerTests.Compile(".region in [\"eu\", \"us\"]")],
             [1, 2, 3], 4, FromSourceZero, StageDriver.Metrics("route"));
         AssertNoAllocation(ref route, ring, "route");
@@ -27,9 +27,9 @@ public class TransformZeroAllocationTests
     public void Sample_KeyedAndUnkeyed_AllocateNothing()
     {
         using var ring = new TestRing();
-        var keyed = new SampleHandler(ring.Ring, 7, FieldSelector.Parse(".region"), FromSourceZero, 1, StageDriver.Metrics("sample"));
+        var keyed = new SampleHandler(ring.Ring.Reader, 7, FieldSelector.Parse(".region"), FromSourceZero, 1, StageDriver.Metrics("sample"));
         AssertNoAllocation(ref keyed, ring, "keyed sample");
-        var unkeyed = new SampleHandler(ring.Ring, 7, null, FromSourceZero, 1, StageDriver.Metrics("sample"));
+        var unkeyed = new SampleHandler(ring.Ring.Reader, 7, null, FromSourceZero, 1, StageDriver.Metrics("sample"));
         AssertNoAllocation(ref unkeyed, ring, "unkeyed sample");
     }
 
@@ -38,7 +38,7 @@ public class TransformZeroAllocationTests
     {
         using var ring = new TestRing();
         StageMetrics metrics = StageDriver.Metrics("throttle");
-        var throttle = new ThrottleHandler(ring.Ring, 3, FieldSelector.Parse("key"), 8, FromSourceZero, 1, metrics, wallOffsetNanos: 0);
+        var throttle = new ThrottleHandler(ring.Ring.Reader, 3, FieldSelector.Parse("key"), 8, FromSourceZero, 1, metrics, wallOffsetNanos: 0);
         AssertNoAllocation(ref throttle, ring, "throttle", (i, s) => ring[s].IngestNanos = i * (Second / 5000));
         Assert.True(metrics.Throttled > 0 && metrics.DroppedMaxGroups > 0, $"the run should throttle and overflow max_keys: {metrics.Throttled}, {metrics.DroppedMaxGroups}");
     }
@@ -48,7 +48,7 @@ public class TransformZeroAllocationTests
     {
         using var ring = new TestRing();
         StageMetrics metrics = StageDriver.Metrics("dedupe");
-        var dedupe = new DedupeHandler(ring.Ring, FieldSelector.Parse(".n"), Second, 32, FromSourceZero, 1, metrics);
+        var dedupe = new DedupeHandler(ring.Ring.Reader, FieldSelector.Parse(".n"), Second, 32, FromSourceZero, 1, metrics);
         AssertNoAllocation(ref dedupe, ring, "dedupe", (i, s) => ring[s].IngestNanos = i * (Second / 10_000));
         Assert.True(metrics.Throttled > 0 && metrics.DroppedMaxGroups > 0, $"the run should drop repeats and forget values: {metrics.Throttled}, {metrics.DroppedMaxGroups}");
     }
@@ -59,7 +59,7 @@ public class TransformZeroAllocationTests
         using var ring = new TestRing();
         StageMetrics metrics = StageDriver.Metrics("enrich");
         EnrichTable table = EnrichTableTests.Parse("key,name\nuser-1,Anna\nuser-\"q\",Quote\n" + string.Concat(Enumerable.Range(0, 1000).Select(i => $"k{i},n{i}\n")));
-        var enrich = new EnrichHandler(ring.Ring, FieldSelector.Parse("key"), table, FromSourceZero, 1, metrics);
+        var enrich = new EnrichHandler(ring.Ring.Reader, FieldSelector.Parse("key"), table, FromSourceZero, 1, metrics);
         AssertNoAllocation(ref enrich, ring, "enrich");
         Assert.True(metrics.EnrichHits > 0 && metrics.EnrichMisses > 0, $"the run should hit and miss: {metrics.EnrichHits}, {metrics.EnrichMisses}");
     }

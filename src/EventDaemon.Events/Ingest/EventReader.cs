@@ -1,0 +1,47 @@
+using System.Runtime.CompilerServices;
+using EventDaemon.Events.Fields;
+
+namespace EventDaemon.Events.Ingest;
+
+/// <summary>
+/// What a stage reads of a ring: an event's payload bytes and the row its decoder recorded (named
+/// fields' positions, keys' hashes), as an <see cref="EventView"/>. Read-only: no producer door.
+/// </summary>
+/// <remarks>
+/// A stage reads a slot only after its barrier released it, so the payload and row it reads here
+/// were written before the publish it waited for. A reader is bound to the catalog its stage's
+/// field indices come from; while another catalog is installed (a test that never installed one),
+/// views carry no row and fields are found by scanning the line, with the same results.
+/// </remarks>
+public sealed class EventReader
+{
+    private readonly EventRing _ring;
+
+    internal EventReader(EventRing ring, FieldCatalog catalog)
+    {
+        _ring = ring;
+        Catalog = catalog;
+    }
+
+    /// <summary>The catalog this reader's stage binds its fields and keys to.</summary>
+    public FieldCatalog Catalog { get; }
+
+    /// <summary>The payload of a slot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ReadOnlySpan<byte> Payload(ref readonly EventSlot slot) => _ring.Arena.At(slot.PayloadPosition, slot.PayloadLength);
+
+    /// <summary>The event at <paramref name="sequence"/> with its payload and row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public EventView View(ref readonly EventSlot slot, long sequence)
+    {
+        ReadOnlySpan<byte> payload = _ring.Arena.At(slot.PayloadPosition, slot.PayloadLength);
+        FieldCatalog catalog = Catalog;
+        if (catalog.RowBytes == 0 || !ReferenceEquals(catalog, _ring.Catalog))
+        {
+            return new EventView(in slot, payload);
+        }
+
+        Span<byte> row = _ring.Row(sequence);
+        return new EventView(in slot, payload, catalog.Fields(row), catalog.Hashes(row));
+    }
+}
