@@ -40,6 +40,25 @@ public class ZeroAllocationTests
     }
 
     [Fact]
+    public void JsonEventParser_FillingRowsOfFieldsAndKeyHashes_AllocatesNothing()
+    {
+        byte[][] lines = [.. Lines.Select(Encoding.UTF8.GetBytes)];
+        var builder = new FieldCatalog.Builder();
+        builder.AddField("cart");
+        builder.AddField("ok");
+        builder.AddField("n");
+        builder.AddKey([KeyPart.Type, KeyPart.Key]);
+        builder.AddKey([KeyPart.Named("tags"), KeyPart.Key]);
+        FieldCatalog catalog = builder.Build();
+        byte[] row = new byte[catalog.RowBytes];
+        var slot = default(EventSlot);
+        long accepted = ParseAll(lines, ref slot, catalog, row, 10_000);
+
+        AssertNoAllocation(() => accepted += ParseAll(lines, ref slot, catalog, row, Events), "JsonEventParser.TryParse with a catalog");
+        Assert.True(accepted > 0 && catalog.Hashes(row)[0] != 0, "some lines should have been accepted and hashed");
+    }
+
+    [Fact]
     public void LineFramerWithParser_DecodingAMillionLinesInChunks_AllocatesNothing()
     {
         // Odd-sized reads so lines are cut and carried over.
@@ -121,6 +140,20 @@ public class ZeroAllocationTests
         for (int i = 0; i < n; i++)
         {
             if (JsonEventParser.TryParse(lines[i % lines.Length], ref slot, out InvalidReason _))
+            {
+                accepted++;
+            }
+        }
+
+        return accepted;
+    }
+
+    private static long ParseAll(byte[][] lines, ref EventSlot slot, FieldCatalog catalog, byte[] row, int n)
+    {
+        long accepted = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (JsonEventParser.TryParse(lines[i % lines.Length], ref slot, catalog, row, out InvalidReason _))
             {
                 accepted++;
             }
