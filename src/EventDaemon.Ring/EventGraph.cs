@@ -61,8 +61,10 @@ public sealed class EventGraph<T, TWait> : IEventGraph
             : new SingleProducerSequencer(bufferSize, TWait.Parks);
 
     /// <summary>Adds a stage that runs <paramref name="handler"/> after every stage in <paramref name="after"/>.</summary>
+    /// <param name="member">The name the stage's handler goes by (<see cref="Stage.Members"/>) when it
+    /// differs from the stage's: one thread of a stage split over several.</param>
     public Stage Add<THandler>(string name, THandler handler, Stage[]? after = null, int[]? cpus = null,
-        TimeSpan? idleTimeout = null)
+        TimeSpan? idleTimeout = null, string? member = null)
         where THandler : struct, IEventHandler<T>
     {
         if (_started)
@@ -85,7 +87,7 @@ public sealed class EventGraph<T, TWait> : IEventGraph
 
         var processor = new BatchEventProcessor<T, THandler, TWait>(
             name, Ring, Sequencer.NewBarrier(dependencies), handler, _wait, idleTimeout);
-        var stage = new Stage(name, [name], processor, [processor], after, new ConsumerThread(name, processor.Run, cpus), Sequencer.Cursor);
+        var stage = new Stage(name, [member ?? name], processor, [processor], after, new ConsumerThread(name, processor.Run, cpus), Sequencer.Cursor);
         _stages.Add(stage);
         _steps[stage] = [new HandlerStep<T, THandler>(handler)];
         return stage;
@@ -101,7 +103,8 @@ public sealed class EventGraph<T, TWait> : IEventGraph
     /// </summary>
     /// <param name="idleTimeout">The handler's timeout tick: the fused stage ticks at the shorter of
     /// its members' timeouts, and every member gets every tick.</param>
-    public Stage Fuse<THandler>(Stage into, string name, THandler handler, TimeSpan? idleTimeout = null)
+    /// <param name="stageName">The fused stage's name (its thread's); by default its members' names joined by '+'.</param>
+    public Stage Fuse<THandler>(Stage into, string name, THandler handler, TimeSpan? idleTimeout = null, string? stageName = null)
         where THandler : struct, IEventHandler<T>
     {
         if (_started)
@@ -128,7 +131,7 @@ public sealed class EventGraph<T, TWait> : IEventGraph
         };
         Sequence[] dependencies = [.. into.DependsOn.Select(s => s.Processor.Sequence)];
         string[] members = [.. into.Members, name];
-        string fusedName = string.Join('+', members);
+        string fusedName = stageName ?? string.Join('+', members);
         var processor = new BatchEventProcessor<T, ChainHandler<T>, TWait>(
             fusedName, Ring, Sequencer.NewBarrier(dependencies), new ChainHandler<T>(steps), _wait, timeout);
         var thread = new ConsumerThread(fusedName, processor.Run, [.. into.Thread.RequestedCpus]);

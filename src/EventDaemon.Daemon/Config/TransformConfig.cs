@@ -9,6 +9,17 @@ public abstract record TransformConfig : StageConfig
     }
 
     public sealed override ComponentKind Kind => ComponentKind.Transform;
+
+    /// <summary>Threads the transform runs on (<c>threads</c>): 1 by default; <see cref="AutoThreads"/>
+    /// for <c>"auto"</c> (one per CPU the daemon may use). Each thread takes a share of the events: by
+    /// key hash for keyed transforms, by sequence for the others (see the Config README).</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>The value of <see cref="Threads"/> for <c>threads = "auto"</c>.</summary>
+    public const int AutoThreads = 0;
+
+    /// <summary>The most threads one transform may run on.</summary>
+    public const int MaxThreads = 64;
 }
 
 /// <summary><c>type = "filter"</c>: keeps the events for which <see cref="Condition"/> is true.</summary>

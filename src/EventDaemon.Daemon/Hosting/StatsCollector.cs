@@ -56,13 +56,19 @@ public static class StatsCollector
         MetricFamily errors = Family("sink_errors_total", "counter", "Failed sink writes (each retried).");
         MetricFamily handedOff = Family("stage_handoff_batches_total", "counter",
             "Batches a source thread ran for the stage while the stage's thread was parked (idle_handoff).");
-        // A fused stage's members share its thread and position, so its lag and its hand-offs.
-        var stageOf = new Dictionary<string, Stage>(StringComparer.Ordinal);
+        // A fused stage's members share its thread and position, so its lag and its hand-offs; a
+        // stage split over threads has one position per thread: its lag is the largest.
+        var stageOf = new Dictionary<string, List<Stage>>(StringComparer.Ordinal);
         foreach (Stage stage in p.AllStages)
         {
             foreach (string member in stage.Members)
             {
-                stageOf[member] = stage;
+                if (!stageOf.TryGetValue(member, out List<Stage>? threads))
+                {
+                    stageOf[member] = threads = [];
+                }
+
+                threads.Add(stage);
             }
         }
 
@@ -93,9 +99,9 @@ public static class StatsCollector
                 dropped.Add(m.Throttled, label, ("reason", dropReason));
             }
 
-            Stage? runs = stageOf.GetValueOrDefault(m.Name);
-            lag.Add(runs?.Lag ?? 0, label);
-            handedOff.Add(runs?.Processor.HandedOffBatches ?? 0, label);
+            List<Stage>? runs = stageOf.GetValueOrDefault(m.Name);
+            lag.Add(runs?.Max(s => s.Lag) ?? 0, label);
+            handedOff.Add(runs?.Sum(s => s.Processor.HandedOffBatches) ?? 0, label);
             if (m.Kind == "sink")
             {
                 written.Add(m.Written, ("sink", m.Name));

@@ -105,8 +105,8 @@ public static class PipelineBuilder
         // Room for the largest rendering of an event (binary frames grow ~6x as JSON) plus an
         // enrich row, twice, so a full buffer still takes one more event before it flushes.
         int bufferBytes = Math.Max(256 * 1024, 2 * (config.Daemon.MaxEventBytes * 6 + 256 + EnrichTable.MaxRowBytes));
-        int stageCount = 0;
-        Dictionary<string, int> readers = ReaderCounts(config.Topology);
+        GraphPlan plan = GraphPlan.Of(config, sourceIds);
+        var pins = new Pins(cpus);
         try
         {
             foreach (TopologyStage stage in config.Topology.Stages)
@@ -116,17 +116,17 @@ public static class PipelineBuilder
                 Reach reach = ReachOf(stage, ctx, sourceIds);
                 Stage[] after = stage.Upstream
                     .Where(input => input.Kind == ComponentKind.Transform && ctx.Stages.ContainsKey(input.Component))
-                    .Select(input => ctx.Stages[input.Component])
+                    .SelectMany(input => ctx.Stages[input.Component])
                     .Distinct()
                     .ToArray();
-                int[]? pin = cpus.Length == 0 ? null : [cpus[stageCount++ % cpus.Length]];
                 string kind = stage.Kind == ComponentKind.Sink ? "sink" : "transform";
                 StageMetrics stageMetrics = previous?.FirstOrDefault(m => m.Name == stage.Name && m.Kind == kind && m.Type == stage.Config.TypeName)
                     ?? new StageMetrics(stage.Name, kind) { Type = stage.Config.TypeName };
-                // A stage whose one input is a transform nobody else reads runs on that transform's
-                // thread: the hand-off between them would buy no parallelism, only a wake-up.
-                bool fusable = config.Daemon.FuseChains && after.Length == 1 && stage.Upstream.Count == 1
-                    && readers[stage.Upstream[0].Component] == 1;
+                StagePlan sp = plan[stage.Name];
+                int n = sp.Threads;
+                // One set of counters per thread of a split stage (one writer each), summed on read.
+                StageMetrics[] parts = n > 1 ? stageMetrics.Split(n) : [stageMetrics];
+                var placement = new Placement<TWait>(ctx, sp, after, pins);
 
                 switch (stage.Config)
                 {
@@ -138,7 +138,7 @@ public static class PipelineBuilder
                             }
 
                             int bit = AllocateBit(ctx.Bits, filter.Name);
-                            Place(ctx, stage.Name, new FilterHandler(ring, program, reach, bit, stageMetrics), after, pin, null, fusable);
+                            placement.Place(i => new FilterHandler(ring, program, reach, bit, parts[i], sp.Split.For(i, n)), null);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -155,8 +155,8 @@ public static class PipelineBuilder
                             output.Ring.UseCatalog(output.Catalog);
                             rings.Add(output);
                             ringOf[stage.Name] = output;
-                            var handler = new AggregateHandler(ring, output.Ring, SpecOf(aggregate), reach, stageMetrics);
-                            Place(ctx, stage.Name, handler, after, pin, IdleTick, fusable);
+                            AggregateSpec spec = SpecOf(aggregate, n);
+                            placement.Place(i => new AggregateHandler(ring, output.Ring, spec, reach, parts[i], sp.Split.For(i, n), sp.StreamSources), IdleTick);
                             break;
                         }
 
@@ -177,7 +177,7 @@ public static class PipelineBuilder
                             }
 
                             int unmatched = AllocateBit(ctx.Bits, $"{route.Name}.{RouteTransformConfig.UnmatchedOutput}");
-                            Place(ctx, stage.Name, new RouteHandler(ring, conditions, routeBits, unmatched, reach, stageMetrics), after, pin, null, fusable);
+                            placement.Place(i => new RouteHandler(ring, conditions, routeBits, unmatched, reach, parts[i], sp.Split.For(i, n)), null);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -185,8 +185,8 @@ public static class PipelineBuilder
                     case SampleTransformConfig sample:
                         {
                             FieldSelector? key = sample.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
-                            var handler = new SampleHandler(ring, sample.Rate, key, reach, AllocateBit(ctx.Bits, sample.Name), stageMetrics);
-                            Place(ctx, stage.Name, handler, after, pin, null, fusable);
+                            int bit = AllocateBit(ctx.Bits, sample.Name);
+                            placement.Place(i => new SampleHandler(ring, sample.Rate, key, reach, bit, parts[i], sp.Split.For(i, n)), null);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -194,8 +194,9 @@ public static class PipelineBuilder
                     case ThrottleTransformConfig throttle:
                         {
                             FieldSelector? key = throttle.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
-                            var handler = new ThrottleHandler(ring, throttle.Limit, key, throttle.MaxKeys, reach, AllocateBit(ctx.Bits, throttle.Name), stageMetrics);
-                            Place(ctx, stage.Name, handler, after, pin, null, fusable);
+                            int bit = AllocateBit(ctx.Bits, throttle.Name);
+                            int maxKeys = Share(throttle.MaxKeys, n);
+                            placement.Place(i => new ThrottleHandler(ring, throttle.Limit, key, maxKeys, reach, bit, parts[i], sp.Split.For(i, n)), null);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -203,8 +204,9 @@ public static class PipelineBuilder
                     case DedupeTransformConfig dedupe:
                         {
                             var field = FieldSelector.Parse(dedupe.Field.ToString());
-                            var handler = new DedupeHandler(ring, field, dedupe.Window.Nanoseconds, dedupe.MaxKeys, reach, AllocateBit(ctx.Bits, dedupe.Name), stageMetrics);
-                            Place(ctx, stage.Name, handler, after, pin, null, fusable);
+                            int bit = AllocateBit(ctx.Bits, dedupe.Name);
+                            int maxKeys = Share(dedupe.MaxKeys, n);
+                            placement.Place(i => new DedupeHandler(ring, field, dedupe.Window.Nanoseconds, maxKeys, reach, bit, parts[i], sp.Split.For(i, n)), null);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -228,15 +230,15 @@ public static class PipelineBuilder
                             }
 
                             var field = FieldSelector.Parse(enrich.Field.ToString());
-                            var handler = new EnrichHandler(ring, field, table, reach, AllocateBit(ctx.Bits, enrich.Name), stageMetrics);
-                            Place(ctx, stage.Name, handler, after, pin, null, fusable);
+                            int bit = AllocateBit(ctx.Bits, enrich.Name);
+                            placement.Place(i => new EnrichHandler(ring, field, table, reach, bit, parts[i], sp.Split.For(i, n)), null);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
 
                     case SinkConfig sink:
-                        AddSink(ctx, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon, after, pin,
-                            EnrichColumns.Upstream(after), fusable);
+                        AddSink(placement, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon,
+                            EnrichColumns.Upstream(after));
                         break;
 
                     default:
@@ -305,7 +307,7 @@ public static class PipelineBuilder
 
                     break;
                 case AggregateTransformConfig aggregate:
-                    fields.AddKey(SpecOf(aggregate).KeyParts());
+                    fields.AddKey(GraphPlan.KeyPartsOf(aggregate));
                     builders[aggregate.Name] = new FieldCatalog.Builder();
                     break;
                 case SampleTransformConfig { Key: { Kind: FieldRefKind.Field } key }:
@@ -354,40 +356,9 @@ public static class PipelineBuilder
         }
     }
 
-    /// <summary>How many stages read each component (a route read twice, on two outputs, counts twice).</summary>
-    private static Dictionary<string, int> ReaderCounts(Topology topology)
-    {
-        var readers = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (TopologyStage stage in topology.Stages)
-        {
-            foreach (StageInput input in stage.Upstream)
-            {
-                readers[input.Component] = readers.GetValueOrDefault(input.Component) + 1;
-            }
-        }
-
-        return readers;
-    }
-
-    /// <summary>Adds a stage for <paramref name="handler"/>, or, when <paramref name="fuse"/>, runs it on
-    /// the thread of its one predecessor; every member name of the resulting stage maps to it.</summary>
-    private static void Place<THandler, TWait>(RingContext<TWait> ctx, string name, THandler handler, Stage[] after, int[]? pin,
-        TimeSpan? idle, bool fuse)
-        where THandler : struct, IEventHandler<EventSlot>
-        where TWait : struct, IWaitStrategy
-    {
-        if (!fuse)
-        {
-            ctx.Stages[name] = ctx.Graph.Add(name, handler, after, pin, idle);
-            return;
-        }
-
-        Stage fused = ctx.Graph.Fuse(after[0], name, handler, idle);
-        foreach (string member in fused.Members)
-        {
-            ctx.Stages[member] = fused;
-        }
-    }
+    /// <summary>A thread's share of a per-stage bound (max_groups, max_keys): rounded up, so the
+    /// threads together hold at least the configured bound and never much more.</summary>
+    private static int Share(int bound, int threads) => (int)(((long)bound + threads - 1) / threads);
 
     /// <summary>Releases a built graph set that will never start (a reload that was refused late).</summary>
     public static void Discard(GraphParts parts)
@@ -420,7 +391,7 @@ public static class PipelineBuilder
         return ring ?? throw new PipelineException($"'{stage.Name}' has no inputs");
     }
 
-    private static AggregateSpec SpecOf(AggregateTransformConfig config)
+    private static AggregateSpec SpecOf(AggregateTransformConfig config, int threads)
     {
         var metrics = AggregateMetrics.None;
         foreach (AggregateMetric metric in config.Metrics)
@@ -448,29 +419,29 @@ public static class PipelineBuilder
             Metrics = metrics,
             EventTime = config.Time == AggregateTime.Event,
             LatenessNanos = config.AllowedLateness.Nanoseconds,
-            MaxGroups = config.MaxGroups,
+            MaxGroups = Share(config.MaxGroups, threads),
         };
     }
 
-    private static void AddSink<TWait>(RingContext<TWait> ctx, EventReader ring, SinkConfig sink, Reach reach,
-        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, Stage[] after, int[]? pin, EnrichColumns? enrich, bool fusable)
+    private static void AddSink<TWait>(Placement<TWait> placement, EventReader ring, SinkConfig sink, Reach reach,
+        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, EnrichColumns? enrich)
         where TWait : struct, IWaitStrategy
     {
         switch (sink)
         {
             case StdoutSinkConfig:
-                Place(ctx, sink.Name, Sink(ring, reach, metrics, new StdoutTransport(), buffer, abandon, enrich), after, pin, IdleTick, fusable);
+                placement.Place(_ => Sink(ring, reach, metrics, new StdoutTransport(), buffer, abandon, enrich), IdleTick);
                 return;
             case FileSinkConfig file:
                 var fileTransport = new FileTransport(file.Path, file.RotateBytes?.Bytes, FsyncModeOf(file.Fsync), file.FsyncInterval.ToTimeSpan());
-                Place(ctx, sink.Name, Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich), after, pin, IdleTick, fusable);
+                placement.Place(_ => Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich), IdleTick);
                 return;
             case TcpSinkConfig tcp:
                 var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan());
-                Place(ctx, sink.Name, Sink(ring, reach, metrics, tcpTransport, buffer, abandon, enrich), after, pin, IdleTick, fusable);
+                placement.Place(_ => Sink(ring, reach, metrics, tcpTransport, buffer, abandon, enrich), IdleTick);
                 return;
             case BlackholeSinkConfig:
-                Place(ctx, sink.Name, Sink(ring, reach, metrics, new BlackholeTransport(), buffer, abandon, enrich), after, pin, IdleTick, fusable);
+                placement.Place(_ => Sink(ring, reach, metrics, new BlackholeTransport(), buffer, abandon, enrich), IdleTick);
                 return;
             default:
                 throw new PipelineException($"sink '{sink.Name}': type '{sink.TypeName}' is not supported by this build");
@@ -585,9 +556,63 @@ internal sealed class RingContext<TWait>(string name, EventRing ring, bool ownsR
 
     public EventGraph<EventSlot, TWait> Graph { get; } = new(ring.Slots, ring.Sequencer);
 
-    public Dictionary<string, Stage> Stages { get; } = new(StringComparer.Ordinal);
+    /// <summary>Each component's stage; the threads of a split stage, in partition order.</summary>
+    public Dictionary<string, Stage[]> Stages { get; } = new(StringComparer.Ordinal);
 
     public Dictionary<string, int> Bits { get; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>CPUs handed out round-robin, one per new consumer thread (fused stages take none).</summary>
+internal sealed class Pins(int[] cpus)
+{
+    private int _next;
+
+    public int[]? Next() => cpus.Length == 0 ? null : [cpus[_next++ % cpus.Length]];
+}
+
+/// <summary>
+/// Puts the handlers of one stage into its ring's graph as its plan says: on a thread of its own
+/// (one per partition when split), or on the threads of the stage before it (fused, partition by
+/// partition), and maps the stage's name (and a fused stage's members) to the resulting stages.
+/// </summary>
+internal sealed class Placement<TWait>(RingContext<TWait> ctx, StagePlan plan, Stage[] after, Pins pins)
+    where TWait : struct, IWaitStrategy
+{
+    public void Place<THandler>(Func<int, THandler> create, TimeSpan? idle)
+        where THandler : struct, IEventHandler<EventSlot>
+    {
+        int n = plan.Threads;
+        if (!plan.Fused)
+        {
+            var stages = new Stage[n];
+            for (int i = 0; i < n; i++)
+            {
+                string name = n == 1 ? plan.Name : $"{plan.Name}#{i}";
+                stages[i] = ctx.Graph.Add(name, create(i), after, pins.Next(), idle, member: plan.Name);
+            }
+
+            ctx.Stages[plan.Name] = stages;
+            return;
+        }
+
+        // The stage before it has the same threads (the plan made them so): one fused stage each.
+        if (after.Length != n)
+        {
+            throw new InvalidOperationException($"'{plan.Name}' is planned onto {n} threads but its input runs on {after.Length}");
+        }
+
+        var fused = new Stage[n];
+        for (int i = 0; i < n; i++)
+        {
+            string? name = n == 1 ? null : string.Join('+', [.. after[i].Members, plan.Name]) + $"#{i}";
+            fused[i] = ctx.Graph.Fuse(after[i], plan.Name, create(i), idle, name);
+        }
+
+        foreach (string member in fused[0].Members)
+        {
+            ctx.Stages[member] = fused;
+        }
+    }
 }
 
 /// <summary>A config that validated but cannot be built (a sink that cannot open, a limit exceeded).</summary>

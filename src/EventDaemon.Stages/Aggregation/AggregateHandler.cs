@@ -29,8 +29,16 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
     // hash then comes from the reader threads), or -1 (hashed here).
     private readonly KeyPart[] _keyParts;
     private readonly int _keyIndex;
+    private readonly Partition _partition;
+    private readonly ulong _streamSources;
 
-    public AggregateHandler(EventReader input, EventRing output, AggregateSpec spec, Reach reach, StageMetrics metrics)
+    /// <param name="partition">This thread's share of the groups when the aggregate runs on several
+    /// (by group key); every thread still sees every event's time, so all close windows at the same events.</param>
+    /// <param name="streamSources">The sources (bits of source ids) of the aggregate's input stream:
+    /// each of their events advances the event-time watermark, whether or not a filter before the
+    /// aggregate lets it through.</param>
+    public AggregateHandler(EventReader input, EventRing output, AggregateSpec spec, Reach reach, StageMetrics metrics,
+        Partition partition = default, ulong streamSources = ulong.MaxValue)
     {
         _input = input;
         _output = output;
@@ -40,6 +48,8 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         _state = new AggregateState(spec);
         _keyParts = Array.ConvertAll(spec.KeyParts(), p => p.In(input.Catalog));
         _keyIndex = input.Catalog.KeyIndexOf(_keyParts);
+        _partition = partition.In(input.Catalog);
+        _streamSources = streamSources;
     }
 
     /// <summary>The group table, for tests and stats.</summary>
@@ -52,11 +62,16 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
         AggregateState s = _state;
-        if (_reach.Delivers(ref slot))
+        if (_reach.Delivers(ref slot) && !_partition.Skips(_input, ref slot, sequence))
         {
             ref StageCounters counters = ref _metrics.Counters;
             Volatile.Write(ref counters.Processed, counters.Processed + 1);
             Fold(ref slot, s, sequence, endOfBatch);
+        }
+
+        if (_spec.EventTime && ((_streamSources >> slot.SourceId) & 1) != 0)
+        {
+            Advance(slot.Timestamp);
         }
 
         if (endOfBatch)
@@ -153,10 +168,17 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         }
 
         _metrics.Latency.RecordSampled(sequence, endOfBatch, slot.IngestNanos);
+    }
 
-        if (_spec.EventTime && slot.Timestamp - _spec.LatenessNanos > s.Watermark)
+    /// <summary>Moves the event-time watermark to <paramref name="timestamp"/> − allowed_lateness if
+    /// that is later, emitting every window that ends at or before it.</summary>
+    private readonly void Advance(long timestamp)
+    {
+        AggregateState s = _state;
+        long window = _spec.WindowNanos;
+        if (timestamp - _spec.LatenessNanos > s.Watermark)
         {
-            s.Watermark = slot.Timestamp - _spec.LatenessNanos;
+            s.Watermark = timestamp - _spec.LatenessNanos;
             while (s.OpenCount > 0 && s.Oldest().End(window) <= s.Watermark)
             {
                 Emit(s.Oldest());
@@ -218,7 +240,9 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
     {
         AggregateState s = _state;
         byte[] line = s.Line;
-        IngestBatch batch = _output.BeginBatch();
+        // Never runs the output ring's idle stages here: a sink behind the aggregate that blocked
+        // would hold this stage's thread, or a source thread lending it (see IdleHandoff).
+        IngestBatch batch = _output.BeginBatch(runIdleStages: false);
         try
         {
             long now = MonotonicClock.NowNanos();

@@ -17,14 +17,60 @@ public sealed class LatencyHistogram
     private const int BucketCount = (MaxMsb - SubBits + 2) * SubBuckets;
 
     private readonly long[] _counts = new long[BucketCount];
+    private readonly LatencyHistogram[] _parts = [];
     private long _max;
     private long _total;
+
+    public LatencyHistogram()
+    {
+    }
+
+    /// <summary>A read-only view summing <paramref name="parts"/>: the latency of a stage split over
+    /// threads, each recording into its own part (one writer each).</summary>
+    public LatencyHistogram(LatencyHistogram[] parts) => _parts = parts;
 
     /// <summary>The quantiles the stats socket reports, in its label spelling.</summary>
     public static readonly (double Quantile, string Label)[] ReportedQuantiles =
         [(0.5, "0.5"), (0.9, "0.9"), (0.99, "0.99"), (0.999, "0.999"), (0.9999, "0.9999"), (1.0, "1")];
 
-    public long Count => Volatile.Read(ref _total);
+    public long Count
+    {
+        get
+        {
+            long total = Volatile.Read(ref _total);
+            foreach (LatencyHistogram part in _parts)
+            {
+                total += part.Count;
+            }
+
+            return total;
+        }
+    }
+
+    private long Max
+    {
+        get
+        {
+            long max = Volatile.Read(ref _max);
+            foreach (LatencyHistogram part in _parts)
+            {
+                max = Math.Max(max, part.Max);
+            }
+
+            return max;
+        }
+    }
+
+    private long CountAt(int bucket)
+    {
+        long count = Volatile.Read(ref _counts[bucket]);
+        foreach (LatencyHistogram part in _parts)
+        {
+            count += part.CountAt(bucket);
+        }
+
+        return count;
+    }
 
     /// <summary>Records one latency. Single writer.</summary>
     /// <remarks>Plain stores: readers tolerate a count that is one event stale.</remarks>
@@ -74,7 +120,7 @@ public sealed class LatencyHistogram
 
         if (q >= 1.0)
         {
-            return Volatile.Read(ref _max);
+            return Max;
         }
 
         long rank = (long)Math.Ceiling(q * total);
@@ -86,17 +132,17 @@ public sealed class LatencyHistogram
         long seen = 0;
         for (int i = 0; i < BucketCount; i++)
         {
-            seen += Volatile.Read(ref _counts[i]);
+            seen += CountAt(i);
             if (seen >= rank)
             {
                 // The bucket's midpoint keeps the error within half a bucket either way.
                 long low = LowerBound(i);
                 long high = LowerBound(i + 1);
-                return Math.Min((low + high) / 2, Volatile.Read(ref _max));
+                return Math.Min((low + high) / 2, Max);
             }
         }
 
-        return Volatile.Read(ref _max);
+        return Max;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -24,25 +24,65 @@ public sealed class StageMetrics
 
     public string Type { get; init; } = "";
 
-    public LatencyHistogram Latency { get; } = new();
+    public LatencyHistogram Latency { get; private set; } = new();
 
     public ref StageCounters Counters => ref _counters;
 
-    public long Processed => Volatile.Read(ref _counters.Processed);
+    /// <summary>The counters of each thread of a stage split over several (<see cref="Split"/>); empty otherwise.</summary>
+    public IReadOnlyList<StageMetrics> Parts => _parts;
 
-    public long Late => Volatile.Read(ref _counters.Late);
+    private StageMetrics[] _parts = [];
 
-    public long Written => Volatile.Read(ref _counters.Written);
+    /// <summary>
+    /// Gives each of <paramref name="threads"/> threads of the stage counters of its own (one writer
+    /// each, as for any stage); this object's counters and latency then read as their sums.
+    /// </summary>
+    public StageMetrics[] Split(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        if (_parts.Length != threads)
+        {
+            // Totals never go backwards across a reload: what the old parts counted moves here.
+            foreach (StageMetrics old in _parts)
+            {
+                _counters.Add(in old._counters);
+            }
 
-    public long Errors => Volatile.Read(ref _counters.Errors);
+            _parts = [.. Enumerable.Range(0, threads).Select(_ => new StageMetrics(Name, Kind) { Type = Type })];
+            Latency = new LatencyHistogram([Latency, .. _parts.Select(p => p.Latency)]);
+        }
 
-    public long DroppedMaxGroups => Volatile.Read(ref _counters.DroppedMaxGroups);
+        return _parts;
+    }
 
-    public long Throttled => Volatile.Read(ref _counters.Throttled);
+    public long Processed => Sum(static (ref StageCounters c) => ref c.Processed);
 
-    public long EnrichHits => Volatile.Read(ref _counters.EnrichHits);
+    public long Late => Sum(static (ref StageCounters c) => ref c.Late);
 
-    public long EnrichMisses => Volatile.Read(ref _counters.EnrichMisses);
+    public long Written => Sum(static (ref StageCounters c) => ref c.Written);
+
+    public long Errors => Sum(static (ref StageCounters c) => ref c.Errors);
+
+    public long DroppedMaxGroups => Sum(static (ref StageCounters c) => ref c.DroppedMaxGroups);
+
+    public long Throttled => Sum(static (ref StageCounters c) => ref c.Throttled);
+
+    public long EnrichHits => Sum(static (ref StageCounters c) => ref c.EnrichHits);
+
+    public long EnrichMisses => Sum(static (ref StageCounters c) => ref c.EnrichMisses);
+
+    private delegate ref long CounterOf(ref StageCounters counters);
+
+    private long Sum(CounterOf counter)
+    {
+        long total = Volatile.Read(ref counter(ref _counters));
+        foreach (StageMetrics part in _parts)
+        {
+            total += Volatile.Read(ref counter(ref part._counters));
+        }
+
+        return total;
+    }
 
     /// <summary>Set by a failing sink, cleared on its next success; read by <c>health</c>.</summary>
     public string? LastError
@@ -68,4 +108,17 @@ public struct StageCounters
     [FieldOffset(112)] public long EnrichHits;
     [FieldOffset(120)] public long EnrichMisses;
     // padding: bytes 128..191.
+
+    /// <summary>Adds another set (a split stage's thread that a reload retires). Not on any hot path.</summary>
+    internal void Add(in StageCounters other)
+    {
+        Processed += Volatile.Read(in other.Processed);
+        Late += Volatile.Read(in other.Late);
+        Written += Volatile.Read(in other.Written);
+        Errors += Volatile.Read(in other.Errors);
+        DroppedMaxGroups += Volatile.Read(in other.DroppedMaxGroups);
+        Throttled += Volatile.Read(in other.Throttled);
+        EnrichHits += Volatile.Read(in other.EnrichHits);
+        EnrichMisses += Volatile.Read(in other.EnrichMisses);
+    }
 }

@@ -34,18 +34,20 @@ namespace EventDaemon.Stages.Transforms;
 public struct DedupeHandler : IEventHandler<EventSlot>
 {
     private readonly EventReader _ring;
+    private readonly Partition _partition;
     private readonly FieldSelector _field;
     private readonly Reach _reach;
     private readonly ulong _bit;
     private readonly StageMetrics _metrics;
     private readonly DedupeTable _table;
 
-    public DedupeHandler(EventReader ring, FieldSelector field, long windowNanos, int maxKeys, Reach reach, int markBit, StageMetrics metrics)
+    public DedupeHandler(EventReader ring, FieldSelector field, long windowNanos, int maxKeys, Reach reach, int markBit, StageMetrics metrics, Partition partition = default)
     {
         ArgumentNullException.ThrowIfNull(field);
         ArgumentOutOfRangeException.ThrowIfLessThan(windowNanos, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxKeys, 1);
         _ring = ring;
+        _partition = partition.In(ring.Catalog);
         _field = field.In(ring.Catalog);
         _reach = reach;
         _bit = 1UL << markBit;
@@ -62,6 +64,11 @@ public struct DedupeHandler : IEventHandler<EventSlot>
 
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
+        if (_partition.Skips(_ring, ref slot, sequence))
+        {
+            return; // another thread of this stage takes it
+        }
+
         bool pass = _reach.Delivers(ref slot) && Marking.Counted(Admit(ref slot, sequence), ref slot, sequence, endOfBatch, _metrics);
         Marking.MarkUnless(pass, ref slot, _bit);
     }

@@ -27,17 +27,19 @@ namespace EventDaemon.Stages.Transforms;
 public struct EnrichHandler : IEventHandler<EventSlot>
 {
     private readonly EventReader _ring;
+    private readonly Partition _partition;
     private readonly FieldSelector _field;
     private readonly EnrichTable _table;
     private readonly Reach _reach;
     private readonly ulong _bit;
     private readonly StageMetrics _metrics;
 
-    public EnrichHandler(EventReader ring, FieldSelector field, EnrichTable table, Reach reach, int markBit, StageMetrics metrics)
+    public EnrichHandler(EventReader ring, FieldSelector field, EnrichTable table, Reach reach, int markBit, StageMetrics metrics, Partition partition = default)
     {
         ArgumentNullException.ThrowIfNull(field);
         ArgumentNullException.ThrowIfNull(table);
         _ring = ring;
+        _partition = partition.In(ring.Catalog);
         _field = field.In(ring.Catalog);
         _table = table;
         _reach = reach;
@@ -54,6 +56,11 @@ public struct EnrichHandler : IEventHandler<EventSlot>
     [SkipLocalsInit]
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
+        if (_partition.Skips(_ring, ref slot, sequence))
+        {
+            return; // another thread of this stage takes it
+        }
+
         if (!_reach.Delivers(ref slot))
         {
             // Atomic: stages that run in parallel on the same slot own different bits of one word.

@@ -16,14 +16,16 @@ namespace EventDaemon.Stages.Transforms;
 public struct FilterHandler : IEventHandler<EventSlot>
 {
     private readonly EventReader _ring;
+    private readonly Partition _partition;
     private readonly FilterProgram _program;
     private readonly StageMetrics _metrics;
     private readonly Reach _reach;
     private readonly ulong _bit;
 
-    public FilterHandler(EventReader ring, FilterProgram program, Reach reach, int markBit, StageMetrics metrics)
+    public FilterHandler(EventReader ring, FilterProgram program, Reach reach, int markBit, StageMetrics metrics, Partition partition = default)
     {
         _ring = ring;
+        _partition = partition.In(ring.Catalog);
         _program = program.BindTo(ring.Catalog);
         _reach = reach;
         _bit = 1UL << markBit;
@@ -36,6 +38,11 @@ public struct FilterHandler : IEventHandler<EventSlot>
 
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
+        if (_partition.Skips(_ring, ref slot, sequence))
+        {
+            return; // another thread of this stage takes it
+        }
+
         bool pass = _reach.Delivers(ref slot)
             && Marking.Counted(_program.Evaluate(_ring.View(ref slot, sequence)), ref slot, sequence, endOfBatch, _metrics, countDropped: false);
         Marking.MarkUnless(pass, ref slot, _bit);

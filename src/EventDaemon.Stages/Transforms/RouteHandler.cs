@@ -24,6 +24,7 @@ namespace EventDaemon.Stages.Transforms;
 public struct RouteHandler : IEventHandler<EventSlot>
 {
     private readonly EventReader _ring;
+    private readonly Partition _partition;
     private readonly FilterProgram[] _conditions;
     private readonly ulong[] _bits;
     private readonly ulong _unmatchedBit;
@@ -34,7 +35,7 @@ public struct RouteHandler : IEventHandler<EventSlot>
     /// <param name="conditions">One per named output, in the order of <paramref name="markBits"/>.</param>
     /// <param name="markBits">The bit of each named output.</param>
     /// <param name="unmatchedBit">The bit of <c>_unmatched</c>.</param>
-    public RouteHandler(EventReader ring, FilterProgram[] conditions, int[] markBits, int unmatchedBit, Reach reach, StageMetrics metrics)
+    public RouteHandler(EventReader ring, FilterProgram[] conditions, int[] markBits, int unmatchedBit, Reach reach, StageMetrics metrics, Partition partition = default)
     {
         ArgumentNullException.ThrowIfNull(conditions);
         ArgumentNullException.ThrowIfNull(markBits);
@@ -44,6 +45,7 @@ public struct RouteHandler : IEventHandler<EventSlot>
         }
 
         _ring = ring;
+        _partition = partition.In(ring.Catalog);
         _conditions = Array.ConvertAll(conditions, c => c.BindTo(ring.Catalog));
         _bits = new ulong[markBits.Length];
         _unmatchedBit = 1UL << unmatchedBit;
@@ -69,6 +71,11 @@ public struct RouteHandler : IEventHandler<EventSlot>
 
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
+        if (_partition.Skips(_ring, ref slot, sequence))
+        {
+            return; // another thread of this stage takes it
+        }
+
         ulong blocked = _allBits;
         if (_reach.Delivers(ref slot))
         {

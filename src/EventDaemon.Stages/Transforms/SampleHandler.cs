@@ -29,6 +29,7 @@ public struct SampleHandler : IEventHandler<EventSlot>
     private const ulong Seed = 0x5A3B1E_0FF1CE;
 
     private readonly EventReader _ring;
+    private readonly Partition _partition;
     private readonly ulong _rate;
     private readonly FieldSelector? _key;
     private readonly Reach _reach;
@@ -38,10 +39,11 @@ public struct SampleHandler : IEventHandler<EventSlot>
     // Events seen without a usable key; not readonly: the handler counts in place.
     private ulong _unkeyed;
 
-    public SampleHandler(EventReader ring, int rate, FieldSelector? key, Reach reach, int markBit, StageMetrics metrics)
+    public SampleHandler(EventReader ring, int rate, FieldSelector? key, Reach reach, int markBit, StageMetrics metrics, Partition partition = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rate, 1);
         _ring = ring;
+        _partition = partition.In(ring.Catalog);
         _rate = (ulong)rate;
         _key = key?.In(ring.Catalog);
         _reach = reach;
@@ -57,6 +59,11 @@ public struct SampleHandler : IEventHandler<EventSlot>
     [SkipLocalsInit]
     public void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
+        if (_partition.Skips(_ring, ref slot, sequence))
+        {
+            return; // another thread of this stage takes it
+        }
+
         bool pass = _reach.Delivers(ref slot) && Marking.Counted(Decide(ref slot, sequence), ref slot, sequence, endOfBatch, _metrics);
         Marking.MarkUnless(pass, ref slot, _bit);
     }

@@ -34,23 +34,25 @@ namespace EventDaemon.Stages.Transforms;
 public struct ThrottleHandler : IEventHandler<EventSlot>
 {
     private readonly EventReader _ring;
+    private readonly Partition _partition;
     private readonly FieldSelector? _key;
     private readonly Reach _reach;
     private readonly ulong _bit;
     private readonly StageMetrics _metrics;
     private readonly ThrottleState _state;
 
-    public ThrottleHandler(EventReader ring, int limit, FieldSelector? key, int maxKeys, Reach reach, int markBit, StageMetrics metrics)
-        : this(ring, limit, key, maxKeys, reach, markBit, metrics, MonotonicClock.UnixNanos() - MonotonicClock.NowNanos())
+    public ThrottleHandler(EventReader ring, int limit, FieldSelector? key, int maxKeys, Reach reach, int markBit, StageMetrics metrics, Partition partition = default)
+        : this(ring, limit, key, maxKeys, reach, markBit, metrics, MonotonicClock.UnixNanos() - MonotonicClock.NowNanos(), partition)
     {
     }
 
     /// <param name="wallOffsetNanos">Added to <see cref="EventSlot.IngestNanos"/> (monotonic) to give Unix nanoseconds.</param>
-    internal ThrottleHandler(EventReader ring, int limit, FieldSelector? key, int maxKeys, Reach reach, int markBit, StageMetrics metrics, long wallOffsetNanos)
+    internal ThrottleHandler(EventReader ring, int limit, FieldSelector? key, int maxKeys, Reach reach, int markBit, StageMetrics metrics, long wallOffsetNanos, Partition partition = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 0);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxKeys, 1);
         _ring = ring;
+        _partition = partition.In(ring.Catalog);
         _key = key?.In(ring.Catalog);
         _reach = reach;
         _bit = 1UL << markBit;
@@ -67,6 +69,11 @@ public struct ThrottleHandler : IEventHandler<EventSlot>
 
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
+        if (_partition.Skips(_ring, ref slot, sequence))
+        {
+            return; // another thread of this stage takes it
+        }
+
         bool pass = _reach.Delivers(ref slot) && Marking.Counted(Admit(ref slot, sequence), ref slot, sequence, endOfBatch, _metrics);
         Marking.MarkUnless(pass, ref slot, _bit);
     }

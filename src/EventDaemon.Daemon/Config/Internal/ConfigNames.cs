@@ -35,13 +35,13 @@ internal static class ConfigNames
     /// <summary>The keys each transform type reads beyond <c>type</c> and <c>inputs</c>.</summary>
     public static readonly Dictionary<string, string[]> TransformKeys = new(StringComparer.Ordinal)
     {
-        ["filter"] = ["condition"],
-        ["aggregate"] = ["window", "group_by", "metrics", "time", "allowed_lateness", "max_groups"],
-        ["enrich"] = ["field", "table", "key_column", "columns"],
-        ["route"] = ["routes"],
-        ["sample"] = ["rate", "key"],
-        ["throttle"] = ["limit", "key", "max_keys"],
-        ["dedupe"] = ["field", "window", "max_keys"],
+        ["filter"] = ["condition", "threads"],
+        ["aggregate"] = ["window", "group_by", "metrics", "time", "allowed_lateness", "max_groups", "threads"],
+        ["enrich"] = ["field", "table", "key_column", "columns", "threads"],
+        ["route"] = ["routes", "threads"],
+        ["sample"] = ["rate", "key", "threads"],
+        ["throttle"] = ["limit", "key", "max_keys", "threads"],
+        ["dedupe"] = ["field", "window", "max_keys", "threads"],
     };
 
     /// <summary>The keys each sink type reads beyond <c>type</c> and <c>inputs</c>.</summary>

@@ -31,9 +31,59 @@ internal static class TransformBinder
             "dedupe" => Dedupe(reader, name, declared, inputs),
             _ => null,
         };
+        int? threads = Threads(reader, type, config);
+        if (config is not null && threads is { } t)
+        {
+            config = config with { Threads = t };
+        }
+
         ComponentBinding.ReportUnknownKeys(reader, type, ConfigNames.TransformKeys, "transform");
         draft.Config = context.Diagnostics.ErrorCount == errorsBefore ? config : null;
         return draft;
+    }
+
+    /// <summary><c>threads</c>: an integer from 1, or "auto". A transform whose state is one for all
+    /// events (a throttle or sample without a key) cannot be split and is refused.</summary>
+    private static int? Threads(TableReader reader, string? type, TransformConfig? config)
+    {
+        if (reader.Entry("threads") is not { } entry || entry.Value is TomlValue { Syntax: null })
+        {
+            return null;
+        }
+
+        int threads;
+        if (entry.Value is TomlValue { Syntax: StringValueSyntax text })
+        {
+            if (text.Value != "auto")
+            {
+                reader.Context.Error(entry.Value.Position, $"threads: expected an integer from 1 to {TransformConfig.MaxThreads} or \"auto\", found \"{text.Value}\"");
+                return null;
+            }
+
+            threads = TransformConfig.AutoThreads;
+        }
+        else if (reader.Int32("threads", 1, TransformConfig.MaxThreads) is { } n)
+        {
+            threads = n;
+        }
+        else
+        {
+            return null;
+        }
+
+        string? unsplittable = config switch
+        {
+            SampleTransformConfig { Key: null } => "a sample without a key keeps 1 in rate of all its events",
+            ThrottleTransformConfig { Key: null } => "a throttle without a key has one budget for all its events",
+            _ => null,
+        };
+        if (threads != 1 && unsplittable is not null)
+        {
+            reader.Context.Error(entry.Value.Position, $"threads: {unsplittable}, so it runs on one thread; give it a key to split it by key");
+            return null;
+        }
+
+        return threads;
     }
 
     private static FilterTransformConfig? Filter(TableReader reader, string name, ConfigPosition declared, EquatableArray<string> inputs)
