@@ -38,6 +38,9 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
     /// <summary>The group table, for tests and stats.</summary>
     public readonly int OpenGroups => _state.Groups.Count;
 
+    /// <summary>Native bytes the group table has touched (its resident memory, bounded by max_groups), and the most groups it held at once.</summary>
+    public readonly (long Bytes, int PeakGroups) GroupMemory => (_state.Groups.BytesTouched, _state.Groups.PeakGroups);
+
     public readonly void OnStart()
     {
     }
@@ -182,10 +185,7 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         g.Valued++;
         if (_spec.NeedsSketch)
         {
-            int key = QuantileSketch.Key(value);
-            int high = Math.Max(g.Valued == 1 ? key : g.HighKey, key);
-            QuantileSketch.Add(s.Groups.Bins(entry), ref g.BinsLow, key, high, g.Valued == 1);
-            g.HighKey = high;
+            s.Groups.AddQuantileValue(entry, value);
         }
     }
 
@@ -210,6 +210,8 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
     {
         AggregateState s = _state;
         byte[] line = s.Line;
+        // A group's exact values are sorted here for its quantiles (at most BlockValues of them).
+        Span<double> scratch = stackalloc double[GroupTable.BlockValues];
         IngestBatch batch = _output.BeginBatch();
         try
         {
@@ -224,14 +226,10 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
                     IngestNanos = now,
                     Flags = EventFlags.Generated,
                 };
-                int length = AggregateOutput.Write(_spec, window.Start, ref g, s.Groups.Key(entry), s.Groups.Bins(entry), line, ref slot);
+                GroupQuantiles quantiles = _spec.NeedsSketch && g.Valued > 0 ? s.Groups.Quantiles(entry, scratch) : default;
+                int length = AggregateOutput.Write(_spec, window.Start, ref g, s.Groups.Key(entry), quantiles, line, ref slot);
                 batch.TryAppend(ref slot, line.AsSpan(0, length), wait: true);
                 int next = g.NextInWindow;
-                if (_spec.NeedsSketch && g.Valued > 0)
-                {
-                    QuantileSketch.Release(s.Groups.Bins(entry), g.BinsLow, QuantileSketch.Key(g.Min), g.HighKey);
-                }
-
                 s.Groups.Remove(entry);
                 entry = next;
             }
