@@ -29,7 +29,7 @@ namespace EventDaemon.Stages.Aggregation;
 /// </remarks>
 public sealed class GroupTable : IDisposable
 {
-    /// <summary>Keys up to this long live in the entry: two 12-byte group-by values with their 3-byte prefixes, or one of 29.</summary>
+    /// <summary>Keys up to this long live in the entry: two group-by values of 13 bytes with their 3-byte prefixes, or one of 29.</summary>
     public const int InlineKeyBytes = 32;
 
     /// <summary>Values a quantile group keeps in its entry (32 bytes: the entry stays two cache lines).</summary>
