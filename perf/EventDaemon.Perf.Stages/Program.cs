@@ -17,6 +17,9 @@ namespace EventDaemon.Perf.Stages;
 /// Per-stage cost of filter evaluation and aggregation over events already in the ring, against
 /// what a .NET user would write over deserialized POCOs (a lambda with LINQ; a
 /// Dictionary&lt;string, List&lt;double&gt;&gt; per window with LINQ at close), in the same run.
+/// Three aggregate rows: 4 000 groups a window; the per-key case (5 000 keys × 3 types); and
+/// 1 000 000 groups in one window. Each aggregate row also reports the native bytes its group
+/// table touched per group (<see cref="AggregateHandler.GroupMemory"/>).
 /// Prints a table and writes artifacts/bench/stages.json.
 /// </summary>
 public static class Program
@@ -30,23 +33,31 @@ public static class Program
         string output = args.Length > 2 ? args[2] : "artifacts/bench/stages.json";
 
         Console.WriteLine($"stage costs: {events:N0} events, best of {repeats}; condition: {Condition}; aggregate: 1 s event-time windows by type and key, count sum min max mean p99");
-        byte[][] lines = Generate(events);
-        using var ring = new EventRing((int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)events), 1L << 28, lockMemory: false, notifyOnPublish: false);
-        Fill(ring, lines);
-        Poco[] pocos = lines.Select(l => JsonSerializer.Deserialize(l, PocoContext.Default.Poco)!).ToArray();
-
-        var rows = new List<(string Stage, Measure Ours, Measure Baseline)>
+        Console.WriteLine("aggregate per-key: 5 000 keys x 3 types (15 000 groups a window), count sum max p99, 1 s event-time windows, 200 000 events a second of event time");
+        Console.WriteLine("aggregate 1M groups: 1 000 000 keys, two events each in one 1 s event-time window, count sum max p99, max_groups 1 000 000");
+        var rows = new List<Row>();
+        using (var workload = new Workload(Generate(events)))
         {
-            ("filter", Best(repeats, () => FilterOurs(ring, events)), Best(repeats, () => FilterBaseline(pocos))),
-            ("aggregate", Best(repeats, () => AggregateOurs(ring, events)), Best(repeats, () => AggregateBaseline(pocos))),
-        };
+            rows.Add(new Row("filter", Best(repeats, events, () => FilterOurs(workload.Ring, events)), Best(repeats, events, () => FilterBaseline(workload.Pocos)), null));
+            rows.Add(AggregateRow("aggregate", repeats, workload, events, AllMetrics, 100_000));
+        }
+
+        using (var workload = new Workload(GeneratePerKey(events, keys: 5_000, types: 3, spacingNanos: 5_000)))
+        {
+            rows.Add(AggregateRow("aggregate per-key (15k groups)", repeats, workload, events, PerKeyMetrics, 100_000));
+        }
+
+        using (var workload = new Workload(GeneratePerKey(2_000_000, keys: 1_000_000, types: 1, spacingNanos: 400)))
+        {
+            rows.Add(AggregateRow("aggregate 1M groups", repeats, workload, 2_000_000, PerKeyMetrics, 1_000_000));
+        }
 
         Console.WriteLine();
-        Console.WriteLine("| stage | eventd events/s | eventd B/event | baseline events/s | baseline B/event | ratio |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-        foreach ((string stage, Measure ours, Measure baseline) in rows)
+        Console.WriteLine("| stage | eventd events/s | eventd B/event | native B/group | baseline events/s | baseline B/event | ratio |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach ((string stage, Measure ours, Measure baseline, double? groupBytes) in rows)
         {
-            Console.WriteLine($"| {stage} | {ours.PerSecond(events):N0} | {ours.BytesPerEvent(events):0.###} | {baseline.PerSecond(events):N0} | {baseline.BytesPerEvent(events):0.###} | {ours.PerSecond(events) / baseline.PerSecond(events):0.0}× |");
+            Console.WriteLine($"| {stage} | {ours.PerSecond:N0} | {ours.BytesPerEvent:0.###} | {(groupBytes is { } b ? b.ToString("N0") : "")} | {baseline.PerSecond:N0} | {baseline.BytesPerEvent:0.###} | {ours.PerSecond / baseline.PerSecond:0.0}× |");
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
@@ -58,15 +69,19 @@ public static class Program
             json.WriteString("date", DateTime.UtcNow.ToString("O"));
             json.WriteNumber("events", events);
             json.WriteStartArray("stages");
-            foreach ((string stage, Measure ours, Measure baseline) in rows)
+            foreach ((string stage, Measure ours, Measure baseline, double? groupBytes) in rows)
             {
                 json.WriteStartObject();
                 json.WriteString("stage", stage);
-                json.WriteNumber("eventd_events_per_second", Math.Round(ours.PerSecond(events)));
-                json.WriteNumber("eventd_bytes_per_event", ours.BytesPerEvent(events));
-                json.WriteNumber("baseline_events_per_second", Math.Round(baseline.PerSecond(events)));
-                json.WriteNumber("baseline_bytes_per_event", baseline.BytesPerEvent(events));
-                json.WriteNumber("ratio", Math.Round(ours.PerSecond(events) / baseline.PerSecond(events), 2));
+                json.WriteNumber("eventd_events_per_second", Math.Round(ours.PerSecond));
+                json.WriteNumber("eventd_bytes_per_event", ours.BytesPerEvent);
+                json.WriteNumber("baseline_events_per_second", Math.Round(baseline.PerSecond));
+                json.WriteNumber("baseline_bytes_per_event", baseline.BytesPerEvent);
+                json.WriteNumber("ratio", Math.Round(ours.PerSecond / baseline.PerSecond, 2));
+                if (groupBytes is { } perGroup)
+                {
+                    json.WriteNumber("eventd_native_bytes_per_group", Math.Round(perGroup));
+                }
                 json.WriteEndObject();
             }
 
@@ -96,6 +111,29 @@ public static class Program
         return lines;
     }
 
+    /// <summary>
+    /// Realistic per-key traffic: ~100-byte events, <paramref name="keys"/> keys under each of
+    /// <paramref name="types"/> types drawn at random, one event every <paramref name="spacingNanos"/> of event time.
+    /// </summary>
+    private static byte[][] GeneratePerKey(int count, int keys, int types, long spacingNanos)
+    {
+        var random = new Random(7);
+        string[] names = ["purchase", "checkout", "pageview"];
+        long start = 1_764_151_200_000_000_000;
+        var lines = new byte[count][];
+        for (int i = 0; i < count; i++)
+        {
+            long ts = start + (i * spacingNanos);
+            // With one type, every key appears count / keys times, each pass in a scrambled order
+            // (2654435761 is coprime with a power-of-ten key count: a permutation).
+            int key = types == 1 ? (int)((i % keys) * 2654435761L % keys) : random.Next(keys);
+            string line = $"{{\"ts\":{ts},\"type\":\"{names[random.Next(types)]}\",\"key\":\"user-{key:D7}\",\"value\":{random.Next(0, 100_000) / 100.0},\"region\":\"eu-west-1\"}}";
+            lines[i] = Encoding.UTF8.GetBytes(line);
+        }
+
+        return lines;
+    }
+
     private static void Fill(EventRing ring, byte[][] lines)
     {
         IngestBatch batch = ring.BeginBatch();
@@ -114,9 +152,9 @@ public static class Program
         batch.Dispose();
     }
 
-    private static Measure Best(int repeats, Func<long> run)
+    private static Measure Best(int repeats, long events, Func<long> run)
     {
-        Measure best = new(TimeSpan.MaxValue, 0);
+        Measure best = new(TimeSpan.MaxValue, 0, 0);
         for (int i = 0; i < repeats; i++)
         {
             GC.Collect();
@@ -132,7 +170,7 @@ public static class Program
 
             if (clock.Elapsed < best.Elapsed)
             {
-                best = new Measure(clock.Elapsed, bytes);
+                best = new Measure(clock.Elapsed, bytes, events);
             }
         }
 
@@ -161,16 +199,35 @@ public static class Program
         return pocos.Where(condition).LongCount();
     }
 
-    private static long AggregateOurs(EventRing ring, int events)
+    private const AggregateMetrics AllMetrics = AggregateMetrics.Count | AggregateMetrics.Sum | AggregateMetrics.Min | AggregateMetrics.Max | AggregateMetrics.Mean | AggregateMetrics.P99;
+
+    private const AggregateMetrics PerKeyMetrics = AggregateMetrics.Count | AggregateMetrics.Sum | AggregateMetrics.Max | AggregateMetrics.P99;
+
+    /// <summary>
+    /// One aggregate row: eventd (and the native bytes its group table touched per group, from the
+    /// last run) against the baseline.
+    /// </summary>
+    private static Row AggregateRow(string stage, int repeats, Workload workload, int events, AggregateMetrics metrics, int maxGroups)
+    {
+        Measure ours = Best(repeats, events, () => AggregateOurs(workload.Ring, events, metrics, maxGroups));
+        (long bytes, int peak) = _lastGroupMemory;
+        Measure baseline = Best(repeats, events, () => AggregateBaseline(workload.Pocos));
+        return new Row(stage, ours, baseline, (double)bytes / Math.Max(1, peak));
+    }
+
+    /// <summary>The group table's native memory after the last aggregate run: bytes touched and the most groups held at once.</summary>
+    private static (long Bytes, int PeakGroups) _lastGroupMemory;
+
+    private static long AggregateOurs(EventRing ring, int events, AggregateMetrics metrics, int maxGroups)
     {
         var spec = new AggregateSpec
         {
             WindowNanos = 1_000_000_000,
             GroupBy = [new GroupField(GroupFieldKind.Type, "type"), new GroupField(GroupFieldKind.Key, "key")],
-            Metrics = AggregateMetrics.Count | AggregateMetrics.Sum | AggregateMetrics.Min | AggregateMetrics.Max | AggregateMetrics.Mean | AggregateMetrics.P99,
+            Metrics = metrics,
             EventTime = true,
             LatenessNanos = 0,
-            MaxGroups = 100_000,
+            MaxGroups = maxGroups,
         };
         using var output = new EventRing(1 << 16, 1 << 24, lockMemory: false, notifyOnPublish: false);
         var handler = new AggregateHandler(ring.Reader, output, spec, new Reach(SourceMask: 1, PassMask: 0), new StageMetrics("agg", "transform"));
@@ -181,6 +238,7 @@ public static class Program
         }
 
         handler.OnShutdown();
+        _lastGroupMemory = handler.GroupMemory;
         return output.Sequencer.Cursor.Value + 1;
     }
 
@@ -239,11 +297,31 @@ public static class Program
         return lines;
     }
 
-    private readonly record struct Measure(TimeSpan Elapsed, long Bytes)
-    {
-        public double PerSecond(int events) => events / Elapsed.TotalSeconds;
+    private readonly record struct Row(string Stage, Measure Ours, Measure Baseline, double? GroupBytes);
 
-        public double BytesPerEvent(int events) => (double)Bytes / events;
+    /// <summary>One workload's events, in a ring (for eventd) and deserialized (for the baseline).</summary>
+    private sealed class Workload : IDisposable
+    {
+        public Workload(byte[][] lines)
+        {
+            Ring = new EventRing((int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)lines.Length), 1L << 29, lockMemory: false, notifyOnPublish: false);
+            Fill(Ring, lines);
+            Pocos = lines.Select(l => JsonSerializer.Deserialize(l, PocoContext.Default.Poco)!).ToArray();
+        }
+
+        public EventRing Ring { get; }
+
+        public Poco[] Pocos { get; }
+
+        public void Dispose() => Ring.Dispose();
+    }
+
+    /// <summary>The best run of one row: its time, the managed bytes it allocated and the events it processed.</summary>
+    private readonly record struct Measure(TimeSpan Elapsed, long Bytes, long Events)
+    {
+        public double PerSecond => Events / Elapsed.TotalSeconds;
+
+        public double BytesPerEvent => (double)Bytes / Events;
     }
 }
 

@@ -55,6 +55,9 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
     /// <summary>The group table, for tests and stats.</summary>
     public readonly int OpenGroups => _state.Groups.Count;
 
+    /// <summary>Native bytes the group table has touched (its resident memory, bounded by max_groups), and the most groups it held at once.</summary>
+    public readonly (long Bytes, int PeakGroups) GroupMemory => (_state.Groups.BytesTouched, _state.Groups.PeakGroups);
+
     public readonly void OnStart()
     {
     }
@@ -148,7 +151,15 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         int keyLength = GroupKey.Build(in view, _keyParts, key);
         int w = keyLength < 0 ? -1 : s.WindowIndex(start);
         bool added = false;
-        int entry = w < 0 ? -1 : s.Groups.FindOrAdd(start, key[..keyLength], out added);
+        // The key's hash comes from the reader thread's row; without one (a ring without this key
+        // in its catalog) it is made here with the same function, so a group has one hash either way.
+        int entry = -1;
+        if (w >= 0)
+        {
+            uint hash = view.TryGetKeyHash(_keyIndex, out uint fromRow) ? fromRow : GroupKey.Hash(key[..keyLength]);
+            entry = s.Groups.FindOrAdd(start, key[..keyLength], hash, out added);
+        }
+
         if (entry < 0)
         {
             // Group key too long, too many open windows, or max_groups reached: counted, never grown.
@@ -212,10 +223,7 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         g.Valued++;
         if (_spec.NeedsSketch)
         {
-            int key = QuantileSketch.Key(value);
-            int high = Math.Max(g.Valued == 1 ? key : g.HighKey, key);
-            QuantileSketch.Add(s.Groups.Bins(entry), ref g.BinsLow, key, high, g.Valued == 1);
-            g.HighKey = high;
+            s.Groups.AddQuantileValue(entry, value);
         }
     }
 
@@ -240,6 +248,8 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
     {
         AggregateState s = _state;
         byte[] line = s.Line;
+        // A group's exact values are sorted here for its quantiles (at most BlockValues of them).
+        Span<double> scratch = stackalloc double[GroupTable.BlockValues];
         // Never runs the output ring's idle stages here: a sink behind the aggregate that blocked
         // would hold this stage's thread, or a source thread lending it (see IdleHandoff).
         IngestBatch batch = _output.BeginBatch(runIdleStages: false);
@@ -256,14 +266,10 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
                     IngestNanos = now,
                     Flags = EventFlags.Generated,
                 };
-                int length = AggregateOutput.Write(_spec, window.Start, ref g, s.Groups.Key(entry), s.Groups.Bins(entry), line, ref slot);
+                GroupQuantiles quantiles = _spec.NeedsSketch && g.Valued > 0 ? s.Groups.Quantiles(entry, scratch) : default;
+                int length = AggregateOutput.Write(_spec, window.Start, ref g, s.Groups.Key(entry), quantiles, line, ref slot);
                 batch.TryAppend(ref slot, line.AsSpan(0, length), wait: true);
                 int next = g.NextInWindow;
-                if (_spec.NeedsSketch && g.Valued > 0)
-                {
-                    QuantileSketch.Release(s.Groups.Bins(entry), g.BinsLow, QuantileSketch.Key(g.Min), g.HighKey);
-                }
-
                 s.Groups.Remove(entry);
                 entry = next;
             }

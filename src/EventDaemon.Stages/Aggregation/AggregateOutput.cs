@@ -38,8 +38,9 @@ public static class AggregateOutput
         return length + 1;
     }
 
+    /// <param name="quantiles">the group's quantiles; read only when the spec has percentiles and the group has values.</param>
     public static int Write(AggregateSpec spec, long windowStart, ref GroupHeader g, ReadOnlySpan<byte> key,
-        ReadOnlySpan<uint> bins, Span<byte> d, ref EventSlot slot)
+        scoped in GroupQuantiles quantiles, Span<byte> d, ref EventSlot slot)
     {
         int n = 0;
         Append(d, ref n, "{\"window_start\":"u8);
@@ -122,7 +123,7 @@ public static class AggregateOutput
             if ((m & metric) != 0)
             {
                 Append(d, ref n, name);
-                NumberOrNull(d, ref n, valued, valued ? QuantileSketch.Quantile(bins, g.BinsLow, g.Valued, q, g.Min, g.Max) : 0);
+                NumberOrNull(d, ref n, valued, valued ? quantiles.At(q) : 0);
             }
         }
 

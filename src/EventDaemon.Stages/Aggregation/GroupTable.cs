@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EventDaemon.Ring.Memory;
@@ -5,210 +7,544 @@ using EventDaemon.Ring.Memory;
 namespace EventDaemon.Stages.Aggregation;
 
 /// <summary>
-/// The groups of an aggregate's open windows, in unmanaged memory bounded by max_groups: fixed-size
-/// entries (header, key bytes, quantile bins) and an open-addressing index over them. Entries are
-/// reused through a free list; the memory is mapped once and its pages are touched only as groups
-/// appear, so resident memory follows the number of groups, never beyond the bound.
+/// The groups of an aggregate's open windows, in native memory bounded by max_groups.
 /// </summary>
-/// <remarks>Single-threaded: owned by the aggregate's stage thread.</remarks>
-public sealed unsafe class GroupTable : IDisposable
+/// <remarks>
+/// <para>Single-threaded: owned by the aggregate's stage thread.</para>
+/// <para>
+/// Memory follows what the groups hold. Each group is one fixed entry (<see cref="GroupHeader"/>,
+/// its key inline when it fits in <see cref="InlineKeyBytes"/>, and with quantiles its first
+/// <see cref="InlineValues"/> values); a longer key, a values list of up to
+/// <see cref="BlockValues"/> and a 2 KiB sketch are blocks taken from bounded pools only when a
+/// group needs them. Quantiles of at most <see cref="BlockValues"/> values are exact.
+/// </para>
+/// <para>
+/// The index is open addressing with linear probing over 8-byte slots (a 32-bit tag and the
+/// entry), so a probe reads the index alone until a tag matches; it starts small and doubles
+/// (load ≤ ½), so the index that probes touch grows with the groups present, up to twice
+/// max_groups. Deletion shifts the cluster back instead of leaving tombstones.
+/// Every region is mapped once at its bound and committed page by page on first touch: never an
+/// allocation after construction, never more than max_groups' worth.
+/// </para>
+/// </remarks>
+public sealed class GroupTable : IDisposable
 {
-    private const uint Empty = 0;
-    private const uint Tombstone = uint.MaxValue;
+    /// <summary>Keys up to this long live in the entry: two group-by values of 13 bytes with their 3-byte prefixes, or one of 29.</summary>
+    public const int InlineKeyBytes = 32;
+
+    /// <summary>Values a quantile group keeps in its entry (32 bytes: the entry stays two cache lines).</summary>
+    public const int InlineValues = 4;
+
+    /// <summary>
+    /// Values a quantile group keeps exactly, in a 256-byte block, before it moves to a 2 KiB sketch:
+    /// a group of a few dozen values costs an eighth of a sketch and its quantiles are exact.
+    /// </summary>
+    public const int BlockValues = 32;
+
+    private const int KeyOffset = 16;
+    private const int HeaderBytes = 96;
+    private const int QuantileOffset = HeaderBytes;
+    private const int QuantileBytes = InlineValues * sizeof(double);
+
+    /// <summary>The index starts here (8 KiB): a handful of groups touch one page of it.</summary>
+    private const int InitialCapacity = 1024;
 
     private readonly NativeRegion _entries;
-    private readonly NativeRegion _indexRegion;
-    private readonly NativeRegion _spareRegion;
-    private uint* _index;
-    private uint* _spare;
-    private readonly int _indexMask;
-    private readonly int _entrySize;
-    private readonly int _keyOffset;
-    private readonly int _binsOffset;
+    private readonly NativeRegion[] _indexes;
+    private readonly int[] _indexTouched;
+    private readonly BlockPool _longKeys;
+    private readonly BlockPool? _valueBlocks;
+    private readonly BlockPool? _sketches;
+    private readonly int _stride;
+    private readonly int _maxCapacity;
+    private int _current;
+    private int _mask;
     private int _freeHead = -1;
-    private int _allocated;
-    private int _tombstones;
+    private int _entriesTouched;
 
     public GroupTable(int maxGroups, bool withSketch)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxGroups, 1);
         MaxGroups = maxGroups;
-        _keyOffset = sizeof(GroupHeader);
-        _binsOffset = _keyOffset + AggregateSpec.MaxKeyBytes;
-        _entrySize = _binsOffset + (withSketch ? QuantileSketch.Bins * sizeof(uint) : 0);
-        _entries = NativeRegion.Allocate((long)maxGroups * _entrySize, lockMemory: false, prefault: false);
-        int capacity = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, maxGroups * 2));
-        _indexMask = capacity - 1;
-        _indexRegion = NativeRegion.Allocate((long)capacity * sizeof(uint), lockMemory: false, prefault: false);
-        _spareRegion = NativeRegion.Allocate((long)capacity * sizeof(uint), lockMemory: false, prefault: false);
-        _index = (uint*)Unsafe.AsPointer(ref _indexRegion.At<uint>(0));
-        _spare = (uint*)Unsafe.AsPointer(ref _spareRegion.At<uint>(0));
+        WithQuantiles = withSketch;
+        _stride = HeaderBytes + (withSketch ? QuantileBytes : 0);
+        _entries = NativeRegion.Allocate((long)maxGroups * _stride, lockMemory: false, prefault: false);
+        _maxCapacity = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, maxGroups * 2L));
+        int capacity = Math.Min(InitialCapacity, _maxCapacity);
+        _mask = capacity - 1;
+        _indexes =
+        [
+            NativeRegion.Allocate((long)_maxCapacity * IndexSlot.Size, lockMemory: false, prefault: false),
+            NativeRegion.Allocate((long)_maxCapacity * IndexSlot.Size, lockMemory: false, prefault: false),
+        ];
+        _indexTouched = [capacity, 0];
+        _longKeys = new BlockPool(maxGroups, AggregateSpec.MaxKeyBytes);
+        if (withSketch)
+        {
+            _valueBlocks = new BlockPool(maxGroups, BlockValues * sizeof(double));
+            _sketches = new BlockPool(maxGroups, QuantileSketch.Bins * sizeof(uint));
+        }
     }
 
     public int MaxGroups { get; }
 
+    /// <summary>Whether groups keep their values for quantiles.</summary>
+    public bool WithQuantiles { get; }
+
     /// <summary>Groups alive now.</summary>
     public int Count { get; private set; }
 
+    /// <summary>The most groups alive at once so far (entries ever used).</summary>
+    public int PeakGroups => _entriesTouched;
+
+    /// <summary>Slots of the index now (a power of two, at least twice <see cref="Count"/>).</summary>
+    public int IndexCapacity => _mask + 1;
+
+    /// <summary>Bytes of one group's entry: what every group costs before any block.</summary>
+    public int EntryBytes => _stride;
+
+    /// <summary>
+    /// Native bytes the groups alive now hold: their entries, spilled keys, value and sketch
+    /// blocks, and the index at its current size.
+    /// </summary>
+    public long BytesInUse =>
+        ((long)Count * _stride) + _longKeys.BytesInUse + (_valueBlocks?.BytesInUse ?? 0) + (_sketches?.BytesInUse ?? 0)
+        + ((long)IndexCapacity * IndexSlot.Size);
+
+    /// <summary>
+    /// Native bytes written since the table was made (high-water marks of the entries, the pools
+    /// and both index arrays): what it made resident, to page granularity. Bounded by max_groups.
+    /// </summary>
+    public long BytesTouched =>
+        ((long)_entriesTouched * _stride) + _longKeys.BytesTouched + (_valueBlocks?.BytesTouched ?? 0) + (_sketches?.BytesTouched ?? 0)
+        + (((long)_indexTouched[0] + _indexTouched[1]) * IndexSlot.Size);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref GroupHeader Header(int entry) => ref _entries.At<GroupHeader>((long)entry * _entrySize);
+    public ref GroupHeader Header(int entry) => ref _entries.At<GroupHeader>((long)entry * _stride);
 
-    public Span<byte> Key(int entry) => _entries.Slice((long)entry * _entrySize + _keyOffset, Header(entry).KeyLength);
+    /// <summary>The group's key bytes (inline or spilled).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Span<byte> Key(int entry)
+    {
+        ref GroupHeader h = ref Header(entry);
+        return h.LongKey >= 0
+            ? _longKeys.Bytes(h.LongKey)[..h.KeyLength]
+            : _entries.Slice(((long)entry * _stride) + KeyOffset, h.KeyLength);
+    }
 
-    public Span<uint> Bins(int entry) =>
-        MemoryMarshal.Cast<byte, uint>(_entries.Slice((long)entry * _entrySize + _binsOffset, QuantileSketch.Bins * sizeof(uint)));
+    /// <summary>
+    /// The hash of a group key: a pure function of its bytes (not of the window, which the table
+    /// mixes in itself), so it can be computed before the window is known, on another thread.
+    /// </summary>
+    public static ulong HashKey(ReadOnlySpan<byte> key)
+    {
+        ref byte start = ref MemoryMarshal.GetReference(key);
+        int length = key.Length;
+        ulong hash = (ulong)length * 0x9E3779B97F4A7C15;
+        int i = 0;
+        for (; i + 8 <= length; i += 8)
+        {
+            hash = Mix(hash ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i)));
+        }
+
+        if (i < length)
+        {
+            ulong tail;
+            if (length >= 8)
+            {
+                // The last 8 bytes, overlapping bytes already mixed: no byte loop for the tail.
+                tail = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, length - 8));
+            }
+            else
+            {
+                tail = 0;
+                for (int k = 0; k < length; k++)
+                {
+                    tail |= (ulong)Unsafe.Add(ref start, k) << (8 * k);
+                }
+            }
+
+            hash = Mix(hash ^ tail);
+        }
+
+        return Finish(hash);
+    }
 
     /// <summary>The entry of (<paramref name="window"/>, <paramref name="key"/>), created if absent.</summary>
-    /// <returns>the entry, or -1 when the table is full (max_groups).</returns>
-    public int FindOrAdd(long window, ReadOnlySpan<byte> key, out bool added)
+    /// <returns>the entry, or -1 when the table is full (max_groups) or the key longer than <see cref="AggregateSpec.MaxKeyBytes"/>.</returns>
+    public int FindOrAdd(long window, ReadOnlySpan<byte> key, out bool added) => FindOrAdd(window, key, HashKey(key), out added);
+
+    /// <summary>As <see cref="FindOrAdd(long, ReadOnlySpan{byte}, out bool)"/>, with the key's <see cref="HashKey"/> computed by the caller.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int FindOrAdd(long window, ReadOnlySpan<byte> key, ulong keyHash, out bool added)
     {
-        uint hash = Hash(window, key);
-        int slot = (int)(hash & (uint)_indexMask);
-        int firstTombstone = -1;
+        uint tag = Tag(window, keyHash);
+        ref IndexSlot slots = ref _indexes[_current].At<IndexSlot>(0);
+        int mask = _mask;
+        int slot = (int)(tag & (uint)mask);
         while (true)
         {
-            uint value = _index[slot];
-            if (value == Empty)
+            IndexSlot s = Unsafe.Add(ref slots, slot);
+            if (s.EntryPlusOne == 0)
             {
                 break;
             }
 
-            if (value == Tombstone)
+            if (s.Tag == tag && Matches(s.EntryPlusOne - 1, window, key))
             {
-                firstTombstone = firstTombstone < 0 ? slot : firstTombstone;
-            }
-            else
-            {
-                int entry = (int)value - 1;
-                ref GroupHeader h = ref Header(entry);
-                if (h.Hash == hash && h.WindowStart == window && Key(entry).SequenceEqual(key))
-                {
-                    added = false;
-                    return entry;
-                }
+                added = false;
+                return s.EntryPlusOne - 1;
             }
 
-            slot = (slot + 1) & _indexMask;
+            slot = (slot + 1) & mask;
         }
 
-        added = true;
-        int created = Allocate();
-        if (created < 0)
-        {
-            added = false;
-            return -1;
-        }
-
-        if (firstTombstone >= 0)
-        {
-            slot = firstTombstone;
-            _tombstones--;
-        }
-
-        _index[slot] = (uint)created + 1;
-        ref GroupHeader header = ref Header(created);
-        header = default;
-        header.WindowStart = window;
-        header.Hash = hash;
-        header.KeyLength = key.Length;
-        key.CopyTo(_entries.Slice((long)created * _entrySize + _keyOffset, key.Length));
-        Count++;
-        return created;
+        return Add(window, key, tag, slot, out added);
     }
 
-    /// <summary>Removes an entry (after its window was emitted) and frees it for reuse.</summary>
+    /// <summary>
+    /// Adds a value to the quantile state of a group whose <see cref="GroupHeader.Valued"/> already
+    /// counts it: kept inline, then in a values block, then (past <see cref="BlockValues"/>) in a sketch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AddQuantileValue(int entry, double value)
+    {
+        ref GroupHeader h = ref Header(entry);
+        int n = h.Valued;
+        if (n <= InlineValues)
+        {
+            InlineValueSpan(entry)[n - 1] = value;
+        }
+        else if (n <= BlockValues)
+        {
+            if (n == InlineValues + 1)
+            {
+                MoveToBlock(entry, ref h);
+            }
+
+            _valueBlocks!.Items<double>(h.Block)[n - 1] = value;
+        }
+        else
+        {
+            AddToSketch(entry, ref h, value);
+        }
+    }
+
+    /// <summary>
+    /// The quantiles of a group with values: exact (its values sorted into <paramref name="scratch"/>,
+    /// at least <see cref="BlockValues"/> long) or from its sketch.
+    /// </summary>
+    public GroupQuantiles Quantiles(int entry, Span<double> scratch)
+    {
+        ref GroupHeader h = ref Header(entry);
+        int n = h.Valued;
+        if (n > BlockValues)
+        {
+            return new GroupQuantiles(_sketches!.Items<uint>(h.Block), SketchLow(entry), n, h.Min, h.Max);
+        }
+
+        ReadOnlySpan<double> values = n <= InlineValues ? InlineValueSpan(entry)[..n] : _valueBlocks!.Items<double>(h.Block)[..n];
+        Span<double> sorted = scratch[..n];
+        values.CopyTo(sorted);
+        InsertionSort(sorted);
+        return new GroupQuantiles(sorted);
+    }
+
+    /// <summary>Removes an entry (after its window was emitted) and frees it and its blocks for reuse.</summary>
     public void Remove(int entry)
     {
         ref GroupHeader h = ref Header(entry);
-        int slot = (int)(h.Hash & (uint)_indexMask);
-        while (_index[slot] != (uint)entry + 1)
+        ReleaseBlocks(entry, ref h);
+        if (h.LongKey >= 0)
         {
-            slot = (slot + 1) & _indexMask;
+            _longKeys.Return(h.LongKey);
         }
 
-        _index[slot] = Tombstone;
-        _tombstones++;
-        h.NextInWindow = _freeHead;
-        _freeHead = entry;
-        Count--;
-        if (Count == 0)
+        ref IndexSlot slots = ref _indexes[_current].At<IndexSlot>(0);
+        int mask = _mask;
+        int hole = (int)(h.Tag & (uint)mask);
+        while (Unsafe.Add(ref slots, hole).EntryPlusOne != entry + 1)
         {
-            // The common case after a window closes: wipe the index instead of keeping tombstones.
-            new Span<uint>(_index, _indexMask + 1).Clear();
-            _tombstones = 0;
+            hole = (hole + 1) & mask;
         }
-        else if (_tombstones > (_indexMask + 1) / 4)
-        {
-            Rehash();
-        }
-    }
 
-    /// <summary>Rebuilds the index without tombstones into the spare index, then swaps the two.</summary>
-    private void Rehash()
-    {
-        new Span<uint>(_spare, _indexMask + 1).Clear();
-        for (int i = 0; i <= _indexMask; i++)
+        // Backward shift: move later members of the cluster into the hole when their home slot
+        // allows, so that no tombstone lengthens later probes.
+        int next = hole;
+        while (true)
         {
-            uint value = _index[i];
-            if (value != Empty && value != Tombstone)
+            next = (next + 1) & mask;
+            IndexSlot s = Unsafe.Add(ref slots, next);
+            if (s.EntryPlusOne == 0)
             {
-                int slot = (int)(Header((int)value - 1).Hash & (uint)_indexMask);
-                while (_spare[slot] != Empty)
-                {
-                    slot = (slot + 1) & _indexMask;
-                }
+                break;
+            }
 
-                _spare[slot] = value;
+            int home = (int)(s.Tag & (uint)mask);
+            bool homeInGap = hole <= next ? hole < home && home <= next : hole < home || home <= next;
+            if (!homeInGap)
+            {
+                Unsafe.Add(ref slots, hole) = s;
+                hole = next;
             }
         }
 
-        uint* rebuilt = _spare;
-        _spare = _index;
-        _index = rebuilt;
-        _tombstones = 0;
+        Unsafe.Add(ref slots, hole) = default;
+        h.NextInWindow = _freeHead;
+        _freeHead = entry;
+        Count--;
     }
 
-    private int Allocate()
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int Add(long window, ReadOnlySpan<byte> key, uint tag, int slot, out bool added)
     {
-        if (_freeHead >= 0)
+        added = false;
+        if (key.Length > AggregateSpec.MaxKeyBytes)
         {
-            int entry = _freeHead;
-            _freeHead = Header(entry).NextInWindow;
-            return entry;
+            return -1;
         }
 
-        return _allocated < MaxGroups ? _allocated++ : -1;
+        int entry;
+        if (_freeHead >= 0)
+        {
+            entry = _freeHead;
+            _freeHead = Header(entry).NextInWindow;
+        }
+        else if (_entriesTouched < MaxGroups)
+        {
+            entry = _entriesTouched++;
+        }
+        else
+        {
+            return -1;
+        }
+
+        ref GroupHeader h = ref Header(entry);
+        h = default;
+        h.WindowStart = window;
+        h.Tag = tag;
+        h.KeyLength = (ushort)key.Length;
+        h.NextInWindow = -1;
+        h.Block = -1;
+        h.LongKey = -1;
+        if (key.Length > InlineKeyBytes)
+        {
+            // Never fails: the pool has a block for every group.
+            h.LongKey = _longKeys.Take();
+            Debug.Assert(h.LongKey >= 0, "a long-key block for every group");
+            key.CopyTo(_longKeys.Bytes(h.LongKey));
+        }
+        else
+        {
+            key.CopyTo(_entries.Slice(((long)entry * _stride) + KeyOffset, key.Length));
+        }
+
+        _indexes[_current].At<IndexSlot>((long)slot * IndexSlot.Size) = new IndexSlot { Tag = tag, EntryPlusOne = entry + 1 };
+        Count++;
+        if (Count > IndexCapacity / 2)
+        {
+            Grow();
+        }
+
+        added = true;
+        return entry;
     }
 
-    private static uint Hash(long window, ReadOnlySpan<byte> key)
+    /// <summary>Doubles the index into the other array (cleared first), then swaps the two.</summary>
+    private void Grow()
     {
-        var hash = new HashCode();
-        hash.Add(window);
-        hash.AddBytes(key);
-        return (uint)hash.ToHashCode();
+        int capacity = IndexCapacity * 2;
+        Debug.Assert(capacity <= _maxCapacity, "max_groups bounds the load to ½ of the largest index");
+        int mask = capacity - 1;
+        int target = 1 - _current;
+        Span<IndexSlot> to = MemoryMarshal.CreateSpan(ref _indexes[target].At<IndexSlot>(0), capacity);
+        to.Clear();
+        _indexTouched[target] = Math.Max(_indexTouched[target], capacity);
+        foreach (IndexSlot s in MemoryMarshal.CreateReadOnlySpan(ref _indexes[_current].At<IndexSlot>(0), IndexCapacity))
+        {
+            if (s.EntryPlusOne != 0)
+            {
+                int slot = (int)(s.Tag & (uint)mask);
+                while (to[slot].EntryPlusOne != 0)
+                {
+                    slot = (slot + 1) & mask;
+                }
+
+                to[slot] = s;
+            }
+        }
+
+        _current = target;
+        _mask = mask;
+    }
+
+    private bool Matches(int entry, long window, ReadOnlySpan<byte> key)
+    {
+        ref GroupHeader h = ref Header(entry);
+        return h.WindowStart == window && h.KeyLength == key.Length && Key(entry).SequenceEqual(key);
+    }
+
+    private Span<double> InlineValueSpan(int entry) =>
+        MemoryMarshal.CreateSpan(ref _entries.At<double>(((long)entry * _stride) + QuantileOffset), InlineValues);
+
+    /// <summary>Once a group has a sketch, its inline value space holds the sketch's lowest key (bins[0]) and highest key seen.</summary>
+    private ref int SketchLow(int entry) => ref _entries.At<int>(((long)entry * _stride) + QuantileOffset);
+
+    private ref int SketchHigh(int entry) => ref _entries.At<int>(((long)entry * _stride) + QuantileOffset + sizeof(int));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void MoveToBlock(int entry, ref GroupHeader h)
+    {
+        // Never fails: the pool has a block for every group.
+        h.Block = _valueBlocks!.Take();
+        Debug.Assert(h.Block >= 0, "a values block for every group");
+        InlineValueSpan(entry).CopyTo(_valueBlocks.Items<double>(h.Block));
+    }
+
+    private void AddToSketch(int entry, ref GroupHeader h, double value)
+    {
+        if (h.Valued == BlockValues + 1)
+        {
+            MoveToSketch(entry, ref h);
+        }
+
+        AddToBins(_sketches!.Items<uint>(h.Block), ref SketchLow(entry), ref SketchHigh(entry), value, first: false);
+    }
+
+    /// <summary>The group outgrew its values block: its values go into a sketch, in arrival order.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void MoveToSketch(int entry, ref GroupHeader h)
+    {
+        int values = h.Block;
+        int sketch = _sketches!.Take();
+        Debug.Assert(sketch >= 0, "a sketch for every group");
+        Span<uint> bins = _sketches.Items<uint>(sketch);
+        ref int low = ref SketchLow(entry);
+        ref int high = ref SketchHigh(entry);
+        bool first = true;
+        foreach (double v in _valueBlocks!.Items<double>(values))
+        {
+            AddToBins(bins, ref low, ref high, v, first);
+            first = false;
+        }
+
+        _valueBlocks.Return(values);
+        h.Block = sketch;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddToBins(Span<uint> bins, ref int low, ref int high, double value, bool first)
+    {
+        int key = QuantileSketch.Key(value);
+        high = first ? key : Math.Max(high, key);
+        QuantileSketch.Add(bins, ref low, key, high, first);
+    }
+
+    private void ReleaseBlocks(int entry, ref GroupHeader h)
+    {
+        if (!WithQuantiles)
+        {
+            return;
+        }
+
+        if (h.Valued > BlockValues)
+        {
+            // Zero what the group used (a few counters, not 2 KiB) so the next taker finds the bins as new.
+            Span<uint> bins = _sketches!.Items<uint>(h.Block);
+            QuantileSketch.Release(bins, SketchLow(entry), QuantileSketch.Key(h.Min), SketchHigh(entry));
+            _sketches.Return(h.Block);
+        }
+        else if (h.Valued > InlineValues)
+        {
+            _valueBlocks!.Return(h.Block);
+        }
+    }
+
+    private static void InsertionSort(Span<double> values)
+    {
+        for (int i = 1; i < values.Length; i++)
+        {
+            double v = values[i];
+            int j = i - 1;
+            while (j >= 0 && values[j] > v)
+            {
+                values[j + 1] = values[j];
+                j--;
+            }
+
+            values[j + 1] = v;
+        }
+    }
+
+    /// <summary>The index tag of a group: its key's hash with the window mixed in (murmur3's finaliser), 32 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Tag(long window, ulong keyHash) => (uint)Finish(keyHash ^ ((ulong)window * 0x9E3779B97F4A7C15));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Mix(ulong x) => BitOperations.RotateLeft(x * 0xBF58476D1CE4E5B9, 31) * 0x94D049BB133111EB;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Finish(ulong x)
+    {
+        x ^= x >> 33;
+        x *= 0xFF51AFD7ED558CCD;
+        x ^= x >> 33;
+        x *= 0xC4CEB9FE1A85EC53;
+        x ^= x >> 33;
+        return x;
     }
 
     public void Dispose()
     {
         _entries.Dispose();
-        _indexRegion.Dispose();
-        _spareRegion.Dispose();
+        _indexes[0].Dispose();
+        _indexes[1].Dispose();
+        _longKeys.Dispose();
+        _valueBlocks?.Dispose();
+        _sketches?.Dispose();
     }
 }
 
-/// <summary>One group's state: 64 bytes, followed in its entry by the key bytes and the bins.</summary>
-[StructLayout(LayoutKind.Explicit, Size = 64)]
+/// <summary>One slot of the index: the group's tag (compared before the entry is read) and its entry + 1 (0: empty).</summary>
+[StructLayout(LayoutKind.Explicit, Size = Size)]
+internal struct IndexSlot
+{
+    public const int Size = 8;
+
+    [FieldOffset(0)] public uint Tag;
+    [FieldOffset(4)] public int EntryPlusOne;
+}
+
+/// <summary>
+/// One group's fixed state: 96 bytes, with the key inline at 16..48. The first cache line holds
+/// what a probe compares (window, tag, key length, key) and what every event updates (count, sum);
+/// the second the rest. A quantile group's entry goes on with 32 bytes of inline values.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 96)]
 public struct GroupHeader
 {
     [FieldOffset(0)] public long WindowStart;
-    [FieldOffset(8)] public uint Hash;
-    [FieldOffset(12)] public int NextInWindow;
-    [FieldOffset(16)] public long Count;
-    [FieldOffset(24)] public double Sum;
-    [FieldOffset(32)] public double Min;
-    [FieldOffset(40)] public double Max;
-    [FieldOffset(48)] public int KeyLength;
-    [FieldOffset(52)] public int BinsLow;
-    [FieldOffset(56)] public int HighKey;
+
+    /// <summary>The index tag: the key hash with the window mixed in.</summary>
+    [FieldOffset(8)] public uint Tag;
+
+    [FieldOffset(12)] public ushort KeyLength;
+
+    // padding: 14..16, then the inline key bytes 16..48 (GroupTable.InlineKeyBytes), read through GroupTable.Key.
+    [FieldOffset(48)] public long Count;
+    [FieldOffset(56)] public double Sum;
+    [FieldOffset(64)] public double Min;
+    [FieldOffset(72)] public double Max;
+
     /// <summary>Events that carried a value (sum, min, max, mean and quantiles are over these).</summary>
-    [FieldOffset(60)] public int Valued;
+    [FieldOffset(80)] public int Valued;
+
+    /// <summary>The next group of the same window (emission order); the free list's link once freed.</summary>
+    [FieldOffset(84)] public int NextInWindow;
+
+    /// <summary>The long-key block holding a key longer than the inline space, else -1.</summary>
+    [FieldOffset(88)] public int LongKey;
+
+    /// <summary>The values block (Valued 5..32) or the sketch (Valued &gt; 32) of a quantile group, else -1.</summary>
+    [FieldOffset(92)] public int Block;
 }

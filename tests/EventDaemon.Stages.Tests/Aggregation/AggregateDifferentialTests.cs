@@ -121,6 +121,27 @@ public class AggregateDifferentialTests
         Assert.True(h.Metrics.Late == 0, $"processing time has no late events, but {h.Metrics.Late} were counted");
     }
 
+    [Theory]
+    [InlineData(41, false)]
+    [InlineData(42, true)]
+    public void EventTime_GroupsOutgrowingExactValues_MatchesReference(int seed, bool negativeValues)
+    {
+        // About 120 groups of 3 000 events a window, of uneven sizes (about 7 to 90 values): many
+        // groups cross from exact values (≤ 32) into a sketch, others stay exact; entries, value
+        // blocks and sketches are freed and taken again every window.
+        AggregateSpec spec = Spec(eventTime: true, 0, maxGroups: 1000, All);
+        var random = new Random(seed);
+        var events = Enumerable.Range(0, 12_000).Select(i => Generate(random, Base + (i * Second / 3000), negativeValues, keys: 1)).ToList();
+        (AggregateHarness h, ReferenceAggregate reference) = RunEventTime(spec, events);
+        using (h)
+        {
+            AssertSame(spec, reference, h, $"seed {seed}, groups outgrowing exact values");
+            int sketched = reference.Emitted.Count(e => e.Values.Count > GroupTable.BlockValues);
+            int exact = reference.Emitted.Count(e => e.Values.Count is > 0 and <= GroupTable.BlockValues);
+            Assert.True(sketched > 0 && exact > 0, $"seed {seed}: the stream should give groups past {GroupTable.BlockValues} values ({sketched}) and groups within it ({exact})");
+        }
+    }
+
     [Fact]
     public void ConfiguredMetricsOnly_InCanonicalOrder()
     {

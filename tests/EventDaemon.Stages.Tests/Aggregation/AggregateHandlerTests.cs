@@ -35,6 +35,40 @@ public class AggregateHandlerTests
     }
 
     [Fact]
+    public void PercentilesOfASmallGroup_AreExact_OfALargeOneWithinOnePercent()
+    {
+        AggregateMetrics metrics = AggregateMetrics.Count | AggregateMetrics.P50 | AggregateMetrics.P99;
+        using var h = new AggregateHarness(AggregateDifferentialTests.Spec(true, 2 * Second, 100, metrics, TypeAndKey));
+        double[] small = [20.0, 1.5, 9.25];
+        foreach (double v in small)
+        {
+            h.Push($$"""{"ts":1764151200100000000,"type":"a","key":"small","value":{{v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}}}""");
+        }
+
+        // Past the exact values a group keeps (GroupTable.BlockValues): the sketch takes over.
+        double[] large = [.. Enumerable.Range(1, 1000).Select(i => i * 1.37)];
+        foreach (double v in large)
+        {
+            h.Push($$"""{"ts":1764151200200000000,"type":"a","key":"large","value":{{v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}}}""");
+        }
+
+        h.Drain();
+        Assert.True(h.Lines.Count == 2, $"two groups should give two lines, got {h.Lines.Count}");
+        using JsonDocument smallLine = LineCheck.ParseObject(h.Lines[0].Json, "small group");
+        double p50 = smallLine.RootElement.GetProperty("p50").GetDouble();
+        double p99 = smallLine.RootElement.GetProperty("p99").GetDouble();
+        Assert.True(p50 == 9.25 && p99 == 20.0, $"p50 and p99 of [1.5, 9.25, 20] should be exactly 9.25 and 20: {h.Lines[0].Json}");
+
+        using JsonDocument largeLine = LineCheck.ParseObject(h.Lines[1].Json, "large group");
+        foreach ((string name, double q) in new[] { ("p50", 0.5), ("p99", 0.99) })
+        {
+            double exact = ReferenceAggregate.ExactQuantile([.. large], q);
+            double got = largeLine.RootElement.GetProperty(name).GetDouble();
+            Assert.True(Math.Abs(got - exact) <= LineCheck.QuantileTolerance * exact, $"{name} of 1 000 values should be within 1% of {exact:R}, was {got:R}: {h.Lines[1].Json}");
+        }
+    }
+
+    [Fact]
     public void MissingGroupField_IsNull_AndJsonNullIsTheSameGroup()
     {
         GroupField[] groupBy = [new(GroupFieldKind.Type, "type"), new(GroupFieldKind.Key, "key"), new(GroupFieldKind.Field, "region")];

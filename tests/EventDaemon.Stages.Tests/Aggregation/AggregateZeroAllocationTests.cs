@@ -59,6 +59,52 @@ public class AggregateZeroAllocationTests
         Assert.True(h.Metrics.Late == 0 && h.Metrics.DroppedMaxGroups == 0, $"no event should be late or dropped: late {h.Metrics.Late}, dropped {h.Metrics.DroppedMaxGroups}");
     }
 
+    [Fact]
+    public void ThousandGroupsInlineBlockAndSketch_WindowCloses_AllocateNothing()
+    {
+        // 1 000 groups a window: most hold a few dozen values (inline, then a values block), eight
+        // hot ones thousands (a sketch), a tenth have keys too long for the entry. Windows close
+        // every 20 000 events, so entries, blocks and sketches are freed and taken again.
+        AggregateSpec spec = AggregateDifferentialTests.Spec(true, 0, 2000, All, GroupBy);
+        using var h = new AggregateHarness(spec, outputSlots: 1024);
+        var sequences = new long[1024];
+        for (int i = 0; i < sequences.Length; i++)
+        {
+            string key = i % 10 == 0 ? $"long-key-that-does-not-fit-inline-{i % 1000}" : $"u{i % 1000}";
+            sequences[i] = h.Input.AppendJson($$"""{"type":"t","key":"{{key}}","value":{{(i * 7919 % 10_000) + 0.5}}}""");
+        }
+
+        const int Warmup = 100_000;
+        const int PerWindow = 20_000;
+        for (int i = 0; i < Warmup; i++)
+        {
+            Deliver(h, sequences, i, PerWindow);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int collections = GC.CollectionCount(0);
+        long outputBefore = h.Output.Sequencer.Cursor.Value;
+        for (int i = Warmup; i < Warmup + Events; i++)
+        {
+            Deliver(h, sequences, i, PerWindow);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long lines = h.Output.Sequencer.Cursor.Value - outputBefore;
+        Assert.True(allocated == 0, $"{Events:N0} events over 1 000 groups a window ({lines:N0} result lines) allocated {allocated:N0} bytes on the stage thread; the aggregate must allocate nothing");
+        Assert.True(GC.CollectionCount(0) == collections, "no garbage collection should run while the aggregate works");
+        Assert.True(lines >= (Events / PerWindow - 1) * 1000, $"about {Events / PerWindow} windows of 1 000 groups should close, {lines:N0} lines were written");
+        Assert.True(h.Metrics.DroppedMaxGroups == 0, $"no event should be dropped: dropped {h.Metrics.DroppedMaxGroups}");
+    }
+
+    /// <summary>Event <paramref name="i"/> (event time): half spread over every group, half over eight hot ones.</summary>
+    private static void Deliver(AggregateHarness h, long[] sequences, int i, int perWindow)
+    {
+        long sequence = sequences[(i & 1) == 0 ? ((i >> 1) * 7) & 1023 : (i >> 1) & 7];
+        h.Input[sequence].Timestamp = Base + (i / perWindow * Second) + (i % perWindow);
+        h.DeliverUncollected(sequence, endOfBatch: (i & 63) == 63);
+    }
+
     /// <summary>Events <paramref name="from"/>..<paramref name="to"/>: a window every 1 000 events, in batches of 64.</summary>
     private static void Run(AggregateHarness h, long[] sequences, bool eventTime, int from, int to, ref long windows)
     {
