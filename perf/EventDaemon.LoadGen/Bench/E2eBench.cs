@@ -11,17 +11,20 @@ namespace EventDaemon.LoadGen.Bench;
 
 /// <summary>
 /// The whole end-to-end benchmark in one process: starts the floors, eventd and the baseline in
-/// turn, drives each with the same generator, reads each one's counters, and leaves a report.
+/// turn, drives each with the same generator, reads each one's counters and CPU time, and leaves a
+/// report.
 /// </summary>
 /// <remarks>
-/// Order: (1) throughput floors, (2) eventd's throughput pipeline flat out for JSON and binary,
-/// then the steady-state zero-GC run on the same process, (3) the baseline flat out, (4) latency:
-/// forwarder floor, eventd (defaults, and with idle_handoff = false) and the baseline all started, and at each
-/// rate run one after the other — at the fixed target rates for several rounds, merged — so that a
-/// burst of noise from the shared machine is not pinned on one of them. Only one system
-/// receives traffic at a time. Throughput is measured where the events arrive (eventd's
-/// <c>stats</c>, the floor's and the baseline's counter lines) over a window after the warm-up, not
-/// from what the sender managed to push into socket buffers.
+/// Order: (1) the throughput matrix, row by row (<see cref="Workloads"/>): the line-count floor on
+/// the row's events, eventd on the row's generated config flat out (then, on the same daemon, the
+/// steady-state zero-GC run when the row carries it), the baseline doing the same work; (2)
+/// latency: forwarder floor, eventd (defaults, and with idle_handoff = false) and the baseline all
+/// started, and at each rate run one after the other — at the fixed target rates for several
+/// rounds, merged — so that a burst of noise from the shared machine is not pinned on one of them.
+/// Only one system receives traffic at a time. Throughput is measured where the events arrive
+/// (eventd's <c>stats</c>, the floor's and the baseline's counter lines) over a window after the
+/// warm-up, not from what the sender managed to push into socket buffers. A part that cannot run,
+/// or whose numbers would not be its workload's, fails with its reason and the run exits non-zero.
 /// </remarks>
 internal sealed class E2eBench(E2eOptions options)
 {
@@ -126,7 +129,7 @@ internal sealed class E2eBench(E2eOptions options)
 
     private void Fail(string part, string reason)
     {
-        string line = $"{part}: {reason}";
+        string line = $"{part}: {OneLine(reason)}";
         _failures.Add(line);
         Console.Error.WriteLine($"e2e: FAILED: {line}");
     }
@@ -162,7 +165,7 @@ internal sealed class E2eBench(E2eOptions options)
             }
             catch (Exception e) when (e is WorkloadFailedException or InvalidOperationException or IOException or SocketException or System.Text.Json.JsonException)
             {
-                string reason = $"{part}: {e.Message}";
+                string reason = $"{part}: {OneLine(e.Message)}";
                 reasons.Add(reason);
                 Fail(w.Name, reason);
             }
@@ -626,7 +629,7 @@ internal sealed class E2eBench(E2eOptions options)
             {
                 string log = File.Exists(process.LogPath) ? File.ReadAllText(process.LogPath) : "";
                 daemon.Dispose();
-                throw new InvalidOperationException($"eventd ({name}) did not come up; its log:\n{log}");
+                throw new InvalidOperationException($"eventd ({name}) did not come up; its log: {OneLine(log)}");
             }
 
             Thread.Sleep(20);
@@ -682,6 +685,10 @@ internal sealed class E2eBench(E2eOptions options)
 
     /// <summary>The load generator's own sending threads (<c>send-N</c>): what the sender took of the shared cores.</summary>
     private static ProcessCpu SenderCpu() => ProcessCpu.Read(Environment.ProcessId, "send-");
+
+    /// <summary>A message on one line, so that it reads in a table cell and in a log line: its lines joined with " | ".</summary>
+    private static string OneLine(string text) =>
+        string.Join(" | ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static int FreePort()
     {
