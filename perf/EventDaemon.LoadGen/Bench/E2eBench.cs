@@ -310,6 +310,7 @@ internal sealed class E2eBench(E2eOptions options)
             }
         }
 
+        (double idle, double steal) = first.Machine is null || last.Machine is null ? (double.NaN, double.NaN) : MachineCpu.Between(first.Machine, last.Machine);
         var r = new ThroughputResult(
             w.Name,
             system,
@@ -323,11 +324,13 @@ internal sealed class E2eBench(E2eOptions options)
             first.Cpu is null || last.Cpu is null ? CpuUse.None : ProcessCpu.Between(first.Cpu, last.Cpu),
             first.SenderCpu is null || last.SenderCpu is null ? CpuUse.None : ProcessCpu.Between(first.SenderCpu, last.SenderCpu),
             passShare,
-            groupsPerWindow);
+            groupsPerWindow,
+            idle,
+            steal);
         Log($"e2e: throughput {w.Name,-10} {system,-8}: {r.EventsPerSecond,12:N0} events/s {r.MegabytesPerSecond,8:N1} MB/s, " +
             $"{r.Cpu.Cores:0.00} cores = {r.CpuNsPerEvent:N0} CPU-ns/event [{r.Cpu.Top(4)}]" +
             (system == "floor" ? "" : $", passed {passShare * 100:0.0} %, {groupsPerWindow:N0} groups/window, {r.GcCollections} GCs, {r.AllocatedBytesPerEvent:0.###} B/event") +
-            $" (sender: {s.EventsPerSecond:N0} events/s, {r.SenderCpu.Cores:0.00} cores)");
+            $" (sender: {s.EventsPerSecond:N0} events/s, {r.SenderCpu.Cores:0.00} cores; machine idle {idle:0.00}, steal {steal:0.00} cores)");
         return r;
     }
 
@@ -666,7 +669,8 @@ internal sealed class E2eBench(E2eOptions options)
             rejected,
             rejected == 0 ? "" : s.Matching("events_invalid_total{", "events_oversized_total{", "events_dropped_total{"),
             cpu ? ProcessCpu.Read(daemon.Pid) : null,
-            cpu ? SenderCpu() : null);
+            cpu ? SenderCpu() : null,
+            cpu ? MachineCpu.Read() : null);
     }
 
     /// <summary>Baseline counter line: t, received, bytes, passed, groups emitted, written, gc0, gc1, gc2, allocated, rss, invalid.</summary>
@@ -675,14 +679,14 @@ internal sealed class E2eBench(E2eOptions options)
         long[] s = p.NextSample(TimeSpan.FromSeconds(5));
         long invalid = s.Length > 11 ? s[11] : 0;
         return new Sample(s[0], s[1], s[2], s[6] + s[7] + s[8], s[9], s[10], 0, 0, s[3], s[4], invalid, invalid == 0 ? "" : $"{invalid} invalid",
-            cpu ? ProcessCpu.Read(p.Pid) : null, cpu ? SenderCpu() : null);
+            cpu ? ProcessCpu.Read(p.Pid) : null, cpu ? SenderCpu() : null, cpu ? MachineCpu.Read() : null);
     }
 
     /// <summary>Floor counter line: t, events, bytes.</summary>
     private static Sample CounterSample(ChildProcess p)
     {
         long[] s = p.NextSample(TimeSpan.FromSeconds(5));
-        return new Sample(s[0], s[1], s[2], 0, 0, 0, 0, 0, 0, 0, 0, "", ProcessCpu.Read(p.Pid), SenderCpu());
+        return new Sample(s[0], s[1], s[2], 0, 0, 0, 0, 0, 0, 0, 0, "", ProcessCpu.Read(p.Pid), SenderCpu(), MachineCpu.Read());
     }
 
     /// <summary>The load generator's own sending threads (<c>send-N</c>): what the sender took of the shared cores.</summary>
@@ -728,7 +732,8 @@ internal sealed class E2eBench(E2eOptions options)
         long Rejected,
         string RejectedDetail,
         ProcessCpu? Cpu,
-        ProcessCpu? SenderCpu);
+        ProcessCpu? SenderCpu,
+        MachineCpu? Machine);
 
     private sealed class Daemon(ChildProcess process, string socket) : IDisposable
     {

@@ -127,3 +127,32 @@ internal sealed record CpuUse(double Cores, double CpuNs, List<ThreadUse> Thread
 }
 
 internal sealed record ThreadUse(int Tid, string Name, double Cores);
+
+/// <summary>
+/// The machine's CPU time from the first line of <c>/proc/stat</c>: what no process used (idle and
+/// iowait) and what the hypervisor took (steal), to tell a system that leaves cores idle from a
+/// machine that was saturated or shared.
+/// </summary>
+internal sealed record MachineCpu(long TimeNs, long IdleTicks, long StealTicks)
+{
+    public static MachineCpu Read()
+    {
+        long now = Clock.NowNs();
+        string line = File.ReadLines("/proc/stat").First();
+
+        // cpu user nice system idle iowait irq softirq steal ...
+        string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        long Field(int i) => f.Length > i ? long.Parse(f[i], CultureInfo.InvariantCulture) : 0;
+        return new MachineCpu(now, Field(4) + Field(5), Field(8));
+    }
+
+    /// <summary>Idle and stolen cores on average between two readings.</summary>
+    public static (double Idle, double Steal) Between(MachineCpu first, MachineCpu last)
+    {
+        double seconds = (last.TimeNs - first.TimeNs) / 1e9;
+        return seconds <= 0
+            ? (double.NaN, double.NaN)
+            : ((last.IdleTicks - first.IdleTicks) / (double)ProcessCpu.TicksPerSecond / seconds,
+               (last.StealTicks - first.StealTicks) / (double)ProcessCpu.TicksPerSecond / seconds);
+    }
+}

@@ -110,16 +110,17 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
             }
 
             md.Append("\n#### Every system, with the CPU it used\n\n");
-            md.Append("Sender: the load generator's sending threads over the same window (they share the two cores with the system under test).\n\n");
-            md.Append("| workload | system | format | events/s | MB/s | cores | CPU-ns/event | sender cores | passed filter | groups/window | GCs | B/event | RSS | busiest threads (cores) |\n");
-            md.Append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+            md.Append("Sender: the load generator's sending threads over the same window (they share the two cores with the system under test); idle and steal: ");
+            md.Append("the machine's idle (and iowait) and hypervisor-stolen CPU over the window, from `/proc/stat`, in cores.\n\n");
+            md.Append("| workload | system | format | events/s | MB/s | cores | CPU-ns/event | sender cores | idle | steal | passed filter | groups/window | GCs | B/event | RSS | busiest threads (cores) |\n");
+            md.Append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
             foreach (WorkloadResult r in rows)
             {
                 foreach (ThroughputResult x in new[] { r.Floor, r.Eventd, r.Baseline }.OfType<ThroughputResult>())
                 {
                     bool floor = x.System == "floor";
                     md.Append(Invariant,
-                        $"| {r.Workload.Name} | {Describe(x.System, x.Format)} | {x.Format} | {x.EventsPerSecond:N0} | {x.MegabytesPerSecond:N1} | {x.Cpu.Cores:0.00} | {x.CpuNsPerEvent:N0} | {x.SenderCpu.Cores:0.00} | " +
+                        $"| {r.Workload.Name} | {Describe(x.System, x.Format)} | {x.Format} | {x.EventsPerSecond:N0} | {x.MegabytesPerSecond:N1} | {x.Cpu.Cores:0.00} | {x.CpuNsPerEvent:N0} | {x.SenderCpu.Cores:0.00} | {x.IdleCores:0.00} | {x.StealCores:0.00} | " +
                         $"{(floor ? "–" : Pct(x.PassShare))} | {(floor ? "–" : x.GroupsPerWindow.ToString("N0", Invariant))} | {(floor ? "–" : x.GcCollections.ToString(Invariant))} | " +
                         $"{(floor ? "–" : x.AllocatedBytesPerEvent.ToString("0.###", Invariant))} | {(x.ResidentBytes == 0 ? "–" : $"{Mib(x.ResidentBytes)} MiB")} | {x.Cpu.Top(5)} |\n");
                 }
@@ -337,6 +338,8 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
         Number(w, "cores", Math.Round(t.Cpu.Cores, 3));
         Number(w, "cpu_ns_per_event", Math.Round(t.CpuNsPerEvent, 1));
         Number(w, "sender_cores", Math.Round(t.SenderCpu.Cores, 3));
+        Number(w, "machine_idle_cores", Math.Round(t.IdleCores, 3));
+        Number(w, "machine_steal_cores", Math.Round(t.StealCores, 3));
         if (t.System != "floor")
         {
             // The C floor has no managed heap, no filter and no aggregate.

@@ -2,7 +2,8 @@ namespace EventDaemon.LoadGen.Bench;
 
 /// <summary>
 /// Flat-out throughput of one system on one workload, measured on the receiving side, with the CPU
-/// it used (the system's process, and the sender's threads) over the same window.
+/// it used (the system's process, and the sender's threads) over the same window, and what the
+/// machine left idle or lost to the hypervisor (steal) meanwhile.
 /// </summary>
 internal sealed record ThroughputResult(
     string Workload,
@@ -17,7 +18,9 @@ internal sealed record ThroughputResult(
     CpuUse Cpu,
     CpuUse SenderCpu,
     double PassShare,
-    double GroupsPerWindow)
+    double GroupsPerWindow,
+    double IdleCores,
+    double StealCores)
 {
     /// <summary>CPU time the system spent per event received.</summary>
     public double CpuNsPerEvent => Cpu.CpuNs / (EventsPerSecond * Seconds);
