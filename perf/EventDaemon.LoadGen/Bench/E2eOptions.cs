@@ -21,6 +21,9 @@ internal sealed class E2eOptions
 
     public bool Quick { get; init; }
 
+    /// <summary>Turns each system takes on each throughput row; each keeps its best.</summary>
+    public int Rounds { get; init; } = 1;
+
     /// <summary>TCP connections of the throughput rows and the steady state, each on its own sender thread.</summary>
     public int Connections { get; init; } = 2;
 

@@ -88,7 +88,8 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
         if (rows.Count > 0)
         {
             md.Append("### Throughput matrix (flat out, measured at the receiver)\n\n");
-            md.Append(Invariant, $"Each row sends its events over {options.Connections} TCP connection(s) flat out for {options.ThroughputMeasure.TotalSeconds:0} s after a warm-up, to the C line-count floor (same event bytes), to eventd and to the C# baseline doing the same work, one at a time. ");
+            md.Append(Invariant, $"Each row sends its events over {options.Connections} TCP connection(s) flat out for {options.ThroughputMeasure.TotalSeconds:0} s after a warm-up, to the C line-count floor (same event bytes), to eventd and to the C# baseline doing the same work, one at a time");
+            md.Append(options.Rounds > 1 ? string.Create(Invariant, $", {options.Rounds} rounds taking turns, each system's best round shown (every round in the JSON). ") : ". ");
             md.Append("Cores and CPU-ns/event: `/proc/PID/stat` utime + stime over the window; GCs and B/event: eventd's `stats`; groups/window: window results the aggregate emitted per 1 s window.\n\n");
             foreach (WorkloadResult r in rows)
             {
@@ -170,6 +171,7 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
         w.WriteString("benchmark", "e2e");
         w.WriteString("date", DateTime.UtcNow.ToString("O", Invariant));
         w.WriteBoolean("quick", options.Quick);
+        w.WriteNumber("rounds", options.Rounds);
         w.WriteStartArray("ran");
         foreach (string name in options.Workloads)
         {
@@ -337,6 +339,13 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
         w.WriteNumber("seconds", Math.Round(t.Seconds, 3));
         Number(w, "cores", Math.Round(t.Cpu.Cores, 3));
         Number(w, "cpu_ns_per_event", Math.Round(t.CpuNsPerEvent, 1));
+        w.WriteStartArray("round_events_per_second");
+        foreach (double rate in t.RoundRates)
+        {
+            w.WriteNumberValue(Math.Round(rate));
+        }
+
+        w.WriteEndArray();
         Number(w, "sender_cores", Math.Round(t.SenderCpu.Cores, 3));
         Number(w, "machine_idle_cores", Math.Round(t.IdleCores, 3));
         Number(w, "machine_steal_cores", Math.Round(t.StealCores, 3));

@@ -22,6 +22,9 @@ internal sealed record ThroughputResult(
     double IdleCores,
     double StealCores)
 {
+    /// <summary>Events/s of every round this result is the best of (one round: just its own).</summary>
+    public IReadOnlyList<double> RoundRates { get; init; } = [];
+
     /// <summary>CPU time the system spent per event received.</summary>
     public double CpuNsPerEvent => Cpu.CpuNs / (EventsPerSecond * Seconds);
 }
