@@ -1,14 +1,20 @@
 #!/bin/sh
 # End-to-end benchmark (make bench-e2e): builds eventd, the load generator, the floors and the
-# baseline, runs them all from one harness (eventd-loadgen e2e), prints a markdown table and
+# baseline, runs them all from one harness (eventd-loadgen e2e): the throughput matrix (per-key,
+# per-key-1m, by-type, binary), latency and the zero-GC steady state; prints a markdown table and
 # leaves artifacts/bench/e2e.json, e2e.md, latency/*.hgrm and the plot e2e-latency.svg.
 #
-# Exit status: non-zero when a build fails, or when the steady-state run shows a GC collection or
-# >= 0.01 managed bytes allocated per event (the zero-GC regression check).
+# Exit status: non-zero when a build fails; 4 when a workload could not run (its row says why and
+# carries no numbers); 3 when the steady-state run shows a GC collection or >= 0.01 managed bytes
+# allocated per event (the zero-GC regression check).
 #
 # Environment: E2E_QUICK=1 for a short development run (numbers not to be quoted);
-# E2E_STEADY=SECONDS overrides the steady-state length (default 60); E2E_SKIP_BUILD=1 reuses the
-# binaries already in artifacts/; E2E_ARGS passes more options to eventd-loadgen e2e.
+# E2E_WORKLOADS=per-key,by-type runs a subset (of per-key, per-key-1m, by-type, binary, latency,
+# steady; default all); E2E_AGG_THREADS=N writes threads = N into the aggregate's table (default:
+# not written); E2E_ROUNDS=N runs each throughput row N times, the systems taking turns, and keeps
+# each one's best (default 1); E2E_STEADY=SECONDS overrides the steady-state length (default 60);
+# E2E_SKIP_BUILD=1 reuses the binaries already in artifacts/; E2E_ARGS passes more options to
+# eventd-loadgen e2e.
 set -eu
 cd "$(dirname "$0")/.."
 out=artifacts/bench
@@ -46,10 +52,20 @@ quick=""
 [ "${E2E_QUICK:-0}" = 1 ] && quick="--quick"
 steady=""
 [ -n "${E2E_STEADY:-}" ] && steady="--steady $E2E_STEADY"
+workloads=""
+[ -n "${E2E_WORKLOADS:-}" ] && workloads="--workloads $E2E_WORKLOADS"
+threads=""
+[ -n "${E2E_AGG_THREADS:-}" ] && threads="--agg-threads $E2E_AGG_THREADS"
+rounds=""
+[ -n "${E2E_ROUNDS:-}" ] && rounds="--rounds $E2E_ROUNDS"
+rm -f "$out/e2e-latency.gp" "$out/e2e-latency.svg"
 status=0
-# shellcheck disable=SC2086 # quick, steady and E2E_ARGS are lists of words on purpose
+# shellcheck disable=SC2086 # quick, steady, workloads, threads, rounds and E2E_ARGS are lists of words on purpose
 artifacts/loadgen/eventd-loadgen e2e --eventd artifacts/eventd --baseline artifacts/baseline/eventd-baseline \
-  --floor artifacts/floor/floor --out "$out" $quick $steady ${E2E_ARGS:-} || status=$?
+  --floor artifacts/floor/floor --out "$out" $quick $steady $workloads $threads $rounds ${E2E_ARGS:-} || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "bench-e2e: FAILED (exit $status): see the lines starting with 'e2e: FAILED' above" >&2
+fi
 
 if [ -f "$out/e2e-latency.gp" ]; then
   if command -v gnuplot >/dev/null 2>&1; then

@@ -1,17 +1,27 @@
 #!/bin/sh
-# make profile: runs eventd's benchmark pipeline (TCP JSON → filter → aggregate → blackhole; or, with
-# PROFILE_PIPELINE=latency, TCP → filter → tcp sink into a byte counter) under load from eventd-loadgen, records `perf record -g -e cpu-clock` on the published binary for a few
-# seconds (names come from artifacts/eventd.dbg, found through the binary's .gnu_debuglink), and
-# leaves in artifacts/profile/:
+# make profile: runs one of eventd's benchmark pipelines under load from eventd-loadgen, records
+# `perf record -g -e cpu-clock` on the published binary for a few seconds (names come from
+# artifacts/eventd.dbg, found through the binary's .gnu_debuglink), and leaves in artifacts/profile/:
 #   flamegraph.svg   the CPU flame graph (open it in a browser: hover and click to zoom)
 #   top.txt          `perf report` top entries by self time, with the callers of the top ones
 #   perf.data        the raw recording (perf report -i artifacts/profile/perf.data)
 #   alloc.txt        where managed allocations hit the GC allocator's slow path while under load
 #                    (a uprobe on RhpGcAlloc; empty when the pipeline allocates nothing)
+# Pipelines (PROFILE_PIPELINE):
+#   throughput  (default) bench-e2e's by-type row as it always was: TCP → filter on type →
+#               aggregate by type (count sum p99) → blackhole, the clickstream events of 160 B;
+#   by-type     bench-e2e's by-type row: the same pipeline on its ~107 B events, 2 connections;
+#   per-key     bench-e2e's per-key row: `value >= 10 && .region != "ap"` → aggregate by type, key
+#               over 5,000 keys (count sum max p99) → blackhole, ~107 B events, 2 connections;
+#   per-key-1m  the same at ~1M groups a window (max_groups raised);
+#   latency     TCP → filter → tcp sink into a byte counter.
 # Environment: PROFILE_SECONDS (5), PROFILE_RATE events/s (0 = flat out), PROFILE_FORMAT
-# (json|binary), PROFILE_PIPELINE (throughput|latency), PROFILE_HANDOFF=0 for idle_handoff = false,
+# (json|binary; per-key with binary is bench-e2e's binary row), PROFILE_PIPELINE (above),
+# PROFILE_CONNECTIONS (1 for throughput and latency, 2 for the bench-e2e rows), PROFILE_AGG_THREADS=N
+# writes threads = N into the aggregate, PROFILE_HANDOFF=0 for idle_handoff = false,
 # PROFILE_SKIP_BUILD=1 to reuse artifacts/.
-# Example: the latency pipeline at the rate of a latency target:
+# Examples: the realistic case flat out; the latency pipeline at the rate of a latency target:
+#   make profile PROFILE_PIPELINE=per-key
 #   make profile PROFILE_PIPELINE=latency PROFILE_RATE=100000
 #
 # The flame graph is drawn by the npm package `flamegraph` (folds `perf script` output and renders
@@ -23,6 +33,12 @@ seconds=${PROFILE_SECONDS:-5}
 rate=${PROFILE_RATE:-0}
 format=${PROFILE_FORMAT:-json}
 pipeline=${PROFILE_PIPELINE:-throughput}
+case "$pipeline" in
+  throughput|latency) connections=${PROFILE_CONNECTIONS:-1}; workload="" ;;
+  per-key|per-key-1m|by-type) connections=${PROFILE_CONNECTIONS:-2}; workload=$pipeline ;;
+  *) echo "profile: PROFILE_PIPELINE=$pipeline: one of throughput, by-type, per-key, per-key-1m, latency" >&2; exit 2 ;;
+esac
+[ "$pipeline" = per-key ] && [ "$format" = binary ] && workload=binary
 handoff=true
 [ "${PROFILE_HANDOFF:-1}" = 0 ] && handoff=false
 tools=artifacts/tools
@@ -97,6 +113,37 @@ type = "tcp"
 inputs = ["all"]
 address = "127.0.0.1:$((port + 1))"
 TOML
+elif [ -n "$workload" ]; then
+  # The filter and aggregate of bench-e2e's row (perf/EventDaemon.LoadGen/Bench/Workload.cs).
+  case "$workload" in
+    per-key|per-key-1m) condition='value >= 10 && .region != "ap"'; group_by='["type", "key"]'; metrics='["count", "sum", "max", "p99"]' ;;
+    binary) condition='value >= 10'; group_by='["type", "key"]'; metrics='["count", "sum", "max", "p99"]' ;;
+    by-type) condition='type == "purchase" || type == "click"'; group_by='["type"]'; metrics='["count", "sum", "p99"]' ;;
+  esac
+  {
+    cat <<TOML
+[transforms.wanted]
+type = "filter"
+inputs = ["in"]
+condition = '$condition'
+
+[transforms.agg]
+type = "aggregate"
+inputs = ["wanted"]
+window = "1s"
+time = "processing"
+group_by = $group_by
+metrics = $metrics
+TOML
+    [ "$workload" = per-key-1m ] && echo 'max_groups = 2500000'
+    [ -n "${PROFILE_AGG_THREADS:-}" ] && echo "threads = $PROFILE_AGG_THREADS"
+    cat <<TOML
+
+[sinks.discard]
+type = "blackhole"
+inputs = ["agg"]
+TOML
+  } >>"$tmp/profile.toml"
 else
   cat >>"$tmp/profile.toml" <<TOML
 [transforms.wanted]
@@ -130,11 +177,16 @@ mkdir -p "$out"
 rm -f "$out/perf.data" "$out/perf.data.old" "$out/alloc.data"
 # Load for warm-up + CPU profile + perf stat + allocation profile.
 total=$(( seconds * 2 + 4 ))
+# shellcheck disable=SC2046 # the workload option is one or no pair of words
 artifacts/loadgen/eventd-loadgen send --to "tcp://127.0.0.1:$port" --format "$format" --rate "$rate" \
+  --connections "$connections" $( [ -n "$workload" ] && echo "--workload $workload" ) \
   --duration "$total" >"$tmp/loadgen.log" 2>&1 &
 sender=$!
 sleep 1
-echo "profile: recording eventd (pid $pid, $pipeline pipeline) for $seconds s under load ($( [ "$rate" = 0 ] && echo "flat out" || echo "$rate events/s"), $format)"
+if ! kill -0 "$sender" 2>/dev/null; then
+  cat "$tmp/loadgen.log" "$tmp/eventd.log"; echo "profile: the load generator stopped before the recording" >&2; exit 1
+fi
+echo "profile: recording eventd (pid $pid, $pipeline pipeline) for $seconds s under load ($( [ "$rate" = 0 ] && echo "flat out" || echo "$rate events/s"), $format, $connections connection(s))"
 perf record -q -g -e cpu-clock -p "$pid" -o "$out/perf.data" -- sleep "$seconds" >/dev/null 2>&1
 # CPUs used and thread switches per second: on two shared cores, hand-offs between threads cost
 # more than the work when each one parks and is woken per small batch.

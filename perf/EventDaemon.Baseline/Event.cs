@@ -17,12 +17,15 @@ internal sealed class Event
     [JsonPropertyName("value")]
     public double? Value { get; set; }
 
+    [JsonPropertyName("region")]
+    public string? Region { get; set; }
+
     [JsonIgnore]
     public string Line { get; set; } = "";
 }
 
-/// <summary>One group of one closed window.</summary>
-internal sealed record WindowResult(DateTime WindowStart, string Type, long Count, double Sum, double P99);
+/// <summary>One group of one closed window (<see cref="Key"/> is null when grouped by type alone).</summary>
+internal sealed record WindowResult(DateTime WindowStart, string Type, string? Key, long Count, double Sum, double Max, double P99);
 
 /// <summary>Source-generated metadata, as the .NET docs recommend for JsonSerializer on a hot path.</summary>
 [JsonSerializable(typeof(Event))]

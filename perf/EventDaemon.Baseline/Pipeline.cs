@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -8,9 +9,11 @@ namespace EventDaemon.Baseline;
 
 /// <summary>
 /// Stages joined by bounded channels (65 536 items, the size of eventd's ring, waiting when full so
-/// memory stays bounded as eventd's does): readers → filter → aggregate (1 s processing-time windows
-/// grouped by type: count, sum, p99) → blackhole; or, in passthrough mode, readers → filter (all
-/// events) → a TCP sink writing each original line back.
+/// memory stays bounded as eventd's does): readers → filter → aggregate (1 s processing-time
+/// windows) → blackhole; or, in passthrough mode, readers → filter (all events) → a TCP sink
+/// writing each original line back. The aggregate is bench-e2e's by-type pipeline (type is
+/// purchase or click; by type: count, sum, p99) or its per-key one (value ≥ 10 and region not
+/// "ap"; by type and key: count, sum, max, p99).
 /// </summary>
 internal sealed class Pipeline
 {
@@ -31,8 +34,15 @@ internal sealed class Pipeline
 
     private readonly Channel<WindowResult> _results = Channel.CreateUnbounded<WindowResult>();
     private readonly IPEndPoint? _returnTo;
+    private readonly bool _perKey;
+    private readonly bool _binary;
 
-    public Pipeline(IPEndPoint? returnTo) => _returnTo = returnTo;
+    public Pipeline(IPEndPoint? returnTo, bool perKey, bool binary)
+    {
+        _returnTo = returnTo;
+        _perKey = perKey;
+        _binary = binary;
+    }
 
     public long Received;
     public long Bytes;
@@ -83,10 +93,61 @@ internal sealed class Pipeline
         }
     }
 
-    /// <summary>The same conditions as the daemon's benchmark configs.</summary>
-    private bool Wanted(Event e) => _returnTo is null
-        ? e.Type is "purchase" or "click"
-        : e.Value >= 0;
+    /// <summary>
+    /// Binary frames as a .NET developer reads them: a buffered stream, the 4-byte length, the
+    /// frame into a fresh array, fields decoded with <see cref="BinaryPrimitives"/> and
+    /// <see cref="Encoding.UTF8"/> (PROTOCOL.md). The opaque payload is not read: like eventd,
+    /// binary events have no named fields.
+    /// </summary>
+    public async Task ReadFramesAsync(TcpClient client)
+    {
+        using (client)
+        await using (var stream = new BufferedStream(client.GetStream(), 64 * 1024))
+        {
+            byte[] prefix = new byte[4];
+            while (true)
+            {
+                try
+                {
+                    await stream.ReadExactlyAsync(prefix).ConfigureAwait(false);
+                }
+                catch (EndOfStreamException)
+                {
+                    return;
+                }
+
+                int length = BinaryPrimitives.ReadInt32LittleEndian(prefix);
+                if (length < 28 || length > 65_532)
+                {
+                    Interlocked.Increment(ref Invalid);
+                    return;
+                }
+
+                byte[] frame = new byte[length];
+                await stream.ReadExactlyAsync(frame).ConfigureAwait(false);
+                Interlocked.Increment(ref Received);
+                Interlocked.Add(ref Bytes, length + 4);
+                byte flags = frame[1];
+                int typeLength = BinaryPrimitives.ReadUInt16LittleEndian(frame.AsSpan(20));
+                int keyLength = BinaryPrimitives.ReadUInt16LittleEndian(frame.AsSpan(22));
+                var e = new Event
+                {
+                    Ts = (flags & 1) != 0 ? BinaryPrimitives.ReadInt64LittleEndian(frame.AsSpan(4)) : null,
+                    Value = (flags & 2) != 0 ? BinaryPrimitives.ReadDoubleLittleEndian(frame.AsSpan(12)) : null,
+                    Type = (flags & 4) != 0 ? Encoding.UTF8.GetString(frame, 28, typeLength) : null,
+                    Key = (flags & 8) != 0 ? Encoding.UTF8.GetString(frame, 28 + typeLength, keyLength) : null,
+                };
+                await _ingest.Writer.WriteAsync(e).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The same conditions as the daemon's benchmark configs (binary events have no <c>.region</c>, so eventd's binary row tests value alone).</summary>
+    private bool Wanted(Event e) => _returnTo is not null
+        ? e.Value >= 0
+        : _perKey
+            ? e.Value >= 10 && (_binary || (e.Region is string region && region != "ap"))
+            : e.Type is "purchase" or "click";
 
     private async Task FilterAsync()
     {
@@ -104,7 +165,7 @@ internal sealed class Pipeline
 
     private async Task AggregateAsync()
     {
-        var groups = new Dictionary<string, List<double>>();
+        var groups = new Dictionary<(string Type, string? Key), List<double>>();
         DateTime windowStart = Truncate(DateTime.UtcNow);
         var reader = _filtered.Reader;
         while (true)
@@ -125,7 +186,7 @@ internal sealed class Pipeline
             if (now >= windowStart.AddSeconds(1))
             {
                 Emit(groups, windowStart);
-                groups = new Dictionary<string, List<double>>();
+                groups = new Dictionary<(string Type, string? Key), List<double>>();
                 windowStart = Truncate(now);
             }
 
@@ -138,11 +199,11 @@ internal sealed class Pipeline
 
             while (reader.TryRead(out Event? e))
             {
-                string type = e.Type ?? "";
-                if (!groups.TryGetValue(type, out List<double>? values))
+                (string, string?) group = (e.Type ?? "", _perKey ? e.Key ?? "" : null);
+                if (!groups.TryGetValue(group, out List<double>? values))
                 {
                     values = [];
-                    groups[type] = values;
+                    groups[group] = values;
                 }
 
                 values.Add(e.Value ?? 0);
@@ -150,13 +211,13 @@ internal sealed class Pipeline
         }
     }
 
-    private void Emit(Dictionary<string, List<double>> groups, DateTime windowStart)
+    private void Emit(Dictionary<(string Type, string? Key), List<double>> groups, DateTime windowStart)
     {
-        foreach ((string type, List<double> values) in groups)
+        foreach (((string type, string? key), List<double> values) in groups)
         {
             values.Sort();
             double p99 = values.Count == 0 ? 0 : values[Math.Min(values.Count - 1, (int)Math.Ceiling(values.Count * 0.99) - 1)];
-            _results.Writer.TryWrite(new WindowResult(windowStart, type, values.Count, values.Sum(), p99));
+            _results.Writer.TryWrite(new WindowResult(windowStart, type, key, values.Count, values.Sum(), values.Count == 0 ? 0 : values[^1], p99));
         }
     }
 

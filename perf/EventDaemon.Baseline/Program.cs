@@ -5,10 +5,10 @@ using System.Net.Sockets;
 namespace EventDaemon.Baseline;
 
 /// <summary>
-/// eventd-baseline --listen HOST:PORT [--return HOST:PORT]
+/// eventd-baseline --listen HOST:PORT [--return HOST:PORT] [--pipeline by-type|per-key] [--format json|binary]
 /// Prints "listening" once bound, then every 100 ms one line of counters for the harness:
-/// monotonic ns, received, bytes, passed the filter, window results, written back, GC collections
-/// of generations 0/1/2, managed bytes allocated, RSS.
+/// monotonic ns, received, bytes, passed the filter, window results (one per group per window),
+/// written back, GC collections of generations 0/1/2, managed bytes allocated, RSS, invalid events.
 /// </summary>
 public static class Program
 {
@@ -16,6 +16,8 @@ public static class Program
     {
         IPEndPoint? listen = null;
         IPEndPoint? returnTo = null;
+        string pipelineName = "by-type";
+        bool binary = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -26,8 +28,15 @@ public static class Program
                 case "--return" when i + 1 < args.Length:
                     returnTo = IPEndPoint.Parse(args[++i]);
                     break;
+                case "--pipeline" when i + 1 < args.Length && args[i + 1] is "by-type" or "per-key":
+                    pipelineName = args[++i];
+                    break;
+                case "--format" when i + 1 < args.Length && args[i + 1] is "json" or "binary":
+                    binary = args[++i] == "binary";
+                    break;
                 default:
-                    Console.Error.WriteLine($"eventd-baseline: unknown argument '{args[i]}' (usage: --listen HOST:PORT [--return HOST:PORT])");
+                    Console.Error.WriteLine($"eventd-baseline: unknown or incomplete argument '{args[i]}' " +
+                        "(usage: --listen HOST:PORT [--return HOST:PORT] [--pipeline by-type|per-key] [--format json|binary])");
                     return 2;
             }
         }
@@ -38,7 +47,7 @@ public static class Program
             return 2;
         }
 
-        var pipeline = new Pipeline(returnTo);
+        var pipeline = new Pipeline(returnTo, pipelineName == "per-key", binary);
         _ = pipeline.Start();
         var listener = new TcpListener(listen);
         listener.Start();
@@ -48,7 +57,7 @@ public static class Program
         while (true)
         {
             TcpClient client = await listener.AcceptTcpClientAsync().ConfigureAwait(false);
-            _ = Task.Run(() => pipeline.ReadConnectionAsync(client));
+            _ = Task.Run(() => binary ? pipeline.ReadFramesAsync(client) : pipeline.ReadConnectionAsync(client));
         }
     }
 
@@ -65,7 +74,8 @@ public static class Program
             GC.CollectionCount(1),
             GC.CollectionCount(2),
             GC.GetTotalAllocatedBytes(false),
-            Environment.WorkingSet);
+            Environment.WorkingSet,
+            Interlocked.Read(ref p.Invalid));
         Console.Out.WriteLine(line);
         Console.Out.Flush();
     }

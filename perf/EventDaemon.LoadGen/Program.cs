@@ -28,8 +28,10 @@ public static class Program
                                        send → return latency percentiles (needs --rate)
               --hgrm FILE              write the latency percentile distribution (HdrHistogram format)
               --keys N --types name:weight,... --size BYTES --pool N   event shape
+              --workload per-key|per-key-1m|by-type|binary   the events (and format) of a bench-e2e row
           eventd-loadgen e2e --eventd PATH --baseline PATH --floor PATH [--out DIR] [--quick]
-              [--steady SECONDS] [--connections N] [--keys N] [--types ...] [--size BYTES]
+              [--steady SECONDS] [--connections N (2)] [--agg-threads N] [--rounds N (1)]
+              [--workloads per-key,per-key-1m,by-type,binary,latency,steady (all)]
         """;
 
     public static int Main(string[] args)
@@ -73,14 +75,15 @@ public static class Program
     private static int Send(Arguments a)
     {
         var target = Target.Parse(a.Required("--to"));
-        EventFormat format = a.String("--format", "json") switch
+        Workload? workload = a.Optional("--workload") is string name ? Workloads.Get(name) : null;
+        EventFormat format = a.String("--format", workload?.Format == EventFormat.Binary ? "binary" : "json") switch
         {
             "json" => EventFormat.Json,
             "binary" => EventFormat.Binary,
             string f => throw new ArgumentException($"--format {f}: json or binary"),
         };
-        EventShape shape = Shape(a);
-        EventPool pool = EventPool.Create(shape, format, a.Int("--pool", 65_536));
+        EventShape shape = workload?.Shape ?? Shape(a);
+        EventPool pool = EventPool.Create(shape, format, a.Int("--pool", workload?.PoolSize ?? 65_536));
         double rate = a.Double("--rate", 0);
         double warmup = a.Double("--warmup", 1);
         string? back = a.Optional("--return");
@@ -135,6 +138,21 @@ public static class Program
     private static int E2e(Arguments a)
     {
         bool quick = a.Flag("--quick");
+        string[] all = [.. Workloads.All, Workloads.Latency, Workloads.Steady];
+        string[] selected = a.String("--workloads", string.Join(',', all)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (string w in selected)
+        {
+            if (!all.Contains(w))
+            {
+                throw new ArgumentException($"--workloads: unknown '{w}' (choose from {string.Join(", ", all)})");
+            }
+        }
+
+        if (selected.Length == 0)
+        {
+            throw new ArgumentException($"--workloads: nothing to run (choose from {string.Join(", ", all)})");
+        }
+
         var options = new E2eOptions
         {
             Eventd = a.Required("--eventd"),
@@ -142,8 +160,10 @@ public static class Program
             Floor = a.Required("--floor"),
             OutputDirectory = a.String("--out", "artifacts/bench"),
             Quick = quick,
-            Shape = Shape(a),
-            Connections = a.Int("--connections", 1),
+            Workloads = selected,
+            AggregateThreads = a.Optional("--agg-threads") is string t ? int.Parse(t, CultureInfo.InvariantCulture) : null,
+            Connections = a.Int("--connections", 2),
+            Rounds = Math.Max(1, a.Int("--rounds", 1)),
             SteadyState = TimeSpan.FromSeconds(a.Double("--steady", quick ? 10 : 60)),
         };
         a.ThrowIfUnused();

@@ -10,9 +10,6 @@ internal static class Configs
 
     public const long ArenaBytes = 64L << 20;
 
-    /// <summary>The filter of the throughput pipeline; the baseline applies the same test in code.</summary>
-    public const string ThroughputCondition = "type == \"purchase\" || type == \"click\"";
-
     /// <summary>The filter of the latency pipeline: true for every generated event, so all come back.</summary>
     public const string LatencyCondition = "value >= 0";
 
@@ -25,36 +22,60 @@ internal static class Configs
 
         """;
 
-    /// <summary>TCP (JSON and binary) → filter → aggregate (1 s processing time by type: count sum p99) → blackhole.</summary>
-    public static string Throughput(string dir, int jsonPort, int binaryPort) => Daemon(dir) + $"""
-        [sources.json]
-        type = "tcp"
-        address = "127.0.0.1:{jsonPort}"
-        format = "json"
+    /// <summary>Component names of a workload's pipeline, for reading its counters.</summary>
+    public const string Source = "in";
+    public const string Filter = "wanted";
+    public const string Aggregate = "agg";
+    public const string Sink = "discard";
 
-        [sources.bin]
-        type = "tcp"
-        address = "127.0.0.1:{binaryPort}"
-        format = "binary"
+    /// <summary>
+    /// TCP (the workload's format) → filter → aggregate (1 s processing-time windows) → blackhole.
+    /// <paramref name="aggregateThreads"/>, when set, is written as the aggregate's <c>threads</c>.
+    /// </summary>
+    public static string ForWorkload(string dir, int port, Workload w, int? aggregateThreads)
+    {
+        static string Quoted(string[] items) => string.Join(", ", items.Select(i => $"\"{i}\""));
+        var toml = new System.Text.StringBuilder(Daemon(dir));
+        toml.Append($"""
 
-        [transforms.wanted]
-        type = "filter"
-        inputs = ["json", "bin"]
-        condition = '{ThroughputCondition}'
+            [sources.{Source}]
+            type = "tcp"
+            address = "127.0.0.1:{port}"
+            format = "{(w.Format == Generation.EventFormat.Json ? "json" : "binary")}"
 
-        [transforms.per_type]
-        type = "aggregate"
-        inputs = ["wanted"]
-        window = "1s"
-        time = "processing"
-        group_by = ["type"]
-        metrics = ["count", "sum", "p99"]
+            [transforms.{Filter}]
+            type = "filter"
+            inputs = ["{Source}"]
+            condition = '{w.Condition}'
 
-        [sinks.discard]
-        type = "blackhole"
-        inputs = ["per_type"]
+            [transforms.{Aggregate}]
+            type = "aggregate"
+            inputs = ["{Filter}"]
+            window = "1s"
+            time = "processing"
+            group_by = [{Quoted(w.GroupBy)}]
+            metrics = [{Quoted(w.Metrics)}]
 
-        """;
+            """);
+        if (w.MaxGroups is int maxGroups)
+        {
+            toml.Append(System.Globalization.CultureInfo.InvariantCulture, $"max_groups = {maxGroups}\n");
+        }
+
+        if (aggregateThreads is int threads)
+        {
+            toml.Append(System.Globalization.CultureInfo.InvariantCulture, $"threads = {threads}\n");
+        }
+
+        toml.Append($"""
+
+            [sinks.{Sink}]
+            type = "blackhole"
+            inputs = ["{Aggregate}"]
+
+            """);
+        return toml.ToString();
+    }
 
     /// <summary>TCP (JSON) → filter → tcp sink back to the generator; with
     /// <paramref name="idleHandoff"/> (the default), the source thread runs the chain when it is idle.</summary>

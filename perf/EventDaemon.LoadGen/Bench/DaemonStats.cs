@@ -36,7 +36,17 @@ internal sealed class DaemonStats
 
     public long Processed(string stage) => (long)Get($"events_processed_total{{stage={stage}}}");
 
+    public long Written(string sink) => (long)Get($"sink_events_written_total{{sink={sink}}}");
+
     public double Get(string key) => _values.TryGetValue(key, out double v) ? v : 0;
+
+    /// <summary>The sum of every series whose key starts with <paramref name="prefix"/> (a family, or some of its labels).</summary>
+    public long Sum(string prefix) => (long)_values.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).Sum(kv => kv.Value);
+
+    /// <summary>The non-zero series under the given prefixes, as <c>key=value</c>: what to say when a count should be 0.</summary>
+    public string Matching(params string[] prefixes) => string.Join(", ", _values
+        .Where(kv => kv.Value != 0 && prefixes.Any(p => kv.Key.StartsWith(p, StringComparison.Ordinal)))
+        .Select(kv => kv.Key + "=" + kv.Value.ToString(CultureInfo.InvariantCulture)));
 
     /// <summary>Asks the daemon at <paramref name="socketPath"/>; null when it does not answer (yet).</summary>
     public static DaemonStats? TryRead(string socketPath)

@@ -13,15 +13,26 @@ internal sealed class E2eOptions
 
     public required string OutputDirectory { get; init; }
 
-    public required EventShape Shape { get; init; }
+    /// <summary>Throughput rows (<see cref="Workloads.All"/>) and sections (latency, steady) to run.</summary>
+    public required IReadOnlyList<string> Workloads { get; init; }
+
+    /// <summary>Written as the aggregate's <c>threads</c> when set; not written by default.</summary>
+    public int? AggregateThreads { get; init; }
 
     public bool Quick { get; init; }
 
-    public int Connections { get; init; } = 1;
+    /// <summary>Turns each system takes on each throughput row; each keeps its best.</summary>
+    public int Rounds { get; init; } = 1;
+
+    /// <summary>TCP connections of the throughput rows and the steady state, each on its own sender thread.</summary>
+    public int Connections { get; init; } = 2;
+
+    /// <summary>The latency section's events: the clickstream it has always used (160 B, four types, 100 000 keys).</summary>
+    public EventShape LatencyShape { get; init; } = new() { Types = EventShape.ParseWeights(EventShape.DefaultTypes) };
+
+    public int LatencyConnections { get; init; } = 1;
 
     public int PoolSize { get; init; } = 65_536;
-
-    public TimeSpan ThroughputWarmup => TimeSpan.FromSeconds(Quick ? 1 : 2);
 
     public TimeSpan ThroughputMeasure => TimeSpan.FromSeconds(Quick ? 2 : 5);
 

@@ -7,20 +7,40 @@ using HdrHistogram;
 namespace EventDaemon.LoadGen.Bench;
 
 /// <summary>The table, the JSON and the plot of one e2e run.</summary>
-internal sealed class Report(E2eOptions options, Machine machine, List<ThroughputResult> throughput, List<LatencyResult> latency, SteadyStateResult steady)
+internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadResult> rows, List<LatencyResult> latency, SteadyStateResult? steady, string? latencyBasis)
 {
     /// <summary>The latency pipeline with <c>idle_handoff = false</c>, for comparison.</summary>
     public const string NoHandoffSystem = "eventd-no-handoff";
 
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    public List<TargetCheck> Evaluate(ThroughputResult floorJson, ThroughputResult eventdJson, ThroughputResult baselineJson)
+    public List<TargetCheck> Evaluate()
     {
         var checks = new List<TargetCheck>();
-        double ofFloor = eventdJson.EventsPerSecond / floorJson.EventsPerSecond;
-        checks.Add(new("JSON throughput vs line-counting floor", "≥ 10 %", $"{ofFloor * 100:0.0} %", ofFloor >= 0.10));
-        double ofBaseline = eventdJson.EventsPerSecond / baselineJson.EventsPerSecond;
-        checks.Add(new("JSON throughput vs baseline", "≥ 5×", $"{ofBaseline:0.0}×", ofBaseline >= 5));
+        foreach (WorkloadResult r in rows)
+        {
+            Workload w = r.Workload;
+            if (r.Eventd is not { } e)
+            {
+                checks.Add(new($"{w.Name}: eventd", w.TargetText, $"did not run: {r.Failure}", false));
+                continue;
+            }
+
+            if (w.FloorTarget is double f)
+            {
+                string measured = r.Floor is null ? "no floor" : $"{r.OfFloor * 100:0.0} %";
+                checks.Add(new($"{w.Name}: events/s vs line-count floor", $"≥ {f * 100:0} %", measured, r.OfFloor >= f));
+            }
+
+            if (w.CoresTarget is double c)
+            {
+                checks.Add(new($"{w.Name}: CPU cores eventd uses", $"≥ {c:0.0#}", e.Cpu.Cores.ToString("0.00", Invariant), e.Cpu.Cores >= c));
+            }
+
+            checks.Add(new($"{w.Name}: GC collections", "0", e.GcCollections.ToString(Invariant), e.GcCollections == 0));
+            checks.Add(new($"{w.Name}: managed bytes allocated per event", "< 0.01", e.AllocatedBytesPerEvent.ToString("0.#####", Invariant), e.AllocatedBytesPerEvent < 0.01));
+        }
+
         // Targets are for the defaults; the idle_handoff = false rows are in the latency table.
         foreach (double rate in options.AbsoluteRates)
         {
@@ -38,49 +58,100 @@ internal sealed class Report(E2eOptions options, Machine machine, List<Throughpu
             checks.Add(new($"p99 at {at} vs forwarder floor", "≤ 1.5×", $"{Us(d.P99)} vs {Us(f.P99)} µs = {p99:0.00}×", p99 <= 1.5));
         }
 
-        checks.Add(new($"GC collections, {steady.Seconds:0} s steady state", "0", steady.GcCollections.ToString(Invariant), steady.GcCollections == 0));
-        checks.Add(new("managed bytes allocated per event", "< 0.01", steady.AllocatedBytesPerEvent.ToString("0.#####", Invariant), steady.AllocatedBytesPerEvent < 0.01));
-        checks.Add(new("RSS", $"≤ 64 MiB + ring + arena = {Mib(steady.RssLimitBytes)} MiB", $"{Mib(steady.ResidentBytes)} MiB", steady.ResidentBytes <= steady.RssLimitBytes));
+        if (steady is not null)
+        {
+            checks.Add(new($"GC collections, {steady.Seconds:0} s steady state ({steady.Workload})", "0", steady.GcCollections.ToString(Invariant), steady.GcCollections == 0));
+            checks.Add(new($"managed bytes allocated per event, steady state ({steady.Workload})", "< 0.01", steady.AllocatedBytesPerEvent.ToString("0.#####", Invariant), steady.AllocatedBytesPerEvent < 0.01));
+            checks.Add(new("RSS, steady state", $"≤ 64 MiB + ring + arena = {Mib(steady.RssLimitBytes)} MiB", $"{Mib(steady.ResidentBytes)} MiB", steady.ResidentBytes <= steady.RssLimitBytes));
+        }
+
         return checks;
     }
 
-    public string Markdown(List<TargetCheck> targets)
+    public string Markdown(List<TargetCheck> targets, List<string> failures)
     {
         var md = new StringBuilder();
         md.Append(Invariant, $"## eventd end to end — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC{(options.Quick ? " (QUICK: development numbers)" : "")}\n\n");
         md.Append(Invariant, $"Machine: {machine}. Sender, receiver and the system under test share the cores. ");
-        md.Append(Invariant, $"Events: {options.Shape}; {options.Connections} connection(s).\n\n");
-
-        md.Append("### Throughput (flat out, measured at the receiver)\n\n");
-        md.Append("| system | format | events/s | MB/s | vs floor | vs baseline | GCs | B/event | RSS |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
-        foreach (ThroughputResult t in throughput)
+        md.Append(Invariant, $"Ran: {string.Join(", ", options.Workloads)}{(options.AggregateThreads is int aggThreads ? $"; aggregate `threads = {aggThreads}`" : "")}.\n\n");
+        if (failures.Count > 0)
         {
-            ThroughputResult? floor = throughput.Find(x => x.System == "floor" && x.Format == t.Format);
-            ThroughputResult? baseline = throughput.Find(x => x.System == "baseline" && x.Format == t.Format);
-            string vsFloor = floor is null ? "" : $"{t.EventsPerSecond / floor.EventsPerSecond * 100:0.0} %";
-            string vsBaseline = baseline is null || t.System != "eventd" ? "" : $"{t.EventsPerSecond / baseline.EventsPerSecond:0.0}×";
-            string gcs = t.System == "floor" ? "–" : t.GcCollections.ToString(Invariant);
-            string perEvent = t.System == "floor" ? "–" : t.AllocatedBytesPerEvent.ToString("0.###", Invariant);
-            string rss = t.ResidentBytes == 0 ? "–" : $"{Mib(t.ResidentBytes)} MiB";
-            md.Append(Invariant, $"| {Describe(t.System, t.Format)} | {t.Format} | {t.EventsPerSecond:N0} | {t.MegabytesPerSecond:N1} | {vsFloor} | {vsBaseline} | {gcs} | {perEvent} | {rss} |\n");
+            md.Append("**FAILED** — these parts could not run and carry no numbers:\n\n");
+            foreach (string f in failures)
+            {
+                md.Append(Invariant, $"- {f}\n");
+            }
+
+            md.Append('\n');
         }
 
-        md.Append("\n### Latency, send → return, µs (fixed rate, from intended send times: coordinated omission corrected)\n\n");
-        md.Append("eventd: TCP → filter → tcp sink (defaults); eventd-no-handoff: the same with idle_handoff = false; floor: C byte forwarder (no parsing); baseline: Channels + JsonSerializer, StreamWriter back. ");
-        md.Append(Invariant, $"At the fixed rates each system ran {options.LatencyRounds} interleaved round(s) of {options.LatencyMeasure.TotalSeconds:0} s, merged into one histogram; ");
-        md.Append("GCs and B/event: read from the process's counters around each round.\n\n");
-        md.Append("| rate | system | sent/s | p50 | p90 | p99 | p99.9 | p99.99 | max | GCs | B/event |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        foreach (LatencyResult l in latency)
+        if (rows.Count > 0)
         {
-            string gcs = l.GcCollections?.ToString(Invariant) ?? "–";
-            string perEvent = l.AllocatedBytesPerEvent?.ToString("0.###", Invariant) ?? "–";
-            string lost = l.Returned < l.Sent ? $" ({l.Sent - l.Returned:N0} not back)" : "";
-            md.Append(Invariant, $"| {l.Rate:N0} ({l.RateLabel}) | {l.System}{lost} | {l.AchievedRate:N0} | {Us(l.P50)} | {Us(l.P90)} | {Us(l.P99)} | {Us(l.P999)} | {Us(l.P9999)} | {Us(l.Max)} | {gcs} | {perEvent} |\n");
+            md.Append("### Throughput matrix (flat out, measured at the receiver)\n\n");
+            md.Append(Invariant, $"Each row sends its events over {options.Connections} TCP connection(s) flat out for {options.ThroughputMeasure.TotalSeconds:0} s after a warm-up, to the C line-count floor (same event bytes), to eventd and to the C# baseline doing the same work, one at a time");
+            md.Append(options.Rounds > 1 ? string.Create(Invariant, $", {options.Rounds} rounds taking turns, each system's best round shown (every round in the JSON). ") : ". ");
+            md.Append("Cores and CPU-ns/event: `/proc/PID/stat` utime + stime over the window; GCs and B/event: eventd's `stats`; groups/window: window results the aggregate emitted per 1 s window.\n\n");
+            foreach (WorkloadResult r in rows)
+            {
+                md.Append(Invariant, $"- **{r.Workload.Name}**: {r.Workload.Describe(options.Connections)}.\n");
+            }
+
+            md.Append("\n| workload | floor events/s | eventd events/s | vs floor | eventd cores | CPU-ns/event | groups/window | GCs | B/event | baseline events/s | vs baseline | target | met |\n");
+            md.Append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+            foreach (WorkloadResult r in rows)
+            {
+                ThroughputResult? e = r.Eventd;
+                string floor = r.Floor is null ? "FAILED" : Rate(r.Floor.EventsPerSecond);
+                string baseline = r.Baseline is null ? "FAILED" : Rate(r.Baseline.EventsPerSecond);
+                string met = r.Failure is not null ? "**FAILED**" : r.TargetMet ? "yes" : "**no**";
+                md.Append(e is null
+                    ? string.Create(Invariant, $"| {r.Workload.Name} | {floor} | FAILED | | | | | | | {baseline} | | {r.Workload.TargetText} | {met} |\n")
+                    : string.Create(Invariant,
+                        $"| {r.Workload.Name} | {floor} | {Rate(e.EventsPerSecond)} | {Pct(r.OfFloor)} | {e.Cpu.Cores:0.00} | {e.CpuNsPerEvent:N0} | {e.GroupsPerWindow:N0} | {e.GcCollections} | {e.AllocatedBytesPerEvent:0.###} | {baseline} | {Times(r.OfBaseline)} | {r.Workload.TargetText} | {met} |\n"));
+            }
+
+            md.Append("\n#### Every system, with the CPU it used\n\n");
+            md.Append("Sender: the load generator's sending threads over the same window (they share the two cores with the system under test); idle and steal: ");
+            md.Append("the machine's idle (and iowait) and hypervisor-stolen CPU over the window, from `/proc/stat`, in cores.\n\n");
+            md.Append("| workload | system | format | events/s | MB/s | cores | CPU-ns/event | sender cores | idle | steal | passed filter | groups/window | GCs | B/event | RSS | busiest threads (cores) |\n");
+            md.Append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+            foreach (WorkloadResult r in rows)
+            {
+                foreach (ThroughputResult x in new[] { r.Floor, r.Eventd, r.Baseline }.OfType<ThroughputResult>())
+                {
+                    bool floor = x.System == "floor";
+                    md.Append(Invariant,
+                        $"| {r.Workload.Name} | {Describe(x.System, x.Format)} | {x.Format} | {x.EventsPerSecond:N0} | {x.MegabytesPerSecond:N1} | {x.Cpu.Cores:0.00} | {x.CpuNsPerEvent:N0} | {x.SenderCpu.Cores:0.00} | {x.IdleCores:0.00} | {x.StealCores:0.00} | " +
+                        $"{(floor ? "–" : Pct(x.PassShare))} | {(floor ? "–" : x.GroupsPerWindow.ToString("N0", Invariant))} | {(floor ? "–" : x.GcCollections.ToString(Invariant))} | " +
+                        $"{(floor ? "–" : x.AllocatedBytesPerEvent.ToString("0.###", Invariant))} | {(x.ResidentBytes == 0 ? "–" : $"{Mib(x.ResidentBytes)} MiB")} | {x.Cpu.Top(5)} |\n");
+                }
+            }
         }
 
-        md.Append(Invariant, $"\n### Steady state: eventd, {steady.Rate:N0} events/s ({options.SteadyFraction * 100:0} % of max) for {steady.Seconds:0} s\n\n");
-        md.Append("| events | GC collections | allocated bytes | B/event | RSS | locked |\n|---:|---:|---:|---:|---:|---:|\n");
-        md.Append(Invariant, $"| {steady.Events:N0} | {steady.GcCollections} | {steady.AllocatedBytes:N0} | {steady.AllocatedBytesPerEvent:0.#####} | {Mib(steady.ResidentBytes)} MiB | {Mib(steady.LockedBytes)} MiB |\n");
+        if (latency.Count > 0)
+        {
+            md.Append("\n### Latency, send → return, µs (fixed rate, from intended send times: coordinated omission corrected)\n\n");
+            md.Append(Invariant, $"Events: {options.LatencyShape}; {options.LatencyConnections} connection(s). ");
+            md.Append("eventd: TCP → filter → tcp sink (defaults); eventd-no-handoff: the same with idle_handoff = false; floor: C byte forwarder (no parsing); baseline: Channels + JsonSerializer, StreamWriter back. ");
+            md.Append(Invariant, $"Rates in % of max are fractions of eventd's {latencyBasis ?? "(none)"} maximum above. ");
+            md.Append(Invariant, $"At the fixed rates each system ran {options.LatencyRounds} interleaved round(s) of {options.LatencyMeasure.TotalSeconds:0} s, merged into one histogram; ");
+            md.Append("GCs and B/event: read from the process's counters around each round.\n\n");
+            md.Append("| rate | system | sent/s | p50 | p90 | p99 | p99.9 | p99.99 | max | GCs | B/event |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+            foreach (LatencyResult l in latency)
+            {
+                string gcs = l.GcCollections?.ToString(Invariant) ?? "–";
+                string perEvent = l.AllocatedBytesPerEvent?.ToString("0.###", Invariant) ?? "–";
+                string lost = l.Returned < l.Sent ? $" ({l.Sent - l.Returned:N0} not back)" : "";
+                md.Append(Invariant, $"| {l.Rate:N0} ({l.RateLabel}) | {l.System}{lost} | {l.AchievedRate:N0} | {Us(l.P50)} | {Us(l.P90)} | {Us(l.P99)} | {Us(l.P999)} | {Us(l.P9999)} | {Us(l.Max)} | {gcs} | {perEvent} |\n");
+            }
+        }
+
+        if (steady is not null)
+        {
+            md.Append(Invariant, $"\n### Steady state: eventd on the {steady.Workload} workload, {steady.Rate:N0} events/s ({options.SteadyFraction * 100:0} % of its max) for {steady.Seconds:0} s\n\n");
+            md.Append("| workload | events | GC collections | allocated bytes | B/event | RSS | locked |\n|---|---:|---:|---:|---:|---:|---:|\n");
+            md.Append(Invariant, $"| {steady.Workload} | {steady.Events:N0} | {steady.GcCollections} | {steady.AllocatedBytes:N0} | {steady.AllocatedBytesPerEvent:0.#####} | {Mib(steady.ResidentBytes)} MiB | {Mib(steady.LockedBytes)} MiB |\n");
+        }
 
         md.Append("\n### Targets\n\n| target | wanted | measured | |\n|---|---|---|---|\n");
         foreach (TargetCheck t in targets)
@@ -91,7 +162,7 @@ internal sealed class Report(E2eOptions options, Machine machine, List<Throughpu
         return md.ToString();
     }
 
-    public void WriteJson(string path, List<TargetCheck> targets)
+    public void WriteJson(string path, List<TargetCheck> targets, List<string> failures)
     {
         using FileStream file = File.Create(path);
         // Relaxed escaping: the conditions keep their quotes readable; nothing here is embedded in HTML.
@@ -100,40 +171,92 @@ internal sealed class Report(E2eOptions options, Machine machine, List<Throughpu
         w.WriteString("benchmark", "e2e");
         w.WriteString("date", DateTime.UtcNow.ToString("O", Invariant));
         w.WriteBoolean("quick", options.Quick);
+        w.WriteNumber("rounds", options.Rounds);
+        w.WriteStartArray("ran");
+        foreach (string name in options.Workloads)
+        {
+            w.WriteStringValue(name);
+        }
+
+        w.WriteEndArray();
+        if (options.AggregateThreads is int threads)
+        {
+            w.WriteNumber("aggregate_threads", threads);
+        }
+
+        w.WriteStartArray("failures");
+        foreach (string f in failures)
+        {
+            w.WriteStringValue(f);
+        }
+
+        w.WriteEndArray();
         w.WriteStartObject("machine");
         w.WriteString("cpu", machine.Cpu);
         w.WriteNumber("cpus", machine.Cpus);
         w.WriteNumber("memory_bytes", machine.MemoryBytes);
         w.WriteString("kernel", machine.Kernel);
         w.WriteString("runtime", machine.Runtime);
-        w.WriteEndObject();
-        w.WriteStartObject("workload");
-        w.WriteString("events", options.Shape.ToString());
-        w.WriteNumber("connections", options.Connections);
-        w.WriteString("throughput_condition", Configs.ThroughputCondition);
-        w.WriteString("latency_condition", Configs.LatencyCondition);
+        w.WriteNumber("clock_ticks_per_second", ProcessCpu.TicksPerSecond);
         w.WriteEndObject();
 
-        w.WriteStartArray("throughput");
-        foreach (ThroughputResult t in throughput)
+        w.WriteStartArray("workloads");
+        foreach (WorkloadResult r in rows)
         {
+            Workload wl = r.Workload;
             w.WriteStartObject();
-            w.WriteString("system", t.System);
-            w.WriteString("format", t.Format);
-            w.WriteNumber("events_per_second", Math.Round(t.EventsPerSecond));
-            w.WriteNumber("mb_per_second", Math.Round(t.MegabytesPerSecond, 2));
-            w.WriteNumber("seconds", Math.Round(t.Seconds, 3));
-            if (t.System != "floor")
+            w.WriteString("name", wl.Name);
+            w.WriteString("description", wl.Describe(options.Connections));
+            w.WriteString("format", wl.Format == Generation.EventFormat.Json ? "json" : "binary");
+            w.WriteString("events", wl.Shape.ToString());
+            w.WriteNumber("pool_events", wl.PoolSize);
+            w.WriteNumber("connections", options.Connections);
+            w.WriteString("condition", wl.Condition);
+            w.WriteString("group_by", string.Join(",", wl.GroupBy));
+            w.WriteString("metrics", string.Join(",", wl.Metrics));
+            if (wl.MaxGroups is int maxGroups)
             {
-                // The C floors have no managed heap and report no memory.
-                w.WriteNumber("gc_collections", t.GcCollections);
-                Number(w, "allocated_bytes_per_event", t.AllocatedBytesPerEvent);
-                w.WriteNumber("resident_bytes", t.ResidentBytes);
+                w.WriteNumber("max_groups", maxGroups);
             }
+
+            w.WriteNumber("expected_pass", Math.Round(wl.ExpectedPass, 4));
+            w.WriteNumber("groups_bound", wl.GroupsBound);
+            w.WriteString("target", wl.TargetText);
+            if (wl.FloorTarget is double ft)
+            {
+                w.WriteNumber("floor_target", ft);
+            }
+
+            if (wl.CoresTarget is double ct)
+            {
+                w.WriteNumber("cores_target", ct);
+            }
+
+            Number(w, "eventd_vs_floor", r.OfFloor);
+            Number(w, "eventd_vs_baseline", r.OfBaseline);
+            w.WriteBoolean("target_met", r.TargetMet);
+            if (r.Failure is not null)
+            {
+                w.WriteString("failure", r.Failure);
+            }
+
+            Throughput(w, "floor", r.Floor);
+            Throughput(w, "eventd", r.Eventd);
+            Throughput(w, "baseline", r.Baseline);
             w.WriteEndObject();
         }
 
         w.WriteEndArray();
+        w.WriteStartObject("latency_workload");
+        w.WriteString("events", options.LatencyShape.ToString());
+        w.WriteNumber("connections", options.LatencyConnections);
+        w.WriteString("condition", Configs.LatencyCondition);
+        if (latencyBasis is not null)
+        {
+            w.WriteString("fractions_of", latencyBasis);
+        }
+
+        w.WriteEndObject();
         w.WriteStartArray("latency");
         foreach (LatencyResult l in latency)
         {
@@ -167,20 +290,25 @@ internal sealed class Report(E2eOptions options, Machine machine, List<Throughpu
         }
 
         w.WriteEndArray();
-        w.WriteStartObject("steady_state");
-        w.WriteNumber("rate", Math.Round(steady.Rate));
-        w.WriteNumber("seconds", Math.Round(steady.Seconds, 1));
-        w.WriteNumber("events", steady.Events);
-        w.WriteNumber("gc_collections", steady.GcCollections);
-        w.WriteNumber("allocated_bytes", steady.AllocatedBytes);
-        w.WriteNumber("allocated_bytes_raw", steady.RawAllocatedBytes);
-        w.WriteNumber("stats_read_bytes", steady.StatsReadBytes);
-        Number(w, "allocated_bytes_per_event", steady.AllocatedBytesPerEvent);
-        w.WriteNumber("resident_bytes", steady.ResidentBytes);
-        w.WriteNumber("locked_bytes", steady.LockedBytes);
-        w.WriteNumber("rss_limit_bytes", steady.RssLimitBytes);
-        w.WriteBoolean("zero_gc", steady.ZeroGc);
-        w.WriteEndObject();
+        if (steady is not null)
+        {
+            w.WriteStartObject("steady_state");
+            w.WriteString("workload", steady.Workload);
+            w.WriteNumber("rate", Math.Round(steady.Rate));
+            w.WriteNumber("seconds", Math.Round(steady.Seconds, 1));
+            w.WriteNumber("events", steady.Events);
+            w.WriteNumber("gc_collections", steady.GcCollections);
+            w.WriteNumber("allocated_bytes", steady.AllocatedBytes);
+            w.WriteNumber("allocated_bytes_raw", steady.RawAllocatedBytes);
+            w.WriteNumber("stats_read_bytes", steady.StatsReadBytes);
+            Number(w, "allocated_bytes_per_event", steady.AllocatedBytesPerEvent);
+            w.WriteNumber("resident_bytes", steady.ResidentBytes);
+            w.WriteNumber("locked_bytes", steady.LockedBytes);
+            w.WriteNumber("rss_limit_bytes", steady.RssLimitBytes);
+            w.WriteBoolean("zero_gc", steady.ZeroGc);
+            w.WriteEndObject();
+        }
+
         w.WriteStartArray("targets");
         foreach (TargetCheck t in targets)
         {
@@ -189,6 +317,55 @@ internal sealed class Report(E2eOptions options, Machine machine, List<Throughpu
             w.WriteString("target", t.Target);
             w.WriteString("measured", t.Measured);
             w.WriteBoolean("pass", t.Pass);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void Throughput(Utf8JsonWriter w, string name, ThroughputResult? t)
+    {
+        if (t is null)
+        {
+            w.WriteNull(name);
+            return;
+        }
+
+        w.WriteStartObject(name);
+        w.WriteString("format", t.Format);
+        w.WriteNumber("events_per_second", Math.Round(t.EventsPerSecond));
+        w.WriteNumber("mb_per_second", Math.Round(t.MegabytesPerSecond, 2));
+        w.WriteNumber("seconds", Math.Round(t.Seconds, 3));
+        Number(w, "cores", Math.Round(t.Cpu.Cores, 3));
+        Number(w, "cpu_ns_per_event", Math.Round(t.CpuNsPerEvent, 1));
+        w.WriteStartArray("round_events_per_second");
+        foreach (double rate in t.RoundRates)
+        {
+            w.WriteNumberValue(Math.Round(rate));
+        }
+
+        w.WriteEndArray();
+        Number(w, "sender_cores", Math.Round(t.SenderCpu.Cores, 3));
+        Number(w, "machine_idle_cores", Math.Round(t.IdleCores, 3));
+        Number(w, "machine_steal_cores", Math.Round(t.StealCores, 3));
+        if (t.System != "floor")
+        {
+            // The C floor has no managed heap, no filter and no aggregate.
+            Number(w, "pass_share", Math.Round(t.PassShare, 4));
+            Number(w, "groups_per_window", Math.Round(t.GroupsPerWindow));
+            w.WriteNumber("gc_collections", t.GcCollections);
+            Number(w, "allocated_bytes_per_event", t.AllocatedBytesPerEvent);
+            w.WriteNumber("resident_bytes", t.ResidentBytes);
+        }
+
+        w.WriteStartArray("threads");
+        foreach (ThreadUse u in t.Cpu.Threads)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("tid", u.Tid);
+            w.WriteString("name", u.Name);
+            Number(w, "cores", Math.Round(u.Cores, 3));
             w.WriteEndObject();
         }
 
@@ -282,6 +459,7 @@ internal sealed class Report(E2eOptions options, Machine machine, List<Throughpu
     {
         "floor" => format == "JSON" ? "floor: read + count lines (C)" : "floor: read + count frames (C)",
         "eventd" => "eventd: TCP → filter → aggregate → blackhole",
+        "baseline" when format == "binary" => "baseline: Channels, BinaryReader, Dictionary (JIT, server GC)",
         "baseline" => "baseline: Channels, JsonSerializer, Dictionary (JIT, server GC)",
         _ => system,
     };
@@ -299,6 +477,12 @@ internal sealed class Report(E2eOptions options, Machine machine, List<Throughpu
     }
 
     private static string Escape(string s) => s.Replace("'", "''", StringComparison.Ordinal).Replace("_", "\\\\_", StringComparison.Ordinal);
+
+    private static string Rate(double eventsPerSecond) => eventsPerSecond.ToString("N0", Invariant);
+
+    private static string Pct(double share) => double.IsFinite(share) ? (share * 100).ToString("0.0", Invariant) + " %" : "–";
+
+    private static string Times(double ratio) => double.IsFinite(ratio) ? ratio.ToString("0.0", Invariant) + "×" : "–";
 
     private static string Us(long ns) => (ns / 1000.0).ToString(ns < 10_000 ? "0.0" : "N0", Invariant);
 

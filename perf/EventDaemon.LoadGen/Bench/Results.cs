@@ -1,7 +1,48 @@
 namespace EventDaemon.LoadGen.Bench;
 
-/// <summary>Flat-out throughput of one system for one format, measured on the receiving side.</summary>
-internal sealed record ThroughputResult(string System, string Format, double EventsPerSecond, double MegabytesPerSecond, double Seconds, long GcCollections, double AllocatedBytesPerEvent, long ResidentBytes);
+/// <summary>
+/// Flat-out throughput of one system on one workload, measured on the receiving side, with the CPU
+/// it used (the system's process, and the sender's threads) over the same window, and what the
+/// machine left idle or lost to the hypervisor (steal) meanwhile.
+/// </summary>
+internal sealed record ThroughputResult(
+    string Workload,
+    string System,
+    string Format,
+    double EventsPerSecond,
+    double MegabytesPerSecond,
+    double Seconds,
+    long GcCollections,
+    double AllocatedBytesPerEvent,
+    long ResidentBytes,
+    CpuUse Cpu,
+    CpuUse SenderCpu,
+    double PassShare,
+    double GroupsPerWindow,
+    double IdleCores,
+    double StealCores)
+{
+    /// <summary>Events/s of every round this result is the best of (one round: just its own).</summary>
+    public IReadOnlyList<double> RoundRates { get; init; } = [];
+
+    /// <summary>CPU time the system spent per event received.</summary>
+    public double CpuNsPerEvent => Cpu.CpuNs / (EventsPerSecond * Seconds);
+}
+
+/// <summary>One row of the matrix: the workload, its floor, eventd and the baseline, or why it could not run.</summary>
+internal sealed record WorkloadResult(Workload Workload, ThroughputResult? Floor, ThroughputResult? Eventd, ThroughputResult? Baseline, string? Failure)
+{
+    public double OfFloor => Eventd is null || Floor is null ? double.NaN : Eventd.EventsPerSecond / Floor.EventsPerSecond;
+
+    public double OfBaseline => Eventd is null || Baseline is null ? double.NaN : Eventd.EventsPerSecond / Baseline.EventsPerSecond;
+
+    /// <summary>Whether eventd met the row's target: throughput (and cores) where it has one, and 0 GC with &lt; 0.01 B/event.</summary>
+    public bool TargetMet =>
+        Failure is null && Eventd is not null
+        && (Workload.FloorTarget is not double f || OfFloor >= f)
+        && (Workload.CoresTarget is not double c || Eventd.Cpu.Cores >= c)
+        && Eventd.GcCollections == 0 && Eventd.AllocatedBytesPerEvent < 0.01;
+}
 
 /// <summary>Send → return latency of one system at one fixed rate, in nanoseconds.</summary>
 internal sealed record LatencyResult(
@@ -23,8 +64,9 @@ internal sealed record LatencyResult(
     double? AllocatedBytesPerEvent,
     string DataFile);
 
-/// <summary>The zero-GC run: eventd's throughput pipeline at a fixed rate for a long while.</summary>
+/// <summary>The zero-GC run: eventd on one workload at a fixed rate for a long while.</summary>
 internal sealed record SteadyStateResult(
+    string Workload,
     double Rate,
     double Seconds,
     long Events,

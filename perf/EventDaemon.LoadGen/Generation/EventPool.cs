@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using EventDaemon.Client;
@@ -14,8 +13,8 @@ namespace EventDaemon.LoadGen.Generation;
 /// JSON events start with <c>{"ts":</c> and 19 digits: every Unix-nanosecond time between 2001 and
 /// 2286 has exactly 19, so the timestamp is patched without moving bytes, and the line that comes
 /// back from a sink starts with it too (cheap to find). Binary frames carry it at its fixed header
-/// offset. The pool size is a power of two; a run cycles through it, so the distinct keys a run
-/// sends are at most the pool size.
+/// offset. A run cycles through the pool (each connection from its own starting point, see
+/// <see cref="StartCursor"/>), so the distinct keys a run sends are at most the pool size.
 /// </remarks>
 internal sealed class EventPool
 {
@@ -27,18 +26,16 @@ internal sealed class EventPool
 
     public const int TsDigits = 19;
 
-    private static readonly string[] Regions = ["eu-west-1", "eu-central-1", "us-east-1", "us-west-2", "ap-south-1"];
-
     private readonly byte[] _data;
     private readonly int[] _starts;
-    private readonly int _mask;
+    private readonly int _count;
 
     private EventPool(EventFormat format, byte[] data, int[] starts, int maxLength)
     {
         Format = format;
         _data = data;
         _starts = starts;
-        _mask = starts.Length - 2;
+        _count = starts.Length - 1;
         MaxLength = maxLength;
     }
 
@@ -53,24 +50,41 @@ internal sealed class EventPool
 
     public static EventPool Create(EventShape shape, EventFormat format, int count)
     {
-        if (!BitOperations.IsPow2(count))
+        if (count < 1)
         {
-            throw new ArgumentException($"pool size {count} is not a power of two", nameof(count));
+            throw new ArgumentException($"pool size {count} is not positive", nameof(count));
         }
 
         var random = new Random(shape.Seed);
         int totalWeight = shape.Types.Sum(t => t.Weight);
-        int keyDigits = Math.Max(1, (shape.KeyCardinality - 1).ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
+        int regionWeight = shape.Regions.Sum(r => r.Weight);
+        int keyCardinality = shape.DistinctGroups ? (count + shape.Types.Length - 1) / shape.Types.Length : shape.KeyCardinality;
+        int keyDigits = Math.Max(1, (keyCardinality - 1).ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
+        int[]? groups = shape.DistinctGroups ? ShuffledGroups(keyCardinality * shape.Types.Length, random) : null;
+        int valueMin = (int)Math.Round(shape.ValueMin * 100);
+        int valueMax = (int)Math.Round(shape.ValueMax * 100);
         var data = new List<byte>(count * (shape.MeanSize + 8));
         int[] starts = new int[count + 1];
         int max = 0;
         Span<byte> one = stackalloc byte[8192];
         for (int i = 0; i < count; i++)
         {
-            string type = Pick(shape.Types, random.Next(totalWeight));
-            string key = "user-" + random.Next(shape.KeyCardinality).ToString("D" + keyDigits, System.Globalization.CultureInfo.InvariantCulture);
-            double value = random.Next(1, 50_000) / 100.0;
-            string region = Regions[random.Next(Regions.Length)];
+            string type;
+            int keyIndex;
+            if (groups is null)
+            {
+                type = Pick(shape.Types, random.Next(totalWeight));
+                keyIndex = random.Next(keyCardinality);
+            }
+            else
+            {
+                type = shape.Types[groups[i] % shape.Types.Length].Name;
+                keyIndex = groups[i] / shape.Types.Length;
+            }
+
+            string key = "user-" + keyIndex.ToString("D" + keyDigits, System.Globalization.CultureInfo.InvariantCulture);
+            double value = random.Next(valueMin, valueMax) / 100.0;
+            string region = Pick(shape.Regions, random.Next(regionWeight));
             int length = format == EventFormat.Json
                 ? RenderJson(one, type, key, value, region, shape.MeanSize, random)
                 : RenderFrame(one, type, key, value, region, shape.MeanSize, random);
@@ -83,11 +97,22 @@ internal sealed class EventPool
         return new EventPool(format, [.. data], starts, max);
     }
 
-    /// <summary>Copies event <paramref name="index"/> (any integer; it wraps) into <paramref name="destination"/> with its timestamp; returns its length.</summary>
+    /// <summary>
+    /// Where connection <paramref name="connection"/> of <paramref name="connections"/> starts in the
+    /// pool: evenly apart, so that together they send different events (and keys) rather than the
+    /// same ones side by side.
+    /// </summary>
+    public int StartCursor(int connection, int connections) => (int)((long)_count * connection / Math.Max(1, connections));
+
+    /// <summary>
+    /// Copies the event at <paramref name="cursor"/> into <paramref name="destination"/> with its
+    /// timestamp, moves the cursor on (wrapping at the end of the pool) and returns the length.
+    /// </summary>
+    /// <remarks>A compare, not a division, wraps the cursor: the floors take tens of millions of events a second from one sender thread.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Write(long index, long unixNs, Span<byte> destination)
+    public int Write(ref int cursor, long unixNs, Span<byte> destination)
     {
-        int i = (int)(index & _mask);
+        int i = Next(ref cursor);
         int start = _starts[i];
         int length = _starts[i + 1] - start;
         _data.AsSpan(start, length).CopyTo(destination);
@@ -103,11 +128,11 @@ internal sealed class EventPool
         return length;
     }
 
-    /// <summary>Like <see cref="Write(long, long, Span{byte})"/> with the 19 JSON digits already formatted (one format per batch).</summary>
+    /// <summary>Like <see cref="Write(ref int, long, Span{byte})"/> with the 19 JSON digits already formatted (one format per batch).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Write(long index, long unixNs, ReadOnlySpan<byte> tsDigits, Span<byte> destination)
+    public int Write(ref int cursor, long unixNs, ReadOnlySpan<byte> tsDigits, Span<byte> destination)
     {
-        int i = (int)(index & _mask);
+        int i = Next(ref cursor);
         int start = _starts[i];
         int length = _starts[i + 1] - start;
         _data.AsSpan(start, length).CopyTo(destination);
@@ -133,6 +158,27 @@ internal sealed class EventPool
             digits[d] = (byte)('0' + (int)(v - (q * 10)));
             v = q;
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Next(ref int cursor)
+    {
+        int i = cursor;
+        cursor = i + 1 == _count ? 0 : i + 1;
+        return i;
+    }
+
+    /// <summary>0 … <paramref name="n"/> − 1 in a random order (Fisher–Yates).</summary>
+    private static int[] ShuffledGroups(int n, Random random)
+    {
+        int[] groups = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            groups[i] = i;
+        }
+
+        random.Shuffle(groups);
+        return groups;
     }
 
     private static string Pick((string Name, int Weight)[] types, int roll)

@@ -10,6 +10,9 @@ internal static partial class Libc
     public const int PrSetTimerSlack = 29;
     public const int SigTerm = 15;
 
+    /// <summary>sysconf name of the clock ticks per second that /proc stat times are counted in.</summary>
+    public const int ScClkTck = 2;
+
     [StructLayout(LayoutKind.Sequential)]
     public struct Timespec
     {
@@ -24,6 +27,9 @@ internal static partial class Libc
     /// <summary>Used for PR_SET_TIMERSLACK: the default 50 µs of slack would blur a fixed-rate schedule.</summary>
     [LibraryImport("libc", EntryPoint = "prctl")]
     public static partial int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    [LibraryImport("libc", EntryPoint = "sysconf")]
+    public static partial long sysconf(int name);
 
     /// <summary>SIGTERM lets eventd drain and exit cleanly, which Process.Kill (SIGKILL) does not.</summary>
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

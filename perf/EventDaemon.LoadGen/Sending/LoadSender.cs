@@ -121,7 +121,7 @@ internal static class LoadSender
             EventPool pool = plan.Pool;
             byte[] batch = new byte[Math.Max(plan.BatchBytes, pool.MaxLength)];
             Span<byte> digits = stackalloc byte[EventPool.TsDigits];
-            long next = (long)index << 40;
+            int cursor = pool.StartCursor(index, plan.Connections);
             while (true)
             {
                 long now = Clock.NowNs();
@@ -137,7 +137,7 @@ internal static class LoadSender
                 int n = 0;
                 while (batch.Length - fill >= pool.MaxLength)
                 {
-                    fill += pool.Write(next++, unix, digits, batch.AsSpan(fill));
+                    fill += pool.Write(ref cursor, unix, digits, batch.AsSpan(fill));
                     n++;
                 }
 
@@ -153,7 +153,7 @@ internal static class LoadSender
             double interval = plan.Connections * 1e9 / plan.Rate;
             long first = start + (long)(index * interval / plan.Connections);
             long i = 0;
-            long poolIndex = (long)index << 40;
+            int cursor = pool.StartCursor(index, plan.Connections);
             long due = first;
             while (due < end)
             {
@@ -169,7 +169,7 @@ internal static class LoadSender
                 int n = 0;
                 while (due <= now && due < end && batch.Length - fill >= pool.MaxLength)
                 {
-                    fill += pool.Write(poolIndex++, Clock.ToUnix(due), batch.AsSpan(fill));
+                    fill += pool.Write(ref cursor, Clock.ToUnix(due), batch.AsSpan(fill));
                     n++;
                     i++;
                     due = first + (long)(i * interval);
@@ -187,7 +187,7 @@ internal static class LoadSender
             double interval = plan.Rate > 0 ? plan.Connections * 1e9 / plan.Rate : 0;
             long first = start + (plan.Rate > 0 ? (long)(index * interval / plan.Connections) : 0);
             long i = 0;
-            long poolIndex = (long)index << 40;
+            int cursor = pool.StartCursor(index, plan.Connections);
             while (true)
             {
                 long now = Clock.NowNs();
@@ -204,7 +204,7 @@ internal static class LoadSender
                 }
 
                 MaxLagNs = Math.Max(MaxLagNs, now - due);
-                int length = pool.Write(poolIndex++, Clock.ToUnix(due), datagram);
+                int length = pool.Write(ref cursor, Clock.ToUnix(due), datagram);
                 try
                 {
                     socket.Send(datagram.AsSpan(0, length), SocketFlags.None);

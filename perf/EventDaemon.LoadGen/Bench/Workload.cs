@@ -1,0 +1,176 @@
+using EventDaemon.LoadGen.Generation;
+
+namespace EventDaemon.LoadGen.Bench;
+
+/// <summary>
+/// One row of the throughput matrix: the events, the format and the pipeline that eventd (and the
+/// baseline, doing the same in code) runs flat out, and the target it is judged against.
+/// </summary>
+internal sealed class Workload
+{
+    public required string Name { get; init; }
+
+    public required EventFormat Format { get; init; }
+
+    public required EventShape Shape { get; init; }
+
+    /// <summary>Events rendered before the run; the sender cycles through them.</summary>
+    public required int PoolSize { get; init; }
+
+    /// <summary>The filter's condition, as written into eventd's config.</summary>
+    public required string Condition { get; init; }
+
+    public required string[] GroupBy { get; init; }
+
+    public required string[] Metrics { get; init; }
+
+    /// <summary>Written as the aggregate's <c>max_groups</c> when set; else the daemon's default (100 000).</summary>
+    public int? MaxGroups { get; init; }
+
+    /// <summary>Share of events the filter lets through, from the shape: the run checks it measured this.</summary>
+    public required double ExpectedPass { get; init; }
+
+    /// <summary>Groups a 1 s window can hold at most, from the shape (the window holds fewer when fewer events pass in a second).</summary>
+    public required long GroupsBound { get; init; }
+
+    /// <summary>The baseline's <c>--pipeline</c>: the same filter and aggregate, in code.</summary>
+    public required string BaselinePipeline { get; init; }
+
+    /// <summary>Wanted events/s as a share of the line-count floor's; null: no throughput target.</summary>
+    public double? FloorTarget { get; init; }
+
+    /// <summary>CPU cores eventd must use while meeting <see cref="FloorTarget"/>; null: none.</summary>
+    public double? CoresTarget { get; init; }
+
+    /// <summary>Seconds sent before the measured window: the 1M-group table touches its pages in the first window.</summary>
+    public double WarmupSeconds { get; init; } = 2;
+
+    /// <summary>What it is, in a line: events, filter, grouping, metrics.</summary>
+    public string Describe(int connections) =>
+        $"{(Format == EventFormat.Json ? "JSON lines" : "binary frames (client library)")}, {Shape}; {connections} TCP connection(s) flat out → " +
+        $"filter `{Condition}` (passes ~{ExpectedPass * 100:0.#} %) → aggregate 1 s processing time by {string.Join(", ", GroupBy)} " +
+        $"({string.Join(" ", Metrics)}; ≤ {GroupsBound:N0} groups a window{(MaxGroups is int m ? $", max_groups = {m:N0}" : "")}) → blackhole";
+
+    public string TargetText =>
+        FloorTarget is double f
+            ? $"≥ {f * 100:0} % of floor{(CoresTarget is double c ? $" using ≥ {c:0.0#} cores" : "")}; 0 GC; < 0.01 B/event"
+            : "0 GC; < 0.01 B/event";
+}
+
+/// <summary>The matrix, realistic rows first.</summary>
+internal static class Workloads
+{
+    public const string PerKey = "per-key";
+    public const string PerKey1M = "per-key-1m";
+    public const string ByType = "by-type";
+    public const string Binary = "binary";
+
+    /// <summary>Sections of <c>--workloads</c> that are not throughput rows.</summary>
+    public const string Latency = "latency";
+    public const string Steady = "steady";
+
+    /// <summary>The per-key pipeline's filter, as a user wrote it.</summary>
+    public const string PerKeyCondition = "value >= 10 && .region != \"ap\"";
+
+    /// <summary>
+    /// Binary frames carry no named fields, so <c>.region</c> is always missing for them and every
+    /// comparison with it is false (EXPRESSIONS.md): the binary row keeps only the value test.
+    /// </summary>
+    public const string BinaryCondition = "value >= 10";
+
+    public const string ByTypeCondition = "type == \"purchase\" || type == \"click\"";
+
+    private const int PoolSize = 65_536;
+    private const int MillionGroups = 1_000_000;
+
+    /// <summary>
+    /// ~107-byte events with a 19-digit nanosecond <c>ts</c>, three types, 5,000 keys (15,000
+    /// groups), <c>value</c> uniform in [0, 100) so 10 % are below 10, <c>region</c> 15 % "ap",
+    /// and a padding field <c>msg</c>.
+    /// </summary>
+    public static EventShape PerKeyShape(bool distinctGroups = false) => new()
+    {
+        Types = EventShape.ParseWeights("view:50,click:30,purchase:20"),
+        Regions = EventShape.ParseWeights("eu:45,us:40,ap:15"),
+        KeyCardinality = 5_000,
+        DistinctGroups = distinctGroups,
+        ValueMin = 0,
+        ValueMax = 100,
+        MeanSize = 107,
+    };
+
+    public static readonly string[] All = [PerKey, PerKey1M, ByType, Binary];
+
+    public static Workload Get(string name)
+    {
+        EventShape shape = PerKeyShape();
+        double perKeyPass = (1 - shape.ShareBelow(10)) * (1 - shape.ShareOfRegion("ap"));
+        string[] perKeyMetrics = ["count", "sum", "max", "p99"];
+        return name switch
+        {
+            PerKey => new Workload
+            {
+                Name = PerKey,
+                Format = EventFormat.Json,
+                Shape = shape,
+                PoolSize = PoolSize,
+                Condition = PerKeyCondition,
+                GroupBy = ["type", "key"],
+                Metrics = perKeyMetrics,
+                ExpectedPass = perKeyPass,
+                GroupsBound = (long)shape.Types.Length * shape.KeyCardinality,
+                BaselinePipeline = PerKey,
+                FloorTarget = 0.20,
+                CoresTarget = 1.8,
+            },
+
+            // Every event in the pool is its own group and the pool holds 1M / pass events, so a
+            // window holds one group per event that passed in that second, up to 1M.
+            PerKey1M => new Workload
+            {
+                Name = PerKey1M,
+                Format = EventFormat.Json,
+                Shape = PerKeyShape(distinctGroups: true),
+                PoolSize = (int)Math.Round(MillionGroups / perKeyPass),
+                Condition = PerKeyCondition,
+                GroupBy = ["type", "key"],
+                Metrics = perKeyMetrics,
+                // Two windows' groups meet at a boundary, until the old one is flushed.
+                MaxGroups = 2_500_000,
+                ExpectedPass = perKeyPass,
+                GroupsBound = MillionGroups,
+                BaselinePipeline = PerKey,
+                FloorTarget = 0.10,
+                WarmupSeconds = 3,
+            },
+            ByType => new Workload
+            {
+                Name = ByType,
+                Format = EventFormat.Json,
+                Shape = shape,
+                PoolSize = PoolSize,
+                Condition = ByTypeCondition,
+                GroupBy = ["type"],
+                Metrics = ["count", "sum", "p99"],
+                ExpectedPass = shape.ShareOfTypes("purchase", "click"),
+                GroupsBound = 2,
+                BaselinePipeline = ByType,
+                FloorTarget = 0.25,
+            },
+            Binary => new Workload
+            {
+                Name = Binary,
+                Format = EventFormat.Binary,
+                Shape = shape,
+                PoolSize = PoolSize,
+                Condition = BinaryCondition,
+                GroupBy = ["type", "key"],
+                Metrics = perKeyMetrics,
+                ExpectedPass = 1 - shape.ShareBelow(10),
+                GroupsBound = (long)shape.Types.Length * shape.KeyCardinality,
+                BaselinePipeline = PerKey,
+            },
+            _ => throw new ArgumentException($"unknown workload '{name}' (workloads: {string.Join(", ", All)}; sections: {Latency}, {Steady})"),
+        };
+    }
+}
