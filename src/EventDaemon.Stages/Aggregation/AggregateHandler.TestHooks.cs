@@ -13,8 +13,9 @@ public partial struct AggregateHandler
     /// Test-only: an aggregate whose processing-time clock (wall-clock Unix nanoseconds) is
     /// <paramref name="clock"/>, so tests choose when windows close.
     /// </summary>
-    internal AggregateHandler(EventReader input, EventRing output, AggregateSpec spec, Reach reach, StageMetrics metrics, Func<long> clock)
-        : this(input, output, spec, reach, metrics)
+    internal AggregateHandler(EventReader input, EventRing output, AggregateSpec spec, Reach reach, StageMetrics metrics, Func<long> clock,
+        Partition partition = default)
+        : this(input, output, spec, reach, metrics, partition)
     {
         _state.TestClock = clock;
     }

@@ -41,6 +41,10 @@ public sealed class FilterProgram
     // Per field name, its index in the catalog the program was bound to (BindTo); -1 = scan the line.
     private readonly int[] _fieldSlots;
 
+    // Every field is in the catalog: on an indexed event each lookup is one read of the row, which
+    // costs less than caching it, so no cache is set up.
+    private readonly bool _allBound;
+
     internal FilterProgram(string source, string canonical, Instruction[] code, int entry, LiteralValue[] literals, byte[][] fieldNames, InList[] lists)
     {
         Source = source;
@@ -57,6 +61,7 @@ public sealed class FilterProgram
         : this(unbound.Source, unbound.Canonical, unbound._code, unbound._entry, unbound._literals, unbound._fieldNames, unbound._lists)
     {
         _fieldSlots = fieldSlots;
+        _allBound = Array.TrueForAll(fieldSlots, slot => slot >= 0);
     }
 
     /// <summary>The <c>.fields</c> the condition reads, without their dots (for the ring's catalog).</summary>
@@ -111,7 +116,9 @@ public sealed class FilterProgram
     [SkipLocalsInit]
     public bool Evaluate(in EventView ev)
     {
-        var fields = new FieldCache(stackalloc JsonScalar[Math.Min(_fieldNames.Length, CachedFields)]);
+        var fields = _allBound && ev.IsIndexed
+            ? new FieldCache(default)
+            : new FieldCache(stackalloc JsonScalar[Math.Min(_fieldNames.Length, CachedFields)]);
         Instruction[] code = _code;
         int pc = _entry;
         while (pc >= 0)
@@ -146,6 +153,17 @@ public sealed class FilterProgram
 
             case InstructionKind.Compare:
                 {
+                    if (ins.Left.Kind == OperandKind.Field && ins.Right.Kind == OperandKind.Literal
+                        && ins.Op is CompareOp.Equal or CompareOp.NotEqual && _literals[ins.Right.Index].Kind == ScalarKind.String)
+                    {
+                        // `.field == "text"`, the commonest test on a named field: the same outcome
+                        // as the general path (a missing or non-string field is neither equal nor
+                        // unequal to a string), without building two scalars.
+                        JsonScalar field = LookUpField(ins.Left.Index, in ev, ref fields);
+                        return field.Kind == JsonScalarKind.String
+                            && StringEquality(ins.Op, ev.Payload.Slice(field.Offset, field.Length), field.Escaped, _literals[ins.Right.Index].Utf8);
+                    }
+
                     Resolve(ins.Left, in ev, ref fields, out Scalar left);
                     Resolve(ins.Right, in ev, ref fields, out Scalar right);
                     return Compare(ins.Op, in left, in right);
@@ -317,7 +335,20 @@ public sealed class FilterProgram
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private JsonScalar LookUpField(int index, in EventView ev, ref FieldCache fields)
+    {
+        if (fields.IsEmpty)
+        {
+            // Bound and indexed (see _allBound): the decoder's row has it.
+            ev.TryGetField(_fieldSlots[index], default, out JsonScalar recorded);
+            return recorded;
+        }
+
+        return LookUpCached(index, in ev, ref fields);
+    }
+
+    private JsonScalar LookUpCached(int index, in EventView ev, ref FieldCache fields)
     {
         if (fields.TryGet(index, out JsonScalar cached))
         {
@@ -335,6 +366,8 @@ public sealed class FilterProgram
     {
         private readonly Span<JsonScalar> _entries = entries;
         private uint _filled;
+
+        public readonly bool IsEmpty => _entries.IsEmpty;
 
         public readonly bool TryGet(int index, out JsonScalar value)
         {

@@ -95,8 +95,11 @@ public class ReferenceEquivalenceTests
                 {
                     string json = model.ToJson();
                     bool expected = Reference.Evaluate(condition, model);
-                    bool actual = TestEvent.FromJson(json).Matches(program);
+                    var ev = TestEvent.FromJson(json);
+                    bool actual = ev.Matches(program);
                     Assert.True(actual == expected, $"'{text}' on {json}: compiled gave {actual}, reference {expected} (parsed as {program.Canonical})");
+                    bool indexed = ev.MatchesIndexed(program);
+                    Assert.True(indexed == expected, $"'{text}' on {json}: reading fields from the decoder's row gave {indexed}, reference {expected}");
                 }
             },
             iter: 5_000,

@@ -41,5 +41,31 @@ internal sealed class TestEvent
         return program.Evaluate(in view);
     }
 
+    /// <summary>As the daemon evaluates it: the program bound to a catalog of its fields, reading
+    /// them from the row the decoder filled instead of scanning the line.</summary>
+    public bool MatchesIndexed(FilterProgram program)
+    {
+        var builder = new FieldCatalog.Builder();
+        foreach (string name in program.FieldNames)
+        {
+            builder.AddField(name);
+        }
+
+        FieldCatalog catalog = builder.Build();
+        byte[] row = new byte[catalog.RowBytes];
+        EventSlot slot = _slot;
+        if ((slot.Flags & EventFlags.Binary) != 0)
+        {
+            Assert.True(FieldIndexer.Index(in slot, _payload, catalog, row), "a frame indexes");
+        }
+        else
+        {
+            Assert.True(JsonEventParser.TryParse(_payload, ref slot, catalog, row, out InvalidReason reason), $"the line decodes with a catalog too ({reason})");
+        }
+
+        var view = new EventView(in slot, _payload, catalog.Fields(row), catalog.Hashes(row));
+        return program.BindTo(catalog).Evaluate(in view);
+    }
+
     public override string ToString() => Description;
 }
