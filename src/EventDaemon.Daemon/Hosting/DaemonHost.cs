@@ -192,6 +192,12 @@ public sealed class DaemonHost : IControlTarget, IDisposable
             text.Append(CultureInfo.InvariantCulture, $"source {source.Name}: {source.Describe()}\n");
         }
 
+        text.Append("plan:\n").Append(p.Plan);
+        foreach (RingGraph graph in p.Graphs)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"decoded on the readers, {graph.Name} ring: {graph.Catalog}\n");
+        }
+
         foreach (Stage stage in p.AllStages)
         {
             int[] cpus = stage.Thread.CurrentAffinity();

@@ -41,6 +41,9 @@ public sealed class Pipeline : IDisposable
     /// <summary>The main ring's graph followed by one per aggregate, in the order they halt.</summary>
     public List<RingGraph> Graphs { get; internal set; } = [];
 
+    /// <summary>Where each stage runs: rings, threads, splits, fusing (<see cref="GraphPlan.Describe"/>).</summary>
+    public string Plan { get; private set; } = "";
+
     /// <summary>Every stage of every graph.</summary>
     public IEnumerable<Stage> AllStages => Graphs.SelectMany(g => g.Graph.Stages);
 
@@ -57,6 +60,7 @@ public sealed class Pipeline : IDisposable
         }
 
         Graphs = parts.Graphs;
+        Plan = parts.Plan;
         StageMetrics = parts.Metrics;
         Abandon = parts.Abandon;
     }

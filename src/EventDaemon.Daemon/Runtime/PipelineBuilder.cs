@@ -271,7 +271,10 @@ public static class PipelineBuilder
 
         // Every stage thread, and at least one reader per source, will want a core.
         AdaptiveWait.Configure(rings.Sum(r => r.Graph.Stages.Count) + sourceIds.Count);
-        return new GraphParts(rings.Select(r => new RingGraph(r.Name, r.Ring, r.Graph, r.OwnsRing, r.Catalog)).ToList(), metrics, abandon);
+        return new GraphParts(rings.Select(r => new RingGraph(r.Name, r.Ring, r.Graph, r.OwnsRing, r.Catalog)).ToList(), metrics, abandon)
+        {
+            Plan = plan.Describe(),
+        };
     }
 
     private const string MainRing = "main";
@@ -532,7 +535,11 @@ public static class PipelineBuilder
 }
 
 /// <summary>Built, not yet started graphs (the main ring's first, then one per aggregate) with what the daemon reads of them.</summary>
-public sealed record GraphParts(List<RingGraph> Graphs, List<StageMetrics> Metrics, SinkAbandon Abandon);
+public sealed record GraphParts(List<RingGraph> Graphs, List<StageMetrics> Metrics, SinkAbandon Abandon)
+{
+    /// <summary>The plan the graphs were built from (<see cref="GraphPlan.Describe"/>), for <c>ctl info</c>.</summary>
+    public string Plan { get; init; } = "";
+}
 
 /// <summary>A ring and the graph consuming it. Aggregates' rings are owned by the graph set and replaced on reload.</summary>
 /// <param name="Catalog">What the graph's stages read of the ring: installed by <see cref="Pipeline.Use"/>.</param>

@@ -19,15 +19,8 @@ public sealed class SteadyStateTests(ITestOutputHelper output)
     /// <summary>The measured window: long enough for gen0 to fill many times over if the hot path allocated.</summary>
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
 
-    [Fact]
-    public void UnderContinuousLoad_TheDaemonCollectsNoGarbage_AndAllocatesUnderOneBytePerEvent()
-    {
-        using DaemonProcess daemon = DaemonProcess.Start(output, l => $"""
-            [sources.in]
-            type = "tcp"
-            address = "{l.Address("in")}"
-            format = "json"
-
+    /// <summary>By type: a filter on well-known fields beside an aggregate, each on its own thread.</summary>
+    private const string ByType = """
             [transforms.clicks]
             type = "filter"
             inputs = ["in"]
@@ -49,6 +42,42 @@ public sealed class SteadyStateTests(ITestOutputHelper output)
             [sinks.results]
             type = "blackhole"
             inputs = ["per_key"]
+            """;
+
+    /// <summary>Per key, split: a filter on a named field fused before an aggregate on two threads
+    /// (the decoder's rows, key hashes and both threads' group tables in the steady state).</summary>
+    private const string PerKeySplit = """
+            [transforms.wanted]
+            type = "filter"
+            inputs = ["in"]
+            condition = 'value >= 10 && .region != "ap"'
+
+            [transforms.per_key]
+            type = "aggregate"
+            inputs = ["wanted"]
+            window = "1s"
+            group_by = ["type", "key"]
+            metrics = ["count", "sum", "max", "p99"]
+            threads = 2
+
+            [sinks.out]
+            type = "blackhole"
+            inputs = ["per_key"]
+            """;
+
+    [Theory]
+    [InlineData(nameof(ByType))]
+    [InlineData(nameof(PerKeySplit))]
+    public void UnderContinuousLoad_TheDaemonCollectsNoGarbage_AndAllocatesUnderOneBytePerEvent(string pipeline)
+    {
+        string stages = pipeline == nameof(ByType) ? ByType : PerKeySplit;
+        using DaemonProcess daemon = DaemonProcess.Start(output, l => $"""
+            [sources.in]
+            type = "tcp"
+            address = "{l.Address("in")}"
+            format = "json"
+
+            {stages}
             """, new DaemonOptions { RingSize = 16384, ArenaSize = "16MiB" });
 
         bool stop = false;
@@ -113,7 +142,8 @@ public sealed class SteadyStateTests(ITestOutputHelper output)
         for (int i = 0; text.Length < 64 * 1024 - 200; i++)
         {
             string type = i % 3 == 0 ? "click" : "view";
-            text.Append($$"""{"type":"{{type}}","key":"user-{{i % 97}}","value":{{i % 50}}.5,"page":"/p/{{i}}"}""").Append('\n');
+            string region = (i % 5) switch { 0 => "ap", 1 or 2 => "eu", _ => "us" };
+            text.Append($$"""{"type":"{{type}}","key":"user-{{i % 97}}","value":{{i % 50}}.5,"region":"{{region}}","page":"/p/{{i}}"}""").Append('\n');
         }
 
         return Encoding.UTF8.GetBytes(text.ToString());
