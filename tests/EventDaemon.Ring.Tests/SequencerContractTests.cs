@@ -132,7 +132,7 @@ public abstract class SequencerContractTests
 
         Assert.False(producer.Join(TimeSpan.FromMilliseconds(100)), "Next() returned while the ring was full");
         consumer.SetValue(0);
-        sequencer.Signal.NotifyAll();
+        consumer.WakeWaiters();
         Assert.True(producer.Join(TimeSpan.FromSeconds(10)), "Next() did not return after the consumer advanced");
         Assert.True(claimed == 4, $"claimed {claimed}, expected 4");
     }
