@@ -23,6 +23,9 @@ public sealed partial class SequenceBarrier
     // ring, whose cursor counts claims. A dependency has only ever passed published slots, and a
     // single producer's cursor is the published prefix. Typed, so the check is a direct call.
     private readonly MultiProducerSequencer? _claims;
+
+    // Whether publishes wake the cursor's sleepers: only then may a wait for a claimed slot sleep.
+    private readonly bool _publishWakes;
     private volatile bool _alerted;
 
     internal SequenceBarrier(Sequencer sequencer, Sequence[] dependencies)
@@ -30,6 +33,7 @@ public sealed partial class SequenceBarrier
         _cursor = sequencer.Cursor;
         _dependencies = dependencies;
         _claims = dependencies.Length == 0 ? sequencer as MultiProducerSequencer : null;
+        _publishWakes = sequencer.NotifiesOnPublish;
     }
 
     /// <summary>Set when producers may run this barrier's stage while its thread is parked.</summary>
@@ -117,9 +121,11 @@ public sealed partial class SequenceBarrier
 
     /// <summary>
     /// Multi-producer, first level: the cursor has passed <paramref name="sequence"/>, but a
-    /// producer may still be filling it (claimed, not yet published). That gap is a producer between
-    /// two instructions, so this waits it out by spinning briefly and then yielding (never parking:
-    /// no publish would be missed, but the producer may be the one waiting for this core).
+    /// producer may still be filling it (claimed, not yet published). Usually that is a producer
+    /// between two instructions, waited out by spinning briefly and yielding; but a claim made with
+    /// fetch-and-add may also be waiting for space (the ring full behind a slow last stage), so a
+    /// longer wait sleeps on the cursor, whose sleepers every publish wakes (when the ring notifies
+    /// on publish, as it must for parking strategies; otherwise it keeps yielding, as those do).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long Published(long sequence, long available)
@@ -131,6 +137,8 @@ public sealed partial class SequenceBarrier
     [MethodImpl(MethodImplOptions.NoInlining)]
     private long AwaitClaimed(long sequence, long available)
     {
+        // Spins and yields (with sleep1Threshold -1, never a 1 ms sleep) before the first sleep.
+        const int Tries = 32;
         var spin = new SpinWait();
         // Pending, not "not available": a stage run by producers meanwhile (idle hand-off) may have
         // passed this sequence long ago, and its slot now holds a later lap; the caller then
@@ -142,8 +150,19 @@ public sealed partial class SequenceBarrier
                 return WaitResult.Alerted;
             }
 
-            // sleep1Threshold -1: yields and Sleep(0), never a 1 ms sleep for a gap this short.
-            spin.SpinOnce(sleep1Threshold: -1);
+            if (spin.Count < Tries || !_publishWakes)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+                continue;
+            }
+
+            // The handshake of Sequence: a publish before BeginWait is seen by the re-check, one
+            // after it (slot flag, then the cursor's sleepers flag) wakes this thread.
+            int generation = _cursor.BeginWait();
+            if (_claims.IsPending(sequence) && !_alerted)
+            {
+                _cursor.Park(generation, Waiting.ParkingWait.MaxParkMs);
+            }
         }
 
         return _claims.HighestPublished(sequence, available);

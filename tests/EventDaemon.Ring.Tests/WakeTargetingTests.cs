@@ -194,4 +194,41 @@ public sealed class WakeTargetingTests
         Assert.True(barrier.WaitFor(ref wait, 10, 0) == WaitResult.TimedOut, "an unavailable sequence did not go to the strategy");
         Assert.True(wait.Calls == 1, "the strategy was not called once for an unavailable sequence");
     }
+
+    [Fact]
+    public void AConsumerWaitingForASlotClaimedByAProducerWaitingForSpace_SleepsUntilItIsPublished()
+    {
+        var sequencer = new MultiProducerSequencer(4, notifyOnPublish: true);
+        var last = new Sequence();
+        sequencer.SetGatingSequences([last], producersSpin: false);
+        for (int i = 0; i < 4; i++)
+        {
+            sequencer.Publish(sequencer.Next());
+        }
+
+        // The claim of 4 is taken at once (fetch-and-add) and then waits for the last stage.
+        var producer = new Thread(() => sequencer.Publish(sequencer.Next())) { IsBackground = true };
+        producer.Start();
+        Assert.True(Wait.Until(() => sequencer.Cursor.Value == 4 && last.HasSleepers, TimeSpan.FromSeconds(10)),
+            "the producer did not claim 4 and sleep waiting for space");
+
+        SequenceBarrier barrier = sequencer.NewBarrier();
+        long got = long.MinValue;
+        var consumer = new Thread(() =>
+        {
+            var wait = new BlockingWait();
+            got = barrier.WaitFor(ref wait, 4, long.MaxValue);
+        })
+        { IsBackground = true };
+        consumer.Start();
+        Assert.True(Wait.Until(() => sequencer.Cursor.HasSleepers, TimeSpan.FromSeconds(10)),
+            "the consumer waiting for a claimed, unpublished slot never went to sleep");
+
+        last.SetValue(0);
+        last.WakeWaiters();
+        Assert.True(producer.Join(TimeSpan.FromSeconds(10)), "the producer did not get its space");
+        Assert.True(consumer.Join(TimeSpan.FromSeconds(10)), "the consumer did not wake when the slot was published");
+        Assert.True(got == 4, $"the consumer got {got}, expected 4");
+        Assert.True(sequencer.Cursor.Wakes >= 1, "the publish never woke the sleeping consumer");
+    }
 }
