@@ -34,7 +34,8 @@ public sealed partial class Sequence
     // Mutable struct: the value and the sleepers flag are written in place, so not readonly.
     private SequenceCell _cell;
 
-    // Only the slow paths (a sleeper, a wake-up) touch it; it lies before the cell's padding.
+    // Only the slow paths (a sleeper, a wake-up) read it; wherever the runtime places the field,
+    // the cell's padding keeps it off the value's and the flag's lines.
     private readonly FutexWord _futex = new();
 
     public Sequence(long initial = InitialValue) => _cell.Value = initial;
