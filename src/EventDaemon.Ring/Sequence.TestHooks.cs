@@ -11,6 +11,10 @@ public sealed partial class Sequence
     /// <summary>True while a thread is registered to sleep on this sequence.</summary>
     internal bool HasSleepers => Volatile.Read(ref _cell.Sleepers) != 0;
 
+    /// <summary>True if a wake-up was issued on this sequence after <paramref name="generation"/>
+    /// was read.</summary>
+    internal bool WokenSince(int generation) => _futex.Generation != generation;
+
     /// <summary>The padded cell, for the layout test.</summary>
     internal ref SequenceCell Cell => ref _cell;
 

@@ -11,19 +11,11 @@ public sealed partial class SequenceBarrier
 
     internal void CountWakeUp() => Interlocked.Increment(ref _wakeUps);
 
-    private long _safetyNetTimeouts;
+    private long _lostWakeUps;
 
-    /// <summary>Parks with no deadline that slept out (most of) the safety-net timeout without a
-    /// wake-up: while events flow, each one is a lost wake-up rescued by the timeout.</summary>
-    internal long SafetyNetTimeouts => Interlocked.Read(ref _safetyNetTimeouts);
+    /// <summary>Parks that slept out their timeout although the sequence they slept on moved after
+    /// they registered and no wake-up was issued: each one a lost wake-up the timeout rescued.</summary>
+    internal long LostWakeUps => Interlocked.Read(ref _lostWakeUps);
 
-    /// <summary>Counts a park begun at <paramref name="parked"/> that ended without a wake-up, if it
-    /// lasted at least half the safety net (an early return is a signal, not a timeout).</summary>
-    internal void CountSafetyNetTimeout(long parked)
-    {
-        if (System.Diagnostics.Stopwatch.GetElapsedTime(parked).TotalMilliseconds >= Waiting.ParkingWait.MaxParkMs / 2)
-        {
-            Interlocked.Increment(ref _safetyNetTimeouts);
-        }
-    }
+    internal void CountLostWakeUp() => Interlocked.Increment(ref _lostWakeUps);
 }

@@ -159,9 +159,12 @@ public sealed partial class SequenceBarrier
             // The handshake of Sequence: a publish before BeginWait is seen by the re-check, one
             // after it (slot flag, then the cursor's sleepers flag) wakes this thread.
             int generation = _cursor.BeginWait();
-            if (_claims.IsPending(sequence) && !_alerted)
+            if (_claims.IsPending(sequence) && !_alerted &&
+                !_cursor.Park(generation, Waiting.ParkingWait.MaxParkMs) &&
+                !_claims.IsPending(sequence) && !_cursor.WokenSince(generation))
             {
-                _cursor.Park(generation, Waiting.ParkingWait.MaxParkMs);
+                // Published after this registration, yet nobody woke it (see CountLostWakeUp).
+                CountLostWakeUp();
             }
         }
 

@@ -287,6 +287,7 @@ internal static class ParkingWait
             }
 
             int generation = lagging.BeginWait();
+            long seen = lagging.Value;
             // Re-check after registering: a write that happened before BeginWait is seen here, one
             // that happens after it sees the sleeper and wakes it (see Sequence). The whole
             // condition, not just this sequence: an alert wakes through the same sequence.
@@ -295,14 +296,15 @@ internal static class ParkingWait
                 continue;
             }
 
-            long parked = Stopwatch.GetTimestamp();
             if (lagging.Park(generation, timeoutMs))
             {
                 barrier.CountWakeUp();
             }
-            else if (deadline == long.MaxValue)
+            else if (lagging.Value != seen && !lagging.WokenSince(generation))
             {
-                barrier.CountSafetyNetTimeout(parked);
+                // Slept out the timeout although the sequence moved after this registration and
+                // nobody woke it: the handshake failed, and only the timeout rescued the stage.
+                barrier.CountLostWakeUp();
             }
         }
 
