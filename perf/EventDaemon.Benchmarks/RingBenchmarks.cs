@@ -9,7 +9,8 @@ namespace EventDaemon.Benchmarks;
 
 /// <summary>
 /// The producer's and consumer's per-event costs in isolation, single-threaded: claim + publish,
-/// batch claim + publish, and the ingest turn (claim, copy payload, publish) that sources use.
+/// batch claim + publish, and the ingest turn (claim, copy payload, publish) that sources use,
+/// and what a consumer's batch end costs when nobody sleeps on its sequence.
 /// The gating sequence is advanced by hand so the ring never fills. [MemoryDiagnoser] proves 0 B.
 /// </summary>
 [MemoryDiagnoser]
@@ -25,6 +26,7 @@ public class RingBenchmarks
     private Sequence _multiConsumer = null!;
     private EventRing _eventRing = null!;
     private Sequence _eventConsumer = null!;
+    private readonly Sequence _batchEnd = new();
     private byte[] _payload = null!;
 
     [GlobalSetup]
@@ -97,6 +99,20 @@ public class RingBenchmarks
 
         _multiConsumer.SetValue(s);
         return s;
+    }
+
+    [Benchmark(OperationsPerInvoke = OperationsPerInvoke, Description = "batch end with nobody asleep: SetValue + WakeWaiters")]
+    public long BatchEndWithNoSleeper()
+    {
+        // What a consumer pays per batch to wake its dependants: one plain read of the sleepers
+        // flag beside the value it has just written.
+        for (int i = 0; i < OperationsPerInvoke; i++)
+        {
+            _batchEnd.SetValue(i);
+            _batchEnd.WakeWaiters();
+        }
+
+        return _batchEnd.Value;
     }
 
     [Benchmark(OperationsPerInvoke = OperationsPerInvoke, Description = "ingest turn: 1024 events of 75 B (claim, copy slot + payload, one publish)")]

@@ -25,7 +25,6 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
     private const int Halted = 2;
 
     private readonly RingBuffer<T> _ring;
-    private readonly WaitSignal _signal;
     private readonly long _idleTimeoutTicks;
     private readonly TimeSpan? _idleTimeout;
 
@@ -48,7 +47,6 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
         Name = name;
         _ring = ring;
         Barrier = barrier;
-        _signal = barrier.Signal;
         _handler = handler;
         _wait = wait;
         _idleTimeout = idleTimeout;
@@ -73,6 +71,9 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
     /// <summary>The handler, for reading its state once the processor has stopped.</summary>
     public ref THandler Handler => ref _handler;
 
+    /// <summary>This stage's wait strategy, as configured (for tests).</summary>
+    internal ref readonly TWait WaitStrategy => ref _wait;
+
     /// <summary>Batches producers ran on their own threads while this stage's thread was parked.</summary>
     public long HandedOffBatches => Volatile.Read(ref _handedOff);
 
@@ -90,6 +91,18 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
     }
 
     void IIdleStage.Wake() => _handoff?.Signal.NotifyIfWaiting();
+
+    /// <summary>Configures this stage's wait strategy; only before its thread starts (the thread
+    /// start publishes the write to it).</summary>
+    void IIdleStage.ConfigureWait(in WaitContext context)
+    {
+        if (Volatile.Read(ref _state) != Idle)
+        {
+            ThrowHelper.InvalidOperation($"processor '{Name}' is already running");
+        }
+
+        _wait.Configure(context);
+    }
 
     void IIdleStage.RunIfIdle()
     {
@@ -211,7 +224,8 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
         }
 
         Sequence.SetValue(available);
-        _signal.NotifyIfWaiting();
+        // Wakes only the stages after this one and producers gated on it, and only if one sleeps.
+        Sequence.WakeWaiters();
         return available + 1;
     }
 

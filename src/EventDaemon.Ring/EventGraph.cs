@@ -51,6 +51,12 @@ public sealed class EventGraph<T, TWait> : IEventGraph
 
     public Sequencer Sequencer { get; }
 
+    /// <summary>Threads outside this graph that want a core while it runs: its producers, and in a
+    /// process with several rings, the other rings' stages and producers. Together with the graph's
+    /// own stages this tells each stage's wait strategy whether threads outnumber cores (then
+    /// waiters yield and never spin). Set before <see cref="Start"/>; defaults to one producer.</summary>
+    public int ExternalThreads { get; set; } = 1;
+
     /// <summary>Stages in the order they were added, which is a dependency order.</summary>
     public IReadOnlyList<Stage> Stages => _stages;
 
@@ -185,12 +191,16 @@ public sealed class EventGraph<T, TWait> : IEventGraph
             }
         }
 
+        // Each stage's wait strategy gets its own copy of what it needs, before its thread starts:
+        // nothing process-wide that a reload would rewrite under running consumers.
+        var context = WaitContext.For(_stages.Count + ExternalThreads);
         foreach (Stage stage in _stages)
         {
             stage.Processor.Sequence.SetValue(startAfter);
+            ((IIdleStage)stage.Processor).ConfigureWait(context);
         }
 
-        Sequencer.SetGatingSequences(leaves.ToArray());
+        Sequencer.SetGatingSequences(leaves.ToArray(), producersSpin: !context.Oversubscribed);
         if (_idleHandoff)
         {
             _idleStages = [.. _stages.Where(s => s.DependsOn.Count == 0).Select(s => (IIdleStage)s.Processor)];

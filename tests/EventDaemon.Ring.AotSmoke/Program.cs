@@ -83,9 +83,8 @@ public static class Program
     /// </summary>
     private static void ParkOnce(Sequencer sequencer)
     {
-        long generation = sequencer.Signal.BeginWait();
-        sequencer.Signal.Park(generation, 1);
-        sequencer.Signal.EndWait();
+        int generation = sequencer.Cursor.BeginWait();
+        sequencer.Cursor.Park(generation, 1);
     }
 
     private static string? RunPinned()

@@ -471,4 +471,84 @@ public sealed class IdleHandoffTests
         Assert.True(GC.CollectionCount(0) == gen0 && GC.CollectionCount(1) == gen1 && GC.CollectionCount(2) == gen2,
             "collections happened during the run");
     }
+
+    internal sealed class NestLog
+    {
+        public Sequencer Inner = null!;
+        public RingBuffer<TestSlot> InnerRing = null!;
+        public IEventProcessor InnerStage = null!;
+        public int Nested;
+        public bool OuterStillOnProducer = true;
+        public bool OuterHandedBack = true;
+        public int TimeoutThread;
+    }
+
+    /// <summary>A stage that publishes into a second ring from inside its batch, as a route to
+    /// another ring does, and so may run that ring's idle stage nested in its own lease.</summary>
+    private struct PublishesOnward : IEventHandler<TestSlot>
+    {
+        public NestLog Log;
+
+        public readonly void OnStart()
+        {
+        }
+
+        public readonly void OnEvent(ref TestSlot slot, long sequence, bool endOfBatch)
+        {
+            bool outer = StageHandoff.OnProducerThread;
+            long innerBefore = Log.InnerStage.HandedOffBatches;
+            PublishOne(Log.Inner, Log.InnerRing);
+            if (outer && Log.InnerStage.HandedOffBatches > innerBefore && Log.Nested == 0)
+            {
+                // The inner stage ran on this thread inside this batch and gave its lease back.
+                Log.Nested++;
+                Log.OuterStillOnProducer = StageHandoff.OnProducerThread;
+                Log.OuterHandedBack = StageHandoff.TryHandBack();
+            }
+        }
+
+        public readonly void OnTimeout(long sequence) => Log.TimeoutThread = Environment.CurrentManagedThreadId;
+
+        public readonly void OnShutdown()
+        {
+        }
+    }
+
+    [Fact]
+    public void ANestedBorrow_GivesTheOuterLeaseBack_SoTheOuterStageCanStillHandBack()
+    {
+        using var outerRing = new RingBuffer<TestSlot>(64);
+        using var innerRing = new RingBuffer<TestSlot>(64);
+        var outerSequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(64, multiProducer: false);
+        var innerSequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(64, multiProducer: false);
+        using var inner = new EventGraph<TestSlot, AdaptiveWait>(innerRing, innerSequencer);
+        using var outer = new EventGraph<TestSlot, AdaptiveWait>(outerRing, outerSequencer);
+        var innerLog = new Log();
+        Stage innerStage = inner.Add("inner", new Recorder { Log = innerLog });
+        var log = new NestLog { Inner = innerSequencer, InnerRing = innerRing, InnerStage = innerStage.Processor };
+        Stage outerStage = outer.Add("outer", new PublishesOnward { Log = log });
+        inner.EnableIdleHandoff();
+        outer.EnableIdleHandoff();
+        inner.Start();
+        outer.Start();
+
+        // Publish while both stages sleep lent, until one batch of the outer stage has run the inner
+        // stage nested inside it on this thread.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (log.Nested == 0 && DateTime.UtcNow < deadline)
+        {
+            Assert.True(Wait.Until(() => outerStage.Processor.Barrier.Handoff!.IsLent && innerStage.Processor.Barrier.Handoff!.IsLent,
+                TimeSpan.FromSeconds(10)), "the stages never went to sleep lent to producers");
+            PublishOne(outerSequencer, outerRing);
+        }
+
+        Assert.True(log.Nested == 1, "no outer batch ever ran the inner stage nested on the producer's thread");
+        Assert.True(log.OuterStillOnProducer, "after the nested batch the outer handler no longer knew it ran on a producer's thread");
+        Assert.True(log.OuterHandedBack, "after the nested batch the outer handler could not hand its stage back");
+        Assert.True(Wait.Until(() => Volatile.Read(ref log.TimeoutThread) != 0, TimeSpan.FromSeconds(10)),
+            "the handed-back outer stage never got its turn on its own thread");
+        Assert.True(log.TimeoutThread != Environment.CurrentManagedThreadId, "the outer stage's turn ran on the producer's thread");
+        Assert.False(StageHandoff.OnProducerThread, "the producer still holds a lease after both batches");
+        Assert.True(outer.Halt(TimeSpan.FromSeconds(10)) && inner.Halt(TimeSpan.FromSeconds(10)), "the stages did not stop");
+    }
 }

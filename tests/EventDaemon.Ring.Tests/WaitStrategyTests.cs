@@ -235,3 +235,60 @@ public sealed class AdaptiveBudgetTests
         Assert.True(wait.Budget >= 16, $"budget stayed at {wait.Budget} although spinning kept finding work");
     }
 }
+
+/// <summary>What a consumer's wait strategy knows lives in its own instance, set by its graph.</summary>
+public sealed class AdaptiveConfigurationTests
+{
+    private struct Nothing : IEventHandler<TestSlot>
+    {
+        public readonly void OnStart()
+        {
+        }
+
+        public readonly void OnEvent(ref TestSlot slot, long sequence, bool endOfBatch)
+        {
+        }
+
+        public readonly void OnTimeout(long sequence)
+        {
+        }
+
+        public readonly void OnShutdown()
+        {
+        }
+    }
+
+    [Fact]
+    public void WhenThreadsOutnumberCores_TheWaiterNeverSpins()
+    {
+        var crowded = new AdaptiveWait();
+        var roomy = new AdaptiveWait();
+        crowded.Configure(new WaitContext(BusyThreads: 8, Cores: 2));
+        roomy.Configure(new WaitContext(BusyThreads: 2, Cores: 2));
+
+        Assert.True(crowded.SpinTries == 0, $"with 8 busy threads on 2 cores the waiter spins {crowded.SpinTries} times");
+        Assert.True(roomy.SpinTries > 0, "with a core per busy thread the waiter does not spin at all");
+    }
+
+    [Fact]
+    public void StartingAGraph_ConfiguresItsOwnStages_AndLeavesAnotherGraphsAlone()
+    {
+        using var ring = new RingBuffer<TestSlot>(16);
+        using var otherRing = new RingBuffer<TestSlot>(16);
+        using var roomy = new EventGraph<TestSlot, AdaptiveWait>(ring, EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(16, false));
+        using var crowded = new EventGraph<TestSlot, AdaptiveWait>(otherRing, EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(16, false));
+        Stage alone = roomy.Add("alone", new Nothing());
+        Stage packed = crowded.Add("packed", new Nothing());
+        roomy.ExternalThreads = 0;
+        crowded.ExternalThreads = Environment.ProcessorCount * 4;
+        roomy.Start();
+        crowded.Start();
+
+        var roomyProcessor = (BatchEventProcessor<TestSlot, Nothing, AdaptiveWait>)alone.Processor;
+        var crowdedProcessor = (BatchEventProcessor<TestSlot, Nothing, AdaptiveWait>)packed.Processor;
+        Assert.True(crowdedProcessor.WaitStrategy.SpinTries == 0, "a stage of an oversubscribed graph was left spinning");
+        Assert.True(roomyProcessor.WaitStrategy.SpinTries > 0,
+            "starting an oversubscribed graph changed how another graph's running stage waits");
+        Assert.True(roomy.Halt(TimeSpan.FromSeconds(10)) && crowded.Halt(TimeSpan.FromSeconds(10)), "the stages did not stop");
+    }
+}

@@ -63,9 +63,8 @@ public sealed class ZeroAllocationTests
 
         // A thread's first park creates its wait event (once per thread, in the runtime): whether
         // the warm-up filled the ring is up to the scheduler, so park once on purpose.
-        long generation = sequencer.Signal.BeginWait();
-        sequencer.Signal.Park(generation, 1);
-        sequencer.Signal.EndWait();
+        int generation = sequencer.Cursor.BeginWait();
+        sequencer.Cursor.Park(generation, 1);
         int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
         long producerBefore = GC.GetAllocatedBytesForCurrentThread();
         Publish(sequencer, ring, Events);

@@ -269,8 +269,14 @@ public static class PipelineBuilder
             }
         }
 
-        // Every stage thread, and at least one reader per source, will want a core.
-        AdaptiveWait.Configure(rings.Sum(r => r.Graph.Stages.Count) + sourceIds.Count);
+        // Every stage thread, and at least one reader per source, will want a core: each graph
+        // tells its own stages' wait strategies when it starts (nothing process-wide to rewrite).
+        int busyThreads = rings.Sum(r => r.Graph.Stages.Count) + sourceIds.Count;
+        foreach (RingContext<TWait> ctx in rings)
+        {
+            ctx.Graph.ExternalThreads = busyThreads - ctx.Graph.Stages.Count;
+        }
+
         return new GraphParts(rings.Select(r => new RingGraph(r.Name, r.Ring, r.Graph, r.OwnsRing, r.Catalog)).ToList(), metrics, abandon)
         {
             Plan = plan.Describe(),

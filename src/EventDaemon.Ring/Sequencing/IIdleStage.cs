@@ -1,8 +1,14 @@
+using EventDaemon.Ring.Waiting;
+
 namespace EventDaemon.Ring.Sequencing;
 
-/// <summary>A stage producers may run on their own thread while its thread is parked.</summary>
+/// <summary>What the graph does to a stage before it starts, and what producers may do with it while
+/// its thread is parked (run it on their own thread).</summary>
 internal interface IIdleStage
 {
+    /// <summary>Gives the stage's wait strategy what it needs to know. Only before it starts.</summary>
+    void ConfigureWait(in WaitContext context);
+
     /// <summary>Lets producers run the stage while its thread is parked. Only before it starts.</summary>
     void EnableIdleHandoff();
 

@@ -4,9 +4,12 @@ using System.Runtime.CompilerServices;
 namespace EventDaemon.Ring.Sequencing;
 
 /// <summary>
-/// A sequencer any number of threads may claim from at once. Claims race on the cursor with a
-/// compare-and-swap; publication is tracked per slot in an availability array that records the
-/// lap each slot was last published in, so consumers see exactly the contiguous published prefix.
+/// A sequencer any number of threads may claim from at once. <see cref="Next(int)"/> claims with
+/// one fetch-and-add on the cursor, wait-free (no retry loop however many producers race), and then
+/// waits for space if the claim laps the slowest consumer; <see cref="TryNext(int, out long)"/>,
+/// which must not claim what it cannot have, claims with a compare-and-swap. Publication is tracked
+/// per slot in an availability array that records the lap each slot was last published in, so
+/// consumers see exactly the contiguous published prefix.
 /// </summary>
 public sealed class MultiProducerSequencer : Sequencer
 {
@@ -36,29 +39,32 @@ public sealed class MultiProducerSequencer : Sequencer
     public override long Next(int n)
     {
         ValidateClaim(n);
-        int attempt = 0;
-        while (true)
+        // The claim is taken here and is this producer's whatever happens next: wait-free.
+        long next = Cursor.AddAndGet(n);
+        long current = next - n;
+        long wrapPoint = next - BufferSize;
+        long cached = _cachedGating.Value;
+        if (wrapPoint > cached || cached > current)
         {
-            long current = Cursor.Value;
-            long next = current + n;
-            long wrapPoint = next - BufferSize;
-            long cached = _cachedGating.Value;
-            if (wrapPoint > cached || cached > current)
-            {
-                long minimum = MinimumGating(current);
-                if (wrapPoint > minimum)
-                {
-                    WaitForSpace(ref attempt, wrapPoint);
-                    continue;
-                }
-
-                _cachedGating.SetValue(minimum);
-            }
-            else if (Cursor.CompareAndSet(current, next))
-            {
-                return next;
-            }
+            WaitUntilFree(wrapPoint, current);
         }
+
+        return next;
+    }
+
+    /// <summary>The claim laps what the cached gating minimum allows: wait until the slowest
+    /// consumer has passed <paramref name="wrapPoint"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WaitUntilFree(long wrapPoint, long current)
+    {
+        long minimum;
+        int attempt = 0;
+        while (wrapPoint > (minimum = MinimumGating(current)))
+        {
+            WaitForSpace(ref attempt, wrapPoint);
+        }
+
+        _cachedGating.SetValue(minimum);
     }
 
     public override bool TryNext(int n, out long highest)
@@ -112,6 +118,13 @@ public sealed class MultiProducerSequencer : Sequencer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool IsAvailable(long sequence) =>
         Volatile.Read(ref _available[(int)sequence & _indexMask]) == (int)(sequence >> _indexShift);
+
+    /// <summary>True while <paramref name="sequence"/> is claimed but not yet published: its slot
+    /// still holds an earlier lap. False once published, and also once a later lap has been
+    /// published there (the caller asked about a sequence long consumed).</summary>
+    /// <remarks>Acquire read of the slot's flag.</remarks>
+    internal bool IsPending(long sequence) =>
+        Volatile.Read(ref _available[(int)sequence & _indexMask]) < (int)(sequence >> _indexShift);
 
     public override long HighestPublished(long low, long available)
     {

@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using EventDaemon.Ring.Internal;
-using EventDaemon.Ring.Waiting;
 
 namespace EventDaemon.Ring.Sequencing;
 
@@ -13,7 +12,8 @@ namespace EventDaemon.Ring.Sequencing;
 /// </summary>
 public abstract class Sequencer
 {
-    private Sequence[] _gating = [];
+    // Replaced as a whole (one reference) when a graph starts, also on reload while producers run.
+    private Gating _gating = new([], ProducersSpin: true);
     private IIdleStage[]? _idleStages;
 
     protected Sequencer(int bufferSize, bool notifyOnPublish)
@@ -33,15 +33,16 @@ public abstract class Sequencer
     /// highest claimed one; what is published below it is read through <see cref="HighestPublished"/>.</summary>
     public Sequence Cursor { get; } = new();
 
-    /// <summary>Where consumers (and producers waiting for space) park.</summary>
-    public WaitSignal Signal { get; } = new();
-
-    /// <summary>True when consumers park, so every publish must check for sleepers.</summary>
+    /// <summary>True when consumers park, so every publish must check the cursor for sleepers.</summary>
     public bool NotifiesOnPublish { get; }
 
     /// <summary>Sets the consumers' sequences producers must not overtake: the graph's last stages.
-    /// Call before any producer starts.</summary>
-    public void SetGatingSequences(Sequence[] sequences) => Volatile.Write(ref _gating, sequences);
+    /// A producer that finds the ring full sleeps on the one it is behind, and only that stage's
+    /// batch ends wake it.</summary>
+    /// <param name="producersSpin">False when busy threads outnumber cores: a producer waiting for
+    /// space then yields at once instead of spinning on the core a consumer needs.</param>
+    public void SetGatingSequences(Sequence[] sequences, bool producersSpin = true) =>
+        Volatile.Write(ref _gating, new Gating(sequences, producersSpin));
 
     /// <summary>
     /// Producers call this after publishing, outside any lock of theirs: each first-level stage
@@ -79,7 +80,7 @@ public abstract class Sequencer
     /// <summary>The smallest gating sequence, or <paramref name="fallback"/> when it is smaller
     /// (no consumer yet, or all of them caught up).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public long MinimumGating(long fallback) => Sequence.Minimum(Volatile.Read(ref _gating), fallback);
+    public long MinimumGating(long fallback) => Sequence.Minimum(Volatile.Read(ref _gating).Sequences, fallback);
 
     /// <summary>The last claimed sequence.</summary>
     protected abstract long ClaimedCursor { get; }
@@ -142,7 +143,7 @@ public abstract class Sequencer
     {
         if (NotifiesOnPublish)
         {
-            Signal.NotifyIfWaiting();
+            Cursor.WakeWaiters();
             if (wakeIdleStages && Volatile.Read(ref _idleStages) is { } stages)
             {
                 WakeIdle(stages);
@@ -161,38 +162,53 @@ public abstract class Sequencer
     }
 
     /// <summary>
-    /// One step of a producer's wait for space: spin, then yield, then park on the signal that
-    /// consumers notify as they advance. Never a hot spin: on two cores the producer would steal
-    /// the very core the consumer needs to make space.
+    /// One step of a producer's wait for space: spin (only while every busy thread has a core), then
+    /// yield, then sleep on the gating sequence it is behind, which that stage's batch ends wake.
+    /// Never a long hot spin: on two cores the producer would steal the very core the consumer
+    /// needs to make space.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     protected void WaitForSpace(ref int attempt, long wrapPoint)
     {
+        const int Spins = 64;
+        const int Yields = 16;
+        Gating gating = Volatile.Read(ref _gating);
+        int spins = gating.ProducersSpin ? Spins : 0;
         attempt++;
-        if (attempt < 64)
+        if (attempt <= spins)
         {
             Thread.SpinWait(4);
+            return;
         }
-        else if (attempt < 80)
+
+        if (attempt <= spins + Yields)
         {
             Thread.Yield();
+            return;
         }
-        else
+
+        foreach (Sequence sequence in gating.Sequences)
         {
-            long generation = Signal.BeginWait();
-            try
+            if (sequence.Value < wrapPoint)
             {
-                if (MinimumGating(long.MaxValue) < wrapPoint)
+                int generation = sequence.BeginWait();
+                // Re-check after registering (see Sequence): a batch end before BeginWait is seen
+                // here, one after it wakes us.
+                if (sequence.Value < wrapPoint)
                 {
-                    // Consumers notify after each batch while someone waits; 1 ms bounds a miss
-                    // by consumers that do not park (spinning strategies skip the fence).
-                    Signal.Park(generation, 1);
+                    // Every processor wakes its sequence's sleepers after each batch; the timeout
+                    // only bounds a sequence advanced by hand without WakeWaiters.
+                    sequence.Park(generation, SpaceParkMs);
                 }
-            }
-            finally
-            {
-                Signal.EndWait();
+
+                return;
             }
         }
     }
+
+    /// <summary>The longest a producer sleeps before looking at the gating sequences again.</summary>
+    private const int SpaceParkMs = 10;
+
+    /// <summary>What producers wait on, and how: replaced together.</summary>
+    private sealed record Gating(Sequence[] Sequences, bool ProducersSpin);
 }

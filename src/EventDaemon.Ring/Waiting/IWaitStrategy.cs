@@ -6,9 +6,14 @@ namespace EventDaemon.Ring.Waiting;
 /// </summary>
 public interface IWaitStrategy
 {
-    /// <summary>True when waiters park on the ring's <see cref="WaitSignal"/>, which producers and
-    /// consumers must then notify; false lets them skip the notification fence.</summary>
+    /// <summary>True when waiters park on the sequence they wait for, whose writer must then wake
+    /// them: publishes must check the cursor's sleepers (one plain read each).</summary>
     static abstract bool Parks { get; }
+
+    /// <summary>Tells this instance (one per consumer) what it needs to know before its thread
+    /// starts. Kept in the instance: a graph built on reload configures its own consumers and
+    /// never touches those of the graph still running.</summary>
+    void Configure(in WaitContext context);
 
     /// <summary>
     /// Waits until every dependency of <paramref name="barrier"/> has reached
@@ -28,4 +33,18 @@ public static class WaitResult
 
     /// <summary>Sequences start at -1, so anything below -1 is a sentinel.</summary>
     public static bool IsSentinel(long value) => value < Sequence.InitialValue;
+}
+
+/// <summary>What a wait strategy is told about the graph it waits in.</summary>
+/// <param name="BusyThreads">Threads that will want a core at once: the graph's stages and its
+/// producers (in the daemon, every ring's stages and every source).</param>
+/// <param name="Cores">Cores the process may run on.</param>
+public readonly record struct WaitContext(int BusyThreads, int Cores)
+{
+    /// <summary>More busy threads than cores: a spinning waiter takes the very core the thread it
+    /// waits for needs, so waiters yield instead of spinning.</summary>
+    public bool Oversubscribed => BusyThreads > Cores;
+
+    /// <summary>For <paramref name="busyThreads"/> on this machine.</summary>
+    public static WaitContext For(int busyThreads) => new(busyThreads, Environment.ProcessorCount);
 }

@@ -13,7 +13,8 @@ namespace EventDaemon.Ring.Waiting;
 /// threads at once; taking it is a compare-and-swap (a full fence), giving it back a release
 /// store, so each holder sees everything the previous one wrote.</para>
 /// <para>No event can be stranded. The consumer lends the lease, then registers on
-/// <see cref="Signal"/> (whose process-wide barrier orders its stores before its re-check), then
+/// <see cref="Signal"/> (whose process-wide barrier orders its stores before its re-check, as for a
+/// <see cref="Sequence"/>), then
 /// re-checks the ring before sleeping: so a producer either sees the lease lent, or its publish is
 /// seen by that re-check. A producer that finds the lease held by another producer wakes the
 /// consumer, which takes the lease back when the other producer returns it and finishes the
@@ -24,7 +25,7 @@ namespace EventDaemon.Ring.Waiting;
 /// where it belongs. Until that turn is over the stage runs only on its own thread, so a stuck sink
 /// fills the ring, as it does without hand-off, rather than holding a source's thread.</para>
 /// </remarks>
-internal sealed class IdleHandoff
+internal sealed partial class IdleHandoff
 {
     private const int Consumer = 0;
     private const int Lent = 1;
@@ -41,9 +42,16 @@ internal sealed class IdleHandoff
     // Set by a handler on a producer's thread, cleared by the stage's thread after its timeout turn.
     private volatile bool _handedBack;
 
-    /// <summary>The lease this thread holds as a producer, while it runs a stage; null otherwise.</summary>
+    /// <summary>The innermost lease this thread holds as a producer, while it runs a stage; null
+    /// otherwise.</summary>
     [ThreadStatic]
     private static IdleHandoff? _borrowed;
+
+    // The lease the borrowing thread held when it took this one (a stage whose handler publishes to
+    // another ring runs that ring's idle stages inside its own batch): restored by Return, so the
+    // outer handler still knows it runs on a producer's thread and can still hand its stage back.
+    // Written and read only by the lease's one holder.
+    private IdleHandoff? _outer;
 
     /// <summary>A handler asked for the stage's own thread, which has not yet had its timeout turn.</summary>
     public bool IsHandedBack => _handedBack;
@@ -96,6 +104,7 @@ internal sealed class IdleHandoff
                 case Lent:
                     if (Interlocked.CompareExchange(ref _owner, Producer, Lent) == Lent)
                     {
+                        _outer = _borrowed;
                         _borrowed = this;
                         return true;
                     }
@@ -115,7 +124,10 @@ internal sealed class IdleHandoff
     /// handed the stage back.</summary>
     public void Return()
     {
-        _borrowed = null;
+        // Before the release store: once the lease is lent again, another producer may take it and
+        // set _outer for itself.
+        _borrowed = _outer;
+        _outer = null;
         Volatile.Write(ref _owner, Lent);
         if (_handedBack)
         {

@@ -9,6 +9,11 @@ public struct BusySpinWait : IWaitStrategy
 {
     public static bool Parks => false;
 
+    /// <summary>Nothing to configure: this strategy waits the same way on any machine.</summary>
+    public readonly void Configure(in WaitContext context)
+    {
+    }
+
     public readonly long WaitFor(long sequence, SequenceBarrier barrier, long deadline)
     {
         long available;
@@ -40,6 +45,11 @@ public struct YieldingWait : IWaitStrategy
     private const int SpinTries = 100;
 
     public static bool Parks => false;
+
+    /// <summary>Nothing to configure: this strategy waits the same way on any machine.</summary>
+    public readonly void Configure(in WaitContext context)
+    {
+    }
 
     public readonly long WaitFor(long sequence, SequenceBarrier barrier, long deadline)
     {
@@ -80,6 +90,11 @@ public struct SleepingWait : IWaitStrategy
 
     public static bool Parks => false;
 
+    /// <summary>Nothing to configure: this strategy waits the same way on any machine.</summary>
+    public readonly void Configure(in WaitContext context)
+    {
+    }
+
     public readonly long WaitFor(long sequence, SequenceBarrier barrier, long deadline)
     {
         long available;
@@ -115,64 +130,75 @@ public struct SleepingWait : IWaitStrategy
     }
 }
 
-/// <summary>Parks on the ring's <see cref="WaitSignal"/> at once: zero CPU when idle, a futex
+/// <summary>Parks on the sequence it waits for at once: zero CPU when idle, a futex
 /// wake-up (tens of microseconds) of latency when work arrives.</summary>
 public struct BlockingWait : IWaitStrategy
 {
     public static bool Parks => true;
+
+    /// <summary>Nothing to configure: this strategy waits the same way on any machine.</summary>
+    public readonly void Configure(in WaitContext context)
+    {
+    }
 
     public readonly long WaitFor(long sequence, SequenceBarrier barrier, long deadline) =>
         ParkingWait.Park(sequence, barrier, deadline);
 }
 
 /// <summary>
-/// The default: spin for about a microsecond, yield a few times, then park on the signal.
-/// A busy pipeline never parks (latency of a spin); an idle one costs nothing; and when
-/// consumers outnumber cores the yields and parks hand the core to the producer that has work.
+/// The default: spin for a few microseconds (only while every busy thread has a core), yield a few
+/// times, then park on the sequence it waits for. A busy pipeline rarely parks; an idle one costs
+/// nothing; and when threads outnumber cores the yields and parks hand the core to the thread that
+/// has work.
 /// </summary>
 /// <remarks>
-/// The spin-and-yield budget adapts per consumer: it halves each time a wait ends in a park (the
-/// next event came later than spinning could reach, so the spinning was wasted) and grows by half
-/// each time spinning found work. At a steady rate below what spinning can catch — 100 k events/s
-/// is a 10 µs gap — the budget falls to a couple of tries and the consumer parks almost at once,
-/// instead of burning a fifth of a core spinning before every event (measured in the daemon on
-/// two cores); under load the budget stays at its maximum and the consumer never parks. One wait
-/// in 16 probes with the full budget, and a probe that finds work restores it at once. A stage with
-/// idle hand-off (<see cref="EventGraph{T, TWait}.EnableIdleHandoff"/>) always takes the minimum
-/// budget: it parks as soon as nothing is waiting, so producers run it instead.
+/// <para>The spin-and-yield budget adapts per consumer: it halves each time a wait ends in a park
+/// (the next event came later than spinning could reach, so the spinning was wasted) and grows by
+/// half each time spinning found work. At a steady rate below what spinning can catch — 100 k
+/// events/s is a 10 µs gap — the budget falls to a couple of tries and the consumer parks almost at
+/// once, instead of burning a fifth of a core spinning before every event (measured in the daemon
+/// on two cores); under load the budget stays at its maximum. One wait in 16 probes with the full
+/// budget, and a probe that finds work restores it at once. A stage with idle hand-off
+/// (<see cref="EventGraph{T, TWait}.EnableIdleHandoff"/>) always takes the minimum budget: it parks
+/// as soon as nothing is waiting, so producers run it instead.</para>
+/// <para>With more busy threads than cores (<see cref="WaitContext.Oversubscribed"/>) the budget
+/// has no spins at all, only yields: a spinning waiter would hold the core the thread it waits for
+/// needs. The state lives in the instance, one per consumer, set by <see cref="Configure"/> before
+/// the consumer's thread starts.</para>
 /// </remarks>
 public struct AdaptiveWait : IWaitStrategy
 {
+    /// <summary>About 9 µs of spinning before the first yield, while every busy thread has a core.</summary>
     private const int LongSpin = 64;
-    private const int ShortSpin = 16;
     private const int Yields = 16;
     private const int MinBudget = 2;
     private const int ProbeEvery = 16;
 
-    /// <summary>
-    /// Spins before yielding: about 9 µs while every busy thread has a core, a quarter of that when
-    /// threads outnumber cores — then a spinning consumer takes the very core the thread it waits
-    /// for needs. Set once by <see cref="Configure"/> before consumers start.
-    /// </summary>
-    private static int _spinTries = LongSpin;
+    // Unconfigured (default) is a consumer with a core of its own, as the strategy used to assume.
+    private bool _oversubscribed;
 
     // Tries (spins, then yields) before parking; 0 = not yet set (start at the maximum).
     private int _budget;
     private int _waits;
-
-    /// <summary>Tells the strategy how many threads will be busy (producers and consumers).</summary>
-    public static void Configure(int busyThreads) =>
-        Volatile.Write(ref _spinTries, busyThreads > Environment.ProcessorCount ? ShortSpin : LongSpin);
 
     public static bool Parks => true;
 
     /// <summary>Tries this consumer will spend before parking next time (for tests).</summary>
     public readonly int Budget => _budget;
 
+    /// <summary>Spins this consumer tries before its first yield (for tests).</summary>
+    public readonly int SpinTries => _oversubscribed ? 0 : LongSpin;
+
+    public void Configure(in WaitContext context)
+    {
+        _oversubscribed = context.Oversubscribed;
+        _budget = 0;
+    }
+
     public long WaitFor(long sequence, SequenceBarrier barrier, long deadline)
     {
         long available;
-        int spinTries = _spinTries;
+        int spinTries = SpinTries;
         int max = spinTries + Yields;
         int current = _budget == 0 ? max : _budget;
         // One wait in ProbeEvery spends the whole budget, so a consumer whose budget fell while
@@ -187,11 +213,7 @@ public struct AdaptiveWait : IWaitStrategy
         {
             if ((available = barrier.DependentMinimum) >= sequence)
             {
-                if (tries > 0)
-                {
-                    _budget = probe ? max : Math.Min(max, current + current / 2 + 1);
-                }
-
+                _budget = probe ? max : Math.Min(max, current + current / 2 + 1);
                 return available;
             }
 
@@ -217,15 +239,15 @@ public struct AdaptiveWait : IWaitStrategy
 
 internal static class ParkingWait
 {
-    /// <summary>Upper bound on one park: a safety net only; wake-ups come from the signal.</summary>
-    private const int MaxParkMs = 1000;
+    /// <summary>Upper bound on one park: a safety net only; wake-ups come from the sequence's writer.</summary>
+    internal const int MaxParkMs = 1000;
 
     public static long Park(long sequence, SequenceBarrier barrier, long deadline)
     {
         IdleHandoff? handoff = barrier.Handoff;
         if (handoff is null)
         {
-            return Park(sequence, barrier, barrier.Signal, deadline);
+            return ParkOnLagging(sequence, barrier, deadline);
         }
 
         // While this thread sleeps, producers may run the stage themselves (see IdleHandoff); the
@@ -233,7 +255,7 @@ internal static class ParkingWait
         handoff.Lend();
         try
         {
-            return Park(sequence, barrier, handoff.Signal, deadline, handoff);
+            return ParkLent(sequence, barrier, handoff, deadline);
         }
         finally
         {
@@ -241,7 +263,8 @@ internal static class ParkingWait
         }
     }
 
-    private static long Park(long sequence, SequenceBarrier barrier, WaitSignal signal, long deadline, IdleHandoff? handoff = null)
+    /// <summary>Sleeps on the sequence the barrier is behind, so that only its writer wakes it.</summary>
+    private static long ParkOnLagging(long sequence, SequenceBarrier barrier, long deadline)
     {
         long available;
         while ((available = barrier.DependentMinimum) < sequence)
@@ -251,43 +274,96 @@ internal static class ParkingWait
                 return WaitResult.Alerted;
             }
 
-            if (handoff is { IsHandedBack: true })
+            int timeoutMs = TimeoutMs(deadline);
+            if (timeoutMs == 0)
+            {
+                return WaitResult.TimedOut;
+            }
+
+            // Null when it moved since the check above: go round and take it.
+            if (barrier.Lagging(sequence) is not { } lagging)
+            {
+                continue;
+            }
+
+            int generation = lagging.BeginWait();
+            long seen = lagging.Value;
+            // Re-check after registering: a write that happened before BeginWait is seen here, one
+            // that happens after it sees the sleeper and wakes it (see Sequence). The whole
+            // condition, not just this sequence: an alert wakes through the same sequence.
+            if (barrier.DependentMinimum >= sequence || barrier.IsAlerted)
+            {
+                continue;
+            }
+
+            if (lagging.Park(generation, timeoutMs))
+            {
+                barrier.CountWakeUp();
+            }
+            else if (lagging.Value != seen && !lagging.WokenSince(generation))
+            {
+                // Slept out the timeout although the sequence moved after this registration and
+                // nobody woke it: the handshake failed, and only the timeout rescued the stage.
+                barrier.CountLostWakeUp();
+            }
+        }
+
+        return available;
+    }
+
+    /// <summary>Sleeps on the hand-off's signal, which producers notify when they cannot run the
+    /// stage themselves (a plain publish notifies it too).</summary>
+    private static long ParkLent(long sequence, SequenceBarrier barrier, IdleHandoff handoff, long deadline)
+    {
+        WaitSignal signal = handoff.Signal;
+        long available;
+        while ((available = barrier.DependentMinimum) < sequence)
+        {
+            if (barrier.IsAlerted)
+            {
+                return WaitResult.Alerted;
+            }
+
+            if (handoff.IsHandedBack)
             {
                 // A producer's batch handed the stage back: the stage's thread takes its turn now.
                 return WaitResult.TimedOut;
             }
 
-            int timeoutMs = MaxParkMs;
-            if (deadline != long.MaxValue)
+            int timeoutMs = TimeoutMs(deadline);
+            if (timeoutMs == 0)
             {
-                long remaining = deadline - Stopwatch.GetTimestamp();
-                if (remaining <= 0)
-                {
-                    return WaitResult.TimedOut;
-                }
-
-                timeoutMs = (int)Math.Clamp(remaining * 1000 / Stopwatch.Frequency + 1, 1, MaxParkMs);
+                return WaitResult.TimedOut;
             }
 
-            long generation = signal.BeginWait();
-            try
+            int generation = signal.BeginWait();
+            // Re-check after registering: a publish that happened before BeginWait is seen here,
+            // one that happens after it sees the waiter and notifies.
+            if (barrier.DependentMinimum >= sequence || barrier.IsAlerted || handoff.IsHandedBack)
             {
-                // Re-check after registering: a publish that happened before BeginWait is seen here,
-                // one that happens after it sees the waiter and bumps the generation.
-                if (barrier.DependentMinimum >= sequence || barrier.IsAlerted || handoff is { IsHandedBack: true })
-                {
-                    continue;
-                }
-
-                signal.Park(generation, timeoutMs);
+                continue;
             }
-            finally
+
+            // A lent stage may rightly sleep out its timeout while producers run every batch.
+            if (signal.Park(generation, timeoutMs))
             {
-                signal.EndWait();
+                barrier.CountWakeUp();
             }
         }
 
         return available;
+    }
+
+    /// <summary>Milliseconds to sleep at most before <paramref name="deadline"/>; 0 once it has passed.</summary>
+    private static int TimeoutMs(long deadline)
+    {
+        if (deadline == long.MaxValue)
+        {
+            return MaxParkMs;
+        }
+
+        long remaining = deadline - Stopwatch.GetTimestamp();
+        return remaining <= 0 ? 0 : (int)Math.Clamp(remaining * 1000 / Stopwatch.Frequency + 1, 1, MaxParkMs);
     }
 }
 
