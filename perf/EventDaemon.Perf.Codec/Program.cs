@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using EventDaemon.Events.Codecs;
+using EventDaemon.Events.Fields;
 
 namespace EventDaemon.Perf.Codec;
 
@@ -21,6 +22,8 @@ public static class Program
 
         Corpus ints = Corpus.Create(events, rfc3339Timestamps: false);
         Corpus rfc = Corpus.Create(events, rfc3339Timestamps: true);
+        Corpus perKey = Corpus.CreatePerKey(events);
+        FieldCatalog perKeyCatalog = Scenarios.PerKeyCatalog();
         var framer = new LineFramer(65536);
         var decoder = new BinaryFrameDecoder(65536);
 
@@ -32,6 +35,9 @@ public static class Program
         {
             new("JSON lines: LineFramer + JsonEventParser", ints.JsonStream.Length, () => Scenarios.JsonLines(framer, ints.JsonStream)),
             new("JsonEventParser alone, pre-split lines (like the baseline)", ints.JsonStream.Length, () => Scenarios.JsonParseOnly(ints.JsonLines)),
+            new("per-key lines (107 B): LineFramer + JsonEventParser, catalog .region + key (type, key)", perKey.JsonStream.Length,
+                () => Scenarios.JsonLinesWithCatalog(framer, perKey.JsonStream, perKeyCatalog)),
+            new("per-key lines, JsonEventParser alone, no catalog", perKey.JsonStream.Length, () => Scenarios.JsonParseOnly(perKey.JsonLines)),
             new("JSON lines, RFC 3339 ts", rfc.JsonStream.Length, () => Scenarios.JsonLines(framer, rfc.JsonStream)),
             new("binary frames: BinaryFrameDecoder", ints.FrameStream.Length, () => Scenarios.BinaryFrames(decoder, ints.FrameStream)),
             new("Utf8JsonReader, 4 fields (design alternative)", ints.JsonStream.Length, () => Scenarios.Utf8Reader(ints.JsonLines)),
