@@ -9,7 +9,8 @@ namespace EventDaemon.Perf.Codec;
 /// <summary>
 /// Decode throughput and allocation of the JSON and binary decoders against JsonSerializer into a
 /// POCO in the same process, so the ratio survives a noisy machine. Prints a markdown table and
-/// writes artifacts/bench/codec.json. Arguments: events in the corpus, passes per run, runs (best kept), output path.
+/// writes artifacts/bench/codec.json. Arguments: events in the corpus, passes per run, runs (best kept), output path,
+/// and optionally a text that selects the scenarios by name.
 /// </summary>
 public static class Program
 {
@@ -19,6 +20,9 @@ public static class Program
         int passes = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
         int runs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
         string output = args.Length > 3 ? args[3] : "artifacts/bench/codec.json";
+
+        // Optional: only the scenarios whose name contains this text (and the baseline), for a quick look at one change.
+        string? only = args.Length > 4 ? args[4] : null;
 
         Corpus ints = Corpus.Create(events, rfc3339Timestamps: false);
         Corpus rfc = Corpus.Create(events, rfc3339Timestamps: true);
@@ -43,6 +47,11 @@ public static class Program
             new("Utf8JsonReader, 4 fields (design alternative)", ints.JsonStream.Length, () => Scenarios.Utf8Reader(ints.JsonLines)),
             new("JsonSerializer → POCO (baseline)", ints.JsonStream.Length, () => Scenarios.Poco(ints.JsonLines)),
         };
+        if (only is not null)
+        {
+            scenarios = [.. scenarios.Where((s, k) => k == scenarios.Length - 1 || s.Name.Contains(only, StringComparison.Ordinal))];
+        }
+
         List<Result> results = Measure(scenarios, events, passes, runs);
         Result poco = results[^1];
 
