@@ -125,16 +125,26 @@ public static class JsonEventParser
 
                 ReadOnlySpan<byte> name = s[(i + 1)..keyEnd];
                 WellKnown field = Identify(name, nameEscaped);
-                i = SkipWhitespace(s, keyEnd + 1);
-                if (i >= s.Length || s[i] != (byte)':')
-                {
-                    return Fail(s, NotJson, out reason);
-                }
 
-                i = SkipWhitespace(s, i + 1);
-                if (i >= s.Length)
+                // Compact JSON (what senders write) has the value right after the colon: every
+                // value starts with a byte above space, so one test skips both whitespace loops.
+                if (keyEnd + 2 < s.Length && s[keyEnd + 1] == (byte)':' && s[keyEnd + 2] > (byte)' ')
                 {
-                    return Fail(s, NotJson, out reason);
+                    i = keyEnd + 2;
+                }
+                else
+                {
+                    i = SkipWhitespace(s, keyEnd + 1);
+                    if (i >= s.Length || s[i] != (byte)':')
+                    {
+                        return Fail(s, NotJson, out reason);
+                    }
+
+                    i = SkipWhitespace(s, i + 1);
+                    if (i >= s.Length)
+                    {
+                        return Fail(s, NotJson, out reason);
+                    }
                 }
 
                 byte c = s[i];
@@ -165,6 +175,13 @@ public static class JsonEventParser
                 if (end < 0)
                 {
                     return Fail(s, end, out reason);
+                }
+
+                // Compact JSON again: `,"` goes straight to the next name.
+                if (end + 1 < s.Length && s[end] == (byte)',' && s[end + 1] == (byte)'"')
+                {
+                    i = end + 1;
+                    continue;
                 }
 
                 i = SkipWhitespace(s, end);
