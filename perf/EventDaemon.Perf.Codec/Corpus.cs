@@ -69,4 +69,41 @@ internal sealed class Corpus
 
         return new Corpus(json.ToArray(), lines, frames.ToArray(), events);
     }
+
+    /// <summary>
+    /// The end-to-end per-key workload's lines (perf/EventDaemon.LoadGen): a 19-digit nanosecond
+    /// <c>ts</c>, type view:50/click:30/purchase:20, 5,000 keys, a two-decimal value in [0, 100),
+    /// region eu:45/us:40/ap:15 and a <c>msg</c> padding each line to 107 bytes. No binary frames.
+    /// </summary>
+    public static Corpus CreatePerKey(int events)
+    {
+        const int LineBytes = 107;
+        var random = new Random(7);
+        var json = new MemoryStream();
+        var lines = new byte[events][];
+        long ts = 1_764_151_200_123_456_789;
+        for (int i = 0; i < events; i++)
+        {
+            ts += random.Next(1, 2_000_000);
+            int t = random.Next(100);
+            string type = t < 50 ? "view" : t < 80 ? "click" : "purchase";
+            string key = "user-" + random.Next(5000).ToString("D4", CultureInfo.InvariantCulture);
+            double value = random.Next(10_000) / 100.0;
+            int r = random.Next(100);
+            string region = r < 45 ? "eu" : r < 85 ? "us" : "ap";
+            string head = $"{{\"ts\":{ts.ToString(CultureInfo.InvariantCulture)},\"type\":\"{type}\",\"key\":\"{key}\"," +
+                $"\"value\":{value.ToString("R", CultureInfo.InvariantCulture)},\"region\":\"{region}\",\"msg\":\"";
+            var msg = new StringBuilder();
+            while (head.Length + msg.Length + 2 < LineBytes)
+            {
+                msg.Append((char)('a' + random.Next(26)));
+            }
+
+            lines[i] = Encoding.UTF8.GetBytes(head + msg + "\"}");
+            json.Write(lines[i]);
+            json.WriteByte((byte)'\n');
+        }
+
+        return new Corpus(json.ToArray(), lines, [], events);
+    }
 }

@@ -2,13 +2,15 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using EventDaemon.Events.Codecs;
+using EventDaemon.Events.Fields;
 
 namespace EventDaemon.Perf.Codec;
 
 /// <summary>
 /// Decode throughput and allocation of the JSON and binary decoders against JsonSerializer into a
 /// POCO in the same process, so the ratio survives a noisy machine. Prints a markdown table and
-/// writes artifacts/bench/codec.json. Arguments: events in the corpus, passes per run, runs (best kept), output path.
+/// writes artifacts/bench/codec.json. Arguments: events in the corpus, passes per run, runs (best kept), output path,
+/// and optionally a text that selects the scenarios by name.
 /// </summary>
 public static class Program
 {
@@ -19,8 +21,13 @@ public static class Program
         int runs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
         string output = args.Length > 3 ? args[3] : "artifacts/bench/codec.json";
 
+        // Optional: only the scenarios whose name contains this text (and the baseline), for a quick look at one change.
+        string? only = args.Length > 4 ? args[4] : null;
+
         Corpus ints = Corpus.Create(events, rfc3339Timestamps: false);
         Corpus rfc = Corpus.Create(events, rfc3339Timestamps: true);
+        Corpus perKey = Corpus.CreatePerKey(events);
+        FieldCatalog perKeyCatalog = Scenarios.PerKeyCatalog();
         var framer = new LineFramer(65536);
         var decoder = new BinaryFrameDecoder(65536);
 
@@ -32,11 +39,19 @@ public static class Program
         {
             new("JSON lines: LineFramer + JsonEventParser", ints.JsonStream.Length, () => Scenarios.JsonLines(framer, ints.JsonStream)),
             new("JsonEventParser alone, pre-split lines (like the baseline)", ints.JsonStream.Length, () => Scenarios.JsonParseOnly(ints.JsonLines)),
+            new("per-key lines (107 B): LineFramer + JsonEventParser, catalog .region + key (type, key)", perKey.JsonStream.Length,
+                () => Scenarios.JsonLinesWithCatalog(framer, perKey.JsonStream, perKeyCatalog)),
+            new("per-key lines, JsonEventParser alone, no catalog", perKey.JsonStream.Length, () => Scenarios.JsonParseOnly(perKey.JsonLines)),
             new("JSON lines, RFC 3339 ts", rfc.JsonStream.Length, () => Scenarios.JsonLines(framer, rfc.JsonStream)),
             new("binary frames: BinaryFrameDecoder", ints.FrameStream.Length, () => Scenarios.BinaryFrames(decoder, ints.FrameStream)),
             new("Utf8JsonReader, 4 fields (design alternative)", ints.JsonStream.Length, () => Scenarios.Utf8Reader(ints.JsonLines)),
             new("JsonSerializer → POCO (baseline)", ints.JsonStream.Length, () => Scenarios.Poco(ints.JsonLines)),
         };
+        if (only is not null)
+        {
+            scenarios = [.. scenarios.Where((s, k) => k == scenarios.Length - 1 || s.Name.Contains(only, StringComparison.Ordinal))];
+        }
+
         List<Result> results = Measure(scenarios, events, passes, runs);
         Result poco = results[^1];
 

@@ -125,46 +125,63 @@ public static class JsonEventParser
 
                 ReadOnlySpan<byte> name = s[(i + 1)..keyEnd];
                 WellKnown field = Identify(name, nameEscaped);
-                i = SkipWhitespace(s, keyEnd + 1);
-                if (i >= s.Length || s[i] != (byte)':')
-                {
-                    return Fail(s, NotJson, out reason);
-                }
 
-                i = SkipWhitespace(s, i + 1);
-                if (i >= s.Length)
+                // Compact JSON (what senders write) has the value right after the colon: every
+                // value starts with a byte above space, so one test skips both whitespace loops.
+                if (keyEnd + 2 < s.Length && s[keyEnd + 1] == (byte)':' && s[keyEnd + 2] > (byte)' ')
                 {
-                    return Fail(s, NotJson, out reason);
+                    i = keyEnd + 2;
+                }
+                else
+                {
+                    i = SkipWhitespace(s, keyEnd + 1);
+                    if (i >= s.Length || s[i] != (byte)':')
+                    {
+                        return Fail(s, NotJson, out reason);
+                    }
+
+                    i = SkipWhitespace(s, i + 1);
+                    if (i >= s.Length)
+                    {
+                        return Fail(s, NotJson, out reason);
+                    }
                 }
 
                 byte c = s[i];
-                int end;
+                int end = 0;
                 int named = fields.IsEmpty ? -1 : IndexOf(catalog, name, nameEscaped);
                 if (named >= 0)
                 {
                     // A field some stage reads: locate it now (last occurrence wins, as below).
                     end = Locate(s, i, c, out fields[named]);
-                    if (field != WellKnown.Other && end >= 0)
+                }
+
+                if (field != WellKnown.Other)
+                {
+                    // `.type` and friends are also the well-known fields: decode those too. One call
+                    // site, so the inlined decoder appears once in this method.
+                    if (end >= 0)
                     {
-                        // `.type` and friends are also the well-known fields: decode those too.
                         end = DecodeWellKnown(s, i, c, field, ref tsState, ref ts, ref typeState, ref typeOffset, ref typeLength, ref typeEscaped,
                             ref keyState, ref keyOffset, ref keyLength, ref keyEscaped, ref valueState, ref value);
                     }
                 }
-                else if (field == WellKnown.Other)
+                else if (named < 0)
                 {
                     // Most members are not well-known: validate and move on.
                     end = SkipMemberValue(s, i, c);
-                }
-                else
-                {
-                    end = DecodeWellKnown(s, i, c, field, ref tsState, ref ts, ref typeState, ref typeOffset, ref typeLength, ref typeEscaped,
-                        ref keyState, ref keyOffset, ref keyLength, ref keyEscaped, ref valueState, ref value);
                 }
 
                 if (end < 0)
                 {
                     return Fail(s, end, out reason);
+                }
+
+                // Compact JSON again: `,"` goes straight to the next name.
+                if (end + 1 < s.Length && s[end] == (byte)',' && s[end + 1] == (byte)'"')
+                {
+                    i = end + 1;
+                    continue;
                 }
 
                 i = SkipWhitespace(s, end);
@@ -540,6 +557,15 @@ public static class JsonEventParser
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int ScanString(ReadOnlySpan<byte> s, int start, out bool escaped)
+    {
+        escaped = false;
+        int end = StringScanner.IndexOfPlainEnd(s, start);
+        return end >= 0 ? end : ScanStringGeneral(s, start, out escaped);
+    }
+
+    /// <summary>As <see cref="ScanString"/>, for strings that are long, escaped, non-ASCII or invalid.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int ScanStringGeneral(ReadOnlySpan<byte> s, int start, out bool escaped)
     {
         escaped = false;
         int i = start;

@@ -24,6 +24,31 @@ public class JsonEventParserTests
         Assert.True((p.Slot.Flags & (EventFlags.TypeEscaped | EventFlags.KeyEscaped | EventFlags.Binary)) == 0, $"no escape/binary flags expected, got {p.Slot.Flags}");
     }
 
+    [Theory]
+    [InlineData("""{"ts":5,"type":"view","key":"k","value":1.5}""")]
+    [InlineData("""{"ts" :5,"type": "view","key"	:	"k" ,"value":1.5 }""")]
+    [InlineData("{\r\n \"ts\":\n5,\n \"type\":\"view\",\n \"key\":\"k\"\r\n,\"value\"\n:\n1.5\n}")]
+    public void TryParse_CompactOrSpacedSeparators_DecodeAlike(string line)
+    {
+        Parsed p = Parsed.Json(line);
+        Assert.True(p.Ok, $"{line} should be valid, got {p.Reason}");
+        Assert.True(p.Ts == 5 && p.Type == "view" && p.Key == "k" && p.Value == 1.5, $"{line}: got ts {p.Ts}, type '{p.Type}', key '{p.Key}', value {p.Value}");
+    }
+
+    [Theory]
+    [InlineData("""{"ts":5,"type":"view",}""")]
+    [InlineData("""{"ts":,"type":"view"}""")]
+    [InlineData("""{"ts"::5}""")]
+    [InlineData("""{"ts":5,,"type":"view"}""")]
+    [InlineData("""{"ts":5,"type":"view","}""")]
+    [InlineData("""{"ts":5,"type":}""")]
+    [InlineData("""{"ts":5,"type":"view":1}""")]
+    public void TryParse_MisplacedSeparatorInCompactLine_IsNotJson(string line)
+    {
+        Parsed p = Parsed.Json(line);
+        Assert.True(p.Reason == InvalidReason.NotJson, $"{line} should be not_json, got {(p.Ok ? "valid" : p.Reason)}");
+    }
+
     [Fact]
     public void TryParse_EmptyObject_IsValidWithNoFields()
     {

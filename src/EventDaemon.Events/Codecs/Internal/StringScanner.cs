@@ -49,6 +49,38 @@ internal static class StringScanner
         return IndexOfStopSwar(s, start);
     }
 
+    /// <summary>
+    /// The index of the quote that ends a plain string starting at <paramref name="start"/> when it
+    /// lies within 16 bytes and no backslash, control or non-ASCII byte comes before it; otherwise
+    /// -1, and the caller scans the general way (<see cref="IndexOfStop"/>).
+    /// </summary>
+    /// <remarks>
+    /// Names and most values of an event are such strings: one load, two masks and a bit test
+    /// settle them with no loop and no re-read of the stop byte. A string near the end of the line
+    /// is tested in the line's last 16 bytes, its mask shifted to start at <paramref name="start"/>
+    /// (bits past the line's end shift out as zeros), so the last member takes the same path.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int IndexOfPlainEnd(ReadOnlySpan<byte> s, int start)
+    {
+        if (!Vector128.IsHardwareAccelerated || s.Length < Vector128<byte>.Count)
+        {
+            return -1;
+        }
+
+        // In bounds: 0 <= at and at + 16 <= s.Length; start - at is 0..15 when start < s.Length,
+        // and a start at or past the end leaves shift >= 16 with no quote bits left below.
+        int at = Math.Min(start, s.Length - Vector128<byte>.Count);
+        int shift = start - at;
+        Vector128<byte> v = Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)at);
+        uint quotes = Vector128.Equals(v, Vector128.Create((byte)'"')).ExtractMostSignificantBits() >> shift;
+        uint others = (Vector128.Equals(v, Vector128.Create((byte)'\\'))
+            | Vector128.LessThan(v.AsSByte(), Vector128.Create((sbyte)0x20)).AsByte()).ExtractMostSignificantBits() >> shift;
+
+        // quotes - 1 sets exactly the bits below the first quote: none of them may be another stop.
+        return quotes != 0 && (others & (quotes - 1)) == 0 ? start + BitOperations.TrailingZeroCount(quotes) : -1;
+    }
+
     /// <summary>Bit i set when byte i is a quote, a backslash, below 0x20 or from 0x80.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint StopMask(Vector128<byte> v)
