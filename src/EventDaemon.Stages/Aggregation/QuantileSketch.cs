@@ -28,11 +28,14 @@ public static class QuantileSketch
     private const double C = 10.0 / 7.0;
 
     /// <summary>The largest d(ln v)/dL: a bucket of width 1/m in L spans at most this·(1/m) in ln.</summary>
-    private const double MaxLnPerL = 0.7;
+    public const double MaxLnPerL = 0.7;
 
-    /// <summary>Buckets per unit of L (about 35, one octave). The 1e-9 margin keeps a bucket's
-    /// span strictly under γ so that rounding in L cannot push an edge value past the 1 % bound.</summary>
-    public static readonly double KeysPerOctave = MaxLnPerL / Math.Log((1 + RelativeError) / (1 - RelativeError)) * (1 + 1e-9);
+    /// <summary>Buckets per unit of L (about one octave): 0.7/ln γ · (1 + 1e-9), a test pins the
+    /// literal to that formula. The 1e-9 margin keeps a bucket's span strictly under γ so that
+    /// rounding in L cannot push an edge value past the 1 % bound. A constant, not a static
+    /// readonly computed with Math.Log: under Native AOT that would put a class-constructor check
+    /// on every key.</summary>
+    public const double KeysPerOctave = 34.99883333721958;
 
     private const long ExponentMask = 0x7FF0_0000_0000_0000;
     private const long MantissaMask = 0x000F_FFFF_FFFF_FFFF;

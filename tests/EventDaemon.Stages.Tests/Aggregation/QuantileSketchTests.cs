@@ -137,6 +137,30 @@ public class QuantileSketchTests
     }
 
     [Fact]
+    public void KeysPerOctave_IsTheSlopeBoundOverLnGamma_WithItsMargin()
+    {
+        double gamma = (1 + QuantileSketch.RelativeError) / (1 - QuantileSketch.RelativeError);
+        double expected = QuantileSketch.MaxLnPerL / Math.Log(gamma) * (1 + 1e-9);
+        Assert.True(Math.Abs(QuantileSketch.KeysPerOctave - expected) <= expected * 1e-15, $"the literal {QuantileSketch.KeysPerOctave:R} should be 0.7/ln γ·(1 + 1e-9) = {expected:R}");
+    }
+
+    [Fact]
+    public void MaxLnPerL_BoundsTheMappingsSlopeOverEveryMantissa()
+    {
+        // d(ln v)/dL = 1/((1 + s)·P'(s)) for the cubic P of the mapping; its bound sets the bucket width.
+        double worst = 0;
+        for (int i = 0; i <= 1_000_000; i++)
+        {
+            double s = i / 1_000_000.0;
+            double slope = 1 / ((1 + s) * ((18.0 / 35 * s * s) - (6.0 / 5 * s) + (10.0 / 7)));
+            worst = Math.Max(worst, slope);
+        }
+
+        Assert.True(worst <= QuantileSketch.MaxLnPerL * (1 + 1e-12), $"ln v should grow at most {QuantileSketch.MaxLnPerL} per unit of L, grew {worst:R}");
+        Assert.True(worst >= QuantileSketch.MaxLnPerL * (1 - 1e-9), $"the bound should be tight (the mapping's buckets no narrower than needed), the largest slope was {worst:R}");
+    }
+
+    [Fact]
     public void KeyAndValue_ValuesAcrossManyMagnitudes_RepresentativeWithinOnePercent()
     {
         // A geometric sweep from 1e-300 to 1e300, 0.05 % a step: about 70 steps per bucket, so
