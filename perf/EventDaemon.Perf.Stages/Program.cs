@@ -17,8 +17,8 @@ namespace EventDaemon.Perf.Stages;
 /// Per-stage cost of filter evaluation and aggregation over events already in the ring, against
 /// what a .NET user would write over deserialized POCOs (a lambda with LINQ; a
 /// Dictionary&lt;string, List&lt;double&gt;&gt; per window with LINQ at close), in the same run.
-/// Three aggregate rows: 4 000 groups a window; the per-key case (5 000 keys × 3 types); and
-/// 1 000 000 groups in one window. Each aggregate row also reports the native bytes its group
+/// Four aggregate rows: 4 000 groups a window; the per-key case (5 000 keys × 3 types); 1 500
+/// groups of ~130 values a window (their quantiles from the sketch); and 1 000 000 groups in one window. Each aggregate row also reports the native bytes its group
 /// table touched per group (<see cref="AggregateHandler.GroupMemory"/>).
 /// Prints a table and writes artifacts/bench/stages.json.
 /// </summary>
@@ -34,6 +34,7 @@ public static class Program
 
         Console.WriteLine($"stage costs: {events:N0} events, best of {repeats}; condition: {Condition}; aggregate: 1 s event-time windows by type and key, count sum min max mean p99");
         Console.WriteLine("aggregate per-key: 5 000 keys x 3 types (15 000 groups a window), count sum max p99, 1 s event-time windows, 200 000 events a second of event time");
+        Console.WriteLine("aggregate sketch: 500 keys x 3 types (1 500 groups a window, ~130 values each: sketched), count sum max p99, 1 s event-time windows, 200 000 events a second of event time");
         Console.WriteLine("aggregate 1M groups: 1 000 000 keys, two events each in one 1 s event-time window, count sum max p99, max_groups 1 000 000");
         var rows = new List<Row>();
         using (var workload = new Workload(Generate(events)))
@@ -45,6 +46,13 @@ public static class Program
         using (var workload = new Workload(GeneratePerKey(events, keys: 5_000, types: 3, spacingNanos: 5_000)))
         {
             rows.Add(AggregateRow("aggregate per-key (15k groups)", repeats, workload, events, PerKeyMetrics, 100_000));
+        }
+
+        using (var workload = new Workload(GeneratePerKey(events, keys: 500, types: 3, spacingNanos: 5_000)))
+        {
+            // ~130 values a group a window: past the exact values, so the quantile sketch's key
+            // mapping, bins and p99 read are on the path.
+            rows.Add(AggregateRow("aggregate sketch (1.5k groups)", repeats, workload, events, PerKeyMetrics, 100_000));
         }
 
         using (var workload = new Workload(GeneratePerKey(2_000_000, keys: 1_000_000, types: 1, spacingNanos: 400)))
