@@ -17,8 +17,8 @@ namespace EventDaemon.Perf.Stages;
 /// Per-stage cost of filter evaluation and aggregation over events already in the ring, against
 /// what a .NET user would write over deserialized POCOs (a lambda with LINQ; a
 /// Dictionary&lt;string, List&lt;double&gt;&gt; per window with LINQ at close), in the same run.
-/// Three aggregate rows: 4 000 groups a window; the per-key case (5 000 keys × 3 types); and
-/// 1 000 000 groups in one window. Each aggregate row also reports the native bytes its group
+/// Four aggregate rows: 4 000 groups a window; the per-key case (5 000 keys × 3 types); 1 500
+/// groups of ~130 values a window (their quantiles from the sketch); and 1 000 000 groups in one window. Each aggregate row also reports the native bytes its group
 /// table touched per group (<see cref="AggregateHandler.GroupMemory"/>).
 /// Prints a table and writes artifacts/bench/stages.json.
 /// </summary>
@@ -34,6 +34,7 @@ public static class Program
 
         Console.WriteLine($"stage costs: {events:N0} events, best of {repeats}; condition: {Condition}; aggregate: 1 s event-time windows by type and key, count sum min max mean p99");
         Console.WriteLine("aggregate per-key: 5 000 keys x 3 types (15 000 groups a window), count sum max p99, 1 s event-time windows, 200 000 events a second of event time");
+        Console.WriteLine("aggregate sketch: 500 keys x 3 types (1 500 groups a window, ~130 values each: sketched), count sum max p99, 1 s event-time windows, 200 000 events a second of event time");
         Console.WriteLine("aggregate 1M groups: 1 000 000 keys, two events each in one 1 s event-time window, count sum max p99, max_groups 1 000 000");
         var rows = new List<Row>();
         using (var workload = new Workload(Generate(events)))
@@ -47,10 +48,19 @@ public static class Program
             rows.Add(AggregateRow("aggregate per-key (15k groups)", repeats, workload, events, PerKeyMetrics, 100_000));
         }
 
+        using (var workload = new Workload(GeneratePerKey(events, keys: 500, types: 3, spacingNanos: 5_000)))
+        {
+            // ~130 values a group a window: past the exact values, so the quantile sketch's key
+            // mapping, bins and p99 read are on the path.
+            rows.Add(AggregateRow("aggregate sketch (1.5k groups)", repeats, workload, events, PerKeyMetrics, 100_000));
+        }
+
         using (var workload = new Workload(GeneratePerKey(2_000_000, keys: 1_000_000, types: 1, spacingNanos: 400)))
         {
             rows.Add(AggregateRow("aggregate 1M groups", repeats, workload, 2_000_000, PerKeyMetrics, 1_000_000));
         }
+
+        KeyMapping mapping = MeasureKeyMapping(repeats);
 
         Console.WriteLine();
         Console.WriteLine("| stage | eventd events/s | eventd B/event | native B/group | baseline events/s | baseline B/event | ratio |");
@@ -86,10 +96,15 @@ public static class Program
             }
 
             json.WriteEndArray();
+            json.WriteStartObject("key_mapping");
+            json.WriteNumber("sketch_ns_per_value", Math.Round(mapping.SketchNanos, 3));
+            json.WriteNumber("log_ns_per_value", Math.Round(mapping.LogNanos, 3));
+            json.WriteEndObject();
             json.WriteEndObject();
         }
 
         Console.WriteLine();
+        Console.WriteLine($"sketch key mapping: QuantileSketch.Key {mapping.SketchNanos:0.00} ns/value; ⌈ln v / ln γ⌉ with Math.Log {mapping.LogNanos:0.00} ns/value ({MappingValues:N0} values 0.01..1000 and lognormal, best of {repeats})");
         Console.WriteLine($"results written to {output}");
         return 0;
     }
@@ -296,6 +311,56 @@ public static class Program
 
         return lines;
     }
+
+    private const int MappingValues = 1 << 20;
+
+    /// <summary>
+    /// The sketch's value → key mapping alone, in ns per value: <see cref="QuantileSketch.Key"/>
+    /// against the same DDSketch mapping computed with <c>Math.Log</c>, over prices like the
+    /// per-key workload's and a wide lognormal (σ = 3).
+    /// </summary>
+    private static KeyMapping MeasureKeyMapping(int repeats)
+    {
+        var random = new Random(11);
+        double[] values = new double[MappingValues];
+        for (int i = 0; i < values.Length; i++)
+        {
+            double normal = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+            values[i] = (i & 1) == 0 ? (random.Next(1, 100_000) / 100.0) : Math.Exp(3 * normal);
+        }
+
+        double inverseLogGamma = 1 / Math.Log((1 + QuantileSketch.RelativeError) / (1 - QuantileSketch.RelativeError));
+        double sketch = double.MaxValue;
+        double log = double.MaxValue;
+        long checksum = 0;
+        for (int r = 0; r < Math.Max(3, repeats) * 3; r++)
+        {
+            // Plain loops, no delegate: the call would cost as much as the mapping.
+            var clock = Stopwatch.StartNew();
+            foreach (double v in values)
+            {
+                checksum += QuantileSketch.Key(v);
+            }
+
+            sketch = Math.Min(sketch, clock.Elapsed.TotalNanoseconds / values.Length);
+            clock.Restart();
+            foreach (double v in values)
+            {
+                checksum += (int)Math.Ceiling(Math.Log(v) * inverseLogGamma);
+            }
+
+            log = Math.Min(log, clock.Elapsed.TotalNanoseconds / values.Length);
+        }
+
+        if (checksum == long.MinValue)
+        {
+            Console.WriteLine("unreachable");
+        }
+
+        return new KeyMapping(sketch, log);
+    }
+
+    private readonly record struct KeyMapping(double SketchNanos, double LogNanos);
 
     private readonly record struct Row(string Stage, Measure Ours, Measure Baseline, double? GroupBytes);
 

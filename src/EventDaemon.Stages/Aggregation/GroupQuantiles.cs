@@ -6,6 +6,7 @@ public readonly ref struct GroupQuantiles
     private readonly ReadOnlySpan<double> _sorted;
     private readonly ReadOnlySpan<uint> _bins;
     private readonly int _low;
+    private readonly int _high;
     private readonly long _count;
     private readonly double _min;
     private readonly double _max;
@@ -16,10 +17,12 @@ public readonly ref struct GroupQuantiles
         _count = sorted.Length;
     }
 
-    public GroupQuantiles(ReadOnlySpan<uint> bins, int low, long count, double min, double max)
+    /// <param name="high">the highest key seen: quantiles above the median are read down from it.</param>
+    public GroupQuantiles(ReadOnlySpan<uint> bins, int low, int high, long count, double min, double max)
     {
         _bins = bins;
         _low = low;
+        _high = high;
         _count = count;
         _min = min;
         _max = max;
@@ -37,6 +40,6 @@ public readonly ref struct GroupQuantiles
             return _sorted[(int)rank - 1];
         }
 
-        return QuantileSketch.Quantile(_bins, _low, _count, q, _min, _max);
+        return QuantileSketch.Quantile(_bins, _low, _high, _count, q, _min, _max);
     }
 }

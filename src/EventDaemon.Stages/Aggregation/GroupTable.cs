@@ -240,7 +240,7 @@ public sealed class GroupTable : IDisposable
         int n = h.Valued;
         if (n > BlockValues)
         {
-            return new GroupQuantiles(_sketches!.Items<uint>(h.Block), SketchLow(entry), n, h.Min, h.Max);
+            return new GroupQuantiles(_sketches!.Items<uint>(h.Block), SketchLow(entry), SketchHigh(entry), n, h.Min, h.Max);
         }
 
         ReadOnlySpan<double> values = n <= InlineValues ? InlineValueSpan(entry)[..n] : _valueBlocks!.Items<double>(h.Block)[..n];

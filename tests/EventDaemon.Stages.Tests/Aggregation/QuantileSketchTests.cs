@@ -15,8 +15,8 @@ public class QuantileSketchTests
 {
     private static readonly double[] Qs = [0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1];
 
-    /// <summary>γ^(Bins − 1): the spread of magnitudes the bins cover without merging.</summary>
-    private static readonly double Range = Math.Pow((1 + QuantileSketch.RelativeError) / (1 - QuantileSketch.RelativeError), QuantileSketch.Bins - 1);
+    /// <summary>2^((Bins − 1)/keys per octave): about the spread of magnitudes the bins cover without merging.</summary>
+    private static readonly double Range = Math.Pow(2, (QuantileSketch.Bins - 1) / QuantileSketch.KeysPerOctave);
 
     public static TheoryData<string> FittingDistributions => ["uniform", "uniform-descending", "uniform-ascending", "lognormal-narrow", "negative", "constant", "exponential-tiny"];
 
@@ -136,6 +136,113 @@ public class QuantileSketchTests
         });
     }
 
+    [Fact]
+    public void KeysPerOctave_IsTheSlopeBoundOverLnGamma_WithItsMargin()
+    {
+        double gamma = (1 + QuantileSketch.RelativeError) / (1 - QuantileSketch.RelativeError);
+        double expected = QuantileSketch.MaxLnPerL / Math.Log(gamma) * (1 + 1e-9);
+        Assert.True(Math.Abs(QuantileSketch.KeysPerOctave - expected) <= expected * 1e-15, $"the literal {QuantileSketch.KeysPerOctave:R} should be 0.7/ln γ·(1 + 1e-9) = {expected:R}");
+    }
+
+    [Fact]
+    public void MaxLnPerL_BoundsTheMappingsSlopeOverEveryMantissa()
+    {
+        // d(ln v)/dL = 1/((1 + s)·P'(s)) for the cubic P of the mapping; its bound sets the bucket width.
+        double worst = 0;
+        for (int i = 0; i <= 1_000_000; i++)
+        {
+            double s = i / 1_000_000.0;
+            double slope = 1 / ((1 + s) * ((18.0 / 35 * s * s) - (6.0 / 5 * s) + (10.0 / 7)));
+            worst = Math.Max(worst, slope);
+        }
+
+        Assert.True(worst <= QuantileSketch.MaxLnPerL * (1 + 1e-12), $"ln v should grow at most {QuantileSketch.MaxLnPerL} per unit of L, grew {worst:R}");
+        Assert.True(worst >= QuantileSketch.MaxLnPerL * (1 - 1e-9), $"the bound should be tight (the mapping's buckets no narrower than needed), the largest slope was {worst:R}");
+    }
+
+    [Fact]
+    public void KeyAndValue_ValuesAcrossManyMagnitudes_RepresentativeWithinOnePercent()
+    {
+        // A geometric sweep from 1e-300 to 1e300, 0.05 % a step: about 70 steps per bucket, so
+        // every bucket is hit near both of its edges, in every octave's mantissa range.
+        double worst = 0;
+        double worstAt = 0;
+        for (double v = 1e-300; v < 1e300; v *= 1.0005)
+        {
+            foreach (double x in new[] { v, -v })
+            {
+                double error = Math.Abs(QuantileSketch.Value(QuantileSketch.Key(x)) - x) / Math.Abs(x);
+                if (error > worst)
+                {
+                    worst = error;
+                    worstAt = x;
+                }
+            }
+        }
+
+        Assert.True(worst <= QuantileSketch.RelativeError, $"every value should be within 1% of its key's value; the worst was {worstAt:R}, {worst:P6} off");
+        Assert.True(worst > QuantileSketch.RelativeError * 0.95, $"the mapping should use nearly all of its error budget (buckets no narrower than needed), the worst was {worst:P6}");
+    }
+
+    [Fact]
+    public void KeyAndValue_EitherSideOfEveryBucketEdge_WithinOnePercentAndOrdered()
+    {
+        // The edges themselves: the largest value of each key and the next double up, which
+        // belongs to the next key. Rounding in the mapping must not break the bound at either.
+        int edges = 0;
+        for (int key = QuantileSketch.Key(1e-200); key < QuantileSketch.Key(1e200); key += 7)
+        {
+            double inside = QuantileSketch.Value(key);
+            double step = inside * 0.002;
+            // Walk up to the edge, then bisect it down to adjacent doubles.
+            double below = inside;
+            double above = inside + step;
+            while (QuantileSketch.Key(above) == key)
+            {
+                below = above;
+                above += step;
+            }
+
+            while (double.BitIncrement(below) < above)
+            {
+                double mid = below + ((above - below) / 2);
+                if (mid <= below || mid >= above)
+                {
+                    break;
+                }
+
+                if (QuantileSketch.Key(mid) == key)
+                {
+                    below = mid;
+                }
+                else
+                {
+                    above = mid;
+                }
+            }
+
+            Assert.Equal(key, QuantileSketch.Key(below));
+            Assert.True(QuantileSketch.Key(above) == key + 1, $"the double just above key {key}'s edge {below:R} should map to the next key, got {QuantileSketch.Key(above)}");
+            double errorBelow = Math.Abs(QuantileSketch.Value(key) - below) / below;
+            double errorAbove = Math.Abs(QuantileSketch.Value(key + 1) - above) / above;
+            Assert.True(errorBelow <= QuantileSketch.RelativeError && errorAbove <= QuantileSketch.RelativeError,
+                $"at the edge of key {key} ({below:R} | {above:R}) both sides should be within 1% of their keys' values, were {errorBelow:P6} and {errorAbove:P6}");
+            edges++;
+        }
+
+        Assert.True(edges > 1000, $"the sweep should cross many bucket edges, crossed {edges}");
+    }
+
+    [Fact]
+    public void Value_OfEveryKeyInRange_MapsBackToThatKey()
+    {
+        for (int key = QuantileSketch.Key(1e-300); key <= QuantileSketch.Key(1e300); key++)
+        {
+            Assert.True(QuantileSketch.Key(QuantileSketch.Value(key)) == key, $"key {key}'s value {QuantileSketch.Value(key):R} should map back to it, mapped to {QuantileSketch.Key(QuantileSketch.Value(key))}");
+            Assert.True(QuantileSketch.Key(-QuantileSketch.Value(key)) == -key, $"the negative of key {key}'s value should map to {-key}");
+        }
+    }
+
     private static double Exact(double[] values, double q)
     {
         double[] sorted = [.. values.Order()];
@@ -204,6 +311,6 @@ public class QuantileSketchTests
             _max = Math.Max(_max, value);
         }
 
-        public double Quantile(double q) => QuantileSketch.Quantile(_bins, _low, _count, q, _min, _max);
+        public double Quantile(double q) => QuantileSketch.Quantile(_bins, _low, _high, _count, q, _min, _max);
     }
 }
