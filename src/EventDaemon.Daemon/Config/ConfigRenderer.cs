@@ -88,6 +88,15 @@ public static class ConfigRenderer
         toml.Table($"transforms.{transform.Name}");
         toml.String("type", transform.TypeName);
         toml.Strings("inputs", transform.Inputs);
+        if (transform.Threads == TransformConfig.AutoThreads)
+        {
+            toml.String("threads", "auto");
+        }
+        else if (transform.Threads != 1)
+        {
+            toml.Integer("threads", transform.Threads);
+        }
+
         switch (transform)
         {
             case FilterTransformConfig filter:

@@ -638,4 +638,67 @@ public sealed class ConfigErrorTests
             "test.toml:17:1: unknown key 'typo' in source 'in' (did you mean 'type'?)");
         Assert.True(result.Config is null, "a config with errors produced a model");
     }
+
+    [Fact]
+    public void Threads_AcceptsANumberOrAuto_AndRefusesStagesWithOneStateForAllEvents()
+    {
+        EventdConfig config = ConfigTesting.Valid(
+            """
+            [sources.in]
+            type = "tcp"
+            address = "127.0.0.1:7400"
+
+            [transforms.agg]
+            type = "aggregate"
+            inputs = ["in"]
+            window = "1s"
+            metrics = ["count"]
+            threads = 3
+
+            [transforms.keep]
+            type = "filter"
+            inputs = ["in"]
+            condition = 'value > 1'
+            threads = "auto"
+
+            [sinks.out]
+            type = "stdout"
+            inputs = ["agg", "keep"]
+            """);
+        Assert.True(config.Transforms["agg"].Threads == 3, $"threads = 3 should bind, got {config.Transforms["agg"].Threads}");
+        Assert.True(config.Transforms["keep"].Threads == TransformConfig.AutoThreads, "threads = \"auto\" should bind to AutoThreads");
+
+        ConfigTesting.Rejects(
+            """
+            [sources.in]
+            type = "tcp"
+            address = "127.0.0.1:7400"
+
+            [transforms.some]
+            type = "sample"
+            inputs = ["in"]
+            rate = 10
+            threads = 2
+
+            [transforms.slow]
+            type = "throttle"
+            inputs = ["some"]
+            limit = 5
+            threads = "many"
+
+            [transforms.few]
+            type = "throttle"
+            inputs = ["slow"]
+            limit = 5
+            key = "key"
+            threads = 0
+
+            [sinks.out]
+            type = "stdout"
+            inputs = ["few"]
+            """,
+            "test.toml:9:11: threads: a sample without a key keeps 1 in rate of all its events, so it runs on one thread; give it a key to split it by key",
+            "test.toml:15:11: threads: expected an integer between 1 and 64 or \"auto\", found \"many\"",
+            "test.toml:22:11: threads: must be between 1 and 64, found 0");
+    }
 }

@@ -56,7 +56,7 @@ internal static class TransformBinder
         {
             if (text.Value != "auto")
             {
-                reader.Context.Error(entry.Value.Position, $"threads: expected an integer from 1 to {TransformConfig.MaxThreads} or \"auto\", found \"{text.Value}\"");
+                reader.Context.Error(entry.Value.Position, $"threads: expected an integer between 1 and {TransformConfig.MaxThreads} or \"auto\", found \"{text.Value}\"");
                 return null;
             }
 
