@@ -32,6 +32,11 @@ internal sealed class StreamIngest
     private readonly LineFramer? _lines;
     private readonly BinaryFrameDecoder? _frames;
     private readonly EventSlot[] _staged = new EventSlot[StageCapacity];
+
+    // Where each staged event's bytes are until its turn at the ring: an offset into the current
+    // read, or (negative, -1 - offset) into _carried. The slot's PayloadPosition means only the
+    // arena position, which the ring writes when the event is appended.
+    private readonly int[] _stagedAt = new int[StageCapacity];
     private readonly byte[] _carried;
 
     // The catalog the staged rows were decoded for, read from the ring once per read: a reload
@@ -154,12 +159,12 @@ internal sealed class StreamIngest
         // Where the bytes are: an offset into this read, or (negative) into our carried copy.
         if (read.Overlaps(payload, out int offset))
         {
-            slot.PayloadPosition = offset;
+            _stagedAt[_stagedCount] = offset;
         }
         else
         {
             payload.CopyTo(_carried.AsSpan(_carriedUsed));
-            slot.PayloadPosition = -1 - _carriedUsed;
+            _stagedAt[_stagedCount] = -1 - _carriedUsed;
             _carriedUsed += payload.Length;
         }
 
@@ -195,10 +200,10 @@ internal sealed class StreamIngest
                 for (int i = 0; i < count; i++)
                 {
                     ref EventSlot slot = ref _staged[i];
-                    long position = slot.PayloadPosition;
+                    int position = _stagedAt[i];
                     ReadOnlySpan<byte> payload = position >= 0
-                        ? read.Slice((int)position, slot.PayloadLength)
-                        : _carried.AsSpan((int)(-1 - position), slot.PayloadLength);
+                        ? read.Slice(position, slot.PayloadLength)
+                        : _carried.AsSpan(-1 - position, slot.PayloadLength);
                     slot.IngestNanos = ingest;
                     ReadOnlySpan<byte> row = _rows.AsSpan(i * _catalog.RowBytes, _catalog.RowBytes);
                     if (!batch.TryAppend(ref slot, payload, row, _catalog, _wait))
