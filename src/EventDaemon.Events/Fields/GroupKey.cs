@@ -132,14 +132,22 @@ public static class GroupKey
             h = Round(h, tail);
         }
 
-        // fmix64: every input bit reaches every output bit, so the low bits (table index) and the
-        // high bits (partition) are both well mixed.
+        // Every input bit reaches every output bit, so the low bits (table index) and the high
+        // bits (partition) are both well mixed.
+        h = Avalanche(h);
+        return (uint)h ^ (uint)(h >> 32);
+    }
+
+    /// <summary>MurmurHash3's fmix64: the finishing step of every hash in the daemon.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Avalanche(ulong h)
+    {
         h ^= h >> 33;
         h *= 0xFF51AFD7ED558CCD;
         h ^= h >> 33;
         h *= 0xC4CEB9FE1A85EC53;
         h ^= h >> 33;
-        return (uint)h ^ (uint)(h >> 32);
+        return h;
     }
 
     /// <summary>Which of <paramref name="partitions"/> a key hash belongs to: by its high bits, so

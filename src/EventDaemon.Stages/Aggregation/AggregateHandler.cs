@@ -156,7 +156,7 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         int entry = -1;
         if (w >= 0)
         {
-            uint hash = view.TryGetKeyHash(_keyIndex, out uint fromRow) ? fromRow : GroupKey.Hash(key[..keyLength]);
+            ulong hash = view.TryGetKeyHash(_keyIndex, out uint fromRow) ? fromRow : GroupTable.HashKey(key[..keyLength]);
             entry = s.Groups.FindOrAdd(start, key[..keyLength], hash, out added);
         }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using EventDaemon.Events.Fields;
 using EventDaemon.Ring.Memory;
 
 namespace EventDaemon.Stages.Aggregation;
@@ -134,41 +135,12 @@ public sealed class GroupTable : IDisposable
 
     /// <summary>
     /// The hash of a group key: a pure function of its bytes (not of the window, which the table
-    /// mixes in itself), so it can be computed before the window is known, on another thread.
+    /// mixes in itself), so it can be computed before the window is known, on another thread. The
+    /// same function the reader threads use (<see cref="GroupKey.Hash"/>), so a key hashed there
+    /// and one hashed here find the same group.
     /// </summary>
-    public static ulong HashKey(ReadOnlySpan<byte> key)
-    {
-        ref byte start = ref MemoryMarshal.GetReference(key);
-        int length = key.Length;
-        ulong hash = (ulong)length * 0x9E3779B97F4A7C15;
-        int i = 0;
-        for (; i + 8 <= length; i += 8)
-        {
-            hash = Mix(hash ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i)));
-        }
-
-        if (i < length)
-        {
-            ulong tail;
-            if (length >= 8)
-            {
-                // The last 8 bytes, overlapping bytes already mixed: no byte loop for the tail.
-                tail = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, length - 8));
-            }
-            else
-            {
-                tail = 0;
-                for (int k = 0; k < length; k++)
-                {
-                    tail |= (ulong)Unsafe.Add(ref start, k) << (8 * k);
-                }
-            }
-
-            hash = Mix(hash ^ tail);
-        }
-
-        return Finish(hash);
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong HashKey(ReadOnlySpan<byte> key) => GroupKey.Hash(key);
 
     /// <summary>The entry of (<paramref name="window"/>, <paramref name="key"/>), created if absent.</summary>
     /// <returns>the entry, or -1 when the table is full (max_groups) or the key longer than <see cref="AggregateSpec.MaxKeyBytes"/>.</returns>
@@ -481,18 +453,7 @@ public sealed class GroupTable : IDisposable
     private static uint Tag(long window, ulong keyHash) => (uint)Finish(keyHash ^ ((ulong)window * 0x9E3779B97F4A7C15));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Mix(ulong x) => BitOperations.RotateLeft(x * 0xBF58476D1CE4E5B9, 31) * 0x94D049BB133111EB;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Finish(ulong x)
-    {
-        x ^= x >> 33;
-        x *= 0xFF51AFD7ED558CCD;
-        x ^= x >> 33;
-        x *= 0xC4CEB9FE1A85EC53;
-        x ^= x >> 33;
-        return x;
-    }
+    private static ulong Finish(ulong x) => GroupKey.Avalanche(x);
 
     public void Dispose()
     {

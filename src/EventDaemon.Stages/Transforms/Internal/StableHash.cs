@@ -44,15 +44,6 @@ internal static class StableHash
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Mix(ulong k) => BitOperations.RotateLeft(k * Prime2, 31) * Prime1;
 
-    /// <summary>MurmurHash3's fmix64.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Finalise(ulong h)
-    {
-        h ^= h >> 33;
-        h *= 0xFF51AFD7ED558CCD;
-        h ^= h >> 33;
-        h *= 0xC4CEB9FE1A85EC53;
-        h ^= h >> 33;
-        return h;
-    }
+    private static ulong Finalise(ulong h) => EventDaemon.Events.Fields.GroupKey.Avalanche(h);
 }
