@@ -54,12 +54,15 @@ bench-stages: deps
 	sh scripts/bench-stages.sh
 
 # End to end: eventd, load generator, floors and baseline in one run; table, artifacts/bench/e2e.json and
-# e2e-latency.svg; fails if the 60 s steady state collects or allocates. E2E_QUICK=1 for a short run.
+# e2e-latency.svg; fails if the 60 s steady state collects or allocates. E2E_QUICK=1 for a short run,
+# E2E_WORKLOADS=per-key,per-key-1m,by-type,binary,latency,steady for a subset, E2E_ROUNDS=N for the best
+# of N interleaved rounds, E2E_AGG_THREADS=N to split the aggregate over N threads.
 bench-e2e: deps
 	sh scripts/bench-e2e.sh
 
 # eventd under load with perf: artifacts/profile/flamegraph.svg, top.txt, alloc.txt.
-# PROFILE_PIPELINE=latency PROFILE_RATE=100000 profiles the latency pipeline (PROFILE_HANDOFF=0: with idle_handoff = false).
+# PROFILE_PIPELINE=latency PROFILE_RATE=100000 profiles the latency pipeline (PROFILE_HANDOFF=0: with idle_handoff = false);
+# PROFILE_PIPELINE=per-key (or per-key-1m, by-type; PROFILE_FORMAT=binary) the throughput workloads.
 profile: deps
 	sh scripts/profile.sh
 
