@@ -54,12 +54,18 @@ internal sealed class GraphPlan
 {
     public const string MainRing = "main";
 
-    private GraphPlan(List<StagePlan> stages) => Stages = stages;
+    private readonly Dictionary<string, StagePlan> _byName;
+
+    private GraphPlan(List<StagePlan> stages)
+    {
+        Stages = stages;
+        _byName = stages.ToDictionary(s => s.Name, StringComparer.Ordinal);
+    }
 
     /// <summary>Every transform and sink, in the topology's (dependency) order.</summary>
     public IReadOnlyList<StagePlan> Stages { get; }
 
-    public StagePlan this[string name] => Stages.First(s => s.Name == name);
+    public StagePlan this[string name] => _byName[name];
 
     public static GraphPlan Of(EventdConfig config, IReadOnlyDictionary<string, ushort> sourceIds)
     {
@@ -156,14 +162,6 @@ internal sealed class GraphPlan
         return text.ToString();
     }
 
-    /// <summary>An aggregate's group key as the catalog and the partitions know it.</summary>
-    public static KeyPart[] KeyPartsOf(AggregateTransformConfig aggregate) => [.. aggregate.GroupBy.Select(f => f.Kind switch
-    {
-        FieldRefKind.Type => KeyPart.Type,
-        FieldRefKind.Key => KeyPart.Key,
-        _ => KeyPart.Named(f.Name),
-    })];
-
     private static StageConfig Config(Topology topology, string name) => topology.Stages.First(s => s.Name == name).Config;
 
     private static bool IsStateless(StageConfig config) =>
@@ -171,7 +169,7 @@ internal sealed class GraphPlan
 
     private static SplitSpec SplitOf(StageConfig config) => config switch
     {
-        AggregateTransformConfig aggregate => new SplitSpec(PartitionKind.GroupKey, GroupKey: KeyPartsOf(aggregate)),
+        AggregateTransformConfig aggregate => new SplitSpec(PartitionKind.GroupKey, GroupKey: PipelineBuilder.GroupKeyOf(aggregate)),
         SampleTransformConfig { Key: { } key } => new SplitSpec(PartitionKind.Selector, FieldSelector.Parse(key.ToString())),
         ThrottleTransformConfig { Key: { } key } => new SplitSpec(PartitionKind.Selector, FieldSelector.Parse(key.ToString())),
         DedupeTransformConfig dedupe => new SplitSpec(PartitionKind.Selector, FieldSelector.Parse(dedupe.Field.ToString())),

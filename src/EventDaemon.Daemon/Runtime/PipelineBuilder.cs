@@ -90,8 +90,9 @@ public static class PipelineBuilder
         IReadOnlyList<StageMetrics>? previous = null)
         where TWait : struct, IWaitStrategy
     {
-        Dictionary<string, FieldCatalog> catalogs = CatalogsOf(config.Topology);
-        var main = new RingContext<TWait>("main", mainRing, ownsRing: false, catalogs[MainRing]);
+        GraphPlan plan = GraphPlan.Of(config, sourceIds);
+        Dictionary<string, FieldCatalog> catalogs = CatalogsOf(config.Topology, plan);
+        var main = new RingContext<TWait>(GraphPlan.MainRing, mainRing, ownsRing: false, catalogs[GraphPlan.MainRing]);
         var rings = new List<RingContext<TWait>> { main };
         var ringOf = new Dictionary<string, RingContext<TWait>>(StringComparer.Ordinal);
         foreach (string source in sourceIds.Keys)
@@ -105,7 +106,6 @@ public static class PipelineBuilder
         // Room for the largest rendering of an event (binary frames grow ~6x as JSON) plus an
         // enrich row, twice, so a full buffer still takes one more event before it flushes.
         int bufferBytes = Math.Max(256 * 1024, 2 * (config.Daemon.MaxEventBytes * 6 + 256 + EnrichTable.MaxRowBytes));
-        GraphPlan plan = GraphPlan.Of(config, sourceIds);
         var pins = new Pins(cpus);
         try
         {
@@ -283,68 +283,61 @@ public static class PipelineBuilder
         };
     }
 
-    private const string MainRing = "main";
-
     /// <summary>
     /// What the stages of each ring read, so the reader threads decode it once (see
-    /// <see cref="FieldCatalog"/>): the main ring's under <c>"main"</c>, each aggregate's output
-    /// ring's under the aggregate's name. A stage's ring is the ring of its inputs.
+    /// <see cref="FieldCatalog"/>): the main ring's under <see cref="GraphPlan.MainRing"/>, each
+    /// aggregate's output ring's under the aggregate's name; which ring a stage reads is the plan's.
     /// </summary>
-    internal static Dictionary<string, FieldCatalog> CatalogsOf(Topology topology)
+    internal static Dictionary<string, FieldCatalog> CatalogsOf(Topology topology, GraphPlan plan)
     {
-        var builders = new Dictionary<string, FieldCatalog.Builder>(StringComparer.Ordinal) { [MainRing] = new() };
-        var ringOf = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (SourceConfig source in topology.Sources)
-        {
-            ringOf[source.Name] = MainRing;
-        }
-
-        foreach (TopologyStage stage in topology.Stages)
-        {
-            string ring = stage.Upstream.Count > 0 && ringOf.TryGetValue(stage.Upstream[0].Component, out string? r) ? r : MainRing;
-            FieldCatalog.Builder fields = builders[ring];
-            switch (stage.Config)
-            {
-                case FilterTransformConfig filter:
-                    AddConditionFields(fields, filter.Condition);
-                    break;
-                case RouteTransformConfig route:
-                    foreach (RouteOutput output in route.Routes)
-                    {
-                        AddConditionFields(fields, output.Condition);
-                    }
-
-                    break;
-                case AggregateTransformConfig aggregate:
-                    fields.AddKey(GraphPlan.KeyPartsOf(aggregate));
-                    builders[aggregate.Name] = new FieldCatalog.Builder();
-                    break;
-                case SampleTransformConfig { Key: { Kind: FieldRefKind.Field } key }:
-                    fields.AddField(key.Name);
-                    break;
-                case ThrottleTransformConfig { Key: { Kind: FieldRefKind.Field } key }:
-                    fields.AddField(key.Name);
-                    break;
-                case DedupeTransformConfig { Field.Kind: FieldRefKind.Field } dedupe:
-                    fields.AddField(dedupe.Field.Name);
-                    break;
-                case EnrichTransformConfig { Field.Kind: FieldRefKind.Field } enrich:
-                    fields.AddField(enrich.Field.Name);
-                    break;
-            }
-
-            ringOf[stage.Name] = stage.Config is AggregateTransformConfig ? stage.Name : ring;
-        }
-
+        var builders = new Dictionary<string, FieldCatalog.Builder>(StringComparer.Ordinal) { [GraphPlan.MainRing] = new() };
         try
         {
+            foreach (TopologyStage stage in topology.Stages)
+            {
+                FieldCatalog.Builder fields = builders[plan[stage.Name].Ring];
+                switch (stage.Config)
+                {
+                    case FilterTransformConfig filter:
+                        AddConditionFields(fields, filter.Condition);
+                        break;
+                    case RouteTransformConfig route:
+                        foreach (RouteOutput output in route.Routes)
+                        {
+                            AddConditionFields(fields, output.Condition);
+                        }
+
+                        break;
+                    case AggregateTransformConfig aggregate:
+                        fields.AddKey(GroupKeyOf(aggregate));
+                        builders[aggregate.Name] = new FieldCatalog.Builder();
+                        break;
+                    case SampleTransformConfig { Key: { Kind: FieldRefKind.Field } key }:
+                        fields.AddField(key.Name);
+                        break;
+                    case ThrottleTransformConfig { Key: { Kind: FieldRefKind.Field } key }:
+                        fields.AddField(key.Name);
+                        break;
+                    case DedupeTransformConfig { Field.Kind: FieldRefKind.Field } dedupe:
+                        fields.AddField(dedupe.Field.Name);
+                        break;
+                    case EnrichTransformConfig { Field.Kind: FieldRefKind.Field } enrich:
+                        fields.AddField(enrich.Field.Name);
+                        break;
+                }
+            }
+
             return builders.ToDictionary(b => b.Key, b => b.Value.Build(), StringComparer.Ordinal);
         }
         catch (InvalidOperationException e)
         {
+            // More distinct fields or keys on one ring than a catalog holds.
             throw new PipelineException(e.Message);
         }
     }
+
+    /// <summary>An aggregate's group key as the catalog and the partitions know it: the spec's own.</summary>
+    internal static KeyPart[] GroupKeyOf(AggregateTransformConfig aggregate) => SpecOf(aggregate, threads: 1).KeyParts();
 
     private static void AddConditionFields(FieldCatalog.Builder fields, string condition)
     {
@@ -353,14 +346,7 @@ public static class PipelineBuilder
         {
             foreach (string name in program.FieldNames)
             {
-                try
-                {
-                    fields.AddField(name);
-                }
-                catch (InvalidOperationException e)
-                {
-                    throw new PipelineException(e.Message);
-                }
+                fields.AddField(name);
             }
         }
     }
@@ -573,59 +559,6 @@ internal sealed class RingContext<TWait>(string name, EventRing ring, bool ownsR
     public Dictionary<string, Stage[]> Stages { get; } = new(StringComparer.Ordinal);
 
     public Dictionary<string, int> Bits { get; } = new(StringComparer.Ordinal);
-}
-
-/// <summary>CPUs handed out round-robin, one per new consumer thread (fused stages take none).</summary>
-internal sealed class Pins(int[] cpus)
-{
-    private int _next;
-
-    public int[]? Next() => cpus.Length == 0 ? null : [cpus[_next++ % cpus.Length]];
-}
-
-/// <summary>
-/// Puts the handlers of one stage into its ring's graph as its plan says: on a thread of its own
-/// (one per partition when split), or on the threads of the stage before it (fused, partition by
-/// partition), and maps the stage's name (and a fused stage's members) to the resulting stages.
-/// </summary>
-internal sealed class Placement<TWait>(RingContext<TWait> ctx, StagePlan plan, Stage[] after, Pins pins)
-    where TWait : struct, IWaitStrategy
-{
-    public void Place<THandler>(Func<int, THandler> create, TimeSpan? idle)
-        where THandler : struct, IEventHandler<EventSlot>
-    {
-        int n = plan.Threads;
-        if (!plan.Fused)
-        {
-            var stages = new Stage[n];
-            for (int i = 0; i < n; i++)
-            {
-                string name = n == 1 ? plan.Name : $"{plan.Name}#{i}";
-                stages[i] = ctx.Graph.Add(name, create(i), after, pins.Next(), idle, member: plan.Name);
-            }
-
-            ctx.Stages[plan.Name] = stages;
-            return;
-        }
-
-        // The stage before it has the same threads (the plan made them so): one fused stage each.
-        if (after.Length != n)
-        {
-            throw new InvalidOperationException($"'{plan.Name}' is planned onto {n} threads but its input runs on {after.Length}");
-        }
-
-        var fused = new Stage[n];
-        for (int i = 0; i < n; i++)
-        {
-            string? name = n == 1 ? null : string.Join('+', [.. after[i].Members, plan.Name]) + $"#{i}";
-            fused[i] = ctx.Graph.Fuse(after[i], plan.Name, create(i), idle, name);
-        }
-
-        foreach (string member in fused[0].Members)
-        {
-            ctx.Stages[member] = fused;
-        }
-    }
 }
 
 /// <summary>A config that validated but cannot be built (a sink that cannot open, a limit exceeded).</summary>

@@ -65,11 +65,16 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
         AggregateState s = _state;
-        if (_reach.Delivers(ref slot) && !_partition.Skips(_input, ref slot, sequence))
+        if (_reach.Delivers(ref slot))
         {
-            ref StageCounters counters = ref _metrics.Counters;
-            Volatile.Write(ref counters.Processed, counters.Processed + 1);
-            Fold(ref slot, s, sequence, endOfBatch);
+            // One view for the thread's share and the group key alike.
+            var view = _input.View(ref slot, sequence);
+            if (_partition.Owns(in view, sequence))
+            {
+                ref StageCounters counters = ref _metrics.Counters;
+                Volatile.Write(ref counters.Processed, counters.Processed + 1);
+                Fold(ref slot, in view, s, sequence, endOfBatch);
+            }
         }
 
         if (_spec.EventTime && ((_streamSources >> slot.SourceId) & 1) != 0)
@@ -107,7 +112,7 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         s.Groups.Dispose();
     }
 
-    private readonly void Fold(ref EventSlot slot, AggregateState s, long sequence, bool endOfBatch)
+    private readonly void Fold(ref EventSlot slot, in EventView view, AggregateState s, long sequence, bool endOfBatch)
     {
         long time;
         if (_spec.EventTime)
@@ -147,7 +152,6 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         }
 
         Span<byte> key = stackalloc byte[AggregateSpec.MaxKeyBytes];
-        var view = _input.View(ref slot, sequence);
         int keyLength = GroupKey.Build(in view, _keyParts, key);
         int w = keyLength < 0 ? -1 : s.WindowIndex(start);
         bool added = false;

@@ -38,13 +38,15 @@ public struct FilterHandler : IEventHandler<EventSlot>
 
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        if (_partition.Skips(_ring, ref slot, sequence))
+        // One view for the thread's share and the condition alike.
+        var view = _ring.View(ref slot, sequence);
+        if (!_partition.Owns(in view, sequence))
         {
             return; // another thread of this stage takes it
         }
 
         bool pass = _reach.Delivers(ref slot)
-            && Marking.Counted(_program.Evaluate(_ring.View(ref slot, sequence)), ref slot, sequence, endOfBatch, _metrics, countDropped: false);
+            && Marking.Counted(_program.Evaluate(in view), ref slot, sequence, endOfBatch, _metrics, countDropped: false);
         Marking.MarkUnless(pass, ref slot, _bit);
     }
 
