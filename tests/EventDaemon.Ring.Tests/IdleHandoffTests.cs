@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using EventDaemon.Ring.Memory;
 using EventDaemon.Ring.Sequencing;
 using EventDaemon.Ring.Waiting;
+using EventDaemon.Tests.Shared;
 using Xunit;
 
 namespace EventDaemon.Ring.Tests;
@@ -459,7 +460,7 @@ public sealed class IdleHandoffTests
             PublishOne(sequencer, ring);
         }
 
-        int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+        using var gc = CollectionWatch.Start();
         long handedBefore = Processor(stage).HandedOffBatches;
         long allocated = PublishInBursts(sequencer, ring);
         long handed = Processor(stage).HandedOffBatches - handedBefore;
@@ -468,8 +469,7 @@ public sealed class IdleHandoffTests
         Assert.True(log.Seen == 20_020 && log.OutOfOrder == 0, $"saw {log.Seen} of 20020, {log.OutOfOrder} out of order");
         Assert.True(handed > 0, "the producer never ran the stage");
         Assert.True(allocated == 0, $"the producer allocated {allocated} bytes publishing and running {handed} batches");
-        Assert.True(GC.CollectionCount(0) == gen0 && GC.CollectionCount(1) == gen1 && GC.CollectionCount(2) == gen2,
-            "collections happened during the run");
+        Assert.True(gc.Collections == 0, $"collections happened during the run: {gc.Describe()}");
     }
 
     internal sealed class NestLog

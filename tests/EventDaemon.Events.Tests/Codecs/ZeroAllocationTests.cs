@@ -4,6 +4,7 @@ using EventDaemon.Events.BadInput;
 using EventDaemon.Events.Codecs;
 using EventDaemon.Events.Fields;
 using EventDaemon.Events.Tests.Support;
+using EventDaemon.Tests.Shared;
 using Xunit;
 
 namespace EventDaemon.Events.Tests.Codecs;
@@ -187,13 +188,12 @@ public class ZeroAllocationTests
     private static void AssertNoAllocation(Action body, string what)
     {
         // The delegate itself is allocated before measuring; the body runs on this thread.
-        int gen0 = GC.CollectionCount(0);
+        using var gc = CollectionWatch.Start();
         long before = GC.GetAllocatedBytesForCurrentThread();
         body();
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        int collections = GC.CollectionCount(0) - gen0;
         Assert.True(allocated == 0, $"{what} allocated {allocated} bytes in steady state; the hot path must allocate nothing");
-        Assert.True(collections == 0, $"{what} caused {collections} gen-0 collections in steady state");
+        Assert.True(gc.Collections == 0, $"{what} caused collections in steady state: {gc.Describe()}");
     }
 
     private struct ParsingLineSink : ILineSink

@@ -1,5 +1,6 @@
 using EventDaemon.Stages.Aggregation;
 using EventDaemon.Stages.Tests.Transforms;
+using EventDaemon.Tests.Shared;
 using Xunit;
 
 namespace EventDaemon.Stages.Tests.Aggregation;
@@ -45,8 +46,8 @@ public class AggregateZeroAllocationTests
         long windowsBefore = 0;
         Run(h, sequences, eventTime, 0, 50_000, ref windowsBefore);
 
+        using var gc = CollectionWatch.Start();
         long before = GC.GetAllocatedBytesForCurrentThread();
-        int collections = GC.CollectionCount(0);
         long outputBefore = h.Output.Sequencer.Cursor.Value;
         long windows = 0;
         Run(h, sequences, eventTime, 50_000, Events, ref windows);
@@ -54,7 +55,7 @@ public class AggregateZeroAllocationTests
         long lines = h.Output.Sequencer.Cursor.Value - outputBefore;
 
         Assert.True(allocated == 0, $"{Events:N0} events ({windows:N0} window rollovers, {lines:N0} result lines) allocated {allocated:N0} bytes on the stage thread; the aggregate must allocate nothing");
-        Assert.True(GC.CollectionCount(0) == collections, "no garbage collection should run while the aggregate works");
+        Assert.True(gc.Collections == 0, $"no garbage collection should run while the aggregate works: {gc.Describe()}");
         Assert.True(windows >= 900 && lines >= 900 * 48, $"the run should roll over about 1 000 windows of 48 groups, rolled {windows:N0} with {lines:N0} lines");
         Assert.True(h.Metrics.Late == 0 && h.Metrics.DroppedMaxGroups == 0, $"no event should be late or dropped: late {h.Metrics.Late}, dropped {h.Metrics.DroppedMaxGroups}");
     }
@@ -81,8 +82,8 @@ public class AggregateZeroAllocationTests
             Deliver(h, sequences, i, PerWindow);
         }
 
+        using var gc = CollectionWatch.Start();
         long before = GC.GetAllocatedBytesForCurrentThread();
-        int collections = GC.CollectionCount(0);
         long outputBefore = h.Output.Sequencer.Cursor.Value;
         for (int i = Warmup; i < Warmup + Events; i++)
         {
@@ -92,7 +93,7 @@ public class AggregateZeroAllocationTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         long lines = h.Output.Sequencer.Cursor.Value - outputBefore;
         Assert.True(allocated == 0, $"{Events:N0} events over 1 000 groups a window ({lines:N0} result lines) allocated {allocated:N0} bytes on the stage thread; the aggregate must allocate nothing");
-        Assert.True(GC.CollectionCount(0) == collections, "no garbage collection should run while the aggregate works");
+        Assert.True(gc.Collections == 0, $"no garbage collection should run while the aggregate works: {gc.Describe()}");
         Assert.True(lines >= (Events / PerWindow - 1) * 1000, $"about {Events / PerWindow} windows of 1 000 groups should close, {lines:N0} lines were written");
         Assert.True(h.Metrics.DroppedMaxGroups == 0, $"no event should be dropped: dropped {h.Metrics.DroppedMaxGroups}");
     }

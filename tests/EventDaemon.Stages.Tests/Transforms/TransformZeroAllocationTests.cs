@@ -1,6 +1,7 @@
 using EventDaemon.Stages.Metrics;
 using EventDaemon.Stages.Routing;
 using EventDaemon.Stages.Transforms;
+using EventDaemon.Tests.Shared;
 using Xunit;
 
 namespace EventDaemon.Stages.Tests.Transforms;
@@ -68,10 +69,10 @@ public class TransformZeroAllocationTests
         where THandler : struct, EventDaemon.Ring.IEventHandler<EventDaemon.Events.EventSlot>
     {
         long[] sequences = MixedEvents(ring);
-        int collections = GC.CollectionCount(0);
+        using var gc = CollectionWatch.Start();
         long allocated = StageDriver.AllocatedBytes(ref handler, ring, sequences, Events, before);
         Assert.True(allocated == 0, $"{what}: {Events:N0} events allocated {allocated:N0} bytes on the stage thread; it must allocate nothing");
-        Assert.True(GC.CollectionCount(0) == collections, $"{what}: no garbage collection should run while it works");
+        Assert.True(gc.Collections == 0, $"{what}: no garbage collection should run while it works: {gc.Describe()}");
     }
 
     /// <summary>A mix of events: escaped and plain strings, numbers, missing fields, nested values.</summary>
