@@ -1,0 +1,472 @@
+using EventDaemon.Daemon.Interop;
+using EventDaemon.Daemon.Journal.Internal;
+
+namespace EventDaemon.Daemon.Journal;
+
+/// <summary>
+/// Appends records to the journal's segments: one thread appends and writes groups, a syncer thread
+/// makes them durable back to back (group commit), a preparer thread zeroes the next segment ahead
+/// of use.
+/// </summary>
+/// <remarks>
+/// <para>The appending thread copies each record into a group buffer and, at <see cref="Flush"/>, writes
+/// the group with one <c>pwrite</c> into a segment whose blocks are already allocated and zeroed: that
+/// write only copies into the page cache, so the appending thread does not wait for the disk, and an
+/// overwrite of allocated blocks cannot fail for lack of space. What is written survives a crash of
+/// the process from that moment; the syncer's <c>fdatasync</c> makes it survive power loss.</para>
+/// <para>The syncer reads <see cref="WrittenSequence"/> before it syncs and publishes it as
+/// <see cref="DurableSequence"/> after: whatever arrived in between waits for the next sync, which
+/// starts at once. Under load each sync therefore covers everything written during the previous one,
+/// and time-to-durable stays near two sync times whatever the rate.</para>
+/// <para>A full disk can only stop the preparer: the appending thread then waits at the segment's end
+/// (backpressure to the ring) and <see cref="Problem"/> says why, until space returns.</para>
+/// </remarks>
+public sealed class JournalWriter : IDisposable
+{
+    /// <summary>Zeroes are written in pieces this size while a segment is prepared.</summary>
+    private const int ZeroChunkBytes = 1 << 20;
+
+    /// <summary>How long the preparer waits before trying again after a failure (a full disk).</summary>
+    private static readonly TimeSpan PrepareRetry = TimeSpan.FromSeconds(1);
+
+    private static readonly TimeSpan SyncerIdleWait = TimeSpan.FromMilliseconds(50);
+
+    private readonly JournalOptions _options;
+    private readonly string _sparePath;
+    private readonly byte[] _group;
+    private readonly int _directoryFd;
+
+    // Segments written and not yet synced, handed from the appending thread to the syncer under _gate.
+    private readonly Lock _gate = new();
+    private readonly List<SegmentFile> _retired = [];
+    private readonly List<SegmentFile> _retiredTaken = [];
+
+    private readonly Thread? _syncer;
+    private readonly Thread _preparer;
+    private readonly ManualResetEventSlim _syncerWake = new(false);
+    private readonly ManualResetEventSlim _prepareWake = new(true);
+    private readonly ManualResetEventSlim _spareReady = new(false);
+
+    private SegmentFile? _segment;
+    private SegmentFile? _spare;
+    private bool _directoryDirty;
+    private int _groupUsed;
+    private int _groupRecords;
+    private long _groupFirst;
+    private long _groupLast;
+
+    private long _written;
+    private long _durable;
+    private long _appended;
+    private long _bytes;
+    private long _syncs;
+    private long _syncNanos;
+    private int _syncerParked;
+    private volatile bool _stopping;
+    private volatile string? _problem;
+
+    /// <summary>Opens the journal for appending after what <paramref name="recovered"/> found.</summary>
+    public JournalWriter(JournalOptions options, JournalState recovered)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(recovered);
+        if (options.Problem() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(options));
+        }
+
+        _options = options;
+        _sparePath = System.IO.Path.Combine(options.Directory, "next.spare");
+        _group = GC.AllocateArray<byte>(options.GroupBufferBytes, pinned: true);
+        _directoryFd = recovered.TakeDirectoryLock();
+        _written = _durable = recovered.LastSequence;
+        if (recovered.Tail is { } tail && tail.Position + JournalLayout.GroupHeaderBytes + JournalLayout.RecordHeaderBytes < options.SegmentBytes)
+        {
+            _segment = SegmentFile.Open(tail.Path, create: false, out int errno);
+            if (!_segment.IsOpen)
+            {
+                throw new IOException($"cannot open journal segment {tail.Path}: errno {errno}");
+            }
+
+            _segment.Position = tail.Position;
+        }
+
+        _preparer = new Thread(PrepareLoop) { Name = "journal-prep", IsBackground = true };
+        _preparer.Start();
+        if (options.Fsync == JournalFsync.Batch)
+        {
+            _syncer = new Thread(SyncLoop) { Name = "journal-sync", IsBackground = true };
+            _syncer.Start();
+        }
+    }
+
+    /// <summary>The last sequence written to a segment (in the page cache).</summary>
+    /// <remarks>Release on write by the appending thread; acquire on read.</remarks>
+    public long WrittenSequence => Volatile.Read(ref _written);
+
+    /// <summary>The last sequence that survives power loss (<see cref="JournalFsync.Batch"/>) or a crash of the process (<see cref="JournalFsync.Never"/>).</summary>
+    /// <remarks>Release on write by the syncer (after <c>fdatasync</c> returned); acquire on read.</remarks>
+    public long DurableSequence => Volatile.Read(ref _durable);
+
+    /// <summary>Records appended since open.</summary>
+    public long Appended => Volatile.Read(ref _appended);
+
+    /// <summary>Bytes written to segments since open, headers included.</summary>
+    public long BytesWritten => Volatile.Read(ref _bytes);
+
+    /// <summary>Syncs run, and the time they took in total.</summary>
+    public (long Count, long Nanos) Syncs => (Volatile.Read(ref _syncs), Volatile.Read(ref _syncNanos));
+
+    /// <summary>Why the journal cannot go on right now (a full disk, a failing write), or null.</summary>
+    public string? Problem => _problem;
+
+    /// <summary>
+    /// Copies one record into the current group, writing the group first when this one would not fit.
+    /// Sequences must increase. Returns false only when the write failed or the journal is stopping;
+    /// the record was not appended and the caller retries it.
+    /// </summary>
+    public bool TryAppend(in JournalEntry entry, ReadOnlySpan<byte> payload)
+    {
+        int size = JournalLayout.RecordBytes(payload.Length);
+        if (_groupUsed + size > _group.Length && !Flush())
+        {
+            return false;
+        }
+
+        if (_groupRecords == 0)
+        {
+            _groupUsed = JournalLayout.GroupHeaderBytes;
+            _groupFirst = entry.Sequence;
+        }
+
+        _groupUsed += JournalLayout.WriteRecord(_group.AsSpan(_groupUsed), entry, payload);
+        _groupRecords++;
+        _groupLast = entry.Sequence;
+        return true;
+    }
+
+    /// <summary>
+    /// Writes the current group into the segment (one <c>pwrite</c>), starting the next segment when
+    /// this one is full. Returns false when the write failed or the journal is stopping; the group is
+    /// kept and written by the next call.
+    /// </summary>
+    public bool Flush()
+    {
+        if (_groupRecords == 0)
+        {
+            return true;
+        }
+
+        if ((_segment is null || _segment.Position + _groupUsed > _options.SegmentBytes) && !NextSegment())
+        {
+            return false;
+        }
+
+        Span<byte> group = _group.AsSpan(0, _groupUsed);
+        JournalLayout.WriteGroupHeader(group, _groupRecords, _groupUsed - JournalLayout.GroupHeaderBytes, _groupFirst, _groupLast);
+        int errno = _segment!.WriteAt(group, _segment.Position);
+        if (errno != 0)
+        {
+            _problem = $"journal: cannot write {_segment.Path}: {Errno(errno)}";
+            return false;
+        }
+
+        _segment.Position += _groupUsed;
+        Volatile.Write(ref _bytes, _bytes + _groupUsed);
+        Volatile.Write(ref _appended, _appended + _groupRecords);
+        _groupRecords = 0;
+        _groupUsed = 0;
+        Volatile.Write(ref _written, _groupLast);
+        if (_syncer is null)
+        {
+            // Never synced: in the page cache is as durable as this mode gets.
+            Volatile.Write(ref _durable, _groupLast);
+        }
+        else if (Volatile.Read(ref _syncerParked) != 0)
+        {
+            _syncerWake.Set();
+        }
+
+        return true;
+    }
+
+    /// <summary>Writes what is buffered, waits until it is durable (at most <paramref name="timeout"/>), and stops.</summary>
+    /// <returns>false when something written could not be made durable in time.</returns>
+    public bool Close(TimeSpan timeout)
+    {
+        bool flushed = Flush();
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (DurableSequence < WrittenSequence && Environment.TickCount64 < deadline)
+        {
+            _syncerWake.Set();
+            Thread.Sleep(1);
+        }
+
+        bool durable = flushed && DurableSequence >= WrittenSequence;
+        Dispose();
+        return durable;
+    }
+
+    public void Dispose()
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _stopping = true;
+        _syncerWake.Set();
+        _prepareWake.Set();
+        _syncer?.Join();
+        _preparer.Join();
+        lock (_gate)
+        {
+            foreach (SegmentFile retired in _retired)
+            {
+                retired.Close();
+            }
+
+            _retired.Clear();
+        }
+
+        _segment?.Close();
+        if (_spare is not null)
+        {
+            _spare.Close();
+            File.Delete(_sparePath);
+        }
+
+        Libc.close(_directoryFd);
+    }
+
+    /// <summary>Turns the prepared spare into the next segment: header, name, then hand the old one to the syncer.</summary>
+    private bool NextSegment()
+    {
+        while (!_spareReady.Wait(100))
+        {
+            if (_stopping)
+            {
+                return false;
+            }
+        }
+
+        SegmentFile next = _spare!;
+        Span<byte> header = stackalloc byte[JournalLayout.SegmentHeaderBytes];
+        JournalLayout.WriteSegmentHeader(header, _options.SegmentBytes, _groupFirst);
+        int errno = next.WriteAt(header, 0);
+        if (errno == 0)
+        {
+            errno = next.Rename(System.IO.Path.Combine(_options.Directory, JournalLayout.SegmentName(_groupFirst)));
+        }
+
+        if (errno != 0)
+        {
+            _problem = $"journal: cannot start segment {JournalLayout.SegmentName(_groupFirst)}: {Errno(errno)}";
+            return false;
+        }
+
+        next.Position = JournalLayout.SegmentHeaderBytes;
+        _spare = null;
+        _spareReady.Reset();
+        SegmentFile? old = _segment;
+        lock (_gate)
+        {
+            if (old is not null && _syncer is not null)
+            {
+                _retired.Add(old);
+            }
+
+            _segment = next;
+            _directoryDirty = true;
+        }
+
+        if (_syncer is null)
+        {
+            old?.Close();
+        }
+
+        _prepareWake.Set();
+        return true;
+    }
+
+    /// <summary>Keeps one zeroed segment ready: allocated blocks make the appending thread's writes cheap and unfailing.</summary>
+    private void PrepareLoop()
+    {
+        while (true)
+        {
+            _prepareWake.Wait();
+            _prepareWake.Reset();
+            if (_stopping)
+            {
+                return;
+            }
+
+            if (_spareReady.IsSet)
+            {
+                continue;
+            }
+
+            string? failure = PrepareSpare(out SegmentFile? spare);
+            if (spare is not null)
+            {
+                _spare = spare;
+                _problem = null;
+                _spareReady.Set();
+                continue;
+            }
+
+            _problem = failure;
+            // Try again later: retention may free space meanwhile.
+            if (!_stopping)
+            {
+                Thread.Sleep(PrepareRetry);
+                _prepareWake.Set();
+            }
+        }
+    }
+
+    private string? PrepareSpare(out SegmentFile? spare)
+    {
+        spare = null;
+        File.Delete(_sparePath);
+        SegmentFile file = SegmentFile.Open(_sparePath, create: true, out int errno);
+        if (!file.IsOpen)
+        {
+            return $"journal: cannot create {_sparePath}: {Errno(errno)}";
+        }
+
+        byte[] zeros = new byte[ZeroChunkBytes];
+        for (long offset = 0; offset < _options.SegmentBytes && errno == 0 && !_stopping; offset += ZeroChunkBytes)
+        {
+            int length = (int)Math.Min(ZeroChunkBytes, _options.SegmentBytes - offset);
+            errno = file.WriteAt(zeros.AsSpan(0, length), offset);
+        }
+
+        if (errno == 0 && !_stopping)
+        {
+            errno = file.Sync();
+        }
+
+        if (errno != 0 || _stopping)
+        {
+            file.Close();
+            File.Delete(_sparePath);
+            return errno == Libc.ENoSpc
+                ? $"journal: the disk is full: cannot allocate the next {_options.SegmentBytes}-byte segment in {_options.Directory}; the journal waits (and the sources with it) until space is freed"
+                : $"journal: cannot allocate the next segment: {Errno(errno)}";
+        }
+
+        spare = file;
+        return null;
+    }
+
+    private void SyncLoop()
+    {
+        while (true)
+        {
+            long target = Volatile.Read(ref _written);
+            if (target <= _durable)
+            {
+                if (_stopping)
+                {
+                    return;
+                }
+
+                Volatile.Write(ref _syncerParked, 1);
+                // Checked again after saying so: a write between the two reads has seen the flag and set the event.
+                if (Volatile.Read(ref _written) <= _durable)
+                {
+                    _syncerWake.Wait(SyncerIdleWait);
+                }
+
+                _syncerWake.Reset();
+                Volatile.Write(ref _syncerParked, 0);
+                continue;
+            }
+
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            int errno = SyncTo(out string? what);
+            if (errno != 0)
+            {
+                _problem = $"journal: cannot sync {what}: {Errno(errno)}";
+                _syncerWake.Wait(SyncerIdleWait);
+                continue;
+            }
+
+            Volatile.Write(ref _syncNanos, _syncNanos + (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalNanoseconds);
+            Volatile.Write(ref _syncs, _syncs + 1);
+            Volatile.Write(ref _durable, target);
+        }
+    }
+
+    /// <summary>Syncs every segment that may hold a record up to the target read before the call.</summary>
+    private int SyncTo(out string? what)
+    {
+        // The current segment is read before the retired list is taken: a roll in between puts the old
+        // segment on the list first, so a record up to the target is in one of the two.
+        SegmentFile? current;
+        bool directory;
+        lock (_gate)
+        {
+            current = _segment;
+            _retiredTaken.AddRange(_retired);
+            _retired.Clear();
+            directory = _directoryDirty;
+            _directoryDirty = false;
+        }
+
+        int errno = 0;
+        what = null;
+        int synced = 0;
+        for (; synced < _retiredTaken.Count && errno == 0; synced++)
+        {
+            if ((errno = _retiredTaken[synced].Sync()) != 0)
+            {
+                what = _retiredTaken[synced].Path;
+                break;
+            }
+
+            _retiredTaken[synced].Close();
+        }
+
+        if (synced < _retiredTaken.Count)
+        {
+            // Not durable yet: back on the list, first, for the next attempt.
+            lock (_gate)
+            {
+                _retired.InsertRange(0, _retiredTaken.GetRange(synced, _retiredTaken.Count - synced));
+            }
+        }
+
+        _retiredTaken.Clear();
+        if (errno == 0 && current is not null && (errno = current.Sync()) != 0)
+        {
+            what = current.Path;
+        }
+
+        if (errno == 0 && directory && Libc.fsync(_directoryFd) != 0)
+        {
+            errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            what = _options.Directory;
+        }
+
+        if (errno != 0 && directory)
+        {
+            lock (_gate)
+            {
+                _directoryDirty = true;
+            }
+        }
+
+        return errno;
+    }
+
+    internal static string Errno(int errno) => errno switch
+    {
+        Libc.ENoSpc => "no space left on the device",
+        5 => "input/output error",
+        13 => "permission denied",
+        30 => "read-only file system",
+        _ => $"errno {errno}",
+    };
+}

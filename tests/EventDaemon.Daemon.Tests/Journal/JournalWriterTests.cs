@@ -1,0 +1,210 @@
+using EventDaemon.Daemon.Journal;
+using EventDaemon.Daemon.Tests.Sinks;
+using EventDaemon.Tests.Shared;
+using Xunit;
+using static EventDaemon.Daemon.Tests.Journal.JournalTestSupport;
+
+namespace EventDaemon.Daemon.Tests.Journal;
+
+public sealed class JournalWriterTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    private string Dir => _directory.File("journal");
+
+    [Fact]
+    public void Append_AcrossSeveralSegments_ReadsBackEveryRecordInOrder_AndBecomesDurable()
+    {
+        JournalOptions options = Options(Dir);
+        using (var writer = new JournalWriter(options, JournalState.Recover(options)))
+        {
+            Append(writer, 0, 30_000);
+            WaitDurable(writer, 29_999);
+            Assert.True(writer.Appended == 30_000, $"appended {writer.Appended} of 30000");
+            Assert.True(writer.Syncs.Count > 0, "the syncer never synced");
+        }
+
+        string[] files = Directory.GetFiles(Dir, "*.journal");
+        Assert.True(files.Length >= 3, $"30 000 records of up to 400 bytes should fill at least 3 segments of 3 MiB, found {files.Length}");
+        Assert.True(files.All(f => new FileInfo(f).Length == options.SegmentBytes), "every segment should have its full size, allocated ahead");
+        Assert.True(!File.Exists(Path.Combine(Dir, "next.spare")), "closing should remove the spare segment");
+        List<long> read = ReadAll(Dir, 0, out JournalReader reader);
+        Assert.True(read.SequenceEqual(Enumerable.Range(0, 30_000).Select(i => (long)i)), $"read {read.Count} records back, expected 0..29999 in order");
+        Assert.True(reader.Damage.Count == 0 && reader.LostRecords == 0, $"a clean journal reads without damage: {string.Join("; ", reader.Damage)}");
+    }
+
+    [Fact]
+    public void SegmentNames_AreTheirFirstSequence()
+    {
+        JournalOptions options = Options(Dir);
+        using (var writer = new JournalWriter(options, JournalState.Recover(options)))
+        {
+            Append(writer, 1000, 20_000);
+        }
+
+        var damage = new List<JournalDamage>();
+        foreach (JournalSegment segment in JournalState.ListSegments(Dir, damage))
+        {
+            Assert.True(Path.GetFileName(segment.Path) == JournalLayout.SegmentName(segment.FirstSequence),
+                $"{Path.GetFileName(segment.Path)} should be named after its first sequence {segment.FirstSequence}");
+        }
+
+        Assert.True(JournalState.ListSegments(Dir, damage)[0].FirstSequence == 1000, "the first segment starts at the first sequence appended");
+    }
+
+    [Fact]
+    public void Reopen_AfterTheWriterDiedWithoutClosing_ContinuesAfterTheLastRecord()
+    {
+        JournalOptions options = Options(Dir);
+        var first = new JournalWriter(options, JournalState.Recover(options));
+        Append(first, 0, 5_000);
+        // No Close: what was written is in the page cache, as after a kill -9. Dispose only frees the lock.
+        first.Dispose();
+
+        JournalState state = JournalState.Recover(options);
+        Assert.True(state.LastSequence == 4_999, $"recovery found last sequence {state.LastSequence}, expected 4999");
+        Assert.True(state.TornBytes == 0, $"nothing was torn, yet {state.TornBytes} bytes were zeroed");
+        using (var second = new JournalWriter(options, state))
+        {
+            Append(second, 5_000, 8_000);
+        }
+
+        List<long> read = ReadAll(Dir, 0, out JournalReader reader);
+        Assert.True(read.SequenceEqual(Enumerable.Range(0, 8_000).Select(i => (long)i)), $"read {read.Count} records, expected 0..7999 in order");
+        Assert.True(reader.Damage.Count == 0, $"no damage expected: {string.Join("; ", reader.Damage)}");
+    }
+
+    [Fact]
+    public void Recover_TornFinalWrite_IsZeroed_AndTheJournalContinuesCleanly()
+    {
+        JournalOptions options = Options(Dir);
+        using (var writer = new JournalWriter(options, JournalState.Recover(options)))
+        {
+            Append(writer, 0, 2_000, perGroup: 100);
+        }
+
+        JournalState whole = JournalState.Recover(options);
+        (string tail, long end) = whole.Tail!.Value;
+        whole.Release();
+        // What a power cut in the middle of the last write leaves: its header and first records on
+        // disk, the rest not. Those first records read intact, but the write was never synced, so
+        // never acknowledged: it goes whole.
+        long lastGroup = end - JournalLayout.GroupHeaderBytes - Enumerable.Range(1_900, 100).Sum(s => JournalLayout.RecordBytes(Payload(s).Length));
+        long cut = lastGroup + JournalLayout.GroupHeaderBytes + Enumerable.Range(1_900, 40).Sum(s => JournalLayout.RecordBytes(Payload(s).Length)) + 20;
+        using (var file = new FileStream(tail, FileMode.Open, FileAccess.Write))
+        {
+            file.Position = cut;
+            file.Write(new byte[end - cut]);
+        }
+
+        JournalState state = JournalState.Recover(options);
+        Assert.True(state.LastSequence == 1_899, $"the torn write must not count: last sequence {state.LastSequence}, expected 1899");
+        Assert.True(state.TornBytes == end - lastGroup, $"the torn write's {end - lastGroup} bytes should be zeroed, zeroed {state.TornBytes}");
+        Assert.True(state.Tail!.Value.Position == lastGroup, $"the next write should go where the torn one began ({lastGroup}), not {state.Tail.Value.Position}");
+        using (var writer = new JournalWriter(options, state))
+        {
+            Append(writer, 1_900, 1_910, perGroup: 1);
+        }
+
+        List<long> read = ReadAll(Dir, 0, out JournalReader reader);
+        Assert.True(read.SequenceEqual(Enumerable.Range(0, 1_910).Select(i => (long)i)), $"read {read.Count} records, expected 0..1909");
+        Assert.True(reader.Damage.Count == 0, $"after the repair nothing is damaged: {string.Join("; ", reader.Damage)}");
+    }
+
+    [Fact]
+    public void Read_FlippedBitInARecord_SkipsTheRestOfItsGroup_CountsThemLost_AndReadsOn()
+    {
+        JournalOptions options = Options(Dir);
+        using (var writer = new JournalWriter(options, JournalState.Recover(options)))
+        {
+            Append(writer, 0, 1_000, perGroup: 100);
+        }
+
+        string segment = Directory.GetFiles(Dir, "*.journal").Single();
+        // The fifth record of the third group: 2 groups of 100 records, then a group header, then 4 records.
+        long offset = JournalLayout.SegmentHeaderBytes;
+        for (int g = 0; g < 2; g++)
+        {
+            offset += JournalLayout.GroupHeaderBytes + Enumerable.Range(g * 100, 100).Sum(s => JournalLayout.RecordBytes(Payload(s).Length));
+        }
+
+        offset += JournalLayout.GroupHeaderBytes + Enumerable.Range(200, 4).Sum(s => JournalLayout.RecordBytes(Payload(s).Length));
+        FlipBit(segment, offset + JournalLayout.RecordHeaderBytes + 3);
+
+        List<long> read = ReadAll(Dir, 0, out JournalReader reader);
+        long[] expected = [.. Enumerable.Range(0, 204).Select(i => (long)i), .. Enumerable.Range(300, 700).Select(i => (long)i)];
+        Assert.True(read.SequenceEqual(expected), $"expected 0..203 and 300..999, read {read.Count} records");
+        Assert.True(reader.LostRecords == 96, $"records 204..299 are lost: counted {reader.LostRecords}");
+        JournalDamage damage = Assert.Single(reader.Damage);
+        Assert.True(damage.Offset == offset && damage.What.Contains("CRC", StringComparison.Ordinal), $"the damage should name offset {offset} and the CRC: {damage}");
+    }
+
+    [Fact]
+    public void Read_DamagedGroupHeader_ResynchronisesOnTheNextGroup()
+    {
+        JournalOptions options = Options(Dir);
+        using (var writer = new JournalWriter(options, JournalState.Recover(options)))
+        {
+            Append(writer, 0, 500, perGroup: 100);
+        }
+
+        string segment = Directory.GetFiles(Dir, "*.journal").Single();
+        long second = JournalLayout.SegmentHeaderBytes + JournalLayout.GroupHeaderBytes
+            + Enumerable.Range(0, 100).Sum(s => JournalLayout.RecordBytes(Payload(s).Length));
+        FlipBit(segment, second + 17);
+
+        List<long> read = ReadAll(Dir, 0, out JournalReader reader);
+        long[] expected = [.. Enumerable.Range(0, 100).Select(i => (long)i), .. Enumerable.Range(200, 300).Select(i => (long)i)];
+        Assert.True(read.SequenceEqual(expected), $"expected 0..99 and 200..499, read {read.Count} records");
+        Assert.True(reader.LostRecords == 100, $"the second group's 100 records are lost: counted {reader.LostRecords}");
+        Assert.True(reader.Damage.Single().Offset == second, $"the damage is where the second group begins ({second}): {string.Join("; ", reader.Damage)}");
+    }
+
+    [Fact]
+    public void Recover_WhileAWriterHoldsTheJournal_IsRefusedInOneLine()
+    {
+        JournalOptions options = Options(Dir);
+        using var writer = new JournalWriter(options, JournalState.Recover(options));
+        JournalException refused = Assert.Throws<JournalException>(() => JournalState.Recover(options));
+        Assert.True(refused.Message.Contains("in use", StringComparison.Ordinal) && !refused.Message.Contains('\n'),
+            $"a second opener should be told the journal is in use, in one line: {refused.Message}");
+    }
+
+    [Fact]
+    public void FsyncNever_DurableAsSoonAsWritten_WithoutASyncer()
+    {
+        JournalOptions options = Options(Dir, JournalFsync.Never);
+        using var writer = new JournalWriter(options, JournalState.Recover(options));
+        Append(writer, 0, 10);
+        Assert.True(writer.DurableSequence == 9 && writer.WrittenSequence == 9, $"written {writer.WrittenSequence}, durable {writer.DurableSequence}");
+        Assert.True(writer.Syncs.Count == 0, "fsync = never must not sync");
+    }
+
+    [Fact]
+    public void Append_SteadyState_AllocatesNothing()
+    {
+        JournalOptions options = Options(Dir);
+        using var writer = new JournalWriter(options, JournalState.Recover(options));
+        byte[][] payloads = [.. Enumerable.Range(0, 64).Select(i => Payload(i))];
+        // The first write starts the first segment; after that, 2 000 groups stay inside it.
+        Append(writer, 0, 100);
+        using var gc = CollectionWatch.Start();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (long s = 100; s < 10_100; s++)
+        {
+            writer.TryAppend(Entry(s), payloads[s % 64]);
+            if (s % 5 == 0)
+            {
+                writer.Flush();
+            }
+        }
+
+        writer.Flush();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"10 000 appends in 2 000 writes allocated {allocated} bytes on the appending thread");
+        Assert.True(gc.Collections == 0, $"no collection should run while appending: {gc.Describe()}");
+        Assert.True(writer.WrittenSequence == 10_099, $"everything should be written: {writer.WrittenSequence}");
+    }
+}
