@@ -31,6 +31,9 @@ public sealed class JournalWriter : IDisposable
 
     private static readonly TimeSpan SyncerIdleWait = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How long a write waits for the next segment before reporting that it could not go.</summary>
+    private static readonly TimeSpan SpareWait = TimeSpan.FromMilliseconds(100);
+
     private readonly JournalOptions _options;
     private readonly string _sparePath;
     private readonly byte[] _group;
@@ -116,6 +119,9 @@ public sealed class JournalWriter : IDisposable
 
     /// <summary>Syncs run, and the time they took in total.</summary>
     public (long Count, long Nanos) Syncs => (Volatile.Read(ref _syncs), Volatile.Read(ref _syncNanos));
+
+    /// <summary>True once the journal is closing: a write that fails now is not retried.</summary>
+    public bool IsStopping => _stopping;
 
     /// <summary>Why the journal cannot go on right now (a full disk, a failing write), or null.</summary>
     public string? Problem => _problem;
@@ -242,12 +248,11 @@ public sealed class JournalWriter : IDisposable
     /// <summary>Turns the prepared spare into the next segment: header, name, then hand the old one to the syncer.</summary>
     private bool NextSegment()
     {
-        while (!_spareReady.Wait(100))
+        // Normally ready long before: the preparer starts on the next one as soon as this one is taken.
+        // When it is not (a full disk), the caller backs off and retries: it may be a source's thread.
+        if (_stopping || !_spareReady.Wait(SpareWait))
         {
-            if (_stopping)
-            {
-                return false;
-            }
+            return false;
         }
 
         SegmentFile next = _spare!;

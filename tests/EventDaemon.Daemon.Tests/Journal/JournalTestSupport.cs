@@ -22,20 +22,26 @@ internal static class JournalTestSupport
     {
         for (long s = from; s < to; s++)
         {
-            if (!writer.TryAppend(Entry(s), Payload(s)))
+            Retry(() => writer.TryAppend(Entry(s), Payload(s)), writer, $"append of {s}");
+            if ((s - from + 1) % perGroup == 0)
             {
-                throw new InvalidOperationException($"append of {s} failed: {writer.Problem}");
-            }
-
-            if ((s - from + 1) % perGroup == 0 && !writer.Flush())
-            {
-                throw new InvalidOperationException($"flush after {s} failed: {writer.Problem}");
+                Retry(writer.Flush, writer, $"flush after {s}");
             }
         }
 
-        if (!writer.Flush())
+        Retry(writer.Flush, writer, "the final flush");
+    }
+
+    /// <summary>A write may wait for the next segment to be zeroed: retried, as the journal stage does, up to a deadline.</summary>
+    private static void Retry(Func<bool> write, JournalWriter writer, string what)
+    {
+        long deadline = Environment.TickCount64 + 10_000;
+        while (!write())
         {
-            throw new InvalidOperationException($"final flush failed: {writer.Problem}");
+            if (Environment.TickCount64 > deadline)
+            {
+                throw new InvalidOperationException($"{what} failed for 10 s: {writer.Problem}");
+            }
         }
     }
 

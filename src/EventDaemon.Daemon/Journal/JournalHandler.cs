@@ -1,0 +1,85 @@
+using EventDaemon.Events;
+using EventDaemon.Events.Ingest;
+using EventDaemon.Ring;
+
+namespace EventDaemon.Daemon.Journal;
+
+/// <summary>
+/// The journal stage: a leaf of the main ring, beside the first transforms, that appends every
+/// event (its original bytes, times, source and flags) to the journal and writes a group at the end
+/// of each batch. Transforms never wait for it; the ring cannot wrap past it, so an event's bytes stay
+/// in the arena until the journal has copied them.
+/// </summary>
+/// <remarks>
+/// A write that fails (the disk, or the end of a segment while the next cannot be allocated) is
+/// retried with backoff while the stage holds its place in the ring: the ring fills behind it and
+/// the sources are pushed back, and <see cref="JournalWriter.Problem"/> says why. On a source's
+/// thread (idle hand-off) the stage is handed back instead of waiting there.
+/// </remarks>
+public struct JournalHandler : IEventHandler<EventSlot>
+{
+    private const int MaxBackoffMs = 1000;
+
+    private readonly EventReader _ring;
+    private readonly JournalWriter _writer;
+
+    /// <summary>The journal sequence of the ring's sequence 0: one past the last one recovered at start.</summary>
+    private readonly long _base;
+
+    public JournalHandler(EventReader ring, JournalWriter writer, long baseSequence)
+    {
+        _ring = ring;
+        _writer = writer;
+        _base = baseSequence;
+    }
+
+    public readonly void OnStart()
+    {
+    }
+
+    public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
+    {
+        var entry = new JournalEntry(_base + sequence, slot.Timestamp, slot.IngestNanos, slot.SourceId, (ushort)slot.Flags);
+        ReadOnlySpan<byte> payload = _ring.Payload(ref slot);
+        if (!_writer.TryAppend(entry, payload))
+        {
+            // The group before this record could not be written: wait here, the record stays unread.
+            Retry(mayHandBack: false);
+            _writer.TryAppend(entry, payload);
+        }
+
+        if (endOfBatch)
+        {
+            Flush(mayHandBack: true);
+        }
+    }
+
+    public readonly void OnTimeout(long sequence) => Flush(mayHandBack: false);
+
+    public readonly void OnShutdown() => Flush(mayHandBack: false);
+
+    private readonly void Flush(bool mayHandBack)
+    {
+        if (!_writer.Flush())
+        {
+            Retry(mayHandBack);
+        }
+    }
+
+    /// <summary>Writes the pending group until it goes (or the journal stops), backing off between tries.</summary>
+    private readonly void Retry(bool mayHandBack)
+    {
+        int backoffMs = 1;
+        while (!_writer.Flush() && !_writer.IsStopping)
+        {
+            if (mayHandBack && StageHandoff.TryHandBack())
+            {
+                // Written by the stage's own thread on its next turn (OnTimeout).
+                return;
+            }
+
+            Thread.Sleep(backoffMs);
+            backoffMs = Math.Min(backoffMs * 2, MaxBackoffMs);
+        }
+    }
+}
