@@ -75,12 +75,15 @@ public static class JournalLayout
         return true;
     }
 
-    internal static void WriteGroupHeader(Span<byte> header, int records, int recordBytes, long firstSequence, long lastSequence)
+    /// <summary>Group flag: a repair removed damaged records just before this group; the sequence gap it leaves was counted then.</summary>
+    public const uint GroupAfterRepairedGap = 1;
+
+    internal static void WriteGroupHeader(Span<byte> header, int records, int recordBytes, long firstSequence, long lastSequence, uint flags = 0)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(header, GroupMagic);
         BinaryPrimitives.WriteInt32LittleEndian(header[4..], records);
         BinaryPrimitives.WriteInt32LittleEndian(header[8..], recordBytes);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[12..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[12..], flags);
         BinaryPrimitives.WriteInt64LittleEndian(header[16..], firstSequence);
         // The last sequence as an offset from the first: sequences need not be consecutive.
         BinaryPrimitives.WriteInt32LittleEndian(header[24..], checked((int)(lastSequence - firstSequence)));
@@ -107,7 +110,7 @@ public static class JournalLayout
         }
 
         long first = BinaryPrimitives.ReadInt64LittleEndian(header[16..]);
-        group = new GroupHeader(records, bytes, first, first + span);
+        group = new GroupHeader(records, bytes, first, first + span, BinaryPrimitives.ReadUInt32LittleEndian(header[12..]));
         return true;
     }
 
@@ -172,4 +175,4 @@ public static class JournalLayout
 public readonly record struct JournalEntry(long Sequence, long EventNanos, long IngestNanos, ushort Source, ushort Flags);
 
 /// <summary>A group header that read back intact.</summary>
-public readonly record struct GroupHeader(int Records, int RecordBytes, long FirstSequence, long LastSequence);
+public readonly record struct GroupHeader(int Records, int RecordBytes, long FirstSequence, long LastSequence, uint Flags);

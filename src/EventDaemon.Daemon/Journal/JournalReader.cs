@@ -22,6 +22,7 @@ public sealed class JournalReader : IDisposable
     private long _groupStart;
     private long _last;
     private bool _started;
+    private bool _gapRepaired;
 
     // Within the current segment: the end of the last group read whole, and of the last bytes seen that were not.
     private long _goodEnd;
@@ -47,6 +48,9 @@ public sealed class JournalReader : IDisposable
 
     /// <summary>Records missing between the ones read (gaps in the sequences), so far.</summary>
     public long LostRecords { get; private set; }
+
+    /// <summary>Records missing where a repair removed damage (counted by that repair), so far.</summary>
+    public long RepairedGaps { get; private set; }
 
     /// <summary>The last sequence read; one before the wanted sequence until a record is read.</summary>
     public long LastSequence => _last;
@@ -88,8 +92,17 @@ public sealed class JournalReader : IDisposable
 
                 if (_started && entry.Sequence > _last + 1)
                 {
-                    LostRecords += entry.Sequence - _last - 1;
+                    if (_gapRepaired)
+                    {
+                        RepairedGaps += entry.Sequence - _last - 1;
+                    }
+                    else
+                    {
+                        LostRecords += entry.Sequence - _last - 1;
+                    }
                 }
+
+                _gapRepaired = false;
 
                 _started = true;
                 _last = entry.Sequence;
@@ -141,6 +154,7 @@ public sealed class JournalReader : IDisposable
                     _groupOffset = 0;
                     _groupLeft = header.Records;
                     _groupStart = _reader.Position - records.Length;
+                    _gapRepaired = (header.Flags & JournalLayout.GroupAfterRepairedGap) != 0;
                     if (header.LastSequence < _from)
                     {
                         // Read past unchecked: what comes before the wanted sequence is not needed.

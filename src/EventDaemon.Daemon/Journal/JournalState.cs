@@ -180,7 +180,7 @@ public sealed class JournalState
         }
     }
 
-    private static int LockDirectory(string directory)
+    internal static int LockDirectory(string directory)
     {
         int fd = SegmentFile.OpenFd(directory, Libc.OReadOnly | Libc.OCloseOnExec, out int errno);
         if (fd < 0)
