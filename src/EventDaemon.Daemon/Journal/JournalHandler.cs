@@ -26,11 +26,16 @@ public struct JournalHandler : IEventHandler<EventSlot>
     /// <summary>The journal sequence of the ring's sequence 0: one past the last one recovered at start.</summary>
     private readonly long _base;
 
-    public JournalHandler(EventReader ring, JournalWriter writer, long baseSequence)
+    /// <summary>Unix time minus the monotonic clock slots carry: the journal keeps ingest times as Unix
+    /// time, since a replay after a reboot runs on another monotonic clock.</summary>
+    private readonly long _wallOffset;
+
+    public JournalHandler(EventReader ring, JournalWriter writer, long baseSequence, long wallOffsetNanos)
     {
         _ring = ring;
         _writer = writer;
         _base = baseSequence;
+        _wallOffset = wallOffsetNanos;
     }
 
     public readonly void OnStart()
@@ -39,7 +44,7 @@ public struct JournalHandler : IEventHandler<EventSlot>
 
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        var entry = new JournalEntry(_base + sequence, slot.Timestamp, slot.IngestNanos, slot.SourceId, (ushort)slot.Flags);
+        var entry = new JournalEntry(_base + sequence, slot.Timestamp, slot.IngestNanos + _wallOffset, slot.SourceId, (ushort)slot.Flags);
         ReadOnlySpan<byte> payload = _ring.Payload(ref slot);
         if (!_writer.TryAppend(entry, payload))
         {

@@ -40,7 +40,7 @@ public sealed class JournalHandlerTests : IDisposable
         const long Base = 5_000;
         using (var writer = new JournalWriter(options, JournalState.Recover(options)))
         {
-            var handler = new JournalHandler(ring.Reader, writer, Base);
+            var handler = new JournalHandler(ring.Reader, writer, Base, wallOffsetNanos: 7_000_000);
             for (long s = 0; s < 300; s++)
             {
                 // Batches of 50: a group is written at each batch's end.
@@ -57,7 +57,7 @@ public sealed class JournalHandlerTests : IDisposable
         while (reader.TryRead(out JournalEntry entry, out ReadOnlySpan<byte> payload))
         {
             Assert.True(entry.Sequence == Base + n, $"record {n} should carry journal sequence {Base + n}, carries {entry.Sequence}");
-            Assert.True(entry.EventNanos == 1_000_000 + n && entry.IngestNanos == 2_000_000 + n, $"record {n} times differ: {entry}");
+            Assert.True(entry.EventNanos == 1_000_000 + n && entry.IngestNanos == 9_000_000 + n, $"record {n} times differ: {entry}");
             Assert.True(entry.Source == n % 4, $"record {n} source {entry.Source}, expected {n % 4}");
             Assert.True(entry.Flags == (ushort)(n % 2 == 0 ? EventFlags.HasTimestamp : EventFlags.Binary), $"record {n} flags {entry.Flags}");
             Assert.True(payload.SequenceEqual(lines[n]), $"record {n} bytes differ from the event's");
