@@ -44,6 +44,9 @@ public sealed class JournalWriter : IDisposable
     private readonly List<SegmentFile> _retired = [];
     private readonly List<SegmentFile> _retiredTaken = [];
 
+    // Every segment on disk, oldest first, the current one last: what retention may delete. Under _gate.
+    private readonly List<JournalSegment> _segments = [];
+
     private readonly Thread? _syncer;
     private readonly Thread _preparer;
     private readonly ManualResetEventSlim _syncerWake = new(false);
@@ -82,6 +85,7 @@ public sealed class JournalWriter : IDisposable
         _sparePath = System.IO.Path.Combine(options.Directory, "next.spare");
         _group = GC.AllocateArray<byte>(options.GroupBufferBytes, pinned: true);
         _directoryFd = recovered.TakeDirectoryLock();
+        _segments.AddRange(recovered.Segments);
         _written = _durable = recovered.LastSequence;
         if (recovered.Tail is { } tail && tail.Position + JournalLayout.GroupHeaderBytes + JournalLayout.RecordHeaderBytes < options.SegmentBytes)
         {
@@ -196,6 +200,56 @@ public sealed class JournalWriter : IDisposable
         return true;
     }
 
+    /// <summary>Segments on disk, oldest first.</summary>
+    public IReadOnlyList<JournalSegment> Segments
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _segments];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Deletes the oldest segments while the journal holds more than <paramref name="retentionBytes"/>,
+    /// but only segments whose every record is at or below <paramref name="deliveredSequence"/> (what
+    /// every sink has delivered, after the checkpoints saying so were synced) and never the one being
+    /// written. Returns the number deleted. Any thread; the directory is synced after a deletion.
+    /// </summary>
+    public int Retain(long deliveredSequence, long retentionBytes)
+    {
+        int deleted = 0;
+        while (true)
+        {
+            JournalSegment oldest;
+            lock (_gate)
+            {
+                // A segment's last record is one before the next segment's first.
+                if (_segments.Count < 2
+                    || (long)_segments.Count * _options.SegmentBytes <= retentionBytes
+                    || _segments[1].FirstSequence - 1 > deliveredSequence)
+                {
+                    break;
+                }
+
+                oldest = _segments[0];
+                _segments.RemoveAt(0);
+            }
+
+            File.Delete(oldest.Path);
+            deleted++;
+        }
+
+        if (deleted > 0 && Libc.fsync(_directoryFd) != 0)
+        {
+            _problem = $"journal: cannot sync {_options.Directory} after deleting segments: {Errno(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}";
+        }
+
+        return deleted;
+    }
+
     /// <summary>Writes what is buffered, waits until it is durable (at most <paramref name="timeout"/>), and stops.</summary>
     /// <returns>false when something written could not be made durable in time.</returns>
     public bool Close(TimeSpan timeout)
@@ -282,6 +336,7 @@ public sealed class JournalWriter : IDisposable
             }
 
             _segment = next;
+            _segments.Add(new JournalSegment(next.Path, _groupFirst));
             _directoryDirty = true;
         }
 

@@ -207,4 +207,32 @@ public sealed class JournalWriterTests : IDisposable
         Assert.True(gc.Collections == 0, $"no collection should run while appending: {gc.Describe()}");
         Assert.True(writer.WrittenSequence == 10_099, $"everything should be written: {writer.WrittenSequence}");
     }
+
+    [Fact]
+    public void Retain_DeletesOnlyOldSegmentsEverySinkHasPassed_BeyondTheRetention()
+    {
+        JournalOptions options = Options(Dir);
+        using var writer = new JournalWriter(options, JournalState.Recover(options));
+        Append(writer, 0, 60_000);
+        IReadOnlyList<JournalSegment> segments = writer.Segments;
+        Assert.True(segments.Count >= 5, $"60 000 records should fill at least 5 segments, filled {segments.Count}");
+
+        // Nothing delivered: nothing may go, however much is kept.
+        Assert.True(writer.Retain(deliveredSequence: -1, retentionBytes: 0) == 0, "no segment may be deleted before any sink delivered it");
+
+        // Delivered up to the middle of the third segment: the first two may go, not the third.
+        long delivered = segments[2].FirstSequence + 10;
+        int deleted = writer.Retain(delivered, retentionBytes: 0);
+        Assert.True(deleted == 2, $"the two segments wholly delivered should be deleted, deleted {deleted}");
+        Assert.True(!File.Exists(segments[0].Path) && !File.Exists(segments[1].Path) && File.Exists(segments[2].Path),
+            "the two oldest files should be gone and the third kept");
+
+        // Everything delivered, but the retention keeps 3 segments' worth, and the current one always stays.
+        deleted = writer.Retain(long.MaxValue, retentionBytes: 3 * options.SegmentBytes);
+        Assert.True(writer.Segments.Count == 3 && deleted == segments.Count - 5, $"retention should keep 3 segments: kept {writer.Segments.Count}, deleted {deleted}");
+        Assert.True(writer.Retain(long.MaxValue, retentionBytes: 0) == 2 && writer.Segments.Single().Path == segments[^1].Path,
+            "with no retention, everything but the segment being written goes");
+        List<long> read = ReadAll(Dir, 0, out JournalReader reader);
+        Assert.True(read.Count > 0 && read[^1] == 59_999 && reader.Damage.Count == 0, $"what remains reads clean up to the last record: {read.Count} records");
+    }
 }
