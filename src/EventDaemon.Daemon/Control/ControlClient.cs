@@ -169,13 +169,21 @@ public static class ControlClient
         int timeoutMs = (int)Math.Min(timeout.TotalMilliseconds, int.MaxValue);
         socket.SendTimeout = timeoutMs;
         byte[] line = Encoding.UTF8.GetBytes(command + "\n");
-        int sent = 0;
-        while (sent < line.Length)
+        try
         {
-            sent += socket.Send(line, sent, line.Length - sent, SocketFlags.None);
-        }
+            int sent = 0;
+            while (sent < line.Length)
+            {
+                sent += socket.Send(line, sent, line.Length - sent, SocketFlags.None);
+            }
 
-        socket.Shutdown(SocketShutdown.Send);
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.Shutdown or SocketError.ConnectionReset or SocketError.ConnectionAborted)
+        {
+            // The daemon closed first (EPIPE): whatever it wrote before closing is still to be
+            // read, and an empty reply is reported as a close without an answer.
+        }
 
         long deadline = Environment.TickCount64 + timeoutMs;
         var reply = new MemoryStream();

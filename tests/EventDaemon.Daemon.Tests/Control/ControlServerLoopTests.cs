@@ -141,11 +141,15 @@ public sealed class ControlServerLoopTests : IDisposable
         using Socket reader = RawClient.Connect(server.SocketPath);
         reader.Send("info\n"u8.ToArray());
 
-        // The reply (1 MiB) does not fit the socket buffers: Dispose must wait for the reader.
+        // The reply has started (its first bytes are here) and, at 1 MiB, cannot fit the socket
+        // buffers: Dispose must keep writing while the reader takes the rest.
+        byte[] first = new byte[1];
+        Assert.True(reader.Receive(first) == 1, "the reply never started");
         Task<string> read = Task.Run(() => RawClient.ReadToEnd(reader));
         server.Dispose();
 
         Assert.True(read.Wait(RawClient.Deadline), "the reader never saw the end of the reply");
-        Assert.True(read.Result == large + "\n", $"the reply in flight at Dispose arrived with {read.Result.Length} of {large.Length + 1} bytes");
+        string whole = (char)first[0] + read.Result;
+        Assert.True(whole == large + "\n", $"the reply in flight at Dispose arrived with {whole.Length} of {large.Length + 1} bytes");
     }
 }

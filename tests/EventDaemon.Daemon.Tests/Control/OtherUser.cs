@@ -101,8 +101,16 @@ internal sealed class ImpostorListener : IDisposable
         }
 
         start.ArgumentList.Add("socat");
+
+        // socat closes half a second after the client's end of input unless told to wait; the
+        // shell running echo may take longer than that to start on a loaded machine.
+        start.ArgumentList.Add("-t");
+        start.ArgumentList.Add("30");
         start.ArgumentList.Add($"UNIX-LISTEN:{path},fork,mode=666");
-        start.ArgumentList.Add($"SYSTEM:echo {FakeReply}");
+
+        // Reads the command line before answering: a reply that does not wait for it races
+        // socat's write of the line into a shell already gone (EPIPE), which loses the reply.
+        start.ArgumentList.Add($"SYSTEM:read line; echo {FakeReply}");
         Process process = Process.Start(start) ?? throw new InvalidOperationException("could not start socat as the other user");
         var impostor = new ImpostorListener(process, path);
         try
