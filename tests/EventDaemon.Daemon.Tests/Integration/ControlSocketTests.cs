@@ -160,6 +160,11 @@ public sealed class ControlSocketTests(ITestOutputHelper output)
         TestSockets.SendTcp(daemon.Layout.Port("in"), "{\"type\":\"click\",\"value\":1}\n");
         Eventually.True(() => SinkFile.CountLines(daemon.Layout.File("out.jsonl")) == 1, () => daemon.Stats().Json);
 
+        // For the log: what one call costs here with nobody else on the socket.
+        var alone = Stopwatch.StartNew();
+        Assert.True(daemon.Cli("stats").ExitCode == 0, "stats with no other client");
+        output.WriteLine($"eventd stats alone: {alone.Elapsed.TotalMilliseconds:0} ms");
+
         const int Silent = 25;
         var silent = new List<Socket>();
         try
@@ -179,6 +184,7 @@ public sealed class ControlSocketTests(ITestOutputHelper output)
                 CliResult stats = daemon.Cli("stats");
                 clock.Stop();
                 slowest = clock.Elapsed > slowest ? clock.Elapsed : slowest;
+                output.WriteLine($"round {round}: eventd stats beside {Silent} silent clients: {clock.Elapsed.TotalMilliseconds:0} ms");
                 Assert.True(stats.ExitCode == 0, $"round {round}, beside {Silent} silent clients: {stats.Describe()}");
                 AssertPrints(stats, "events_received_total{source=\"in\"} 1\n", "the source's received count");
 
