@@ -77,7 +77,14 @@ public static class DefaultPaths
         return Path.Combine(PerUserTemp(uid), "state");
     }
 
-    private static string PerUserTemp(uint uid) => $"/tmp/eventd-{uid.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+    /// <summary>
+    /// <c>/tmp/eventd-UID</c>, the last resort for a user without a runtime directory. The daemon
+    /// creates it with mode 0700 and refuses one that user does not own or others can write:
+    /// anyone can create that name in <c>/tmp</c> first.
+    /// </summary>
+    public static string PerUserTempDirectory(uint uid) => $"/tmp/eventd-{uid.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
+    private static string PerUserTemp(uint uid) => PerUserTempDirectory(uid);
 
     /// <summary>
     /// systemd joins several directories with ':' when a unit lists more than one; the XDG spec

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using EventDaemon.Daemon.Config;
+using EventDaemon.Daemon.Control.Internal;
+using EventDaemon.Daemon.Interop;
 
 namespace EventDaemon.Daemon.Control;
 
@@ -17,7 +19,11 @@ public static class ControlClient
     /// <summary>The daemon answered with <c>error:</c> (refused, failed or unknown command), or the command line is unusable.</summary>
     public const int ExitCommandFailed = 1;
 
-    /// <summary>No reply: no daemon at the path, no permission to connect, or it did not answer.</summary>
+    /// <summary>
+    /// No reply from a daemon the client can trust: no daemon at the path, no permission to
+    /// connect, it did not answer, or the socket is served by a user who is not root nor the
+    /// expected one (see <see cref="Run(string, string?, TextWriter, TextWriter)"/>).
+    /// </summary>
     public const int ExitUnreachable = 2;
 
     /// <summary>
@@ -34,6 +40,13 @@ public static class ControlClient
     /// null. A normal reply goes to <paramref name="stdout"/>; an <c>error:</c> reply, and the one
     /// line saying the daemon cannot be reached, go to <paramref name="stderr"/>.
     /// </summary>
+    /// <remarks>
+    /// Before sending anything the client asks the kernel who serves the socket (SO_PEERCRED) and
+    /// goes on only if that is root, its own user, or the owner of the socket's directory when no
+    /// other user could have made or changed that directory (root's client talking to a
+    /// <c>User=</c>/<c>DynamicUser=</c> daemon in <c>/run/eventd</c>). Anyone else could have
+    /// replaced the socket, so their reply is refused with one line saying who served it.
+    /// </remarks>
     /// <returns><see cref="ExitOk"/>, <see cref="ExitCommandFailed"/> or <see cref="ExitUnreachable"/>.</returns>
     public static int Run(string command, string? socketPath, TextWriter stdout, TextWriter stderr) =>
         Run(command, socketPath, stdout, stderr, DefaultReplyTimeout);
@@ -67,6 +80,12 @@ public static class ControlClient
         catch (SocketException e)
         {
             stderr.WriteLine($"eventd: cannot reach the daemon at {path} ({DescribeConnectError(e)}): {ConnectHint(e)}");
+            return ExitUnreachable;
+        }
+
+        if (Untrusted(socket, path) is { } refusal)
+        {
+            stderr.WriteLine(refusal);
             return ExitUnreachable;
         }
 
@@ -112,19 +131,59 @@ public static class ControlClient
         return ExitOk;
     }
 
+    /// <summary>Why the process serving <paramref name="path"/> is not to be believed; null when it is root or an expected user.</summary>
+    private static string? Untrusted(Socket socket, string path)
+    {
+        uint own = Libc.geteuid();
+        if (!PeerCredentials.TryGetUid(socket, out uint peer))
+        {
+            return $"error: refusing the reply: cannot tell which user serves the socket {path} (SO_PEERCRED failed)";
+        }
+
+        if (peer == 0 || peer == own)
+        {
+            return null;
+        }
+
+        string expected = $"root or uid {own.ToString(CultureInfo.InvariantCulture)}";
+        string fullPath = Path.GetFullPath(path);
+        if (SocketDirectory.TryGetTrustedOwner(fullPath, out uint owner))
+        {
+            if (peer == owner)
+            {
+                return null;
+            }
+
+            if (owner != 0 && owner != own)
+            {
+                expected += $" or uid {owner.ToString(CultureInfo.InvariantCulture)} (the owner of {Path.GetDirectoryName(fullPath)})";
+            }
+        }
+
+        return $"error: refusing the reply: the socket {path} is served by uid {peer.ToString(CultureInfo.InvariantCulture)}, not {expected}";
+    }
+
     /// <summary>Sends the line, half-closes, reads until the daemon closes; null when the reply does not finish in time.</summary>
     private static string? Exchange(Socket socket, string command, TimeSpan timeout)
     {
         int timeoutMs = (int)Math.Min(timeout.TotalMilliseconds, int.MaxValue);
         socket.SendTimeout = timeoutMs;
         byte[] line = Encoding.UTF8.GetBytes(command + "\n");
-        int sent = 0;
-        while (sent < line.Length)
+        try
         {
-            sent += socket.Send(line, sent, line.Length - sent, SocketFlags.None);
-        }
+            int sent = 0;
+            while (sent < line.Length)
+            {
+                sent += socket.Send(line, sent, line.Length - sent, SocketFlags.None);
+            }
 
-        socket.Shutdown(SocketShutdown.Send);
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.Shutdown or SocketError.ConnectionReset or SocketError.ConnectionAborted)
+        {
+            // The daemon closed first (EPIPE): whatever it wrote before closing is still to be
+            // read, and an empty reply is reported as a close without an answer.
+        }
 
         long deadline = Environment.TickCount64 + timeoutMs;
         var reply = new MemoryStream();

@@ -1,7 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
+using EventDaemon.Daemon.Config;
 using EventDaemon.Daemon.Control.Internal;
 using EventDaemon.Daemon.Interop;
 
@@ -12,10 +14,23 @@ namespace EventDaemon.Daemon.Control;
 /// connection, writes the reply and closes, so <c>echo stats | socat - UNIX-CONNECT:PATH</c> works.
 /// </summary>
 /// <remarks>
-/// Connections are served by <see cref="Workers"/> dedicated threads that each block in accept on
-/// the same listener, never by the thread pool, so a busy pool cannot delay <c>stats</c> and
-/// the control socket cannot starve the rest of the process. A client that sends nothing holds
-/// one worker for at most the command timeout; the other keeps answering.
+/// <para>
+/// One thread serves every connection: it polls the listener and each open connection (all
+/// non-blocking raw descriptors in a fixed table of <see cref="MaxConnections"/>), reads command
+/// lines as they arrive, runs them, and writes replies as the client takes them. Nothing a client
+/// does can hold the thread: a client has <see cref="DefaultReadDeadline"/> from accept to send
+/// its line and <see cref="DefaultWriteDeadline"/> to take the reply, and when the table is full
+/// the oldest connection that has sent nothing is dropped to make room (then the oldest still
+/// sending its line, then the oldest slow reader). A client that sends nothing therefore costs
+/// one slot for one second, and <c>stats</c> answers whatever other clients do.
+/// </para>
+/// <para>
+/// Commands read counters and snapshots and run on the loop, except <c>reload</c>, which
+/// re-reads the config and tables and may hold the producers for seconds: it runs on a second
+/// thread, one reload at a time, and the loop writes its reply when it is ready. Poll rather
+/// than epoll: the set is at most 66 descriptors and rebuilt from the table each turn, so there
+/// is no kernel registration to keep in step with the table.
+/// </para>
 /// </remarks>
 public sealed class ControlServer : IDisposable
 {
@@ -26,65 +41,95 @@ public sealed class ControlServer : IDisposable
     public const int MaxPathBytes = 107;
 
     /// <summary>
-    /// Two: a stalled client must not block <c>stats</c>, and serving is cheap (it reads
-    /// counters), so more would only add threads on a machine whose cores belong to the pipeline.
+    /// Open control connections at once. Far more than operators and scrapers need (each exchange
+    /// takes milliseconds), few enough that the table costs 64 × 4 KiB of command buffers at most,
+    /// and well inside the descriptor reserve the daemon keeps.
     /// </summary>
-    public const int Workers = 2;
+    public const int MaxConnections = 64;
 
-    /// <summary>How long a client has to send its command line, and to take the reply.</summary>
-    public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long a client has, from accept, to send its command line: a script or <c>eventd stats</c>
+    /// sends it at once, so one second is generous on a loaded machine and short enough that
+    /// silent connections free their slots quickly.
+    /// </summary>
+    public static readonly TimeSpan DefaultReadDeadline = TimeSpan.FromSeconds(1);
 
-    /// <summary>Connections the kernel queues while both workers are busy; more are refused by the kernel.</summary>
-    private const int Backlog = 16;
+    /// <summary>How long a client has to take the whole reply (the <c>metrics</c> one can be large), from when it is ready.</summary>
+    public static readonly TimeSpan DefaultWriteDeadline = TimeSpan.FromSeconds(5);
+
+    /// <summary>The kernel's accept queue; the loop empties it every turn, so it only absorbs bursts.</summary>
+    private const int Backlog = 64;
 
     /// <summary>An unknown command is echoed back, cut to this many characters.</summary>
     private const int EchoedCommandChars = 80;
+
+    /// <summary>An eventfd is read and written as one 8-byte counter.</summary>
+    private const int EventFdValueBytes = 8;
 
     /// <summary>rw-rw----: the daemon's user and group may connect (SPEC §4).</summary>
     private const UnixFileMode SocketMode =
         UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
 
-    /// <summary>rwxr-x---, for a socket directory the daemon has to create itself.</summary>
-    private const UnixFileMode DirectoryMode =
-        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
-
-    /// <summary>Paces retries when accept fails for a reason other than shutdown (EMFILE, say), so a worker never spins.</summary>
-    private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// How long accept pauses when the process is out of descriptors (EMFILE/ENFILE): the pending
+    /// connection stays queued, so polling the listener at once would report it again and spin.
+    /// </summary>
+    private static readonly TimeSpan AcceptBackoff = TimeSpan.FromMilliseconds(100);
 
     private readonly IControlTarget _target;
     private readonly Socket _listener;
+    private readonly int _listenFd;
+    private readonly int _wakeFd;
     private readonly ulong _inode;
     private readonly uint _ownUid;
-    private readonly TimeSpan _commandTimeout;
-    private readonly Thread[] _threads;
-    private readonly ManualResetEventSlim _stopped = new(false);
+    private readonly long _readDeadlineMs;
+    private readonly long _writeDeadlineMs;
+    private readonly string _timeoutReply;
+    private readonly ControlConnection[] _connections;
+    private readonly Queue<ControlConnection> _slowCommands = new(MaxConnections);
+
+    /// <summary>An object, not a <see cref="Lock"/>: the slow-command thread sleeps on it with <see cref="Monitor.Wait(object)"/>.</summary>
+    private readonly object _slowLock = new();
+    private readonly Thread _loop;
+    private readonly Thread _slow;
+    private long _accepted;
+    private volatile bool _stopping;
     private int _disposed;
 
-    private ControlServer(string socketPath, IControlTarget target, Socket listener, ulong inode, TimeSpan commandTimeout)
+    private ControlServer(string socketPath, IControlTarget target, Socket listener, ulong inode, int wakeFd, TimeSpan readDeadline, TimeSpan writeDeadline)
     {
         SocketPath = socketPath;
         _target = target;
         _listener = listener;
+        _listenFd = (int)listener.SafeHandle.DangerousGetHandle();
+        _wakeFd = wakeFd;
         _inode = inode;
-        _commandTimeout = commandTimeout;
         _ownUid = Libc.getuid();
-        _threads = new Thread[Workers];
-        for (int i = 0; i < _threads.Length; i++)
+        _readDeadlineMs = (long)readDeadline.TotalMilliseconds;
+        _writeDeadlineMs = (long)writeDeadline.TotalMilliseconds;
+        _timeoutReply = string.Create(CultureInfo.InvariantCulture, $"error: no command received within {readDeadline.TotalSeconds:0.###} s (try help)\n");
+        _connections = new ControlConnection[MaxConnections];
+        for (int i = 0; i < _connections.Length; i++)
         {
-            _threads[i] = new Thread(AcceptLoop) { IsBackground = true, Name = $"eventd-control-{i}" };
+            _connections[i] = new ControlConnection();
         }
+
+        _loop = new Thread(Loop) { IsBackground = true, Name = "eventd-control" };
+        _slow = new Thread(SlowCommandLoop) { IsBackground = true, Name = "eventd-control-reload" };
     }
 
     /// <summary>The absolute path the server listens on.</summary>
     public string SocketPath { get; }
 
     /// <summary>
-    /// Creates the socket's directory if missing (0750), replaces a stale socket file that no
-    /// daemon answers on, binds, sets the socket to 0660 and starts serving.
+    /// Checks the socket's directory (creating it if missing: 0700 for <c>/tmp/eventd-UID</c>, else
+    /// 0750) and refuses one another user could change; replaces a stale socket file that no daemon
+    /// answers on; binds, sets the socket to 0660 and starts serving.
     /// </summary>
-    /// <param name="commandTimeout">How long a client has to send its line and to take the reply; default <see cref="DefaultCommandTimeout"/>.</param>
+    /// <param name="readDeadline">How long a client has from accept to send its line; default <see cref="DefaultReadDeadline"/>.</param>
+    /// <param name="writeDeadline">How long a client has to take its reply; default <see cref="DefaultWriteDeadline"/>.</param>
     /// <exception cref="ControlSocketException">The socket cannot be set up; the message is one line for the operator.</exception>
-    public static ControlServer Start(string socketPath, IControlTarget target, TimeSpan? commandTimeout = null)
+    public static ControlServer Start(string socketPath, IControlTarget target, TimeSpan? readDeadline = null, TimeSpan? writeDeadline = null)
     {
         ArgumentNullException.ThrowIfNull(target);
         string path = Path.GetFullPath(socketPath);
@@ -95,12 +140,15 @@ public sealed class ControlServer : IDisposable
                 $"control socket path {path} is too long ({pathBytes} bytes, a Unix socket path has at most {MaxPathBytes}): set [daemon] control_socket to a shorter path");
         }
 
-        CreateDirectory(path);
-        RemoveStaleSocket(path);
+        uint uid = Libc.geteuid();
+        string directory = Path.GetDirectoryName(path) ?? "/";
+        SocketDirectory.Prepare(directory, uid, SocketDirectory.IsPerUserTemp(directory, DefaultPaths.CurrentUserId));
+        RemoveStaleSocket(path, uid);
 
         var endPoint = new UnlinkedByOwnerEndPoint(path);
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         bool bound = false;
+        int wakeFd = -1;
         try
         {
             listener.Bind(endPoint);
@@ -108,17 +156,26 @@ public sealed class ControlServer : IDisposable
             SocketFile.Inspect(path, out ulong inode);
             File.SetUnixFileMode(path, SocketMode);
             listener.Listen(Backlog);
-            var server = new ControlServer(path, target, listener, inode, commandTimeout ?? DefaultCommandTimeout);
-            foreach (Thread thread in server._threads)
+            listener.Blocking = false;
+            wakeFd = Libc.eventfd(0, Libc.EfdNonBlock | Libc.EfdCloseOnExec);
+            if (wakeFd < 0)
             {
-                thread.Start();
+                throw new IOException(Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError()));
             }
 
+            var server = new ControlServer(path, target, listener, inode, wakeFd, readDeadline ?? DefaultReadDeadline, writeDeadline ?? DefaultWriteDeadline);
+            server._loop.Start();
+            server._slow.Start();
             return server;
         }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
         {
             listener.Dispose();
+            if (wakeFd >= 0)
+            {
+                Libc.close(wakeFd);
+            }
+
             if (bound)
             {
                 TryDelete(path);
@@ -135,8 +192,9 @@ public sealed class ControlServer : IDisposable
     }
 
     /// <summary>
-    /// Stops accepting, closes the listener, waits (bounded) for replies being written, and deletes
-    /// the socket file if it is still the one this server bound.
+    /// Stops accepting, gives replies being written (drain's is sent just before the process
+    /// exits) up to the write deadline, closes the rest, and deletes the socket file if it is
+    /// still the one this server bound.
     /// </summary>
     public void Dispose()
     {
@@ -145,20 +203,25 @@ public sealed class ControlServer : IDisposable
             return;
         }
 
-        _stopped.Set();
-
-        // Closing the listener wakes the workers blocked in accept (the runtime shuts the socket
-        // down first, and shutdown makes accept return on Linux).
-        _listener.Dispose();
-
-        // A worker may be writing a reply (drain's is sent just before the process exits): give it
-        // the time a client is given, and a little more, but never wait on a hung client forever.
-        TimeSpan wait = _commandTimeout + _commandTimeout + TimeSpan.FromSeconds(1);
-        foreach (Thread thread in _threads)
+        _stopping = true;
+        Wake();
+        lock (_slowLock)
         {
-            if (thread != Thread.CurrentThread && thread.IsAlive)
+            Monitor.PulseAll(_slowLock);
+        }
+
+        TimeSpan grace = TimeSpan.FromMilliseconds(_writeDeadlineMs) + TimeSpan.FromSeconds(1);
+        bool loopEnded = _loop == Thread.CurrentThread || _loop.Join(grace);
+        bool slowEnded = _slow == Thread.CurrentThread || _slow.Join(grace);
+
+        // Only once the loop has ended: it polls the listener's descriptor, which must not be
+        // closed (and perhaps reused by another open) under it.
+        if (loopEnded)
+        {
+            _listener.Dispose();
+            if (slowEnded)
             {
-                thread.Join(wait);
+                Libc.close(_wakeFd);
             }
         }
 
@@ -166,41 +229,26 @@ public sealed class ControlServer : IDisposable
         {
             TryDelete(SocketPath);
         }
-
-        // _stopped is deliberately not disposed: a worker that outlived the join above still reads
-        // it, and a disposed event would throw on that thread and take the process down.
-    }
-
-    private static void CreateDirectory(string path)
-    {
-        string? directory = Path.GetDirectoryName(path);
-        if (string.IsNullOrEmpty(directory) || Directory.Exists(directory))
-        {
-            return;
-        }
-
-        try
-        {
-            Directory.CreateDirectory(directory, DirectoryMode);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ControlSocketException(
-                $"cannot create the control socket directory {directory} ({Describe(e)}): create it, or set [daemon] control_socket to a path the daemon's user can write", e);
-        }
     }
 
     /// <summary>
-    /// A socket file left by a daemon that died is removed; one a daemon still answers on is not.
-    /// The probe connects and closes without a command, which a live server ignores.
+    /// A socket file left by a daemon that died is removed; one a daemon still answers on is not,
+    /// nor one another user owns. The probe connects and closes without a command, which a live
+    /// server ignores.
     /// </summary>
-    private static void RemoveStaleSocket(string path)
+    private static void RemoveStaleSocket(string path, uint uid)
     {
-        switch (SocketFile.Inspect(path, out _))
+        PathStatus status = SocketFile.Lstat(path);
+        switch (status.Kind)
         {
-            case SocketFileKind.Missing:
+            case PathKind.Missing:
                 return;
-            case SocketFileKind.NotASocket:
+            case PathKind.Socket when status.Owner != uid:
+                throw new ControlSocketException(
+                    $"{path} is a socket owned by uid {status.Owner}, not by the daemon's user (uid {uid}): remove it if no daemon uses it, or set [daemon] control_socket to another path");
+            case PathKind.Socket or PathKind.Unknown:
+                break;
+            default:
                 throw new ControlSocketException(
                     $"{path} exists and is not a socket: remove it, or set [daemon] control_socket to another path");
         }
@@ -255,124 +303,452 @@ public sealed class ControlServer : IDisposable
         _ => e.Message,
     };
 
-    private void AcceptLoop()
+    // ---- the loop ----------------------------------------------------------------------------
+
+    private unsafe void Loop()
     {
-        // One buffer per worker for its whole life: each connection reads into it.
-        byte[] buffer = new byte[MaxCommandBytes];
-        while (!_stopped.IsSet)
+        // Slot 0 is the wake descriptor, slot 1 the listener when accepting, then one per connection.
+        var fds = new Libc.PollFd[MaxConnections + 2];
+        var owners = new ControlConnection?[MaxConnections + 2];
+        long acceptPausedUntil = 0;
+        long stopBy = long.MaxValue;
+        while (true)
         {
-            Socket client;
-            try
+            long now = Environment.TickCount64;
+            if (_stopping)
             {
-                client = _listener.Accept();
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                if (e is ObjectDisposedException || _stopped.IsSet)
+                if (stopBy == long.MaxValue)
                 {
-                    return;
+                    stopBy = now + _writeDeadlineMs;
+                    CloseAllBut(ConnectionState.Writing);
                 }
 
-                _stopped.Wait(AcceptRetryDelay);
+                if (now >= stopBy || !Any(ConnectionState.Writing))
+                {
+                    break;
+                }
+            }
+
+            TakeCompletedReplies(now);
+            ExpireDeadlines(now);
+
+            int count = 0;
+            long next = _stopping ? stopBy : long.MaxValue;
+            fds[count] = new Libc.PollFd { Fd = _wakeFd, Events = Libc.PollIn };
+            owners[count++] = null;
+            int listenerIndex = -1;
+            if (!_stopping)
+            {
+                if (now >= acceptPausedUntil)
+                {
+                    listenerIndex = count;
+                    fds[count] = new Libc.PollFd { Fd = _listenFd, Events = Libc.PollIn };
+                    owners[count++] = null;
+                }
+                else
+                {
+                    next = Math.Min(next, acceptPausedUntil);
+                }
+            }
+
+            foreach (ControlConnection connection in _connections)
+            {
+                short events = connection.State switch
+                {
+                    ConnectionState.Reading => Libc.PollIn,
+                    ConnectionState.Writing => Libc.PollOut,
+                    _ => 0,
+                };
+                if (events != 0)
+                {
+                    fds[count] = new Libc.PollFd { Fd = connection.Fd, Events = events };
+                    owners[count++] = connection;
+                    next = Math.Min(next, connection.Deadline);
+                }
+            }
+
+            // Rounded up, so a deadline is never polled for a millisecond early and then spun on.
+            int timeout = next == long.MaxValue ? -1 : (int)Math.Clamp(next - now + 1, 0, int.MaxValue);
+            int ready;
+            fixed (Libc.PollFd* pollFds = fds)
+            {
+                ready = Libc.poll(pollFds, (nuint)count, timeout);
+            }
+
+            if (ready <= 0)
+            {
+                // A timeout (deadlines are handled at the top), or EINTR; poll's other errors
+                // (EFAULT, EINVAL, ENOMEM) cannot come from this fixed table.
                 continue;
             }
 
-            using (client)
+            if (fds[0].ReturnedEvents != 0)
             {
-                Serve(client, buffer);
+                ClearWake();
+            }
+
+            now = Environment.TickCount64;
+
+            // Connections before accept: accepting may drop a connection and reuse its slot, and
+            // an event polled for the old descriptor must not be applied to the new one.
+            for (int i = 0; i < count; i++)
+            {
+                if (owners[i] is { } connection && fds[i].ReturnedEvents != 0 && connection.Fd == fds[i].Fd)
+                {
+                    Serve(connection, fds[i].ReturnedEvents, now);
+                }
+            }
+
+            if (listenerIndex >= 0 && fds[listenerIndex].ReturnedEvents != 0)
+            {
+                AcceptPending(now, ref acceptPausedUntil);
             }
         }
+
+        CloseAllBut(ConnectionState.Free);
     }
 
-    /// <summary>One connection: read one line, answer it, close. A client that misbehaves only loses its own reply.</summary>
-    private void Serve(Socket client, byte[] buffer)
+    private void Serve(ControlConnection connection, short events, long now)
     {
         try
         {
-            int timeoutMs = (int)_commandTimeout.TotalMilliseconds;
-            client.SendTimeout = timeoutMs;
-            string? reply = ReadCommand(client, buffer, timeoutMs, out string? command) switch
+            if ((events & Libc.PollNval) != 0)
             {
-                ReadResult.Line => Dispatch(client, command!),
-                ReadResult.TooLong => $"error: command longer than {MaxCommandBytes} bytes (try help)",
-                ReadResult.TimedOut => string.Create(CultureInfo.InvariantCulture, $"error: no command received within {_commandTimeout.TotalSeconds:0.###} s (try help)"),
-                _ => null,
-            };
-
-            if (reply is null)
-            {
-                // Connected and closed without a word: a probe from a starting daemon, or a port check.
-                return;
+                Close(connection);
             }
-
-            byte[] bytes = Encoding.UTF8.GetBytes(reply.EndsWith('\n') ? reply : reply + "\n");
-            int sent = 0;
-            while (sent < bytes.Length)
+            else if (connection.State == ConnectionState.Reading)
             {
-                sent += client.Send(bytes, sent, bytes.Length - sent, SocketFlags.None);
+                Read(connection, now);
             }
-
-            client.Shutdown(SocketShutdown.Send);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
-        {
-            // The client went away or stopped reading; nothing to tell it.
+            else if (connection.State == ConnectionState.Writing)
+            {
+                Write(connection);
+            }
         }
         catch (Exception)
         {
-            // Anything else is a bug in serving one connection; an exception escaping a worker
-            // would end the process, and the control socket must never take the daemon down.
+            // A bug in serving one connection: an exception escaping the loop would end the
+            // process, and the control socket must never take the daemon down. That client only
+            // loses its reply.
+            Close(connection);
         }
     }
 
-    private static ReadResult ReadCommand(Socket client, byte[] buffer, int timeoutMs, out string? command)
+    private void AcceptPending(long now, ref long acceptPausedUntil)
     {
-        command = null;
-        long deadline = Environment.TickCount64 + timeoutMs;
-        int filled = 0;
         while (true)
         {
-            long remaining = deadline - Environment.TickCount64;
-            if (remaining <= 0)
+            int fd;
+            unsafe
             {
-                return ReadResult.TimedOut;
+                fd = Libc.accept4(_listenFd, null, null, Libc.SockNonBlock | Libc.SockCloseOnExec);
             }
 
-            // Per call, so a client that trickles bytes still gets one deadline for the whole line.
-            client.ReceiveTimeout = (int)remaining;
-            int received;
-            try
+            if (fd < 0)
             {
-                received = client.Receive(buffer, filled, buffer.Length - filled, SocketFlags.None);
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == Libc.EIntr)
+                {
+                    continue;
+                }
+
+                if (errno is Libc.EMFile or Libc.ENFile)
+                {
+                    acceptPausedUntil = now + (long)AcceptBackoff.TotalMilliseconds;
+                }
+
+                // EAGAIN: the queue is empty. ECONNABORTED and the like: that client left; the
+                // next turn's poll says whether others wait.
+                return;
             }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+
+            ControlConnection? slot = FreeSlot() ?? DropOne();
+            if (slot is null)
             {
-                return ReadResult.TimedOut;
+                // Every slot runs a reload: nothing can be dropped, so the newcomer is.
+                Libc.close(fd);
+                continue;
+            }
+
+            slot.Open(fd, ++_accepted, now + _readDeadlineMs);
+        }
+    }
+
+    private ControlConnection? FreeSlot()
+    {
+        foreach (ControlConnection connection in _connections)
+        {
+            if (connection.State == ConnectionState.Free)
+            {
+                return connection;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Makes room in a full table: closes the oldest connection that has sent nothing, else the
+    /// oldest still sending its line, else the oldest slow reader. A running reload is never dropped.
+    /// </summary>
+    private ControlConnection? DropOne()
+    {
+        ControlConnection? victim = Oldest(static c => c.IsSilent)
+            ?? Oldest(static c => c.State == ConnectionState.Reading)
+            ?? Oldest(static c => c.State == ConnectionState.Writing);
+        if (victim is not null)
+        {
+            Close(victim);
+        }
+
+        return victim;
+    }
+
+    private ControlConnection? Oldest(Func<ControlConnection, bool> kind)
+    {
+        ControlConnection? oldest = null;
+        foreach (ControlConnection connection in _connections)
+        {
+            if (kind(connection) && (oldest is null || connection.Serial < oldest.Serial))
+            {
+                oldest = connection;
+            }
+        }
+
+        return oldest;
+    }
+
+    private unsafe void Read(ControlConnection connection, long now)
+    {
+        byte[] buffer = connection.Buffer;
+        while (true)
+        {
+            int filled = connection.Filled;
+            nint received;
+            fixed (byte* start = buffer)
+            {
+                received = Libc.recv(connection.Fd, start + filled, (nuint)(buffer.Length - filled), Libc.MsgDontWait);
+            }
+
+            if (received < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == Libc.EIntr)
+                {
+                    continue;
+                }
+
+                if (errno != Libc.EAgain)
+                {
+                    // Reset by the client: nobody to answer.
+                    Close(connection);
+                }
+
+                return;
             }
 
             if (received == 0)
             {
                 if (filled == 0)
                 {
-                    return ReadResult.Nothing;
+                    // Connected and closed without a word: a probe from a starting daemon, or a port check.
+                    Close(connection);
+                }
+                else
+                {
+                    Run(connection, Normalize(buffer.AsSpan(0, filled)), now);
                 }
 
-                command = Normalize(buffer.AsSpan(0, filled));
-                return ReadResult.Line;
+                return;
             }
 
-            int newline = buffer.AsSpan(filled, received).IndexOf((byte)'\n');
-            filled += received;
+            int newline = buffer.AsSpan(filled, (int)received).IndexOf((byte)'\n');
+            connection.Filled = filled + (int)received;
             if (newline >= 0)
             {
-                command = Normalize(buffer.AsSpan(0, filled - received + newline));
-                return ReadResult.Line;
+                Run(connection, Normalize(buffer.AsSpan(0, filled + newline)), now);
+                return;
             }
 
-            if (filled == buffer.Length)
+            if (connection.Filled == buffer.Length)
             {
-                return ReadResult.TooLong;
+                Reply(connection, $"error: command longer than {MaxCommandBytes} bytes (try help)", now);
+                return;
             }
+        }
+    }
+
+    /// <summary>Runs a command line: on the loop, or for <c>reload</c> (once the peer may) on the slow-command thread.</summary>
+    private void Run(ControlConnection connection, string command, long now)
+    {
+        if (ControlCommands.ChangesState(command) && !MayChangeState(connection.Fd, command, out string? refusal))
+        {
+            Reply(connection, refusal, now);
+            return;
+        }
+
+        if (command == ControlCommands.Reload)
+        {
+            connection.Command = command;
+            connection.State = ConnectionState.Running;
+            lock (_slowLock)
+            {
+                _slowCommands.Enqueue(connection);
+                Monitor.Pulse(_slowLock);
+            }
+
+            return;
+        }
+
+        Reply(connection, Dispatch(command), now);
+    }
+
+    private void Reply(ControlConnection connection, string reply, long now)
+    {
+        connection.StartWriting(Encode(reply), now + _writeDeadlineMs);
+        Write(connection);
+    }
+
+    private static byte[] Encode(string reply) => Encoding.UTF8.GetBytes(reply.EndsWith('\n') ? reply : reply + "\n");
+
+    /// <summary>Sends what the client's socket takes now; the rest when poll says it has room, until the write deadline.</summary>
+    private unsafe void Write(ControlConnection connection)
+    {
+        byte[] reply = connection.Reply;
+        while (connection.Sent < reply.Length)
+        {
+            nint sent;
+            fixed (byte* start = reply)
+            {
+                sent = Libc.send(connection.Fd, start + connection.Sent, (nuint)(reply.Length - connection.Sent), Libc.MsgNoSignal | Libc.MsgDontWait);
+            }
+
+            if (sent < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == Libc.EIntr)
+                {
+                    continue;
+                }
+
+                if (errno != Libc.EAgain)
+                {
+                    // The client left (EPIPE, ECONNRESET): nothing to tell it.
+                    Close(connection);
+                }
+
+                return;
+            }
+
+            connection.Sent += (int)sent;
+        }
+
+        // The whole reply is out: end it so the client's read returns 0, then let go.
+        Libc.shutdown(connection.Fd, Libc.ShutWrite);
+        Close(connection);
+    }
+
+    private void ExpireDeadlines(long now)
+    {
+        foreach (ControlConnection connection in _connections)
+        {
+            if (connection.Deadline > now)
+            {
+                continue;
+            }
+
+            if (connection.State == ConnectionState.Reading)
+            {
+                // Tell the client why, in case it is a person typing slowly; if its socket has no
+                // room for one line, the write deadline ends it.
+                Reply(connection, _timeoutReply, now);
+            }
+            else if (connection.State == ConnectionState.Writing)
+            {
+                Close(connection);
+            }
+        }
+    }
+
+    private void TakeCompletedReplies(long now)
+    {
+        foreach (ControlConnection connection in _connections)
+        {
+            if (connection.State == ConnectionState.Running && connection.TryTakeCompleted(out byte[] reply))
+            {
+                connection.StartWriting(reply, now + _writeDeadlineMs);
+                Write(connection);
+            }
+        }
+    }
+
+    private bool Any(ConnectionState state)
+    {
+        foreach (ControlConnection connection in _connections)
+        {
+            if (connection.State == state)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void CloseAllBut(ConnectionState kept)
+    {
+        foreach (ControlConnection connection in _connections)
+        {
+            if (connection.State != ConnectionState.Free && connection.State != kept)
+            {
+                Close(connection);
+            }
+        }
+    }
+
+    private static void Close(ControlConnection connection)
+    {
+        if (connection.State != ConnectionState.Free)
+        {
+            Libc.close(connection.Release());
+        }
+    }
+
+    private unsafe void Wake()
+    {
+        ulong one = 1;
+        Libc.write(_wakeFd, (byte*)&one, EventFdValueBytes);
+    }
+
+    private unsafe void ClearWake()
+    {
+        ulong value;
+        Libc.read(_wakeFd, (byte*)&value, EventFdValueBytes);
+    }
+
+    /// <summary>The thread that runs <c>reload</c>, one at a time, so the loop keeps serving while a reload holds the pipeline.</summary>
+    private void SlowCommandLoop()
+    {
+        while (true)
+        {
+            ControlConnection connection;
+            lock (_slowLock)
+            {
+                while (_slowCommands.Count == 0 && !_stopping)
+                {
+                    Monitor.Wait(_slowLock);
+                }
+
+                if (_stopping)
+                {
+                    return;
+                }
+
+                connection = _slowCommands.Dequeue();
+            }
+
+            connection.Complete(Encode(Dispatch(connection.Command)));
+            Wake();
         }
     }
 
@@ -380,12 +756,9 @@ public sealed class ControlServer : IDisposable
     private static string Normalize(ReadOnlySpan<byte> line) =>
         string.Join(' ', Encoding.UTF8.GetString(line).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
-    private string Dispatch(Socket client, string command)
+    /// <summary>The reply to one command line; never throws.</summary>
+    private string Dispatch(string command)
     {
-        if (ControlCommands.ChangesState(command) && !MayChangeState(client, command, out string? refusal))
-        {
-            return refusal;
-        }
 
         try
         {
@@ -414,9 +787,9 @@ public sealed class ControlServer : IDisposable
     }
 
     /// <summary>Root or the daemon's own user, as the kernel reports the peer (SO_PEERCRED); refused when it cannot say.</summary>
-    private bool MayChangeState(Socket client, string command, [NotNullWhen(false)] out string? refusal)
+    private bool MayChangeState(int fd, string command, [NotNullWhen(false)] out string? refusal)
     {
-        if (PeerCredentials.TryGetUid(client, out uint peerUid) && (peerUid == 0 || peerUid == _ownUid))
+        if (PeerCredentials.TryGetUid(fd, out uint peerUid) && (peerUid == 0 || peerUid == _ownUid))
         {
             refusal = null;
             return true;
@@ -451,13 +824,5 @@ public sealed class ControlServer : IDisposable
         }
 
         return command.Length > EchoedCommandChars ? echo.Append("...").ToString() : echo.ToString();
-    }
-
-    private enum ReadResult
-    {
-        Nothing,
-        Line,
-        TooLong,
-        TimedOut,
     }
 }

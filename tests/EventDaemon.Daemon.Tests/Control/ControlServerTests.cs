@@ -195,7 +195,7 @@ public sealed class ControlServerTests : IDisposable
     [Fact]
     public void ClientThatSendsNothing_GetsTimeoutError_WhileOthersAreServed()
     {
-        using ControlServer server = ControlServer.Start(_dir.Socket, _target, commandTimeout: TimeSpan.FromSeconds(1));
+        using ControlServer server = ControlServer.Start(_dir.Socket, _target, readDeadline: TimeSpan.FromSeconds(1));
         using Socket silent = RawClient.Connect(server.SocketPath);
 
         Assert.True(RawClient.Command(server.SocketPath, "health") == "ok\n", "a silent client blocked another client");
@@ -336,13 +336,15 @@ public sealed class ControlServerTests : IDisposable
 
     private static string[] AsNobody() => ["--reuid=" + Nobody, "--regid=" + Nobody, "--clear-groups"];
 
-    /// <summary>A server whose directory and socket another user may reach, so the peer check is what refuses.</summary>
+    /// <summary>
+    /// A server whose socket another user may reach (a 0755 directory, so others may enter but not
+    /// change it; a 0666 socket), so the peer check is what refuses.
+    /// </summary>
     private ControlServer StartReachableByEveryone()
     {
-        const UnixFileMode All = (UnixFileMode)0x1FF; // 0777
-        File.SetUnixFileMode(_dir.Path, All);
+        File.SetUnixFileMode(_dir.Path, (UnixFileMode)0x1ED); // 0755
         ControlServer server = ControlServer.Start(_dir.Socket, _target);
-        File.SetUnixFileMode(_dir.Socket, All & ~(UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute));
+        File.SetUnixFileMode(_dir.Socket, (UnixFileMode)0x1B6); // 0666
         return server;
     }
 }

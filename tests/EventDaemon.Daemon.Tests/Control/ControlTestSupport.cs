@@ -173,6 +173,46 @@ internal static class RawClient
 
         return Encoding.UTF8.GetString(reply.ToArray());
     }
+
+    /// <summary>
+    /// Waits, without reading, until the server has closed its end: poll reports POLLHUP whatever
+    /// is still unread, so a reply the server gave up on stays in the socket for the test to measure.
+    /// </summary>
+    public static unsafe bool WaitForServerClose(Socket socket, TimeSpan timeout)
+    {
+        var pollFd = new EventDaemon.Daemon.Interop.Libc.PollFd { Fd = (int)socket.SafeHandle.DangerousGetHandle(), Events = 0 };
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (Environment.TickCount64 < deadline)
+        {
+            int ready = EventDaemon.Daemon.Interop.Libc.poll(&pollFd, 1, (int)Math.Max(1, deadline - Environment.TickCount64));
+            if (ready > 0 && (pollFd.ReturnedEvents & EventDaemon.Daemon.Interop.Libc.PollHup) != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Everything until the server closes or resets the connection, however little that is.</summary>
+    public static string ReadToEndAllowingReset(Socket socket)
+    {
+        var reply = new MemoryStream();
+        byte[] buffer = new byte[64 * 1024];
+        try
+        {
+            int received;
+            while ((received = socket.Receive(buffer)) > 0)
+            {
+                reply.Write(buffer, 0, received);
+            }
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+        }
+
+        return Encoding.UTF8.GetString(reply.ToArray());
+    }
 }
 
 /// <summary>Runs a command-line tool with stdin, and waits for it with a deadline.</summary>
