@@ -20,7 +20,7 @@ namespace EventDaemon.Daemon.Sources;
 /// <para>One thread owns a connection from adoption to close; other threads hand it over through
 /// a locked queue and the thread's eventfd, which also wakes it for a stop.</para>
 /// </remarks>
-internal sealed unsafe class IoThread
+internal sealed unsafe partial class IoThread
 {
     /// <summary>Readiness reports taken per <c>epoll_wait</c>.</summary>
     private const int MaxEvents = 256;
@@ -416,6 +416,9 @@ internal sealed unsafe class IoThread
             ReleaseListener();
         }
 
+        // Read before taking the queue: once the accepting thread has let go of the listener it
+        // adopts no more, so a queue taken after seeing that is the last one.
+        bool noMoreIncoming = _source.IsListenerReleased;
         TakeIncoming(now);
         bool pastDeadline = now >= _source.StopDeadline;
         for (int i = 0; i < _table.Count; i++)
@@ -427,7 +430,7 @@ internal sealed unsafe class IoThread
             }
         }
 
-        return _open == 0;
+        return noMoreIncoming && _open == 0;
     }
 
     private void CloseBadFrame(StreamConnection connection, FrameError error)
@@ -460,6 +463,8 @@ internal sealed unsafe class IoThread
 
     private void AcceptPending(long now)
     {
+        // Once per wake, not per connection: the limit can be changed on a running process (prlimit).
+        _source.ReadFdLimit();
         while (_listening)
         {
             int fd = Libc.accept4(_listenFd, null, null, Libc.SockNonBlock | Libc.SockCloseOnExec);
@@ -467,8 +472,11 @@ internal sealed unsafe class IoThread
             {
                 if (fd >= _source.FdCeiling)
                 {
-                    // Near the descriptor limit: keep the rest for the control socket, sinks and stats.
+                    // Near the descriptor limit: keep the rest for the control socket, sinks and
+                    // stats. Close what waits in the backlog too (bounded by it), so those clients
+                    // see a close now rather than one per rest.
                     Libc.close(fd);
+                    RefuseBacklog();
                     FdLimitReached(now);
                     return;
                 }
@@ -498,6 +506,27 @@ internal sealed unsafe class IoThread
                 default:
                     return;
             }
+        }
+    }
+
+    private void RefuseBacklog()
+    {
+        while (true)
+        {
+            int fd = Libc.accept4(_listenFd, null, null, Libc.SockNonBlock | Libc.SockCloseOnExec);
+            if (fd < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno is Libc.EIntr or Libc.EConnAborted)
+                {
+                    continue;
+                }
+
+                return;
+            }
+
+            Libc.close(fd);
+            _source.Metrics.AddDropped(DropReason.FdLimit);
         }
     }
 

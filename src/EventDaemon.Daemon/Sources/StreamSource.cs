@@ -306,7 +306,10 @@ public sealed unsafe class StreamSource : Source
 
     internal void ListenerReleased() => _listenerReleased.Set();
 
-    private StreamConnection RentConnection()
+    /// <summary>The accepting thread will adopt no more connections (a stop is under way).</summary>
+    internal bool IsListenerReleased => _listenerReleased.IsSet;
+
+    internal StreamConnection RentConnection()
     {
         lock (_poolLock)
         {
@@ -319,7 +322,8 @@ public sealed unsafe class StreamSource : Source
         return new StreamConnection(new StreamIngest(_ring, Metrics, _errors, _format, _maxEventBytes, pauseWhenFull: true));
     }
 
-    private void ReadFdLimit()
+    /// <summary>Reads RLIMIT_NOFILE into <see cref="FdLimit"/> and <see cref="FdCeiling"/>.</summary>
+    internal void ReadFdLimit()
     {
         Libc.RLimit limit;
         if (Libc.getrlimit(Libc.RLimitNoFile, &limit) == 0 && limit.Current < int.MaxValue)

@@ -129,7 +129,7 @@ public sealed class LineFramer
             return;
         }
 
-        EnsureCarry(total);
+        EnsureCarry(total, keep: total - tail.Length);
         tail.CopyTo(_carry.AsSpan(total - tail.Length));
         Deliver(_carry.AsSpan(0, total), ref sink);
     }
@@ -147,17 +147,18 @@ public sealed class LineFramer
             return;
         }
 
-        EnsureCarry(_carryLength + partial.Length);
+        EnsureCarry(_carryLength + partial.Length, keep: _carryLength);
         partial.CopyTo(_carry.AsSpan(_carryLength));
         _carryLength += partial.Length;
     }
 
-    private void EnsureCarry(int bytes)
+    /// <summary>Grows the carry to hold <paramref name="bytes"/>, keeping its first <paramref name="keep"/>.</summary>
+    private void EnsureCarry(int bytes, int keep)
     {
         if (bytes > _carry.Length)
         {
             var grown = new byte[Math.Min(_carryLimit, Math.Max(bytes, Math.Max(InitialCarryBytes, _carry.Length * 2)))];
-            _carry.AsSpan(0, _carryLength).CopyTo(grown);
+            _carry.AsSpan(0, keep).CopyTo(grown);
             _carry = grown;
         }
     }
