@@ -475,6 +475,7 @@ internal sealed unsafe partial class IoThread
                     // Near the descriptor limit: keep the rest for the control socket, sinks and
                     // stats. Close what waits in the backlog too (bounded by it), so those clients
                     // see a close now rather than one per rest.
+                    _source.Metrics.AddDropped(DropReason.FdLimit);
                     Libc.close(fd);
                     RefuseBacklog();
                     FdLimitReached(now);
@@ -525,14 +526,14 @@ internal sealed unsafe partial class IoThread
                 return;
             }
 
-            Libc.close(fd);
             _source.Metrics.AddDropped(DropReason.FdLimit);
+            Libc.close(fd);
         }
     }
 
+    /// <summary>Logs the episode once and rests accepting; the refusals were counted where they happened.</summary>
     private void FdLimitReached(long now)
     {
-        _source.Metrics.AddDropped(DropReason.FdLimit);
         if (!_fdLimitLogged)
         {
             _fdLimitLogged = true;

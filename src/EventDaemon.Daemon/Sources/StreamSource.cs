@@ -225,9 +225,10 @@ public sealed unsafe class StreamSource : Source
     {
         if (Interlocked.Increment(ref _open) > _maxConnections)
         {
+            // Counted before the close: a client that sees the close and asks stats finds it counted.
             Interlocked.Decrement(ref _open);
-            Libc.close(fd);
             Metrics.AddDropped(DropReason.MaxConnections);
+            Libc.close(fd);
             return;
         }
 
@@ -298,6 +299,7 @@ public sealed unsafe class StreamSource : Source
         int pending = Libc.accept4(listenFd, null, null, Libc.SockNonBlock | Libc.SockCloseOnExec);
         if (pending >= 0)
         {
+            Metrics.AddDropped(DropReason.FdLimit);
             Libc.close(pending);
         }
 
