@@ -44,8 +44,8 @@ internal sealed unsafe partial class IoThread
     private const ulong ListenToken = ulong.MaxValue - 1;
 
     private readonly StreamSource _source;
-    private readonly int _epoll;
-    private readonly int _wake;
+    private int _epoll;
+    private int _wake;
     private readonly byte[] _events;
     private readonly Thread _thread;
     private readonly Lock _incomingLock = new();
@@ -96,7 +96,14 @@ internal sealed unsafe partial class IoThread
 
     public void Start() => _thread.Start();
 
-    public void Join() => _thread.Join();
+    /// <summary>Waits for the loop to end, then closes its epoll set and eventfd: only now, as a
+    /// <see cref="Wake"/> from a stopping source may come after the loop ended, and a closed
+    /// descriptor's number may already belong to a connection.</summary>
+    public void Join()
+    {
+        _thread.Join();
+        CloseDescriptors();
+    }
 
     /// <summary>Takes over <paramref name="connection"/>: from the accepting thread, or from itself.</summary>
     public void Adopt(StreamConnection connection)
@@ -143,7 +150,6 @@ internal sealed unsafe partial class IoThread
 
             _source.ReturnBuffers(_buffers);
             ReleaseListener();
-            CloseDescriptors();
         }
     }
 
@@ -572,11 +578,13 @@ internal sealed unsafe partial class IoThread
         if (_wake >= 0)
         {
             Libc.close(_wake);
+            _wake = -1;
         }
 
         if (_epoll >= 0)
         {
             Libc.close(_epoll);
+            _epoll = -1;
         }
     }
 }
