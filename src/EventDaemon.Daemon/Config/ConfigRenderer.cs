@@ -36,6 +36,10 @@ public static class ConfigRenderer
         toml.String("drain_timeout", daemon.DrainTimeout.ToString());
         toml.Boolean("fuse_chains", daemon.FuseChains);
         toml.Boolean("idle_handoff", daemon.IdleHandoff);
+        if (daemon.IoThreads > 0)
+        {
+            toml.Integer("io_threads", daemon.IoThreads);
+        }
 
         foreach (SourceConfig source in config.Sources.Ordered)
         {
@@ -66,6 +70,7 @@ public static class ConfigRenderer
             case TcpSourceConfig tcp:
                 toml.String("address", tcp.Address.ToString());
                 toml.Integer("max_connections", tcp.MaxConnections);
+                toml.String("idle_timeout", SourceConfig.RenderIdleTimeout(tcp.IdleTimeout));
                 break;
             case UdpSourceConfig udp:
                 toml.String("address", udp.Address.ToString());
@@ -73,6 +78,7 @@ public static class ConfigRenderer
             case UnixSourceConfig unix:
                 toml.String("path", unix.Path);
                 toml.Integer("max_connections", unix.MaxConnections);
+                toml.String("idle_timeout", SourceConfig.RenderIdleTimeout(unix.IdleTimeout));
                 break;
             case NatsSourceConfig nats:
                 toml.String("url", nats.Url);

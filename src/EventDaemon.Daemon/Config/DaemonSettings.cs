@@ -14,6 +14,7 @@ namespace EventDaemon.Daemon.Config;
 /// transform's thread (one thread per linear chain, not per stage).</param>
 /// <param name="IdleHandoff">Let a source thread run a first-level stage itself when it publishes
 /// while that stage's thread is parked (no wake-up across cores at moderate rates).</param>
+/// <param name="IoThreads">Event-loop threads of each stream source (tcp, unix); 0 = one per CPU.</param>
 public sealed record DaemonSettings(
     string ControlSocket,
     int RingSize,
@@ -26,8 +27,12 @@ public sealed record DaemonSettings(
     int ErrorsKept,
     Duration DrainTimeout,
     bool FuseChains = true,
-    bool IdleHandoff = true)
+    bool IdleHandoff = true,
+    int IoThreads = 0)
 {
+    /// <summary>More event loops than this only add threads: each serves thousands of connections.</summary>
+    public const int MaxIoThreads = 64;
+
     /// <summary>
     /// 65 536 slots of 64 bytes is 4 MiB of ring: at a million events a second, 65 ms of slack for
     /// a slow stage before sources feel backpressure, and small enough to lock without raising

@@ -11,12 +11,21 @@ public abstract record SourceConfig(string Name, ConfigPosition Position, Source
     /// </summary>
     public const int DefaultMaxConnections = 1024;
 
+    /// <summary>5 min: far longer than any pause of a live sender, short enough that silent clients
+    /// cannot hold every <c>max_connections</c> slot for long.</summary>
+    public static Duration DefaultIdleTimeout => Duration.FromSeconds(300);
+
+    /// <summary>How <c>idle_timeout</c> reads back: <c>"0"</c> when disabled.</summary>
+    public static string RenderIdleTimeout(Duration? timeout) =>
+        timeout is { Nanoseconds: 0 } ? "0" : (timeout ?? DefaultIdleTimeout).ToString();
+
     public sealed override ComponentKind Kind => ComponentKind.Source;
 }
 
 /// <summary><c>type = "tcp"</c>: a listening TCP socket, one stream of events per connection.</summary>
 public sealed record TcpSourceConfig(
-    string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, HostPort Address, int MaxConnections)
+    string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, HostPort Address, int MaxConnections,
+    Duration? IdleTimeout = null)
     : SourceConfig(Name, Position, Format, MaxEventBytes)
 {
     public override string TypeName => "tcp";
@@ -31,7 +40,8 @@ public sealed record UdpSourceConfig(string Name, ConfigPosition Position, Sourc
 
 /// <summary><c>type = "unix"</c>: a listening Unix stream socket at <see cref="Path"/>.</summary>
 public sealed record UnixSourceConfig(
-    string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, string Path, int MaxConnections)
+    string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, string Path, int MaxConnections,
+    Duration? IdleTimeout = null)
     : SourceConfig(Name, Position, Format, MaxEventBytes)
 {
     public override string TypeName => "unix";

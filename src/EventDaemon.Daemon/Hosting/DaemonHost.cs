@@ -90,6 +90,8 @@ public sealed class DaemonHost : IControlTarget, IDisposable
             return 1;
         }
 
+        // Before sources accept: stats must not need a new descriptor at the open-file limit.
+        StatsCollector.OpenProcessStatus();
         try
         {
             _pipeline.Start();

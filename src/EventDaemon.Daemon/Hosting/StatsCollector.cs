@@ -3,6 +3,7 @@ using EventDaemon.Daemon.Metrics;
 using EventDaemon.Daemon.Runtime;
 using EventDaemon.Ring;
 using EventDaemon.Stages.Metrics;
+using Microsoft.Win32.SafeHandles;
 
 namespace EventDaemon.Daemon.Hosting;
 
@@ -31,6 +32,7 @@ public static class StatsCollector
         MetricFamily invalid = Family("events_invalid_total", "counter", "Malformed events skipped.");
         MetricFamily oversized = Family("events_oversized_total", "counter", "Events longer than max_event_bytes, skipped.");
         MetricFamily dropped = Family("events_dropped_total", "counter", "Events dropped, by reason.");
+        MetricFamily closed = Family("connections_closed_total", "counter", "Connections a source closed itself, by reason.");
         foreach (SourceMetrics s in p.SourceMetrics)
         {
             (string, string) label = ("source", s.Name);
@@ -46,6 +48,11 @@ public static class StatsCollector
             foreach ((string reason, long count) in s.DroppedByReason())
             {
                 dropped.Add(count, label, ("reason", reason));
+            }
+
+            foreach ((string reason, long count) in s.ClosedByReason())
+            {
+                closed.Add(count, label, ("reason", reason));
             }
         }
 
@@ -177,25 +184,52 @@ public static class StatsCollector
         return families;
     }
 
+    /// <summary>
+    /// /proc/self/status, opened once (<see cref="OpenProcessStatus"/>) and read with pread: at the
+    /// open-file limit, when stats matter most, opening it again would fail.
+    /// </summary>
+    private static SafeFileHandle? _status;
+
+    /// <summary>Opens /proc/self/status for the life of the process; at start, before any limit is near.</summary>
+    public static void OpenProcessStatus()
+    {
+        if (_status is null)
+        {
+            SafeFileHandle handle = File.OpenHandle("/proc/self/status");
+            if (Interlocked.CompareExchange(ref _status, handle, null) is not null)
+            {
+                handle.Dispose();
+            }
+        }
+    }
+
     /// <summary>VmRSS and VmLck from /proc/self/status, in bytes.</summary>
     private static (long Rss, long Locked) ProcessMemory()
     {
-        long rss = 0, locked = 0;
-        foreach (string line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                rss = Kilobytes(line) * 1024;
-            }
-            else if (line.StartsWith("VmLck:", StringComparison.Ordinal))
-            {
-                locked = Kilobytes(line) * 1024;
-            }
-        }
-
-        return (rss, locked);
+        OpenProcessStatus();
+        Span<byte> text = stackalloc byte[8192];
+        int length = RandomAccess.Read(_status!, text, 0);
+        text = text[..length];
+        return (Kilobytes(text, "VmRSS:"u8) * 1024, Kilobytes(text, "VmLck:"u8) * 1024);
     }
 
-    private static long Kilobytes(string line) =>
-        long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+    /// <summary>The value of a "Name:   1234 kB" line; 0 when the line is absent.</summary>
+    private static long Kilobytes(ReadOnlySpan<byte> status, ReadOnlySpan<byte> name)
+    {
+        int at = status.IndexOf(name);
+        if (at < 0)
+        {
+            return 0;
+        }
+
+        ReadOnlySpan<byte> rest = status[(at + name.Length)..];
+        int end = rest.IndexOf((byte)'\n');
+        rest = (end < 0 ? rest : rest[..end]).Trim(" \t"u8);
+        if (rest.EndsWith("kB"u8))
+        {
+            rest = rest[..^2].TrimEnd(" "u8);
+        }
+
+        return System.Buffers.Text.Utf8Parser.TryParse(rest, out long value, out _) ? value : 0;
+    }
 }

@@ -7,6 +7,19 @@ public enum DropReason
 {
     RingFull = 0,
     MaxConnections = 1,
+
+    /// <summary>A connection accepted and closed at once: the process is at its descriptor limit.</summary>
+    FdLimit = 2,
+}
+
+/// <summary>Why a stream source closed a connection itself (the <c>reason</c> label).</summary>
+public enum CloseReason
+{
+    /// <summary>Silent for the source's <c>idle_timeout</c>.</summary>
+    IdleTimeout = 0,
+
+    /// <summary>A binary frame with a bad length or version: no boundary left to resync on.</summary>
+    BadFrame = 1,
 }
 
 /// <summary>
@@ -16,11 +29,14 @@ public enum DropReason
 /// </summary>
 public sealed class SourceMetrics
 {
-    public static readonly string[] DropLabels = ["ring_full", "max_connections"];
+    public static readonly string[] DropLabels = ["ring_full", "max_connections", "fd_limit"];
+
+    public static readonly string[] CloseLabels = ["idle_timeout", "bad_frame"];
 
     private readonly long[] _invalid = new long[InvalidReasons.Count];
     private readonly long[] _frameErrors = new long[FrameErrors.Count];
     private readonly long[] _dropped = new long[DropLabels.Length];
+    private readonly long[] _closed = new long[CloseLabels.Length];
     private long _received;
     private long _bytes;
     private long _connections;
@@ -74,6 +90,8 @@ public sealed class SourceMetrics
 
     public void AddDropped(DropReason reason, long count = 1) => Interlocked.Add(ref _dropped[(int)reason], count);
 
+    public void AddClosed(CloseReason reason) => Interlocked.Increment(ref _closed[(int)reason]);
+
     public void ConnectionOpened() => Interlocked.Increment(ref _connections);
 
     public void ConnectionClosed() => Interlocked.Decrement(ref _connections);
@@ -108,6 +126,19 @@ public sealed class SourceMetrics
             if (n != 0)
             {
                 yield return (DropLabels[i], n);
+            }
+        }
+    }
+
+    /// <summary>Connections the source closed itself, by reason (labels appear with their first sample).</summary>
+    public IEnumerable<(string Reason, long Count)> ClosedByReason()
+    {
+        for (int i = 0; i < _closed.Length; i++)
+        {
+            long n = Volatile.Read(ref _closed[i]);
+            if (n != 0)
+            {
+                yield return (CloseLabels[i], n);
             }
         }
     }

@@ -512,7 +512,10 @@ public static class PipelineBuilder
         int maxEventBytes = source.MaxEventBytes > 0 ? source.MaxEventBytes : daemon.MaxEventBytes;
         return source switch
         {
-            TcpSourceConfig or UnixSourceConfig => new StreamSource(source, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes),
+            TcpSourceConfig tcp => new StreamSource(source, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes,
+                daemon.IoThreads, (tcp.IdleTimeout ?? SourceConfig.DefaultIdleTimeout).ToTimeSpan()),
+            UnixSourceConfig unix => new StreamSource(source, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes,
+                daemon.IoThreads, (unix.IdleTimeout ?? SourceConfig.DefaultIdleTimeout).ToTimeSpan()),
             UdpSourceConfig udp => new UdpSource(udp, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes),
             _ => throw new PipelineException($"source '{source.Name}': type '{source.TypeName}' is not supported by this build"),
         };

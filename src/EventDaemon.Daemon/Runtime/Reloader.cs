@@ -137,9 +137,9 @@ public static class Reloader
     private static bool SameSettings(SourceConfig a, SourceConfig b) =>
         a.Format == b.Format && a.MaxEventBytes == b.MaxEventBytes && (a, b) switch
         {
-            (TcpSourceConfig x, TcpSourceConfig y) => x.Address == y.Address && x.MaxConnections == y.MaxConnections,
+            (TcpSourceConfig x, TcpSourceConfig y) => x.Address == y.Address && x.MaxConnections == y.MaxConnections && x.IdleTimeout == y.IdleTimeout,
             (UdpSourceConfig x, UdpSourceConfig y) => x.Address == y.Address,
-            (UnixSourceConfig x, UnixSourceConfig y) => x.Path == y.Path && x.MaxConnections == y.MaxConnections,
+            (UnixSourceConfig x, UnixSourceConfig y) => x.Path == y.Path && x.MaxConnections == y.MaxConnections && x.IdleTimeout == y.IdleTimeout,
             _ => false,
         };
 }

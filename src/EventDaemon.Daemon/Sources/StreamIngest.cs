@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using EventDaemon.Daemon.Config;
 using EventDaemon.Daemon.Metrics;
@@ -12,48 +13,54 @@ namespace EventDaemon.Daemon.Sources;
 /// <summary>
 /// Turns one connection's reads into events in the ring. Decoding happens outside the ring's
 /// producer turn, so connections decode in parallel; decoded events are staged (slot + where
-/// their bytes are) and appended in one turn per read, or sooner when the stage is full.
+/// their bytes are) in the <see cref="IngestBuffers"/> the read landed in, and appended in one
+/// turn per read, or sooner when the stage is full.
 /// </summary>
 /// <remarks>
-/// A staged event's bytes stay where the framer delivered them: inside the read buffer (valid
-/// until the next read) or, for the one line per read that was cut across reads, in a copy of our
-/// own (the framer's carry buffer is reused before the read ends).
+/// <para>A staged event's bytes stay where the framer delivered them: inside the read buffer or,
+/// for the one event per read that was cut across reads, in the buffers' carried copy.</para>
+/// <para>When the ring has no room, a stream ingest never waits (that would stall every other
+/// connection of its I/O thread): it pauses. It keeps the buffers its read is in, the staged events
+/// the ring did not take and the bytes of the read it had not framed yet, and <see cref="Resume"/>
+/// appends them later, in order. Meanwhile its connection is not read, so the kernel's receive
+/// window fills and pushes back on the sender. A datagram ingest (UDP) instead drops what the ring
+/// refuses and counts it: a datagram sender cannot be pushed back on.</para>
 /// </remarks>
 internal sealed class StreamIngest
 {
-    /// <summary>Events staged before a turn at the ring is forced: bounds memory per connection.</summary>
-    private const int StageCapacity = 512;
-
     private readonly EventRing _ring;
     private readonly SourceMetrics _metrics;
     private readonly BadInputLog _errors;
     private readonly ushort _sourceId;
-    private readonly bool _wait;
+    private readonly bool _pauseWhenFull;
     private readonly LineFramer? _lines;
     private readonly BinaryFrameDecoder? _frames;
-    private readonly EventSlot[] _staged = new EventSlot[StageCapacity];
 
-    // Where each staged event's bytes are until its turn at the ring: an offset into the current
-    // read, or (negative, -1 - offset) into _carried. The slot's PayloadPosition means only the
-    // arena position, which the ring writes when the event is appended.
-    private readonly int[] _stagedAt = new int[StageCapacity];
-    private readonly byte[] _carried;
+    // The buffers being framed: lent for one read, or kept while paused.
+    private IngestBuffers? _buffers;
 
-    // The catalog the staged rows were decoded for, read from the ring once per read: a reload
-    // that installs another meanwhile makes the ring re-index those rows (EventRing.TryAppend).
-    private FieldCatalog _catalog = FieldCatalog.Empty;
-    private byte[] _rows = [];
-    private int _stagedCount;
-    private int _carriedUsed;
+    // The span of _buffers.Read that staged offsets are relative to.
+    private int _spanStart;
+    private int _spanLength;
+
+    // Where, in the span being framed, framing stopped because the ring was full; -1 while not stopped.
+    private int _stopAt = -1;
+
+    // While paused: the first staged event the ring has not taken, and the bytes of the read not framed yet.
+    private int _resumeAt;
+    private int _tailStart;
+    private int _tailEnd;
     private long _pendingBytes;
 
-    public StreamIngest(EventRing ring, SourceMetrics metrics, BadInputLog errors, SourceFormat format, int maxEventBytes, bool wait)
+    /// <param name="pauseWhenFull">true for stream connections (pause, see remarks); false for
+    /// datagrams (drop and count as <c>ring_full</c>).</param>
+    public StreamIngest(EventRing ring, SourceMetrics metrics, BadInputLog errors, SourceFormat format, int maxEventBytes, bool pauseWhenFull)
     {
         _ring = ring;
         _metrics = metrics;
         _errors = errors;
         _sourceId = metrics.Id;
-        _wait = wait;
+        _pauseWhenFull = pauseWhenFull;
         if (format == SourceFormat.Binary)
         {
             _frames = new BinaryFrameDecoder(maxEventBytes);
@@ -62,42 +69,41 @@ internal sealed class StreamIngest
         {
             _lines = new LineFramer(maxEventBytes);
         }
-
-        _carried = new byte[maxEventBytes + 16];
     }
 
-    /// <summary>Events refused because the ring was full (non-waiting sources only), since the last read.</summary>
+    /// <summary>The ring was full: this ingest holds events or bytes not yet appended (see remarks).</summary>
+    public bool IsPaused { get; private set; }
+
+    /// <summary>Events refused because the ring was full (datagram ingests only), since the last <see cref="Reset"/>.</summary>
     public long Refused { get; private set; }
 
-    /// <summary>Decodes and appends one read. Returns the frame error that must close the connection, if any.</summary>
-    public FrameError Feed(ReadOnlySpan<byte> read)
+    /// <summary>Decodes and appends the first <paramref name="length"/> bytes of <paramref name="buffers"/>.
+    /// Returns the frame error that must close the connection, if any (after what came before it is
+    /// appended). When this leaves the ingest paused, it keeps <paramref name="buffers"/>.</summary>
+    public FrameError Feed(IngestBuffers buffers, int length)
     {
-        UseCatalog(_ring.Catalog);
-        _pendingBytes += read.Length;
-        var sink = new Sink(this, read);
-        FrameError error = FrameError.None;
-        if (_lines is not null)
+        Debug.Assert(!IsPaused, "a paused ingest is resumed before it is fed");
+        _buffers = buffers;
+        _pendingBytes += length;
+        FrameError error = FrameSpan(0, length);
+        if (!IsPaused)
         {
-            _lines.Feed(read, ref sink);
-        }
-        else
-        {
-            error = _frames!.Feed(read, ref sink);
-        }
-
-        Flush(read);
-        if (error != FrameError.None)
-        {
-            RecordFrameError(error, read);
+            _buffers = null;
         }
 
         return error;
     }
 
-    /// <summary>End of stream: a final line without a newline still counts; a cut frame is an error.</summary>
-    public FrameError Complete()
+    /// <summary>End of stream: a final line without a newline still counts; a cut frame is an error.
+    /// May pause (the final line waits for room) like <see cref="Feed"/>.</summary>
+    public FrameError Complete(IngestBuffers buffers)
     {
-        UseCatalog(_ring.Catalog);
+        Debug.Assert(!IsPaused, "a paused ingest is resumed before it is completed");
+        _buffers = buffers;
+        buffers.UseCatalog(_ring.Catalog);
+        _spanStart = 0;
+        _spanLength = 0;
+        _stopAt = -1;
         FrameError error = FrameError.None;
         var sink = new Sink(this, default);
         if (_lines is not null)
@@ -109,7 +115,15 @@ internal sealed class StreamIngest
             error = _frames!.Complete();
         }
 
-        Flush(default);
+        if (!Flush(default))
+        {
+            Pause(0, 0);
+        }
+        else
+        {
+            _buffers = null;
+        }
+
         if (error != FrameError.None)
         {
             RecordFrameError(error, default);
@@ -118,33 +132,109 @@ internal sealed class StreamIngest
         return error;
     }
 
+    /// <summary>
+    /// Paused only: appends what the ring refused before, then frames the rest of the read.
+    /// Returns the frame error found in that rest, if any. When the ingest is no longer paused,
+    /// <paramref name="released"/> is the buffers it kept, for their owner's pool.
+    /// </summary>
+    public FrameError Resume(out IngestBuffers? released)
+    {
+        Debug.Assert(IsPaused && _buffers is not null, "only a paused ingest resumes");
+        released = null;
+        if (!Flush(_buffers.Read.AsSpan(_spanStart, _spanLength)))
+        {
+            return FrameError.None;
+        }
+
+        IsPaused = false;
+        FrameError error = FrameError.None;
+        if (_tailStart < _tailEnd)
+        {
+            error = FrameSpan(_tailStart, _tailEnd - _tailStart);
+            if (IsPaused)
+            {
+                return error;
+            }
+        }
+
+        released = _buffers;
+        _buffers = null;
+        return error;
+    }
+
+    /// <summary>Hands back the buffers of a paused ingest whose connection is abandoned: what they
+    /// held is lost, which only a stop that cannot wait any longer does.</summary>
+    public IngestBuffers? Abandon()
+    {
+        IngestBuffers? held = _buffers;
+        _buffers = null;
+        IsPaused = false;
+        return held;
+    }
+
     /// <summary>Forgets any partial line or frame: the next read starts a new stream (each datagram, a reused connection).</summary>
     public void Reset()
     {
+        Debug.Assert(!IsPaused, "a paused ingest is resumed or abandoned before it is reset");
         _lines?.Reset();
         _frames?.Reset();
-        _stagedCount = 0;
-        _carriedUsed = 0;
+        _buffers = null;
+        _resumeAt = 0;
+        _stopAt = -1;
         _pendingBytes = 0;
         Refused = 0;
     }
 
-    /// <summary>Decodes the next events for <paramref name="catalog"/>; nothing is staged between reads.</summary>
-    private void UseCatalog(FieldCatalog catalog)
+    private FrameError FrameSpan(int start, int length)
     {
-        if (!ReferenceEquals(catalog, _catalog))
+        IngestBuffers buffers = _buffers!;
+        buffers.UseCatalog(_ring.Catalog);
+        _spanStart = start;
+        _spanLength = length;
+        _stopAt = -1;
+        ReadOnlySpan<byte> read = buffers.Read.AsSpan(start, length);
+        var sink = new Sink(this, read);
+        FrameError error = FrameError.None;
+        if (_lines is not null)
         {
-            // Only after a reload changed what stages read: not on the per-read path.
-            _catalog = catalog;
-            if (_rows.Length < StageCapacity * catalog.RowBytes)
-            {
-                _rows = new byte[StageCapacity * catalog.RowBytes];
-            }
+            _lines.Feed(read, ref sink);
         }
+        else
+        {
+            error = _frames!.Feed(read, ref sink);
+        }
+
+        if (_stopAt >= 0)
+        {
+            // The ring filled mid-read. The framer went on to the end of the read with the sink
+            // ignoring it: forget its state, and frame the rest again from the event where it
+            // stopped (whole, inside this read) once the ring has room. A frame error in that rest
+            // is found again then; nothing after the stop was counted.
+            _lines?.Reset();
+            _frames?.Reset();
+            Pause(start + _stopAt, start + length);
+            return FrameError.None;
+        }
+
+        if (!Flush(read))
+        {
+            Pause(start + length, start + length);
+        }
+
+        if (error != FrameError.None)
+        {
+            RecordFrameError(error, read);
+        }
+
+        return error;
     }
 
-    /// <summary>The row of the next staged event.</summary>
-    private Span<byte> NextRow() => _rows.AsSpan(_stagedCount * _catalog.RowBytes, _catalog.RowBytes);
+    private void Pause(int tailStart, int tailEnd)
+    {
+        IsPaused = true;
+        _tailStart = tailStart;
+        _tailEnd = tailEnd;
+    }
 
     private void RecordFrameError(FrameError error, ReadOnlySpan<byte> read)
     {
@@ -154,59 +244,100 @@ internal sealed class StreamIngest
 
     private void Stage(ReadOnlySpan<byte> payload, ref EventSlot slot, ReadOnlySpan<byte> read)
     {
-        // The caller made room (EnsureRoom) before decoding into NextRow(): no flush may come
+        // The caller made room (EnsureRoom) before decoding into the next row: no flush may come
         // between, or the row would no longer sit at this event's index.
-        // Where the bytes are: an offset into this read, or (negative) into our carried copy.
+        IngestBuffers buffers = _buffers!;
+        int index = buffers.StagedCount;
         if (read.Overlaps(payload, out int offset))
         {
-            _stagedAt[_stagedCount] = offset;
+            buffers.StagedAt[index] = offset;
         }
         else
         {
-            payload.CopyTo(_carried.AsSpan(_carriedUsed));
-            _stagedAt[_stagedCount] = -1 - _carriedUsed;
-            _carriedUsed += payload.Length;
+            payload.CopyTo(buffers.Carried.AsSpan(buffers.CarriedUsed));
+            buffers.StagedAt[index] = -1 - buffers.CarriedUsed;
+            buffers.CarriedUsed += payload.Length;
         }
 
         slot.PayloadLength = payload.Length;
         slot.SourceId = _sourceId;
-        _staged[_stagedCount++] = slot;
+        buffers.Staged[index] = slot;
+        buffers.StagedCount = index + 1;
     }
 
-    /// <summary>Makes room for one more staged event before it is decoded into <see cref="NextRow"/>.</summary>
+    /// <summary>Makes room for one more staged event before it is decoded into the next row.
+    /// False when the ring is full and this ingest pauses: framing stops at this event.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void EnsureRoom(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> read)
+    private bool EnsureRoom(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> read)
     {
-        if (_stagedCount == StageCapacity
-            || (!read.Overlaps(payload) && _carriedUsed + payload.Length > _carried.Length))
+        IngestBuffers buffers = _buffers!;
+        if (buffers.StagedCount == IngestBuffers.StageCapacity
+            || (!read.Overlaps(payload) && buffers.CarriedUsed + payload.Length > buffers.Carried.Length))
         {
-            Flush(read);
+            return FlushMidRead(payload, read);
         }
+
+        return true;
     }
 
-    /// <summary>One turn at the ring: appends every staged event, then publishes them together.</summary>
-    private void Flush(ReadOnlySpan<byte> read)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool FlushMidRead(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> read)
     {
-        int count = _stagedCount;
+        if (Flush(read))
+        {
+            return true;
+        }
+
+        // Only the first event of a read can lie outside it (the one cut across reads), and the
+        // stage is empty then, so a flush that stops framing always stops at an event in the read.
+        bool inRead = read.Overlaps(payload, out int offset);
+        Debug.Assert(inRead, "framing stopped at an event outside the read");
+        _stopAt = offset;
+        return false;
+    }
+
+    /// <summary>One turn at the ring: appends the staged events it has room for, then publishes them
+    /// together. False when a stream ingest must pause with some of them still staged.</summary>
+    private bool Flush(ReadOnlySpan<byte> read)
+    {
+        IngestBuffers buffers = _buffers!;
+        int count = buffers.StagedCount;
+        long appended = 0;
         long refused = 0;
-        if (count > 0)
+        bool complete = true;
+        if (_resumeAt < count)
         {
             long ingest = MonotonicClock.NowNanos();
+            FieldCatalog catalog = buffers.Catalog;
+            int rowBytes = catalog.RowBytes;
+
             // Stream sources may run an idle stage themselves (idle_handoff); datagram sources never
             // wait on a handler, as the kernel would drop what arrives meanwhile, uncounted.
-            IngestBatch batch = _ring.BeginBatch(runIdleStages: _wait);
+            IngestBatch batch = _ring.BeginBatch(runIdleStages: _pauseWhenFull);
             try
             {
-                for (int i = 0; i < count; i++)
+                for (int i = _resumeAt; i < count; i++)
                 {
-                    ref EventSlot slot = ref _staged[i];
-                    int position = _stagedAt[i];
+                    ref EventSlot slot = ref buffers.Staged[i];
+                    int position = buffers.StagedAt[i];
                     ReadOnlySpan<byte> payload = position >= 0
                         ? read.Slice(position, slot.PayloadLength)
-                        : _carried.AsSpan(-1 - position, slot.PayloadLength);
+                        : buffers.Carried.AsSpan(-1 - position, slot.PayloadLength);
                     slot.IngestNanos = ingest;
-                    ReadOnlySpan<byte> row = _rows.AsSpan(i * _catalog.RowBytes, _catalog.RowBytes);
-                    if (!batch.TryAppend(ref slot, payload, row, _catalog, _wait))
+                    ReadOnlySpan<byte> row = buffers.Rows.AsSpan(i * rowBytes, rowBytes);
+                    if (batch.TryAppend(ref slot, payload, row, catalog, wait: false))
+                    {
+                        appended++;
+                    }
+                    else if (_pauseWhenFull)
+                    {
+                        // Stop at the first refusal: a smaller event behind it might fit, and
+                        // appending it first would reorder the connection's events.
+                        _resumeAt = i;
+                        complete = false;
+                        break;
+                    }
+                    else
                     {
                         refused++;
                     }
@@ -218,16 +349,21 @@ internal sealed class StreamIngest
             }
         }
 
-        _metrics.AddReceived(count - refused, _pendingBytes);
+        _metrics.AddReceived(appended, _pendingBytes);
+        _pendingBytes = 0;
         if (refused > 0)
         {
             _metrics.AddDropped(DropReason.RingFull, refused);
             Refused += refused;
         }
 
-        _pendingBytes = 0;
-        _stagedCount = 0;
-        _carriedUsed = 0;
+        if (complete)
+        {
+            buffers.Clear();
+            _resumeAt = 0;
+        }
+
+        return complete;
     }
 
     private void Invalid(InvalidReason reason, ReadOnlySpan<byte> input)
@@ -236,7 +372,8 @@ internal sealed class StreamIngest
         _errors.Record(MonotonicClock.UnixNanos(), _sourceId, reason, input);
     }
 
-    /// <summary>The framer's callback target: decodes (lines) or copies (frames) and stages.</summary>
+    /// <summary>The framer's callback target: decodes (lines) or copies (frames) and stages. Once
+    /// framing has stopped for a full ring, ignores the rest of the read (framed again on resume).</summary>
     private ref struct Sink : ILineSink, IFrameSink
     {
         private readonly StreamIngest _owner;
@@ -254,12 +391,19 @@ internal sealed class StreamIngest
 
         private long ReadUnixNanos => _readUnixNanos != 0 ? _readUnixNanos : _readUnixNanos = MonotonicClock.UnixNanos();
 
+        private readonly bool Stopped => _owner._stopAt >= 0;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void OnLine(ReadOnlySpan<byte> line)
         {
+            if (Stopped || !_owner.EnsureRoom(line, _read))
+            {
+                return;
+            }
+
+            IngestBuffers buffers = _owner._buffers!;
             var slot = default(EventSlot);
-            _owner.EnsureRoom(line, _read);
-            if (!JsonEventParser.TryParse(line, ref slot, _owner._catalog, _owner.NextRow(), out InvalidReason reason))
+            if (!JsonEventParser.TryParse(line, ref slot, buffers.Catalog, buffers.Row(buffers.StagedCount), out InvalidReason reason))
             {
                 _owner.Invalid(reason, line);
                 return;
@@ -273,26 +417,43 @@ internal sealed class StreamIngest
             _owner.Stage(line, ref slot, _read);
         }
 
-        public void OnOversized() => _owner.Invalid(InvalidReason.Oversized, default);
+        public void OnOversized()
+        {
+            if (!Stopped)
+            {
+                _owner.Invalid(InvalidReason.Oversized, default);
+            }
+        }
 
         public void OnFrame(ReadOnlySpan<byte> frame, in EventSlot decoded)
         {
+            if (Stopped || !_owner.EnsureRoom(frame, _read))
+            {
+                return;
+            }
+
             EventSlot slot = decoded;
             if ((slot.Flags & EventFlags.HasTimestamp) == 0)
             {
                 slot.Timestamp = ReadUnixNanos;
             }
 
-            _owner.EnsureRoom(frame, _read);
-            if (_owner._catalog.RowBytes != 0)
+            IngestBuffers buffers = _owner._buffers!;
+            if (buffers.Catalog.RowBytes != 0)
             {
                 // Frames have no named fields; their keys (type, key) are hashed here, on the reader.
-                FieldIndexer.Index(in slot, frame, _owner._catalog, _owner.NextRow());
+                FieldIndexer.Index(in slot, frame, buffers.Catalog, buffers.Row(buffers.StagedCount));
             }
 
             _owner.Stage(frame, ref slot, _read);
         }
 
-        public void OnInvalid(ReadOnlySpan<byte> frame, InvalidReason reason) => _owner.Invalid(reason, frame);
+        public void OnInvalid(ReadOnlySpan<byte> frame, InvalidReason reason)
+        {
+            if (!Stopped)
+            {
+                _owner.Invalid(reason, frame);
+            }
+        }
     }
 }

@@ -1,8 +1,8 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using EventDaemon.Daemon.Config;
-using EventDaemon.Daemon.Hosting;
+using EventDaemon.Daemon.Interop;
 using EventDaemon.Daemon.Metrics;
 using EventDaemon.Events.BadInput;
 using EventDaemon.Events.Ingest;
@@ -10,17 +10,24 @@ using EventDaemon.Events.Ingest;
 namespace EventDaemon.Daemon.Sources;
 
 /// <summary>
-/// A TCP or Unix stream source: one accept thread, and one reader thread per connection (blocking
-/// reads; the thread is what blocks when the ring is full, so the kernel's receive window fills and
-/// the sender slows down: backpressure without buffering).
+/// A TCP or Unix stream source: a few I/O threads (<c>io_threads</c>) multiplex its connections with
+/// epoll (<see cref="IoThread"/>); the first also accepts. A connection costs a descriptor and its
+/// partial line or frame, not a thread. When the ring is full a connection is paused (not read), so
+/// the kernel's receive window fills and the sender slows down: backpressure without buffering and
+/// without blocking the thread the other connections share.
 /// </summary>
-public sealed class StreamSource : Source
+public sealed unsafe class StreamSource : Source
 {
     /// <summary>One read: 64 KiB, the largest TCP receive that loopback typically hands over.</summary>
     private const int ReadBufferBytes = 64 * 1024;
 
-    /// <summary>How often a blocked read wakes to notice a stop.</summary>
-    private const int QuietMillis = 100;
+    /// <summary>Closed connections' state kept for new ones: enough to absorb churn, small enough
+    /// that memory falls back after a storm of connections.</summary>
+    private const int ConnectionPoolBound = 64;
+
+    /// <summary>Descriptors kept free below the process limit for the control socket, sinks and
+    /// the stats read: new connections past that line are refused as <c>fd_limit</c>.</summary>
+    private const int FdHeadroom = 64;
 
     private readonly EndPoint _endPoint;
     private readonly string _description;
@@ -29,24 +36,32 @@ public sealed class StreamSource : Source
     private readonly SourceFormat _format;
     private readonly int _maxEventBytes;
     private readonly int _maxConnections;
+    private readonly int _ioThreads;
     private readonly string? _unixPath;
-    private readonly List<Connection> _connections = [];
-
-    /// <summary>Decoder state of closed connections, reused by new ones: connections come and go,
-    /// their 200 KiB of buffers should not.</summary>
-    private readonly Stack<StreamIngest> _idle = new();
+    private readonly Lock _poolLock = new();
+    private readonly Stack<StreamConnection> _idleConnections = new();
+    private readonly Stack<IngestBuffers> _idleBuffers = new();
+    private readonly ManualResetEventSlim _listenerReleased = new();
+    private IoThread[] _threads = [];
     private Socket? _listener;
-    private Thread? _acceptThread;
+    private int _reserveFd = -1;
+    private int _open;
+    private int _nextThread;
     private volatile bool _stopping;
-    private long _quietDeadline;
+    private long _stopDeadline;
 
-    public StreamSource(SourceConfig config, SourceMetrics metrics, EventRing ring, BadInputLog errors, int maxEventBytes)
+    /// <param name="ioThreads">Event loops for the connections; 0 = one per CPU.</param>
+    /// <param name="idleTimeout">Connections silent this long are closed; zero = never.</param>
+    public StreamSource(SourceConfig config, SourceMetrics metrics, EventRing ring, BadInputLog errors, int maxEventBytes,
+        int ioThreads = 0, TimeSpan idleTimeout = default)
         : base(config.Name, metrics)
     {
         _ring = ring;
         _errors = errors;
         _format = config.Format;
         _maxEventBytes = maxEventBytes;
+        _ioThreads = ioThreads > 0 ? ioThreads : Math.Clamp(Environment.ProcessorCount, 1, 64);
+        IdleTimeoutMillis = (long)idleTimeout.TotalMilliseconds;
         switch (config)
         {
             case TcpSourceConfig tcp:
@@ -64,6 +79,24 @@ public sealed class StreamSource : Source
                 throw new ArgumentException($"{config.TypeName} is not a stream source", nameof(config));
         }
     }
+
+    /// <summary>Connections are closed after this long without data; 0 = never.</summary>
+    internal long IdleTimeoutMillis { get; }
+
+    internal bool Stopping => _stopping;
+
+    /// <summary><see cref="Environment.TickCount64"/> past which a stop closes connections still sending.</summary>
+    /// <remarks>Acquire read; written once before <see cref="Stopping"/> is set.</remarks>
+    internal long StopDeadline => Volatile.Read(ref _stopDeadline);
+
+    /// <summary>The process's open-file limit (RLIMIT_NOFILE), read at start.</summary>
+    internal long FdLimit { get; private set; }
+
+    /// <summary>A descriptor this high means the process is <see cref="FdHeadroom"/> from its limit.</summary>
+    internal int FdCeiling { get; private set; } = int.MaxValue;
+
+    /// <summary>Event loops serving the connections.</summary>
+    internal int IoThreadCount => _ioThreads;
 
     /// <summary>The bound address (with the real port when the config asked for port 0).</summary>
     public EndPoint? LocalEndPoint => _listener?.LocalEndPoint;
@@ -106,8 +139,31 @@ public sealed class StreamSource : Source
         }
 
         _listener = listener;
-        _acceptThread = new Thread(AcceptLoop) { Name = $"src-{Name}", IsBackground = true };
-        _acceptThread.Start();
+        ReadFdLimit();
+        OpenReserve();
+        listener.Blocking = false;
+        int listenFd = (int)listener.SafeHandle.DangerousGetHandle();
+        var threads = new IoThread[_ioThreads];
+        try
+        {
+            for (int i = 0; i < threads.Length; i++)
+            {
+                threads[i] = new IoThread(this, i, i == 0 ? listenFd : -1);
+            }
+        }
+        catch (SourceBindException)
+        {
+            listener.Dispose();
+            _listener = null;
+            CloseReserve();
+            throw;
+        }
+
+        _threads = threads;
+        foreach (IoThread thread in threads)
+        {
+            thread.Start();
+        }
     }
 
     public override void Stop(TimeSpan timeout)
@@ -117,21 +173,23 @@ public sealed class StreamSource : Source
             return;
         }
 
+        Volatile.Write(ref _stopDeadline, Environment.TickCount64 + (long)timeout.TotalMilliseconds);
         _stopping = true;
-        Volatile.Write(ref _quietDeadline, Environment.TickCount64 + (long)timeout.TotalMilliseconds);
+        foreach (IoThread thread in _threads)
+        {
+            thread.Wake();
+        }
+
+        // The accepting thread lets go of the listener first, so its descriptor is not closed (and
+        // its number reused) under an accept4 in flight.
+        _listenerReleased.Wait();
         _listener.Dispose();
-        _acceptThread?.Join();
-        Connection[] open;
-        lock (_connections)
+        foreach (IoThread thread in _threads)
         {
-            open = [.. _connections];
+            thread.Join();
         }
 
-        foreach (Connection c in open)
-        {
-            c.Thread.Join();
-        }
-
+        CloseReserve();
         if (_unixPath is not null)
         {
             File.Delete(_unixPath);
@@ -162,155 +220,135 @@ public sealed class StreamSource : Source
         }
     }
 
-    private void AcceptLoop()
+    /// <summary>Accepting thread: a new connection, refused past <c>max_connections</c>, else dealt to the next I/O thread.</summary>
+    internal void Admit(int fd, long now)
     {
-        while (!_stopping)
+        if (Interlocked.Increment(ref _open) > _maxConnections)
         {
-            Socket client;
-            try
-            {
-                client = _listener!.Accept();
-            }
-            catch (Exception) when (_stopping)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
-                continue;
-            }
-
-            lock (_connections)
-            {
-                if (_connections.Count >= _maxConnections)
-                {
-                    Metrics.AddDropped(DropReason.MaxConnections);
-                    client.Dispose();
-                    continue;
-                }
-
-                var connection = new Connection(this, client);
-                _connections.Add(connection);
-                Metrics.ConnectionOpened();
-                connection.Thread.Start();
-            }
+            // Counted before the close: a client that sees the close and asks stats finds it counted.
+            Interlocked.Decrement(ref _open);
+            Metrics.AddDropped(DropReason.MaxConnections);
+            Libc.close(fd);
+            return;
         }
+
+        StreamConnection connection = RentConnection();
+        connection.Fd = fd;
+        connection.LastActivity = now;
+        Metrics.ConnectionOpened();
+        IoThread thread = _threads[_nextThread];
+        _nextThread = (_nextThread + 1) % _threads.Length;
+        thread.Adopt(connection);
     }
 
-    private StreamIngest RentIngest()
+    /// <summary>An I/O thread closed <paramref name="connection"/>: its state goes back to the pool.</summary>
+    internal void Closed(StreamConnection connection)
     {
-        lock (_connections)
-        {
-            if (_idle.TryPop(out StreamIngest? ingest))
-            {
-                ingest.Reset();
-                return ingest;
-            }
-        }
-
-        return new StreamIngest(_ring, Metrics, _errors, _format, _maxEventBytes, wait: true);
-    }
-
-    private void Closed(Connection connection, StreamIngest ingest)
-    {
-        lock (_connections)
-        {
-            _connections.Remove(connection);
-            if (_idle.Count < 64)
-            {
-                _idle.Push(ingest);
-            }
-        }
-
+        Interlocked.Decrement(ref _open);
         Metrics.ConnectionClosed();
+        connection.Ingest.Reset();
+        connection.Fd = -1;
+        connection.CloseWhenResumed = false;
+        lock (_poolLock)
+        {
+            if (_idleConnections.Count < ConnectionPoolBound)
+            {
+                _idleConnections.Push(connection);
+            }
+        }
     }
 
-    private sealed class Connection
+    internal IngestBuffers RentBuffers()
     {
-        private readonly StreamSource _source;
-        private readonly Socket _socket;
-
-        public Connection(StreamSource source, Socket socket)
+        lock (_poolLock)
         {
-            _source = source;
-            _socket = socket;
-            if (socket.ProtocolType == ProtocolType.Tcp)
+            if (_idleBuffers.TryPop(out IngestBuffers? buffers))
             {
-                socket.NoDelay = true;
-            }
-
-            // Small stacks: a reader needs little, and there may be a thousand of them.
-            Thread = new Thread(Run, 256 * 1024) { Name = $"src-{source.Name}-conn", IsBackground = true };
-        }
-
-        public Thread Thread { get; }
-
-        private void Run()
-        {
-            StreamIngest ingest = _source.RentIngest();
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(ReadBufferBytes);
-            // A blocking read that gives up after a quiet spell, so the loop notices a stop: one
-            // system call per read while data flows (a poll before each read would double that).
-            _socket.ReceiveTimeout = QuietMillis;
-            try
-            {
-                while (true)
-                {
-                    int n = _socket.Receive(buffer, SocketFlags.None, out SocketError status);
-                    if (status is SocketError.TimedOut or SocketError.WouldBlock)
-                    {
-                        // Quiet for QuietMillis: nothing while running; while stopping, what the
-                        // sender sent before the stop has all been read.
-                        if (_source._stopping)
-                        {
-                            break;
-                        }
-
-                        continue;
-                    }
-
-                    if (n <= 0 || status != SocketError.Success)
-                    {
-                        ingest.Complete();
-                        break;
-                    }
-
-                    if (_source._stopping && Environment.TickCount64 >= Volatile.Read(ref _source._quietDeadline))
-                    {
-                        // Stopping, and the grace period is over: what this read got still counts.
-                        FeedOrClose(ingest, buffer.AsSpan(0, n));
-                        break;
-                    }
-
-                    if (!FeedOrClose(ingest, buffer.AsSpan(0, n)))
-                    {
-                        break;
-                    }
-                }
-            }
-            catch (SocketException)
-            {
-                // The peer reset the connection: what was read is already in the ring.
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-                _socket.Dispose();
-                _source.Closed(this, ingest);
+                return buffers;
             }
         }
 
-        /// <returns>false when the connection must close: a frame we cannot parse leaves no boundary to resync on.</returns>
-        private bool FeedOrClose(StreamIngest ingest, ReadOnlySpan<byte> data)
-        {
-            FrameError error = ingest.Feed(data);
-            if (error == FrameError.None)
-            {
-                return true;
-            }
+        return new IngestBuffers(ReadBufferBytes, _maxEventBytes);
+    }
 
-            Log.Warning($"source '{_source.Name}': closed the connection from {(_socket.RemoteEndPoint is IPEndPoint peer ? peer.ToString() : "a local client")}: bad binary frame ({error.Label()})");
-            return false;
+    internal void ReturnBuffers(IngestBuffers buffers)
+    {
+        buffers.Clear();
+        lock (_poolLock)
+        {
+            // Spares beyond a few are left to the collector: paused connections borrow them only
+            // while the ring is full.
+            if (_idleBuffers.Count < 4)
+            {
+                _idleBuffers.Push(buffers);
+            }
+        }
+    }
+
+    /// <summary>Accepting thread, out of descriptors: closes the reserve to accept and close the
+    /// pending connection (its client sees a close, not a hang), then takes the reserve back.</summary>
+    internal void RefuseWithReserve(int listenFd)
+    {
+        if (_reserveFd < 0)
+        {
+            return;
+        }
+
+        Libc.close(_reserveFd);
+        _reserveFd = -1;
+        int pending = Libc.accept4(listenFd, null, null, Libc.SockNonBlock | Libc.SockCloseOnExec);
+        if (pending >= 0)
+        {
+            Metrics.AddDropped(DropReason.FdLimit);
+            Libc.close(pending);
+        }
+
+        OpenReserve();
+    }
+
+    internal void ListenerReleased() => _listenerReleased.Set();
+
+    /// <summary>The accepting thread will adopt no more connections (a stop is under way).</summary>
+    internal bool IsListenerReleased => _listenerReleased.IsSet;
+
+    internal StreamConnection RentConnection()
+    {
+        lock (_poolLock)
+        {
+            if (_idleConnections.TryPop(out StreamConnection? connection))
+            {
+                return connection;
+            }
+        }
+
+        return new StreamConnection(new StreamIngest(_ring, Metrics, _errors, _format, _maxEventBytes, pauseWhenFull: true));
+    }
+
+    /// <summary>Reads RLIMIT_NOFILE into <see cref="FdLimit"/> and <see cref="FdCeiling"/>.</summary>
+    internal void ReadFdLimit()
+    {
+        Libc.RLimit limit;
+        if (Libc.getrlimit(Libc.RLimitNoFile, &limit) == 0 && limit.Current < int.MaxValue)
+        {
+            FdLimit = (long)limit.Current;
+            FdCeiling = (int)Math.Max(FdHeadroom, (long)limit.Current - FdHeadroom);
+        }
+    }
+
+    private void OpenReserve()
+    {
+        fixed (byte* path = "/dev/null\0"u8)
+        {
+            _reserveFd = Libc.open(path, Libc.OReadOnly | Libc.OCloseOnExec, 0);
+        }
+    }
+
+    private void CloseReserve()
+    {
+        if (_reserveFd >= 0)
+        {
+            Libc.close(_reserveFd);
+            _reserveFd = -1;
         }
     }
 }

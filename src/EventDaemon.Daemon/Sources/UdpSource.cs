@@ -80,8 +80,9 @@ public sealed class UdpSource : Source
 
     private void Run()
     {
-        var ingest = new StreamIngest(_ring, Metrics, _errors, _format, _maxEventBytes, wait: false);
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(DatagramBytes + 1, pinned: true);
+        var ingest = new StreamIngest(_ring, Metrics, _errors, _format, _maxEventBytes, pauseWhenFull: false);
+        var buffers = new IngestBuffers(DatagramBytes + 1, _maxEventBytes);
+        byte[] buffer = buffers.Read;
         while (true)
         {
             // Drain what the kernel holds, then notice a stop at the next quiet moment.
@@ -112,8 +113,8 @@ public sealed class UdpSource : Source
 
             // Each datagram stands alone: a last line without a newline is complete, and nothing
             // carries over into the next datagram.
-            ingest.Feed(buffer.AsSpan(0, n));
-            ingest.Complete();
+            ingest.Feed(buffers, n);
+            ingest.Complete(buffers);
             ingest.Reset();
         }
     }

@@ -7,7 +7,7 @@ namespace EventDaemon.Events.Codecs;
 
 /// <summary>
 /// Decodes a stream of version-1 binary frames (PROTOCOL.md) arriving in reads cut at any point.
-/// One instance per connection; its carry buffer is allocated once, in the constructor.
+/// One instance per connection; its carry buffer grows with the longest cut frame, up to the limit.
 /// </summary>
 /// <remarks>
 /// <para>Strict: the header is checked as soon as its bytes are in, before waiting for the rest of
@@ -19,7 +19,11 @@ namespace EventDaemon.Events.Codecs;
 /// </remarks>
 public sealed class BinaryFrameDecoder
 {
-    private readonly byte[] _carry;
+    /// <summary>First size of the carry buffer: most frames cut across reads are short.</summary>
+    private const int InitialCarryBytes = 256;
+
+    // Grown on demand up to MaxFrameBytes: an idle connection's decoder then costs a few bytes.
+    private byte[] _carry = [];
     private int _carryLength;
 
     // Total length of the frame being carried, known once its header was validated; 0 before.
@@ -33,7 +37,6 @@ public sealed class BinaryFrameDecoder
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxFrameBytes, BinaryFrame.HeaderSize);
         MaxFrameBytes = maxFrameBytes;
-        _carry = new byte[maxFrameBytes];
     }
 
     /// <summary>Largest whole frame accepted, length prefix included (the source's <c>max_event_bytes</c>).</summary>
@@ -95,9 +98,20 @@ public sealed class BinaryFrameDecoder
             }
         }
 
+        EnsureCarry(Math.Max(chunk.Length, BinaryFrame.HeaderSize));
         chunk.CopyTo(_carry);
         _carryLength = chunk.Length;
         return FrameError.None;
+    }
+
+    private void EnsureCarry(int bytes)
+    {
+        if (bytes > _carry.Length)
+        {
+            var grown = new byte[Math.Min(MaxFrameBytes, Math.Max(bytes, Math.Max(InitialCarryBytes, _carry.Length * 2)))];
+            _carry.AsSpan(0, _carryLength).CopyTo(grown);
+            _carry = grown;
+        }
     }
 
     /// <summary>End of stream: <see cref="FrameError.Truncated"/> if a frame was left unfinished.</summary>
@@ -168,6 +182,7 @@ public sealed class BinaryFrameDecoder
         if (_carryLength < BinaryFrame.HeaderSize)
         {
             int take = Math.Min(BinaryFrame.HeaderSize - _carryLength, chunk.Length);
+            EnsureCarry(BinaryFrame.HeaderSize);
             chunk[..take].CopyTo(_carry.AsSpan(_carryLength));
             _carryLength += take;
             chunk = chunk[take..];
@@ -193,6 +208,7 @@ public sealed class BinaryFrameDecoder
         }
 
         int need = Math.Min(_expected - _carryLength, chunk.Length);
+        EnsureCarry(_expected);
         chunk[..need].CopyTo(_carry.AsSpan(_carryLength));
         _carryLength += need;
         chunk = chunk[need..];

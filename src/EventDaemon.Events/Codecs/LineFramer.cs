@@ -4,7 +4,7 @@ namespace EventDaemon.Events.Codecs;
 
 /// <summary>
 /// Splits a stream of socket reads into lines, reassembling lines cut at any point between reads.
-/// One instance per connection; its carry buffer is allocated once, in the constructor.
+/// One instance per connection; its carry buffer grows with the longest cut line, up to the limit.
 /// </summary>
 /// <remarks>
 /// <para>Lines end with <c>\n</c>; a <c>\r</c> right before it is removed too. Empty lines are
@@ -17,8 +17,13 @@ namespace EventDaemon.Events.Codecs;
 /// </remarks>
 public sealed class LineFramer
 {
-    // max + 1: a line of exactly MaxLineBytes followed by "\r" must still fit while the "\n" is awaited.
-    private readonly byte[] _carry;
+    /// <summary>First size of the carry buffer: most lines cut across reads are short.</summary>
+    private const int InitialCarryBytes = 256;
+
+    // Grown on demand up to max + 1 (a line of exactly MaxLineBytes followed by "\r" must still fit
+    // while the "\n" is awaited): an idle connection's framer then costs a few bytes, not the limit.
+    private readonly int _carryLimit;
+    private byte[] _carry = [];
     private int _carryLength;
 
     // Discarding the rest of an oversized line until the next newline.
@@ -28,7 +33,7 @@ public sealed class LineFramer
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLineBytes, 1);
         MaxLineBytes = maxLineBytes;
-        _carry = new byte[maxLineBytes + 1];
+        _carryLimit = maxLineBytes + 1;
     }
 
     public int MaxLineBytes { get; }
@@ -118,12 +123,13 @@ public sealed class LineFramer
     {
         int total = _carryLength + tail.Length;
         _carryLength = 0;
-        if (total > _carry.Length)
+        if (total > _carryLimit)
         {
             sink.OnOversized();
             return;
         }
 
+        EnsureCarry(total, keep: total - tail.Length);
         tail.CopyTo(_carry.AsSpan(total - tail.Length));
         Deliver(_carry.AsSpan(0, total), ref sink);
     }
@@ -132,7 +138,7 @@ public sealed class LineFramer
     private void Carry<TSink>(ReadOnlySpan<byte> partial, ref TSink sink)
         where TSink : struct, ILineSink, allows ref struct
     {
-        if (_carryLength + partial.Length > _carry.Length)
+        if (_carryLength + partial.Length > _carryLimit)
         {
             // Already too long whatever follows: report now and drop bytes until the newline.
             _carryLength = 0;
@@ -141,7 +147,19 @@ public sealed class LineFramer
             return;
         }
 
+        EnsureCarry(_carryLength + partial.Length, keep: _carryLength);
         partial.CopyTo(_carry.AsSpan(_carryLength));
         _carryLength += partial.Length;
+    }
+
+    /// <summary>Grows the carry to hold <paramref name="bytes"/>, keeping its first <paramref name="keep"/>.</summary>
+    private void EnsureCarry(int bytes, int keep)
+    {
+        if (bytes > _carry.Length)
+        {
+            var grown = new byte[Math.Min(_carryLimit, Math.Max(bytes, Math.Max(InitialCarryBytes, _carry.Length * 2)))];
+            _carry.AsSpan(0, keep).CopyTo(grown);
+            _carry = grown;
+        }
     }
 }

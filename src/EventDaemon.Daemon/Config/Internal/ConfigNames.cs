@@ -14,7 +14,7 @@ internal static class ConfigNames
     [
         "control_socket", "ring_size", "arena_size", "max_event_bytes", "wait_strategy",
         "consumer_cpus", "lock_memory", "state_dir", "errors_kept", "drain_timeout",
-        "fuse_chains", "idle_handoff",
+        "fuse_chains", "idle_handoff", "io_threads",
     ];
 
     public static readonly string[] SourceTypes = ["tcp", "udp", "unix", "nats"];
@@ -26,9 +26,9 @@ internal static class ConfigNames
     /// <summary>The keys each source type reads beyond <c>type</c>, <c>format</c> and <c>max_event_bytes</c>.</summary>
     public static readonly Dictionary<string, string[]> SourceKeys = new(StringComparer.Ordinal)
     {
-        ["tcp"] = ["address", "max_connections"],
+        ["tcp"] = ["address", "max_connections", "idle_timeout"],
         ["udp"] = ["address"],
-        ["unix"] = ["path", "max_connections"],
+        ["unix"] = ["path", "max_connections", "idle_timeout"],
         ["nats"] = ["url", "stream", "subject", "consumer"],
     };
 

@@ -47,6 +47,7 @@ internal static class DaemonBinder
         Duration drainTimeout = reader.Duration("drain_timeout", new Duration(1)) ?? DaemonSettings.DefaultDrainTimeout;
         bool fuseChains = reader.Boolean("fuse_chains") ?? true;
         bool idleHandoff = reader.Boolean("idle_handoff") ?? true;
+        int ioThreads = reader.Int32("io_threads", 1, DaemonSettings.MaxIoThreads) ?? 0;
         reader.ReportUnknownKeys();
 
         if (context.Diagnostics.ErrorCount != errorsBefore)
@@ -66,7 +67,8 @@ internal static class DaemonBinder
             errorsKept,
             drainTimeout,
             fuseChains,
-            idleHandoff);
+            idleHandoff,
+            ioThreads);
     }
 
     private static int? RingSize(TableReader reader)

@@ -1,9 +1,17 @@
+using Tomlyn.Syntax;
+
 namespace EventDaemon.Daemon.Config.Internal;
 
 /// <summary>Binds one <c>[sources.NAME]</c> table.</summary>
 internal static class SourceBinder
 {
     private const int MaxConnectionsLimit = 1_000_000;
+
+    /// <summary>Below 100 ms a sender's ordinary pause between writes would close it.</summary>
+    private static readonly Duration MinIdleTimeout = Duration.FromMilliseconds(100);
+
+    /// <summary>24 h: past that, "never" (<c>"0"</c>) says what is meant.</summary>
+    private static readonly Duration MaxIdleTimeout = Duration.FromSeconds(24 * 3600);
 
     public static ComponentDraft Bind(string name, TomlTable table, ConfigPosition keyPosition, BindContext context, int defaultMaxEventBytes, long arenaBytes)
     {
@@ -47,7 +55,25 @@ internal static class SourceBinder
     {
         HostPort? address = RequiredAddress(reader);
         int maxConnections = reader.Int32("max_connections", 1, MaxConnectionsLimit) ?? SourceConfig.DefaultMaxConnections;
-        return address is { } a ? new TcpSourceConfig(name, declared, format, maxEventBytes, a, maxConnections) : null;
+        Duration idleTimeout = IdleTimeout(reader);
+        return address is { } a ? new TcpSourceConfig(name, declared, format, maxEventBytes, a, maxConnections, idleTimeout) : null;
+    }
+
+    /// <summary><c>idle_timeout</c>: a duration from 100ms to 24h, or <c>"0"</c> (never).</summary>
+    private static Duration IdleTimeout(TableReader reader)
+    {
+        if (reader.Entry("idle_timeout") is { Value: TomlValue { Syntax: StringValueSyntax { Value: "0" } } })
+        {
+            return Duration.Zero;
+        }
+
+        Duration? timeout = reader.Duration("idle_timeout", MinIdleTimeout);
+        if (timeout > MaxIdleTimeout)
+        {
+            reader.Context.Error(reader.Entry("idle_timeout")!.Value.Position, $"idle_timeout: at most {MaxIdleTimeout} (or \"0\" to never close idle connections)");
+        }
+
+        return timeout ?? SourceConfig.DefaultIdleTimeout;
     }
 
     private static UdpSourceConfig? Udp(TableReader reader, string name, ConfigPosition declared, SourceFormat format, int maxEventBytes)
@@ -69,7 +95,8 @@ internal static class SourceBinder
         }
 
         int maxConnections = reader.Int32("max_connections", 1, MaxConnectionsLimit) ?? SourceConfig.DefaultMaxConnections;
-        return path is null ? null : new UnixSourceConfig(name, declared, format, maxEventBytes, path, maxConnections);
+        Duration idleTimeout = IdleTimeout(reader);
+        return path is null ? null : new UnixSourceConfig(name, declared, format, maxEventBytes, path, maxConnections, idleTimeout);
     }
 
     private static NatsSourceConfig? Nats(TableReader reader, string name, ConfigPosition declared, SourceFormat format, int maxEventBytes)

@@ -1,0 +1,24 @@
+namespace EventDaemon.Daemon.Sources;
+
+/// <summary>Lets a test drive the read path on its own thread, without starting the loop, so that
+/// what one read allocates is measured where it happens.</summary>
+internal sealed partial class IoThread
+{
+    /// <summary>Registers a connected, non-blocking descriptor as if it had been accepted.</summary>
+    internal StreamConnection AdoptForTest(int fd)
+    {
+        StreamConnection connection = _source.RentConnection();
+        connection.Fd = fd;
+        Register(connection, Environment.TickCount64);
+        return connection;
+    }
+
+    /// <summary>One readiness report for <paramref name="connection"/>: reads what the kernel holds into the ring.</summary>
+    internal void ReadForTest(StreamConnection connection) => ReadReady(connection, Environment.TickCount64);
+
+    /// <summary>One pass over paused connections, as the loop makes after each wait.</summary>
+    internal void ResumeForTest() => ResumePaused(Environment.TickCount64);
+
+    /// <summary>Connections waiting for room in the ring.</summary>
+    internal int PausedForTest => _paused.Count;
+}

@@ -1,0 +1,590 @@
+using System.Runtime.InteropServices;
+using EventDaemon.Daemon.Hosting;
+using EventDaemon.Daemon.Interop;
+using EventDaemon.Daemon.Metrics;
+using EventDaemon.Events.BadInput;
+
+namespace EventDaemon.Daemon.Sources;
+
+/// <summary>
+/// One event loop of a stream source: an epoll set of connections, read level-triggered into the
+/// thread's one read buffer. The first thread of a source also accepts, and deals new connections
+/// to the threads in turn.
+/// </summary>
+/// <remarks>
+/// <para>Nothing here blocks but <c>epoll_wait</c>: a full ring pauses the connection (its
+/// registration is removed, so the kernel's receive window fills and the sender is pushed back)
+/// and the thread polls the ring every <see cref="PausedPollMillis"/> while any is paused.
+/// Removal (<c>EPOLL_CTL_DEL</c>) rather than a registration without <c>EPOLLIN</c>: a reset
+/// peer's <c>EPOLLHUP</c> is reported whatever the mask, and would spin the loop while paused.</para>
+/// <para>One thread owns a connection from adoption to close; other threads hand it over through
+/// a locked queue and the thread's eventfd, which also wakes it for a stop.</para>
+/// </remarks>
+internal sealed unsafe partial class IoThread
+{
+    /// <summary>Readiness reports taken per <c>epoll_wait</c>.</summary>
+    private const int MaxEvents = 256;
+
+    /// <summary>Reads of one connection per wake before the others get a turn (4 x 64 KiB).</summary>
+    private const int ReadsPerWake = 4;
+
+    /// <summary>How often a paused connection retries the ring: short, since a stage frees room in microseconds.</summary>
+    private const int PausedPollMillis = 1;
+
+    /// <summary>How often connections are checked against <c>idle_timeout</c>.</summary>
+    private const int SweepMillis = 1000;
+
+    /// <summary>After a stop, a connection silent this long has nothing more in flight.</summary>
+    private const int QuietMillis = 100;
+
+    /// <summary>How long accepting rests after meeting the descriptor limit, instead of spinning on it.</summary>
+    private const int FdLimitBackoffMillis = 100;
+
+    private const ulong WakeToken = ulong.MaxValue;
+    private const ulong ListenToken = ulong.MaxValue - 1;
+
+    private readonly StreamSource _source;
+    private int _epoll;
+    private int _wake;
+    private readonly byte[] _events;
+    private readonly Thread _thread;
+    private readonly Lock _incomingLock = new();
+    private readonly Queue<StreamConnection> _incoming = new();
+    private readonly List<StreamConnection?> _table = [];
+    private readonly Stack<int> _freeIndexes = new();
+    private readonly Queue<StreamConnection> _paused = new();
+
+    // The buffers reads land in; replaced when a paused connection keeps them.
+    private IngestBuffers _buffers;
+    private int _open;
+    private int _wakePending;
+
+    // Accepting thread only: the listener's descriptor (-1 once released for a stop), whether it is
+    // in the epoll set, and when a rest at the descriptor limit ends.
+    private int _listenFd = -1;
+    private bool _listening;
+    private long _acceptRestUntil;
+    private bool _fdLimitLogged;
+
+    private long _nextSweep;
+    private bool _stopSeen;
+    private long _stopTick;
+
+    public IoThread(StreamSource source, int index, int listenFd)
+    {
+        _source = source;
+        _epoll = Libc.epoll_create1(Libc.EpollCloseOnExec);
+        _wake = _epoll >= 0 ? Libc.eventfd(0, Libc.EfdCloseOnExec | Libc.EfdNonBlock) : -1;
+        if (_epoll < 0 || _wake < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            CloseDescriptors();
+            throw new SourceBindException($"source '{source.Name}': cannot create an event loop: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+
+        Libc.EpollControl(_epoll, Libc.EpollCtlAdd, _wake, Libc.EpollIn, WakeToken);
+        if (listenFd >= 0)
+        {
+            _listenFd = listenFd;
+            ArmListener();
+        }
+
+        _events = GC.AllocateUninitializedArray<byte>(MaxEvents * Libc.EpollEventBytes, pinned: true);
+        _buffers = source.RentBuffers();
+        _thread = new Thread(Run) { Name = $"io-{source.Name}-{index}", IsBackground = true };
+    }
+
+    public void Start() => _thread.Start();
+
+    /// <summary>Waits for the loop to end, then closes its epoll set and eventfd: only now, as a
+    /// <see cref="Wake"/> from a stopping source may come after the loop ended, and a closed
+    /// descriptor's number may already belong to a connection.</summary>
+    public void Join()
+    {
+        _thread.Join();
+        CloseDescriptors();
+    }
+
+    /// <summary>Takes over <paramref name="connection"/>: from the accepting thread, or from itself.</summary>
+    public void Adopt(StreamConnection connection)
+    {
+        if (Thread.CurrentThread == _thread)
+        {
+            Register(connection, Environment.TickCount64);
+            return;
+        }
+
+        lock (_incomingLock)
+        {
+            _incoming.Enqueue(connection);
+        }
+
+        Wake();
+    }
+
+    /// <summary>Makes the loop look at its queue and the source's stop flag now.</summary>
+    public void Wake()
+    {
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            ulong one = 1;
+            Libc.write(_wake, (byte*)&one, sizeof(ulong));
+        }
+    }
+
+    private void Run()
+    {
+        try
+        {
+            Loop();
+        }
+        finally
+        {
+            for (int i = 0; i < _table.Count; i++)
+            {
+                if (_table[i] is { } connection)
+                {
+                    Close(connection);
+                }
+            }
+
+            _source.ReturnBuffers(_buffers);
+            ReleaseListener();
+        }
+    }
+
+    private void Loop()
+    {
+        _nextSweep = Environment.TickCount64 + SweepMillis;
+        while (true)
+        {
+            int count;
+            fixed (byte* events = _events)
+            {
+                count = Libc.epoll_wait(_epoll, events, MaxEvents, Timeout(Environment.TickCount64));
+                if (count < 0 && Marshal.GetLastPInvokeError() != Libc.EIntr)
+                {
+                    Log.Error($"source '{_source.Name}': epoll_wait failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+                    return;
+                }
+
+                long now = Environment.TickCount64;
+                for (int i = 0; i < count; i++)
+                {
+                    ulong data = Libc.EpollEventData(events, i);
+                    if (data == WakeToken)
+                    {
+                        TakeIncoming(now);
+                    }
+                    else if (data == ListenToken)
+                    {
+                        AcceptPending(now);
+                    }
+                    else if ((int)data < _table.Count && _table[(int)data] is { Registered: true } connection)
+                    {
+                        ReadReady(connection, now);
+                    }
+                }
+            }
+
+            long after = Environment.TickCount64;
+            if (_paused.Count > 0)
+            {
+                ResumePaused(after);
+            }
+
+            if (_listenFd >= 0 && !_listening && after >= _acceptRestUntil)
+            {
+                ArmListener();
+            }
+
+            if (after >= _nextSweep)
+            {
+                _nextSweep = after + SweepMillis;
+                CloseIdle(after);
+            }
+
+            if (_source.Stopping && StopStep(after))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>How long epoll_wait may sleep: 1 ms while paused, short while stopping, else until the next timer.</summary>
+    private int Timeout(long now)
+    {
+        if (_paused.Count > 0)
+        {
+            return PausedPollMillis;
+        }
+
+        if (_source.Stopping)
+        {
+            return 10;
+        }
+
+        long until = _source.IdleTimeoutMillis > 0 ? _nextSweep : long.MaxValue;
+        if (_listenFd >= 0 && !_listening)
+        {
+            until = Math.Min(until, _acceptRestUntil);
+        }
+
+        return until == long.MaxValue ? -1 : (int)Math.Clamp(until - now, 0, SweepMillis);
+    }
+
+    private void TakeIncoming(long now)
+    {
+        ulong value;
+        Libc.read(_wake, (byte*)&value, sizeof(ulong));
+        Volatile.Write(ref _wakePending, 0);
+        while (true)
+        {
+            StreamConnection? connection;
+            lock (_incomingLock)
+            {
+                if (!_incoming.TryDequeue(out connection))
+                {
+                    return;
+                }
+            }
+
+            Register(connection, now);
+        }
+    }
+
+    private void Register(StreamConnection connection, long now)
+    {
+        int index = _freeIndexes.Count > 0 ? _freeIndexes.Pop() : _table.Count;
+        if (index == _table.Count)
+        {
+            _table.Add(connection);
+        }
+        else
+        {
+            _table[index] = connection;
+        }
+
+        connection.Index = index;
+        connection.LastActivity = now;
+        _open++;
+        Arm(connection);
+    }
+
+    private void Arm(StreamConnection connection)
+    {
+        if (Libc.EpollControl(_epoll, Libc.EpollCtlAdd, connection.Fd, Libc.EpollIn, (ulong)connection.Index) == 0)
+        {
+            connection.Registered = true;
+        }
+        else
+        {
+            // ENOMEM or the per-user epoll watch limit: nothing can be read from it.
+            Log.Warning($"source '{_source.Name}': closed a connection that could not be watched: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            Close(connection);
+        }
+    }
+
+    /// <summary>The read path: what the kernel holds for <paramref name="connection"/>, into the ring.</summary>
+    private void ReadReady(StreamConnection connection, long now)
+    {
+        for (int reads = 0; reads < ReadsPerWake; reads++)
+        {
+            byte[] read = _buffers.Read;
+            nint n;
+            fixed (byte* buffer = read)
+            {
+                n = Libc.recv(connection.Fd, buffer, (nuint)read.Length, 0);
+            }
+
+            if (n > 0)
+            {
+                connection.LastActivity = now;
+                FrameError error = connection.Ingest.Feed(_buffers, (int)n);
+                if (connection.Ingest.IsPaused)
+                {
+                    Pause(connection, closeWhenResumed: error != FrameError.None);
+                    return;
+                }
+
+                if (error != FrameError.None)
+                {
+                    CloseBadFrame(connection, error);
+                    return;
+                }
+
+                if (n < read.Length)
+                {
+                    // Short read: the kernel had no more (a level-triggered wake comes if it has since).
+                    return;
+                }
+
+                continue;
+            }
+
+            if (n == 0)
+            {
+                connection.Ingest.Complete(_buffers);
+                if (connection.Ingest.IsPaused)
+                {
+                    Pause(connection, closeWhenResumed: true);
+                }
+                else
+                {
+                    Close(connection);
+                }
+
+                return;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.EIntr)
+            {
+                continue;
+            }
+
+            if (errno != Libc.EAgain)
+            {
+                // Reset by the peer: what was read is already in the ring.
+                Close(connection);
+            }
+
+            return;
+        }
+    }
+
+    /// <summary>The ring is full: stop reading this connection until it takes the rest. It keeps the buffers its read is in.</summary>
+    private void Pause(StreamConnection connection, bool closeWhenResumed)
+    {
+        _buffers = _source.RentBuffers();
+        Libc.EpollControl(_epoll, Libc.EpollCtlDel, connection.Fd, 0, 0);
+        connection.Registered = false;
+        connection.CloseWhenResumed |= closeWhenResumed;
+        _paused.Enqueue(connection);
+    }
+
+    /// <summary>Paused connections in the order they paused, until one finds the ring still full.</summary>
+    private void ResumePaused(long now)
+    {
+        while (_paused.TryPeek(out StreamConnection? connection))
+        {
+            FrameError error = connection.Ingest.Resume(out IngestBuffers? released);
+            if (connection.Ingest.IsPaused)
+            {
+                connection.CloseWhenResumed |= error != FrameError.None;
+                return;
+            }
+
+            _paused.Dequeue();
+            _source.ReturnBuffers(released!);
+            if (error != FrameError.None)
+            {
+                CloseBadFrame(connection, error);
+            }
+            else if (connection.CloseWhenResumed)
+            {
+                Close(connection);
+            }
+            else
+            {
+                connection.LastActivity = now;
+                Arm(connection);
+            }
+        }
+    }
+
+    private void CloseIdle(long now)
+    {
+        long timeout = _source.IdleTimeoutMillis;
+        if (timeout <= 0 || _source.Stopping)
+        {
+            return;
+        }
+
+        for (int i = 0; i < _table.Count; i++)
+        {
+            if (_table[i] is { Registered: true } connection && now - connection.LastActivity >= timeout)
+            {
+                _source.Metrics.AddClosed(CloseReason.IdleTimeout);
+                Close(connection);
+            }
+        }
+    }
+
+    /// <summary>One pass of a stop: releases the listener, closes connections that went quiet (or all
+    /// past the deadline; a paused one only once the ring took what it holds). True when none is left.</summary>
+    private bool StopStep(long now)
+    {
+        if (!_stopSeen)
+        {
+            _stopSeen = true;
+            _stopTick = now;
+            ReleaseListener();
+        }
+
+        // Read before taking the queue: once the accepting thread has let go of the listener it
+        // adopts no more, so a queue taken after seeing that is the last one.
+        bool noMoreIncoming = _source.IsListenerReleased;
+        TakeIncoming(now);
+        bool pastDeadline = now >= _source.StopDeadline;
+        for (int i = 0; i < _table.Count; i++)
+        {
+            if (_table[i] is { Registered: true } connection
+                && (pastDeadline || now - Math.Max(connection.LastActivity, _stopTick) >= QuietMillis))
+            {
+                Close(connection);
+            }
+        }
+
+        return noMoreIncoming && _open == 0;
+    }
+
+    private void CloseBadFrame(StreamConnection connection, FrameError error)
+    {
+        _source.Metrics.AddClosed(CloseReason.BadFrame);
+        Log.Warning($"source '{_source.Name}': closed a connection: bad binary frame ({error.Label()})");
+        Close(connection);
+    }
+
+    private void Close(StreamConnection connection)
+    {
+        if (connection.Ingest.IsPaused)
+        {
+            // Only when the thread ends with a connection still paused (its loop failed).
+            IngestBuffers? held = connection.Ingest.Abandon();
+            if (held is not null)
+            {
+                _source.ReturnBuffers(held);
+            }
+        }
+
+        // Closing the descriptor also removes it from the epoll set (it has no duplicates).
+        Libc.close(connection.Fd);
+        _table[connection.Index] = null;
+        _freeIndexes.Push(connection.Index);
+        _open--;
+        connection.Registered = false;
+        _source.Closed(connection);
+    }
+
+    private void AcceptPending(long now)
+    {
+        // Once per wake, not per connection: the limit can be changed on a running process (prlimit).
+        _source.ReadFdLimit();
+        while (_listening)
+        {
+            int fd = Libc.accept4(_listenFd, null, null, Libc.SockNonBlock | Libc.SockCloseOnExec);
+            if (fd >= 0)
+            {
+                if (fd >= _source.FdCeiling)
+                {
+                    // Near the descriptor limit: keep the rest for the control socket, sinks and
+                    // stats. Close what waits in the backlog too (bounded by it), so those clients
+                    // see a close now rather than one per rest.
+                    _source.Metrics.AddDropped(DropReason.FdLimit);
+                    Libc.close(fd);
+                    RefuseBacklog();
+                    FdLimitReached(now);
+                    return;
+                }
+
+                _fdLimitLogged = false;
+                _source.Admit(fd, now);
+                continue;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            switch (errno)
+            {
+                case Libc.EAgain:
+                    return;
+                case Libc.EIntr:
+                case Libc.EConnAborted:
+                    continue;
+                case Libc.EMFile:
+                case Libc.ENFile:
+                case Libc.ENoBufs:
+                case Libc.ENoMem:
+                    // Out of descriptors: spend the reserve to accept and close the pending
+                    // connection, so its client sees a close instead of hanging in the backlog.
+                    _source.RefuseWithReserve(_listenFd);
+                    FdLimitReached(now);
+                    return;
+                default:
+                    return;
+            }
+        }
+    }
+
+    private void RefuseBacklog()
+    {
+        while (true)
+        {
+            int fd = Libc.accept4(_listenFd, null, null, Libc.SockNonBlock | Libc.SockCloseOnExec);
+            if (fd < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno is Libc.EIntr or Libc.EConnAborted)
+                {
+                    continue;
+                }
+
+                return;
+            }
+
+            _source.Metrics.AddDropped(DropReason.FdLimit);
+            Libc.close(fd);
+        }
+    }
+
+    /// <summary>Logs the episode once and rests accepting; the refusals were counted where they happened.</summary>
+    private void FdLimitReached(long now)
+    {
+        if (!_fdLimitLogged)
+        {
+            _fdLimitLogged = true;
+            Log.Warning($"source '{_source.Name}': at the open-file limit ({_source.FdLimit}): refusing new connections (events_dropped_total{{reason=\"fd_limit\"}}); raise LimitNOFILE or lower max_connections");
+        }
+
+        Libc.EpollControl(_epoll, Libc.EpollCtlDel, _listenFd, 0, 0);
+        _listening = false;
+        _acceptRestUntil = now + FdLimitBackoffMillis;
+    }
+
+    private void ArmListener()
+    {
+        _listening = Libc.EpollControl(_epoll, Libc.EpollCtlAdd, _listenFd, Libc.EpollIn, ListenToken) == 0;
+    }
+
+    private void ReleaseListener()
+    {
+        if (_listenFd < 0)
+        {
+            return;
+        }
+
+        if (_listening)
+        {
+            Libc.EpollControl(_epoll, Libc.EpollCtlDel, _listenFd, 0, 0);
+            _listening = false;
+        }
+
+        _listenFd = -1;
+        _source.ListenerReleased();
+    }
+
+    private void CloseDescriptors()
+    {
+        if (_wake >= 0)
+        {
+            Libc.close(_wake);
+            _wake = -1;
+        }
+
+        if (_epoll >= 0)
+        {
+            Libc.close(_epoll);
+            _epoll = -1;
+        }
+    }
+}
