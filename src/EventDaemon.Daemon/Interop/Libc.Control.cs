@@ -43,21 +43,13 @@ internal static unsafe partial class Libc
     public const short PollHup = 0x10;
     public const short PollNval = 0x20;
 
-    public const int SockNonBlock = 0x800;
-    public const int SockCloseOnExec = 0x80000;
-
     /// <summary>Never raise SIGPIPE on a peer that left; the send returns EPIPE instead.</summary>
     public const int MsgNoSignal = 0x4000;
     public const int MsgDontWait = 0x40;
 
     public const int ShutWrite = 1;
 
-    public const int EfdNonBlock = 0x800;
-    public const int EfdCloseOnExec = 0x80000;
-
     public const int EExist = 17;
-    public const int ENFile = 23;
-    public const int EMFile = 24;
 
     public const int SolSocket = 1;
     public const int SoPeerCred = 17;
@@ -74,12 +66,6 @@ internal static unsafe partial class Libc
     public static partial int mkdir(string path, uint mode);
 
     [LibraryImport("libc", SetLastError = true)]
-    public static partial int accept4(int fd, void* address, void* addressLength, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial nint recv(int fd, byte* buffer, nuint length, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
     public static partial nint send(int fd, byte* buffer, nuint length, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
@@ -87,12 +73,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int getsockopt(int fd, int level, int name, void* value, uint* length);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int eventfd(uint initial, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial nint read(int fd, byte* buffer, nuint count);
 
     /// <summary>struct ucred, what SO_PEERCRED returns.</summary>
     [StructLayout(LayoutKind.Sequential)]

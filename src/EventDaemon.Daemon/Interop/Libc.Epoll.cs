@@ -22,15 +22,7 @@ internal static unsafe partial class Libc
     public const uint EpollErr = 0x8;
     public const uint EpollHup = 0x10;
 
-    public const int SockNonBlock = 0x800;
-    public const int SockCloseOnExec = 0x80000;
-
-    public const int EfdCloseOnExec = 0x80000;
-    public const int EfdNonBlock = 0x800;
-
     public const int EBadF = 9;
-    public const int ENFile = 23;
-    public const int EMFile = 24;
     public const int ENoBufs = 105;
     public const int ENoMem = 12;
     public const int EConnAborted = 103;
@@ -71,22 +63,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int epoll_wait(int epoll, byte* events, int maxEvents, int timeoutMilliseconds);
-
-    /// <summary>Accepts with the new descriptor already non-blocking and close-on-exec (one call, no race with a fork).</summary>
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int accept4(int fd, void* address, void* addressLength, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial nint recv(int fd, byte* buffer, nuint length, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial nint read(int fd, byte* buffer, nuint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial nint pread(int fd, byte* buffer, nuint count, long offset);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int eventfd(uint initial, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int getrlimit(int resource, RLimit* limit);

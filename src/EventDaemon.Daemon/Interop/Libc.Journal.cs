@@ -23,8 +23,5 @@ internal static unsafe partial class Libc
     public static partial nint pwrite(int fd, byte* buffer, nuint count, long offset);
 
     [LibraryImport("libc", SetLastError = true)]
-    public static partial nint pread(int fd, byte* buffer, nuint count, long offset);
-
-    [LibraryImport("libc", SetLastError = true)]
     public static partial int flock(int fd, int operation);
 }
