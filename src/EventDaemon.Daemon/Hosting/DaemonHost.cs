@@ -77,6 +77,11 @@ public sealed class DaemonHost : IControlTarget, IDisposable
             Log.Error(e.Message);
             return 1;
         }
+        catch (OutOfMemoryException e)
+        {
+            Log.Error(OutOfMemory(config, e));
+            return 1;
+        }
 
         ReportMemory();
         try
@@ -94,9 +99,9 @@ public sealed class DaemonHost : IControlTarget, IDisposable
         {
             _pipeline.Start();
         }
-        catch (SourceBindException e)
+        catch (Exception e) when (e is SourceBindException or OutOfMemoryException)
         {
-            Log.Error(e.Message);
+            Log.Error(e is OutOfMemoryException oom ? OutOfMemory(config, oom) : e.Message);
             _control.Dispose();
             _pipeline.Dispose();
             return 1;
@@ -112,7 +117,7 @@ public sealed class DaemonHost : IControlTarget, IDisposable
             : null;
         Log.Info($"running: {string.Join(", ", _pipeline.Sources.Select(s => s.Describe()))}; control socket {_control.SocketPath}");
         _notify.Ready();
-        _statusThread = new Thread(StatusLoop) { Name = "status", IsBackground = true };
+        _statusThread = new Thread(Fatal.Guard(StatusLoop)) { Name = "status", IsBackground = true };
         _statusThread.Start();
 
         _drainRequested.Wait();
@@ -121,12 +126,24 @@ public sealed class DaemonHost : IControlTarget, IDisposable
         bool drained = _pipeline.Drain(_pipeline.Config.Daemon.DrainTimeout.ToTimeSpan());
         if (!drained)
         {
-            Log.Warning("drain timed out: a sink could not deliver everything (see sink_errors_total)");
+            Log.Error(string.Create(CultureInfo.InvariantCulture,
+                $"drain timed out after {_pipeline.Config.Daemon.DrainTimeout}: {_pipeline.AbandonedEvents} events abandoned (a sink could not deliver them; see sink_errors_total); exit code {AbandonedExitCode}"));
         }
 
         Log.Info($"stopped after {_uptime.Elapsed.TotalSeconds:0.0} s");
-        return 0;
+        return drained ? 0 : AbandonedExitCode;
     }
+
+    /// <summary>
+    /// Exit code of a drain (or SIGTERM) that timed out and abandoned events: not 1, so that an
+    /// operator (or systemd's <c>SuccessExitStatus</c>, which the shipped unit leaves out on purpose)
+    /// tells "stopped, but lost what was in flight" from "failed to start".
+    /// </summary>
+    public const int AbandonedExitCode = 3;
+
+    private static string OutOfMemory(EventdConfig config, OutOfMemoryException e) =>
+        $"not enough memory to build the pipeline ({config.Topology.Stages.Count} transforms and sinks, each a thread with an output buffer): {e.Message}; "
+        + "raise the memory or address-space limit (ulimit -v, MemoryMax=), or use fewer sinks";
 
     private void OnStopSignal(PosixSignalContext context)
     {
@@ -284,6 +301,11 @@ public sealed class DaemonHost : IControlTarget, IDisposable
             try
             {
                 return Reloader.Reload(_pipeline, Load(_configPath));
+            }
+            catch (OutOfMemoryException e)
+            {
+                // Thrown while the new graph is built, before anything of the running one changes.
+                return new ControlReply(false, $"error: reload refused; the running config stays: {OutOfMemory(_pipeline.Config, e)}");
             }
             finally
             {

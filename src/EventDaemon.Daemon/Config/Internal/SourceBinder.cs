@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+
 namespace EventDaemon.Daemon.Config.Internal;
 
 /// <summary>Binds one <c>[sources.NAME]</c> table.</summary>
@@ -13,6 +16,12 @@ internal static class SourceBinder
         var reader = new TableReader(context, table, $"source '{name}'", declared);
 
         string? type = ComponentBinding.ReadType(reader, ConfigNames.SourceTypes, "source");
+        if (type == "nats" && context.CheckMachine)
+        {
+            // Parsed and checked (SPEC §8), but this build has no JetStream client: refused here rather than at start.
+            context.Error(reader.Entry("type")!.Value.Position, $"type: source type 'nats' is not supported by this build of eventd");
+        }
+
         if (reader.Entry("inputs") is { } inputs)
         {
             context.Error(inputs.KeyPosition, $"sources take no inputs; remove 'inputs' from source '{name}'");
@@ -46,14 +55,16 @@ internal static class SourceBinder
     private static TcpSourceConfig? Tcp(TableReader reader, string name, ConfigPosition declared, SourceFormat format, int maxEventBytes)
     {
         HostPort? address = RequiredAddress(reader);
+        IPEndPoint? endPoint = address is { } listen ? ListenAddress.Resolve(reader.Context, "address", listen, reader.Entry("address")!.Value.Position, SocketType.Stream) : null;
         int maxConnections = reader.Int32("max_connections", 1, MaxConnectionsLimit) ?? SourceConfig.DefaultMaxConnections;
-        return address is { } a ? new TcpSourceConfig(name, declared, format, maxEventBytes, a, maxConnections) : null;
+        return address is { } a && endPoint is not null ? new TcpSourceConfig(name, declared, format, maxEventBytes, a, endPoint, maxConnections) : null;
     }
 
     private static UdpSourceConfig? Udp(TableReader reader, string name, ConfigPosition declared, SourceFormat format, int maxEventBytes)
     {
         HostPort? address = RequiredAddress(reader);
-        return address is { } a ? new UdpSourceConfig(name, declared, format, maxEventBytes, a) : null;
+        IPEndPoint? endPoint = address is { } listen ? ListenAddress.Resolve(reader.Context, "address", listen, reader.Entry("address")!.Value.Position, SocketType.Dgram) : null;
+        return address is { } a && endPoint is not null ? new UdpSourceConfig(name, declared, format, maxEventBytes, a, endPoint) : null;
     }
 
     private static UnixSourceConfig? Unix(TableReader reader, string name, ConfigPosition declared, SourceFormat format, int maxEventBytes)
