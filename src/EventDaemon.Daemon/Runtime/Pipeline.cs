@@ -224,6 +224,14 @@ public sealed class Pipeline : IDisposable
             source.Dispose();
         }
 
+        if (AllStages.Any(stage => stage.Processor.IsRunning))
+        {
+            // A sink whose write never returned (even after the drain abandoned it) still holds its
+            // place in the ring: unmapping the ring under it would crash the exit. The process is
+            // ending; the kernel takes the memory back.
+            return;
+        }
+
         DisposeGraphs(Graphs);
         Ring.Dispose();
     }

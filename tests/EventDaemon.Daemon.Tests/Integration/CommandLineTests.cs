@@ -146,6 +146,20 @@ public sealed partial class CommandLineTests(ITestOutputHelper output) : IDispos
         }
     }
 
+    [Fact]
+    public void AnUnexpectedErrorInAClientCommand_IsOneInternalErrorLine_ExitOne_NoStackTrace()
+    {
+        // An empty --socket used to end in "Unhandled exception. ArgumentOutOfRangeException" and
+        // a stack trace (exit 134): nothing checks it before the socket API throws, so it reaches
+        // the top-level handler.
+        CliResult result = EventdBinary.Run(["stats", "--socket", ""], asNobody: false, MustFailWithin);
+
+        Assert.True(result.ExitCode == 1, $"an unexpected error should exit 1:\n{result.Describe()}");
+        result.AssertNoStackTrace();
+        Assert.True(result.StderrLines.Length == 1 && result.StderrLines[0].StartsWith("eventd: error: internal error: ArgumentOutOfRangeException: ", StringComparison.Ordinal),
+            $"expected one 'error: internal error: Type: message' line:\n{result.Describe()}");
+    }
+
     /// <summary>Non-zero exit, exactly one line that is not a warning, naming <paramref name="subject"/>, no stack trace.</summary>
     private static void AssertOneClearLine(CliResult result, string subject)
     {

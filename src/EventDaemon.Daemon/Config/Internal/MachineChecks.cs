@@ -34,6 +34,12 @@ internal static class MachineChecks
     /// <summary>A file sink's path: not a directory, and in a directory the daemon may create files in (or create).</summary>
     public static void FileSinkPath(BindContext context, string path, ConfigPosition at)
     {
+        if (IsUnder(path, "/proc") || IsUnder(path, "/sys"))
+        {
+            context.Error(at, $"path: \"{path}\" is on a pseudo file system; write events to a file on disk");
+            return;
+        }
+
         if (Directory.Exists(path))
         {
             context.Error(at, $"path: \"{path}\" is a directory; name a file in it, e.g. \"{Path.Combine(path, "events.jsonl")}\"");
@@ -53,6 +59,18 @@ internal static class MachineChecks
         WritableDirectory(context, "path", Path.GetDirectoryName(path) ?? "/", $"the file \"{path}\"", at);
     }
 
+    /// <summary>A unix source's socket: in a directory the daemon may create it in (run creates missing directories).</summary>
+    public static void UnixSocketPath(BindContext context, string path, ConfigPosition at)
+    {
+        if (IsPseudo(path))
+        {
+            context.Error(at, $"path: \"{path}\" is on a pseudo file system; put the socket under /run or /tmp");
+            return;
+        }
+
+        WritableDirectory(context, "path", Path.GetDirectoryName(path) ?? "/", $"the socket \"{path}\"", at);
+    }
+
     /// <summary>
     /// An explicitly set <c>state_dir</c>: a directory the daemon may write, or one it may create.
     /// Pseudo file systems (<c>/proc</c>, <c>/sys</c>) are refused outright: root may "write" there
@@ -61,7 +79,7 @@ internal static class MachineChecks
     public static void StateDirectory(BindContext context, string path, ConfigPosition at)
     {
         string full = Path.TrimEndingDirectorySeparator(path);
-        if (IsUnder(full, "/proc") || IsUnder(full, "/sys") || IsUnder(full, "/dev"))
+        if (IsPseudo(full))
         {
             context.Error(at, $"state_dir: \"{path}\" is on a pseudo file system; choose a directory on disk, e.g. \"{DefaultPaths.SystemStateDirectory}\"");
             return;
@@ -115,6 +133,8 @@ internal static class MachineChecks
     }
 
     private static string Gib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)ByteSize.GiB:0.###} GiB");
+
+    private static bool IsPseudo(string path) => IsUnder(path, "/proc") || IsUnder(path, "/sys") || IsUnder(path, "/dev");
 
     private static bool IsUnder(string path, string root) =>
         path == root || path.StartsWith(root + "/", StringComparison.Ordinal);

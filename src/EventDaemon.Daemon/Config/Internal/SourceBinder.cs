@@ -76,7 +76,10 @@ internal static class SourceBinder
         }
         else if (path is not null)
         {
-            reader.Context.CheckSocketPath("path", path, reader.Table.Find("path")!.Value.Position);
+            if (reader.Context.CheckSocketPath("path", path, reader.Table.Find("path")!.Value.Position) && reader.Context.CheckMachine)
+            {
+                MachineChecks.UnixSocketPath(reader.Context, path, reader.Table.Find("path")!.Value.Position);
+            }
         }
 
         int maxConnections = reader.Int32("max_connections", 1, MaxConnectionsLimit) ?? SourceConfig.DefaultMaxConnections;
