@@ -36,7 +36,7 @@ public static class Program
         {
             // Every error a person can make has its own message before this; what reaches here is
             // a bug in eventd, told in one line, never as a stack trace (SPEC §1).
-            Console.Error.WriteLine(Fatal.Describe(e, where: null));
+            Fatal.WriteLine(Fatal.Describe(e, where: null));
             return 1;
         }
     }
@@ -76,7 +76,7 @@ public static class Program
                         return 1;
                     }
 
-                    ConfigResult result = ConfigLoader.Load(config, DaemonHost.Conditions);
+                    ConfigResult result = DaemonHost.Validate(config);
                     ErrorFormatter.Write(Console.Error, result.Diagnostics);
                     if (result.Succeeded)
                     {

@@ -60,11 +60,24 @@ public sealed class DaemonHost : IControlTarget, IDisposable
         }
 
         using var host = new DaemonHost(configPath, SdNotify.FromEnvironment(Log.Warning));
-        return host.RunLoaded(loaded.Config);
+        try
+        {
+            return host.RunLoaded(loaded.Config);
+        }
+        catch (Exception e) when (IsOutOfMemory(e))
+        {
+            // Past the pipeline's own start, e.g. the signal-handling thread once the stage threads
+            // have taken the address space: the same one line as a pipeline that could not be built.
+            Log.Error(OutOfMemory(loaded.Config, e));
+            return 1;
+        }
     }
 
+    /// <summary>What <c>eventd validate</c> prints: the config checked as <c>run</c> and <c>reload</c> check it.</summary>
+    public static ConfigResult Validate(string path) => Load(path);
+
     private static ConfigResult Load(string? path) =>
-        path is null ? EmbeddedConfig.Load(Conditions) : ConfigLoader.Load(path, Conditions);
+        PipelineBuilder.Check(path is null ? EmbeddedConfig.Load(Conditions) : ConfigLoader.Load(path, Conditions));
 
     private int RunLoaded(EventdConfig config)
     {
@@ -77,7 +90,7 @@ public sealed class DaemonHost : IControlTarget, IDisposable
             Log.Error(e.Message);
             return 1;
         }
-        catch (OutOfMemoryException e)
+        catch (Exception e) when (IsOutOfMemory(e))
         {
             Log.Error(OutOfMemory(config, e));
             return 1;
@@ -99,9 +112,9 @@ public sealed class DaemonHost : IControlTarget, IDisposable
         {
             _pipeline.Start();
         }
-        catch (Exception e) when (e is SourceBindException or OutOfMemoryException)
+        catch (Exception e) when (e is SourceBindException || IsOutOfMemory(e))
         {
-            Log.Error(e is OutOfMemoryException oom ? OutOfMemory(config, oom) : e.Message);
+            Log.Error(e is SourceBindException ? e.Message : OutOfMemory(config, e));
             _control.Dispose();
             _pipeline.Dispose();
             return 1;
@@ -141,8 +154,14 @@ public sealed class DaemonHost : IControlTarget, IDisposable
     /// </summary>
     public const int AbandonedExitCode = 3;
 
-    private static string OutOfMemory(EventdConfig config, OutOfMemoryException e) =>
-        $"not enough memory to build the pipeline ({config.Topology.Stages.Count} transforms and sinks, each a thread with an output buffer): {e.Message}; "
+    /// <summary>The heap, or the address space for a thread's stack (pthread_create's ENOMEM, which .NET reports as a Win32Exception).</summary>
+    private static bool IsOutOfMemory(Exception e) =>
+        e is OutOfMemoryException or System.ComponentModel.Win32Exception { NativeErrorCode: ENOMEM };
+
+    private const int ENOMEM = 12;
+
+    private static string OutOfMemory(EventdConfig config, Exception e) =>
+        $"not enough memory to build the pipeline ({config.Topology.Stages.Count} transforms and sinks, each a thread with an output buffer; {e.GetType().Name}): "
         + "raise the memory or address-space limit (ulimit -v, MemoryMax=), or use fewer sinks";
 
     private void OnStopSignal(PosixSignalContext context)
@@ -302,7 +321,7 @@ public sealed class DaemonHost : IControlTarget, IDisposable
             {
                 return Reloader.Reload(_pipeline, Load(_configPath));
             }
-            catch (OutOfMemoryException e)
+            catch (Exception e) when (IsOutOfMemory(e))
             {
                 // Thrown while the new graph is built, before anything of the running one changes.
                 return new ControlReply(false, $"error: reload refused; the running config stays: {OutOfMemory(_pipeline.Config, e)}");

@@ -30,8 +30,7 @@ public static class Fatal
     {
         if (Interlocked.Exchange(ref _exiting, 1) == 0)
         {
-            Console.Error.WriteLine("<2>" + Describe(e, where));
-            Console.Error.Flush();
+            WriteLine("<2>" + Describe(e, where));
             Environment.Exit(ExitCode);
         }
 
@@ -51,6 +50,29 @@ public static class Fatal
             Exit(e, Thread.CurrentThread.Name);
         }
     };
+
+    /// <summary>
+    /// One line on stderr, even when <see cref="Console"/> cannot start: its first write sets up
+    /// terminal and signal handling on a thread of its own, which cannot be created once the
+    /// address space is spent (the very failure being reported). Then the line goes straight to fd 2.
+    /// </summary>
+    public static unsafe void WriteLine(string line)
+    {
+        try
+        {
+            Console.Error.WriteLine(line);
+            return;
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or OutOfMemoryException or IOException)
+        {
+        }
+
+        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
+        fixed (byte* p = bytes)
+        {
+            _ = Interop.Libc.write(2, p, (nuint)bytes.Length);
+        }
+    }
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 }

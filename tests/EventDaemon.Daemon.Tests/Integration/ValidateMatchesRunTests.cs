@@ -42,6 +42,7 @@ public sealed class ValidateMatchesRunTests(ITestOutputHelper output) : IDisposa
         { "missing enrich table", Enrich("⟨\"/nonexistent/users.csv\"") },
         { "inputs mixing streams", MixedStreams },
         { "more than 64 sources", ManySources(65) },
+        { "more than 64 fields read on one stream", WideFilter(65) },
         { "more than 256 sinks", ManySinks(2000) },
         { "nats source in a build without it", "[sources.in]\ntype = ⟨\"nats\"\nstream = \"EVENTS\"\nconsumer = \"eventd\"\n\n[sinks.out]\ntype = \"blackhole\"\ninputs = [\"in\"]\n" },
     };
@@ -150,6 +151,12 @@ public sealed class ValidateMatchesRunTests(ITestOutputHelper output) : IDisposa
             .Append("]\n");
         return text.ToString();
     }
+
+    /// <summary>A filter naming more distinct .fields than the readers decode for one stream.</summary>
+    private static string WideFilter(int fields) =>
+        "[sources.in]\ntype = \"tcp\"\naddress = \"127.0.0.1:0\"\n\n⟨[transforms.wide]\ntype = \"filter\"\ninputs = [\"in\"]\n"
+        + $"condition = '{string.Join(" || ", Enumerable.Range(0, fields).Select(i => $".f{i} > 0"))}'\n\n"
+        + "[sinks.out]\ntype = \"blackhole\"\ninputs = [\"wide\"]\n";
 
     private static string ManySinks(int count)
     {
