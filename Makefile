@@ -5,7 +5,7 @@ RID ?= linux-x64
 ARTIFACTS := artifacts
 RESULTS := $(ARTIFACTS)/test-results
 
-.PHONY: all deps build test aot-smoke publish demo install bench-ring bench-micro bench-codec bench-stages bench-e2e profile fuzz clean format
+.PHONY: all deps build test aot-smoke publish demo install bench-ring bench-micro bench-codec bench-stages bench-e2e profile fuzz fuzz-ci clean format
 
 all: build
 
@@ -70,6 +70,13 @@ profile: deps
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	sh scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# CI's short fuzz run (.ci/run calls it after the tests): every decoder for FUZZ_CI_SECONDS each from
+# its seed corpus, after replaying seeds and regressions; fails on any crash. The built-in mutator,
+# not AFL++: AFL starts the .NET runtime for every input, too few executions to matter in 20 s.
+FUZZ_CI_SECONDS ?= 20
+fuzz-ci: deps
+	FUZZ_ENGINE=mutate sh scripts/fuzz.sh $(FUZZ_CI_SECONDS)
 
 install: publish
 	sh scripts/install.sh

@@ -19,6 +19,10 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        // A thread the daemon does not guard itself (a library's, a timer's) that throws would
+        // otherwise end the process with the runtime's stack trace; one line and exit 1 instead.
+        AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+            Fatal.Exit(e.ExceptionObject as Exception, Thread.CurrentThread.Name);
         try
         {
             return Dispatch(args);
@@ -27,6 +31,13 @@ public static class Program
         {
             Console.Error.WriteLine($"eventd: {e.Message} (try 'eventd help')");
             return 2;
+        }
+        catch (Exception e)
+        {
+            // Every error a person can make has its own message before this; what reaches here is
+            // a bug in eventd, told in one line, never as a stack trace (SPEC §1).
+            Fatal.WriteLine(Fatal.Describe(e, where: null));
+            return 1;
         }
     }
 
@@ -65,7 +76,7 @@ public static class Program
                         return 1;
                     }
 
-                    ConfigResult result = ConfigLoader.Load(config, DaemonHost.Conditions);
+                    ConfigResult result = DaemonHost.Validate(config);
                     ErrorFormatter.Write(Console.Error, result.Diagnostics);
                     if (result.Succeeded)
                     {

@@ -56,11 +56,13 @@ public static class ConfigLoader
             return Unreadable(path, $"cannot read the config file: {e.Message}");
         }
 
-        return Parse(text, path, conditions);
+        return Parse(text, path, conditions, checkMachine: true);
     }
 
     /// <summary>Checks config <paramref name="text"/>; <paramref name="path"/> names it in messages and anchors relative paths.</summary>
-    public static ConfigResult Parse(string text, string path, IConditionValidator? conditions = null)
+    /// <param name="checkMachine">Also check what <c>run</c> opens on this machine (enrich tables, file
+    /// sink paths, <c>state_dir</c>, memory); <see cref="Load"/> always does.</param>
+    public static ConfigResult Parse(string text, string path, IConditionValidator? conditions = null, bool checkMachine = false)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(path);
@@ -88,7 +90,7 @@ public static class ConfigLoader
         }
 
         diagnostics.EndOfSyntaxErrors();
-        var context = new BindContext(path, BaseDirectoryOf(path), diagnostics, diagnostics.HasErrors, conditions);
+        var context = new BindContext(path, BaseDirectoryOf(path), diagnostics, diagnostics.HasErrors, conditions, checkMachine);
         TomlTable root = TomlTreeBuilder.Build(document, path, diagnostics);
         (DaemonSettings? daemon, List<ComponentDraft> components) = ConfigBinder.Bind(root, context);
         Dictionary<ComponentDraft, List<ResolvedInput>>? edges = PipelineGraph.Check(components, context);

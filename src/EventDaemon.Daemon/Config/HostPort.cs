@@ -6,8 +6,9 @@ namespace EventDaemon.Daemon.Config;
 
 /// <summary>
 /// A <c>host:port</c> address: an IPv4 address, a bracketed IPv6 address (<c>[::1]:7400</c>) or a
-/// host name. Names are resolved when the socket is opened, not when the config is checked, so
-/// validating on a build machine does not depend on its DNS.
+/// host name. A listening source's name is resolved when the config is checked (it is refused if
+/// it does not resolve, and the source binds the address found then); a tcp sink's name is resolved
+/// on every connect, since the peer's address may change while the daemon runs.
 /// </summary>
 public readonly record struct HostPort(string Host, int Port)
 {
@@ -58,6 +59,13 @@ public readonly record struct HostPort(string Host, int Port)
                 return false;
             }
 
+            if (IsDottedNumbers(host) && !IPAddress.TryParse(host, out _))
+            {
+                // The resolver would take it for a name and ask DNS; it is a mistyped address.
+                error = $"\"{host}\" in \"{text}\" is not an IPv4 address (four numbers 0-255, e.g. \"127.0.0.1\")";
+                return false;
+            }
+
             if (!IsHostName(host))
             {
                 error = $"\"{host}\" in \"{text}\" is neither an IP address nor a host name";
@@ -85,6 +93,20 @@ public readonly record struct HostPort(string Host, int Port)
     public override string ToString() => Host.Contains(':', StringComparison.Ordinal)
         ? $"[{Host}]:{Port.ToString(CultureInfo.InvariantCulture)}"
         : $"{Host}:{Port.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>Digits and dots only (<c>256.1.1.1</c>, <c>10.1</c>): meant as an IPv4 address, never a name.</summary>
+    private static bool IsDottedNumbers(string host)
+    {
+        foreach (char c in host)
+        {
+            if (!char.IsAsciiDigit(c) && c != '.')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static bool IsHostName(string host)
     {

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace EventDaemon.Daemon.Config;
 
 /// <summary>A <c>[sources.NAME]</c> table: where events come from and how they are decoded.</summary>
@@ -23,8 +25,10 @@ public abstract record SourceConfig(string Name, ConfigPosition Position, Source
 }
 
 /// <summary><c>type = "tcp"</c>: a listening TCP socket, one stream of events per connection.</summary>
+/// <param name="Address">As written (what <c>info</c> and messages show).</param>
+/// <param name="EndPoint">What the source binds: <see cref="Address"/> resolved when the config was checked.</param>
 public sealed record TcpSourceConfig(
-    string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, HostPort Address, int MaxConnections,
+    string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, HostPort Address, IPEndPoint EndPoint, int MaxConnections,
     Duration? IdleTimeout = null)
     : SourceConfig(Name, Position, Format, MaxEventBytes)
 {
@@ -32,7 +36,8 @@ public sealed record TcpSourceConfig(
 }
 
 /// <summary><c>type = "udp"</c>: one event (or one line of events) per datagram; drops and counts when the ring is full.</summary>
-public sealed record UdpSourceConfig(string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, HostPort Address)
+/// <param name="EndPoint">What the source binds: <c>Address</c> resolved when the config was checked.</param>
+public sealed record UdpSourceConfig(string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, HostPort Address, IPEndPoint EndPoint)
     : SourceConfig(Name, Position, Format, MaxEventBytes)
 {
     public override string TypeName => "udp";

@@ -60,11 +60,24 @@ public sealed class DaemonHost : IControlTarget, IDisposable
         }
 
         using var host = new DaemonHost(configPath, SdNotify.FromEnvironment(Log.Warning));
-        return host.RunLoaded(loaded.Config);
+        try
+        {
+            return host.RunLoaded(loaded.Config);
+        }
+        catch (Exception e) when (IsOutOfMemory(e))
+        {
+            // Past the pipeline's own start, e.g. the signal-handling thread once the stage threads
+            // have taken the address space: the same one line as a pipeline that could not be built.
+            Log.Error(OutOfMemory(loaded.Config, e));
+            return 1;
+        }
     }
 
+    /// <summary>What <c>eventd validate</c> prints: the config checked as <c>run</c> and <c>reload</c> check it.</summary>
+    public static ConfigResult Validate(string path) => Load(path);
+
     private static ConfigResult Load(string? path) =>
-        path is null ? EmbeddedConfig.Load(Conditions) : ConfigLoader.Load(path, Conditions);
+        PipelineBuilder.Check(path is null ? EmbeddedConfig.Load(Conditions) : ConfigLoader.Load(path, Conditions));
 
     private int RunLoaded(EventdConfig config)
     {
@@ -75,6 +88,11 @@ public sealed class DaemonHost : IControlTarget, IDisposable
         catch (Exception e) when (e is PipelineException or InsufficientMemoryException or ArgumentException)
         {
             Log.Error(e.Message);
+            return 1;
+        }
+        catch (Exception e) when (IsOutOfMemory(e))
+        {
+            Log.Error(OutOfMemory(config, e));
             return 1;
         }
 
@@ -96,9 +114,9 @@ public sealed class DaemonHost : IControlTarget, IDisposable
         {
             _pipeline.Start();
         }
-        catch (SourceBindException e)
+        catch (Exception e) when (e is SourceBindException || IsOutOfMemory(e))
         {
-            Log.Error(e.Message);
+            Log.Error(e is SourceBindException ? e.Message : OutOfMemory(config, e));
             _control.Dispose();
             _pipeline.Dispose();
             return 1;
@@ -114,7 +132,7 @@ public sealed class DaemonHost : IControlTarget, IDisposable
             : null;
         Log.Info($"running: {string.Join(", ", _pipeline.Sources.Select(s => s.Describe()))}; control socket {_control.SocketPath}");
         _notify.Ready();
-        _statusThread = new Thread(StatusLoop) { Name = "status", IsBackground = true };
+        _statusThread = new Thread(Fatal.Guard(StatusLoop)) { Name = "status", IsBackground = true };
         _statusThread.Start();
 
         _drainRequested.Wait();
@@ -123,12 +141,30 @@ public sealed class DaemonHost : IControlTarget, IDisposable
         bool drained = _pipeline.Drain(_pipeline.Config.Daemon.DrainTimeout.ToTimeSpan());
         if (!drained)
         {
-            Log.Warning("drain timed out: a sink could not deliver everything (see sink_errors_total)");
+            Log.Error(string.Create(CultureInfo.InvariantCulture,
+                $"drain timed out after {_pipeline.Config.Daemon.DrainTimeout}: {_pipeline.AbandonedEvents} events abandoned (a sink could not deliver them; see sink_errors_total); exit code {AbandonedExitCode}"));
         }
 
         Log.Info($"stopped after {_uptime.Elapsed.TotalSeconds:0.0} s");
-        return 0;
+        return drained ? 0 : AbandonedExitCode;
     }
+
+    /// <summary>
+    /// Exit code of a drain (or SIGTERM) that timed out and abandoned events: not 1, so that an
+    /// operator (or systemd's <c>SuccessExitStatus</c>, which the shipped unit leaves out on purpose)
+    /// tells "stopped, but lost what was in flight" from "failed to start".
+    /// </summary>
+    public const int AbandonedExitCode = 3;
+
+    /// <summary>The heap, or the address space for a thread's stack (pthread_create's ENOMEM, which .NET reports as a Win32Exception).</summary>
+    private static bool IsOutOfMemory(Exception e) =>
+        e is OutOfMemoryException or System.ComponentModel.Win32Exception { NativeErrorCode: ENOMEM };
+
+    private const int ENOMEM = 12;
+
+    private static string OutOfMemory(EventdConfig config, Exception e) =>
+        $"not enough memory to build the pipeline ({config.Topology.Stages.Count} transforms and sinks, each a thread with an output buffer; {e.GetType().Name}): "
+        + "raise the memory or address-space limit (ulimit -v, MemoryMax=), or use fewer sinks";
 
     private void OnStopSignal(PosixSignalContext context)
     {
@@ -286,6 +322,11 @@ public sealed class DaemonHost : IControlTarget, IDisposable
             try
             {
                 return Reloader.Reload(_pipeline, Load(_configPath));
+            }
+            catch (Exception e) when (IsOutOfMemory(e))
+            {
+                // Thrown while the new graph is built, before anything of the running one changes.
+                return new ControlReply(false, $"error: reload refused; the running config stays: {OutOfMemory(_pipeline.Config, e)}");
             }
             finally
             {

@@ -31,7 +31,7 @@ public static class Log
         // The <N> prefix is what journald parses (SyslogLevelPrefix); on a terminal it reads as a level tag.
         lock (Gate)
         {
-            Console.Error.WriteLine($"{priority}eventd: {message}");
+            Fatal.WriteLine($"{priority}eventd: {message}");
         }
     }
 }

@@ -116,6 +116,9 @@ public static class StatsCollector
             }
         }
 
+        Family("events_abandoned_total", "counter",
+            "Events a drain gave up on when it timed out (per sink that did not deliver them); non-zero means the exit code is 3.")
+            .Add(p.AbandonedEvents);
         Family("ring_capacity", "gauge", "Ring slots.").Add(p.Ring.Capacity);
         Family("ring_occupancy", "gauge", "Slots published and not yet released by every stage.").Add(p.Ring.Occupancy);
         Family("arena_capacity_bytes", "gauge", "Payload arena size.").Add(p.Ring.Arena.Capacity);

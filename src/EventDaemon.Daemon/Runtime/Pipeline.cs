@@ -47,6 +47,15 @@ public sealed class Pipeline : IDisposable
     /// <summary>Every stage of every graph.</summary>
     public IEnumerable<Stage> AllStages => Graphs.SelectMany(g => g.Graph.Stages);
 
+    /// <summary>
+    /// Events the drain gave up on: what sinks dropped once told to abandon (their buffered batch and
+    /// the rest of the ring behind it), plus, for a sink whose thread never came back, the slots it
+    /// had not reached. Counted once per sink that did not deliver the event. 0 until a drain abandons.
+    /// </summary>
+    public long AbandonedEvents => Volatile.Read(ref _abandoned);
+
+    private long _abandoned;
+
     /// <summary>Set when sinks must stop retrying a failing destination (drain timed out).</summary>
     public SinkAbandon Abandon { get; internal set; } = new();
 
@@ -148,9 +157,10 @@ public sealed class Pipeline : IDisposable
             }
         }
 
-        var stopSources = new Thread(StopSources) { Name = "drain-sources", IsBackground = true };
+        var stopSources = new Thread(Hosting.Fatal.Guard(StopSources)) { Name = "drain-sources", IsBackground = true };
         stopSources.Start();
         bool drained = stopSources.Join(timeout);
+        long droppedBefore = SinkDropped();
         if (!drained)
         {
             // Give up on the stuck sink: it drops what it cannot write, the ring moves, readers finish.
@@ -159,15 +169,52 @@ public sealed class Pipeline : IDisposable
         }
 
         TimeSpan left = deadline - DateTime.UtcNow;
-        if (!HaltGraphs(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1)))
+        bool halted = HaltGraphs(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
+        if (!halted)
         {
             // A sink still retrying a dead destination: give up on it so the process can exit.
             drained = false;
             Abandon.Abandon();
-            HaltGraphs(TimeSpan.FromSeconds(5));
+            halted = HaltGraphs(TimeSpan.FromSeconds(5));
+        }
+
+        if (!drained)
+        {
+            Volatile.Write(ref _abandoned, _abandoned + SinkDropped() - droppedBefore + (halted ? 0 : UnreachedBySinks()));
         }
 
         return drained;
+    }
+
+    /// <summary>Events sinks have dropped on being told to abandon (<c>events_dropped_total{reason="sink_abandoned"}</c>).</summary>
+    private long SinkDropped()
+    {
+        long sum = 0;
+        foreach (StageMetrics m in StageMetrics)
+        {
+            if (m.Kind == "sink")
+            {
+                sum += m.DroppedMaxGroups;
+            }
+        }
+
+        return sum;
+    }
+
+    /// <summary>Slots behind the ring's cursor at each sink thread still running (one whose write never returned).</summary>
+    private long UnreachedBySinks()
+    {
+        var sinks = new HashSet<string>(StageMetrics.Where(m => m.Kind == "sink").Select(m => m.Name), StringComparer.Ordinal);
+        long sum = 0;
+        foreach (Stage stage in AllStages)
+        {
+            if (stage.Processor.IsRunning && stage.Members.Any(sinks.Contains))
+            {
+                sum += stage.Lag;
+            }
+        }
+
+        return sum;
     }
 
     public void Dispose()
@@ -175,6 +222,14 @@ public sealed class Pipeline : IDisposable
         foreach (Source source in Sources)
         {
             source.Dispose();
+        }
+
+        if (AllStages.Any(stage => stage.Processor.IsRunning))
+        {
+            // A sink whose write never returned (even after the drain abandoned it) still holds its
+            // place in the ring: unmapping the ring under it would crash the exit. The process is
+            // ending; the kernel takes the memory back.
+            return;
         }
 
         DisposeGraphs(Graphs);

@@ -291,9 +291,9 @@ public static class PipelineBuilder
     internal static Dictionary<string, FieldCatalog> CatalogsOf(Topology topology, GraphPlan plan)
     {
         var builders = new Dictionary<string, FieldCatalog.Builder>(StringComparer.Ordinal) { [GraphPlan.MainRing] = new() };
-        try
+        foreach (TopologyStage stage in topology.Stages)
         {
-            foreach (TopologyStage stage in topology.Stages)
+            try
             {
                 FieldCatalog.Builder fields = builders[plan[stage.Name].Ring];
                 switch (stage.Config)
@@ -326,13 +326,45 @@ public static class PipelineBuilder
                         break;
                 }
             }
-
-            return builders.ToDictionary(b => b.Key, b => b.Value.Build(), StringComparer.Ordinal);
+            catch (InvalidOperationException e)
+            {
+                // More distinct fields or keys on one ring than a catalog holds: this stage's go past it.
+                string kind = stage.Kind == ComponentKind.Sink ? "sink" : "transform";
+                throw new PipelineException($"{kind} '{stage.Name}': {e.Message}", stage.Config.Position);
+            }
         }
-        catch (InvalidOperationException e)
+
+        return builders.ToDictionary(b => b.Key, b => b.Value.Build(), StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Plans the graph of a loaded config without building anything (no ring, no thread, no file):
+    /// what only the plan can find wrong (more distinct <c>.fields</c> or group keys on one stream
+    /// than the readers decode), as an error at the stage, so <c>validate</c> refuses it too.
+    /// </summary>
+    public static ConfigResult Check(ConfigResult loaded)
+    {
+        ArgumentNullException.ThrowIfNull(loaded);
+        if (loaded.Config is not { } config)
         {
-            // More distinct fields or keys on one ring than a catalog holds.
-            throw new PipelineException(e.Message);
+            return loaded;
+        }
+
+        var sourceIds = new Dictionary<string, ushort>(StringComparer.Ordinal);
+        foreach (SourceConfig source in config.Topology.Sources)
+        {
+            sourceIds[source.Name] = (ushort)sourceIds.Count;
+        }
+
+        try
+        {
+            _ = CatalogsOf(config.Topology, GraphPlan.Of(config, sourceIds));
+            return loaded;
+        }
+        catch (PipelineException e) when (e.Position is { } at)
+        {
+            ConfigDiagnostic error = new(at, DiagnosticSeverity.Error, e.Message);
+            return new ConfigResult(null, [.. loaded.Diagnostics.Append(error).OrderBy(d => d.Position)]);
         }
     }
 
@@ -565,4 +597,8 @@ internal sealed class RingContext<TWait>(string name, EventRing ring, bool ownsR
 }
 
 /// <summary>A config that validated but cannot be built (a sink that cannot open, a limit exceeded).</summary>
-public sealed class PipelineException(string message) : Exception(message);
+/// <param name="position">The component it is about, when the plan (not the machine) is what refuses it.</param>
+public sealed class PipelineException(string message, ConfigPosition? position = null) : Exception(message)
+{
+    public ConfigPosition? Position { get; } = position;
+}

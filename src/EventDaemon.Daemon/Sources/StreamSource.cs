@@ -65,7 +65,7 @@ public sealed unsafe class StreamSource : Source
         switch (config)
         {
             case TcpSourceConfig tcp:
-                _endPoint = new IPEndPoint(IPAddress.Parse(tcp.Address.Host == "localhost" ? "127.0.0.1" : tcp.Address.Host), tcp.Address.Port);
+                _endPoint = tcp.EndPoint;
                 _maxConnections = tcp.MaxConnections;
                 _description = $"tcp {tcp.Address}";
                 break;

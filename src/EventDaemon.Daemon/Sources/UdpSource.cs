@@ -34,7 +34,7 @@ public sealed class UdpSource : Source
         _errors = errors;
         _format = config.Format;
         _maxEventBytes = maxEventBytes;
-        _endPoint = new IPEndPoint(IPAddress.Parse(config.Address.Host == "localhost" ? "127.0.0.1" : config.Address.Host), config.Address.Port);
+        _endPoint = config.EndPoint;
         _description = $"udp {config.Address}";
     }
 

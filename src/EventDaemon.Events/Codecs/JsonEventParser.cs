@@ -208,7 +208,10 @@ public static class JsonEventParser
 
         if (SkipWhitespace(s, i) != s.Length)
         {
-            reason = Utf8.IsValid(s) ? InvalidReason.TrailingData : InvalidReason.InvalidUtf8;
+            // A NUL byte is not_json wherever it is (PROTOCOL.md), also after a complete object.
+            reason = !Utf8.IsValid(s) ? InvalidReason.InvalidUtf8
+                : s[i..].Contains((byte)0) ? InvalidReason.NotJson
+                : InvalidReason.TrailingData;
             return false;
         }
 

@@ -663,7 +663,11 @@ public sealed class ConfigErrorTests
 
             [sinks.out]
             type = "stdout"
-            inputs = ["agg", "keep"]
+            inputs = ["agg"]
+
+            [sinks.kept]
+            type = "stdout"
+            inputs = ["keep"]
             """);
         Assert.True(config.Transforms["agg"].Threads == 3, $"threads = 3 should bind, got {config.Transforms["agg"].Threads}");
         Assert.True(config.Transforms["keep"].Threads == TransformConfig.AutoThreads, "threads = \"auto\" should bind to AutoThreads");

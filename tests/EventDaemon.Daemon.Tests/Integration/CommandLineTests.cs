@@ -146,6 +146,54 @@ public sealed partial class CommandLineTests(ITestOutputHelper output) : IDispos
         }
     }
 
+    [Fact]
+    public void AnUnexpectedErrorInAClientCommand_IsOneInternalErrorLine_ExitOne_NoStackTrace()
+    {
+        // An empty --socket used to end in "Unhandled exception. ArgumentOutOfRangeException" and
+        // a stack trace (exit 134): nothing checks it before the socket API throws, so it reaches
+        // the top-level handler.
+        CliResult result = EventdBinary.Run(["stats", "--socket", ""], asNobody: false, MustFailWithin);
+
+        Assert.True(result.ExitCode == 1, $"an unexpected error should exit 1:\n{result.Describe()}");
+        result.AssertNoStackTrace();
+        Assert.True(result.StderrLines.Length == 1 && result.StderrLines[0].StartsWith("eventd: error: internal error: ArgumentOutOfRangeException: ", StringComparison.Ordinal),
+            $"expected one 'error: internal error: Type: message' line:\n{result.Describe()}");
+    }
+
+    [Fact]
+    public void ManySinksUnderAnAddressSpaceLimit_AreOneLineSayingSo_NotAnOutOfMemoryCrash()
+    {
+        // 256 sinks (the most a config may have) are 256 threads with their stacks and buffers:
+        // more than 2 GiB of address space. It used to end in OutOfMemoryException and a trace.
+        var text = new System.Text.StringBuilder($"[daemon]\ncontrol_socket = \"{_dir}/oom.sock\"\n\n[sources.in]\ntype = \"tcp\"\naddress = \"127.0.0.1:0\"\n");
+        for (int i = 0; i < 256; i++)
+        {
+            text.Append($"\n[sinks.out{i}]\ntype = \"blackhole\"\ninputs = [\"in\"]\n");
+        }
+
+        string path = Write("oom.toml", text.ToString());
+        var start = new System.Diagnostics.ProcessStartInfo("prlimit") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string arg in new[] { $"--as={2L << 30}", EventdBinary.Path, "run", "--config", path })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        bool exited = process.WaitForExit(MustFailWithin);
+        if (!exited)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        var result = new CliResult($"run --config {path} (under prlimit --as=2GiB)", exited ? process.ExitCode : -1, process.StandardOutput.ReadToEnd(), stderr.Result)
+        {
+            KilledAfter = exited ? null : MustFailWithin,
+        };
+        AssertOneClearLine(result, "not enough memory to build the pipeline");
+        Assert.True(result.ExitCode == 1, $"expected exit 1:\n{result.Describe()}");
+    }
+
     /// <summary>Non-zero exit, exactly one line that is not a warning, naming <paramref name="subject"/>, no stack trace.</summary>
     private static void AssertOneClearLine(CliResult result, string subject)
     {

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.RegularExpressions;
 using EventDaemon.Daemon.Tests.Integration.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -64,7 +66,7 @@ public sealed class DrainTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Sigterm_WithAFullRingBehindASinkThatCannotDeliver_GivesUpAfterDrainTimeout_AndExits()
+    public void Sigterm_WithAFullRingBehindASinkThatCannotDeliver_GivesUpAfterDrainTimeout_CountsWhatItAbandoned_AndExitsThree()
     {
         using DaemonProcess daemon = DaemonProcess.Start(output, l => $"""
             [sources.in]
@@ -97,10 +99,68 @@ public sealed class DrainTests(ITestOutputHelper output)
             return stats.Value("ring_occupancy") == stats.Value("ring_capacity");
         }, () => $"the ring never filled: {daemon.Stats().Json}");
 
+        StatsSnapshot before = daemon.Stats();
+        Assert.True(before.Value("events_abandoned_total") == 0, $"events_abandoned_total should be 0 before any drain: {before.Json}");
+        double received = before.Value("events_received_total", ("source", "in"));
+
         daemon.Signal(PosixSignal.SigTerm);
         int exitCode = daemon.WaitForExit();
-        Assert.True(exitCode == 0, $"exit code {exitCode}; stderr:\n{daemon.Stderr}");
-        Assert.True(daemon.Stderr.Contains("drain timed out", StringComparison.Ordinal), $"giving up on the sink should be logged; stderr:\n{daemon.Stderr}");
+        Assert.True(exitCode == 3, $"a drain that abandons events should exit 3, got {exitCode}; stderr:\n{daemon.Stderr}");
+        Match logged = Regex.Match(daemon.Stderr, @"drain timed out after 1s: (\d+) events abandoned");
+        Assert.True(logged.Success, $"giving up on the sink should be logged with the count; stderr:\n{daemon.Stderr}");
+        // Nothing was ever delivered (the sink's peer never listened): every event received by the
+        // signal, and any read after it, was abandoned by the one sink.
+        long abandoned = long.Parse(logged.Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.True(abandoned >= received, $"{abandoned} events counted as abandoned, but {received} had been received and none delivered; stderr:\n{daemon.Stderr}");
+        Assert.False(daemon.Stderr.Contains("   at ", StringComparison.Ordinal), $"a stack trace was printed:\n{daemon.Stderr}");
+    }
+
+    [Fact]
+    public void Sigterm_WithASinkPeerThatAcceptsButNeverReads_ExitsThree_WithTheAbandonedCountLogged()
+    {
+        int sinkPort = TestPorts.Next();
+        using var peer = new SinkListener(sinkPort);
+        using DaemonProcess daemon = DaemonProcess.Start(output, l => $"""
+            [sources.in]
+            type = "tcp"
+            address = "{l.Address("in")}"
+            format = "json"
+
+            [sinks.out]
+            type = "tcp"
+            inputs = ["in"]
+            address = "127.0.0.1:{sinkPort}"
+            """, new DaemonOptions { DaemonSettings = "drain_timeout = \"1s\"" });
+
+        // The peer is alive but reads nothing: the kernel's buffers fill, then the ring.
+        using Socket socket = TestSockets.ConnectTcp(daemon.Layout.Port("in"));
+        socket.Blocking = false;
+        byte[] chunk = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 1000).Select(i => Line("stalled", i) + "\n")));
+        Eventually.True(() =>
+        {
+            try
+            {
+                // As much as the kernel takes now: the sink's and the peer's socket buffers hold megabytes.
+                for (int i = 0; i < 200; i++)
+                {
+                    socket.Send(chunk);
+                }
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
+            {
+            }
+
+            StatsSnapshot stats = daemon.Stats();
+            return stats.Value("ring_occupancy") == stats.Value("ring_capacity");
+        }, () => $"the ring never filled behind the stalled peer: {daemon.Stats().Json}; peer: {peer.Describe()}");
+
+        daemon.Signal(PosixSignal.SigTerm);
+        int exitCode = daemon.WaitForExit();
+        Assert.True(exitCode == 3, $"a drain that abandons events should exit 3, got {exitCode}; stderr:\n{daemon.Stderr}");
+        Match logged = Regex.Match(daemon.Stderr, @"(\d+) events abandoned");
+        Assert.True(logged.Success && long.Parse(logged.Groups[1].Value, CultureInfo.InvariantCulture) > 0,
+            $"the drain should log a non-zero abandoned count; stderr:\n{daemon.Stderr}");
+        Assert.False(daemon.Stderr.Contains("   at ", StringComparison.Ordinal), $"a stack trace was printed:\n{daemon.Stderr}");
     }
 
     private static string Line(string conn, int seq) => $$"""{"type":"blast","conn":"{{conn}}","seq":{{seq}}}""";

@@ -118,7 +118,7 @@ public sealed class IoThreadReadPathTests
     private static (StreamSource Source, SourceMetrics Metrics) Source(EventRing ring)
     {
         var metrics = new SourceMetrics("in", 1);
-        var config = new TcpSourceConfig("in", default, SourceFormat.Json, 1024, new HostPort("127.0.0.1", 0), 16);
+        var config = new TcpSourceConfig("in", default, SourceFormat.Json, 1024, new HostPort("127.0.0.1", 0), new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), 16);
         return (new StreamSource(config, metrics, ring, new BadInputLog(), 1024, ioThreads: 1), metrics);
     }
 

@@ -4,7 +4,8 @@ using Tomlyn.Syntax;
 namespace EventDaemon.Daemon.Config.Internal;
 
 /// <summary>What every part of binding shares: where messages go and how paths and conditions are checked.</summary>
-internal sealed class BindContext(string file, string baseDirectory, DiagnosticBag diagnostics, bool hasSyntaxErrors, IConditionValidator? conditions)
+internal sealed class BindContext(
+    string file, string baseDirectory, DiagnosticBag diagnostics, bool hasSyntaxErrors, IConditionValidator? conditions, bool checkMachine = false)
 {
     /// <summary>sun_path is 108 bytes including the terminating NUL.</summary>
     private const int MaxUnixSocketPathBytes = 107;
@@ -19,6 +20,13 @@ internal sealed class BindContext(string file, string baseDirectory, DiagnosticB
     /// reachability) are left out, and everything present is still checked.
     /// </summary>
     public bool HasSyntaxErrors { get; } = hasSyntaxErrors;
+
+    /// <summary>
+    /// Also check what <c>run</c> will open on this machine (enrich tables, file sink paths,
+    /// <c>state_dir</c>, memory) and what this build runs: set for a config file being validated,
+    /// run or reloaded, not for a config text checked on its own (see <see cref="ConfigLoader.Parse"/>).
+    /// </summary>
+    public bool CheckMachine { get; } = checkMachine;
 
     public ConfigPosition Start => new(File, 1, 1);
 

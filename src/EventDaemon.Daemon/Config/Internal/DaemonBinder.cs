@@ -43,6 +43,20 @@ internal static class DaemonBinder
         EquatableArray<int> cpus = ConsumerCpus(reader);
         bool lockMemory = reader.Boolean("lock_memory") ?? false;
         string? stateDir = reader.Path("state_dir");
+        if (stateDir is not null && context.CheckMachine)
+        {
+            // Only a state_dir the config sets: the default is created where the journal opens.
+            MachineChecks.StateDirectory(context, stateDir, reader.Entry("state_dir")!.Value.Position);
+        }
+
+        if (context.CheckMachine && context.Diagnostics.ErrorCount == errorsBefore)
+        {
+            long arenaBytes = (long)BitOperations.RoundUpToPowerOf2((ulong)Math.Max(4096, (arena ?? DaemonSettings.DefaultArenaSize).Bytes));
+            string key = arena is not null ? "arena_size" : "ring_size";
+            ConfigPosition at = reader.Entry(key)?.Value.Position ?? context.Start;
+            MachineChecks.Memory(context, (long)ringSize * Events.EventSlot.Size, arenaBytes, at, key);
+        }
+
         int errorsKept = reader.Int32("errors_kept", 1, MaxErrorsKept) ?? DaemonSettings.DefaultErrorsKept;
         Duration drainTimeout = reader.Duration("drain_timeout", new Duration(1)) ?? DaemonSettings.DefaultDrainTimeout;
         bool fuseChains = reader.Boolean("fuse_chains") ?? true;

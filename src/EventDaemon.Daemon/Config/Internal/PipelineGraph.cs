@@ -6,6 +6,21 @@ namespace EventDaemon.Daemon.Config.Internal;
 /// </summary>
 internal static class PipelineGraph
 {
+    /// <summary>Sources and a ring's stage outputs are bits of one 64-bit word in every slot.</summary>
+    public const int MaxSources = 64;
+
+    /// <inheritdoc cref="MaxSources"/>
+    public const int MaxBits = 64;
+
+    /// <summary>
+    /// 256 transforms and sinks: each runs on a consumer thread of its own (unless fused) and each
+    /// sink holds an output buffer of at least 256 KiB (sized from max_event_bytes), so thousands of
+    /// them exhaust threads or address space at start; past a few dozen, route to fewer sinks.
+    /// </summary>
+    public const int MaxStages = 256;
+
+    private const string MainStream = "";
+
     /// <summary>Reports every problem with the graph; returns the resolved inputs of each stage when there is none.</summary>
     public static Dictionary<ComponentDraft, List<ResolvedInput>>? Check(
         List<ComponentDraft> components, BindContext context)
@@ -34,9 +49,104 @@ internal static class PipelineGraph
             return null; // "not connected" is noise while a stage's inputs or settings are wrong
         }
 
+        ReportLimits(components, edges, context);
+        if (context.Diagnostics.HasErrors)
+        {
+            return null;
+        }
+
         ReportUnconnected(components, edges, context);
         return edges;
     }
+
+    /// <summary>
+    /// What the ring can carry, checked here so that <c>validate</c> refuses what the pipeline
+    /// builder would: each limit at the component that goes past it.
+    /// </summary>
+    /// <remarks>
+    /// A stream is the events one ring carries: the sources' (the main ring), or one aggregate's
+    /// results (a ring of its own). A stage reads one stream; each filter, sample, throttle, dedupe
+    /// and enrich takes one pass/fail bit of that ring's 64, a route one per output plus its
+    /// unmatched one; sources are bits of the same word; an enrich's row travels in the slot's one
+    /// spare field, so one enrich per stream.
+    /// </remarks>
+    private static void ReportLimits(List<ComponentDraft> components, Dictionary<ComponentDraft, List<ResolvedInput>> edges, BindContext context)
+    {
+        List<ComponentDraft> sources = [.. components.Where(c => c.Kind == ComponentKind.Source).OrderBy(c => c.Position)];
+        if (sources.Count > MaxSources)
+        {
+            context.Error(sources[MaxSources].Position,
+                $"source '{sources[MaxSources].Name}': at most {MaxSources} sources per daemon (this config has {sources.Count}); merge sources that share a format onto one address");
+        }
+
+        List<ComponentDraft> stages = [.. components.Where(c => c.Kind != ComponentKind.Source).OrderBy(c => c.Position)];
+        if (stages.Count > MaxStages)
+        {
+            context.Error(stages[MaxStages].Position,
+                $"{Kind(stages[MaxStages])} '{stages[MaxStages].Name}': at most {MaxStages} transforms and sinks per daemon (this config has {stages.Count}): each is a consumer thread with its own output buffer");
+            return;
+        }
+
+        var streamOf = new Dictionary<ComponentDraft, string>();
+        var bitsUsed = new Dictionary<string, int>(StringComparer.Ordinal);
+        var enrichOf = new Dictionary<string, ComponentDraft>(StringComparer.Ordinal);
+        foreach (ComponentDraft source in sources)
+        {
+            streamOf[source] = MainStream;
+        }
+
+        foreach (ComponentDraft stage in Order(components, edges))
+        {
+            string? stream = null;
+            ComponentDraft? first = null;
+            foreach ((ComponentDraft from, _, ConfigPosition at) in edges[stage])
+            {
+                string theirs = streamOf[from];
+                if (stream is not null && stream != theirs)
+                {
+                    context.Error(at,
+                        $"inputs: '{from.Name}' is on the {Describe(theirs)} stream but '{first!.Name}' is on the {Describe(stream)}; "
+                        + "an aggregate's results can only be joined with what comes after that aggregate — use one stage per stream");
+                    break;
+                }
+
+                stream ??= theirs;
+                first ??= from;
+            }
+
+            stream ??= MainStream;
+            switch (stage.Config)
+            {
+                case AggregateTransformConfig:
+                    streamOf[stage] = stage.Name;
+                    continue;
+                case EnrichTransformConfig when enrichOf.TryGetValue(stream, out ComponentDraft? other):
+                    context.Error(stage.Position,
+                        $"transform '{stage.Name}': '{other.Name}' already enriches the {Describe(stream)} stream; one enrich per stream — join both tables into one CSV");
+                    break;
+                case EnrichTransformConfig:
+                    enrichOf[stream] = stage;
+                    break;
+            }
+
+            streamOf[stage] = stream;
+            int bits = stage.Config switch
+            {
+                RouteTransformConfig route => route.Routes.Count + 1,
+                FilterTransformConfig or SampleTransformConfig or ThrottleTransformConfig or DedupeTransformConfig or EnrichTransformConfig => 1,
+                _ => 0,
+            };
+            int used = bitsUsed.GetValueOrDefault(stream) + bits;
+            bitsUsed[stream] = used;
+            if (bits > 0 && used > MaxBits && used - bits <= MaxBits)
+            {
+                context.Error(stage.Position,
+                    $"transform '{stage.Name}': at most {MaxBits} filter, sample, throttle, dedupe, enrich and route outputs per stream; this one goes past it on the {Describe(stream)} stream");
+            }
+        }
+    }
+
+    private static string Describe(string stream) => stream == MainStream ? "sources'" : $"aggregate '{stream}'s";
 
     /// <summary>Transforms in dependency order (declaration order among independent ones), then sinks in declaration order.</summary>
     public static List<ComponentDraft> Order(

@@ -18,6 +18,12 @@ internal static class SinkBinder
         var reader = new TableReader(context, table, $"sink '{name}'", declared);
 
         string? type = ComponentBinding.ReadType(reader, ConfigNames.SinkTypes, "sink");
+        if (type == "nats" && context.CheckMachine)
+        {
+            // Parsed and checked (SPEC §8), but this build has no JetStream client: refused here rather than at start.
+            context.Error(reader.Entry("type")!.Value.Position, $"type: sink type 'nats' is not supported by this build of eventd");
+        }
+
         ComponentBinding.ReadInputs(reader, draft);
         EquatableArray<string> inputs = ComponentBinding.InputNames(draft);
         SinkConfig? config = type switch
@@ -40,6 +46,11 @@ internal static class SinkBinder
         if (reader.Table.Find("path") is null)
         {
             reader.Missing("path", " (the file to append JSON lines to)");
+        }
+
+        if (path is not null && reader.Context.CheckMachine)
+        {
+            MachineChecks.FileSinkPath(reader.Context, path, reader.Entry("path")!.Value.Position);
         }
 
         ByteSize? rotate = reader.Size("rotate_bytes", MinRotate, new ByteSize(long.MaxValue));

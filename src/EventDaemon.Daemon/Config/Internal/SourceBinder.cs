@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Tomlyn.Syntax;
 
 namespace EventDaemon.Daemon.Config.Internal;
@@ -21,6 +23,12 @@ internal static class SourceBinder
         var reader = new TableReader(context, table, $"source '{name}'", declared);
 
         string? type = ComponentBinding.ReadType(reader, ConfigNames.SourceTypes, "source");
+        if (type == "nats" && context.CheckMachine)
+        {
+            // Parsed and checked (SPEC §8), but this build has no JetStream client: refused here rather than at start.
+            context.Error(reader.Entry("type")!.Value.Position, $"type: source type 'nats' is not supported by this build of eventd");
+        }
+
         if (reader.Entry("inputs") is { } inputs)
         {
             context.Error(inputs.KeyPosition, $"sources take no inputs; remove 'inputs' from source '{name}'");
@@ -54,9 +62,10 @@ internal static class SourceBinder
     private static TcpSourceConfig? Tcp(TableReader reader, string name, ConfigPosition declared, SourceFormat format, int maxEventBytes)
     {
         HostPort? address = RequiredAddress(reader);
+        IPEndPoint? endPoint = address is { } listen ? ListenAddress.Resolve(reader.Context, "address", listen, reader.Entry("address")!.Value.Position, SocketType.Stream) : null;
         int maxConnections = reader.Int32("max_connections", 1, MaxConnectionsLimit) ?? SourceConfig.DefaultMaxConnections;
         Duration idleTimeout = IdleTimeout(reader);
-        return address is { } a ? new TcpSourceConfig(name, declared, format, maxEventBytes, a, maxConnections, idleTimeout) : null;
+        return address is { } a && endPoint is not null ? new TcpSourceConfig(name, declared, format, maxEventBytes, a, endPoint, maxConnections, idleTimeout) : null;
     }
 
     /// <summary><c>idle_timeout</c>: a duration from 100ms to 24h, or <c>"0"</c> (never).</summary>
@@ -79,7 +88,8 @@ internal static class SourceBinder
     private static UdpSourceConfig? Udp(TableReader reader, string name, ConfigPosition declared, SourceFormat format, int maxEventBytes)
     {
         HostPort? address = RequiredAddress(reader);
-        return address is { } a ? new UdpSourceConfig(name, declared, format, maxEventBytes, a) : null;
+        IPEndPoint? endPoint = address is { } listen ? ListenAddress.Resolve(reader.Context, "address", listen, reader.Entry("address")!.Value.Position, SocketType.Dgram) : null;
+        return address is { } a && endPoint is not null ? new UdpSourceConfig(name, declared, format, maxEventBytes, a, endPoint) : null;
     }
 
     private static UnixSourceConfig? Unix(TableReader reader, string name, ConfigPosition declared, SourceFormat format, int maxEventBytes)
@@ -91,7 +101,10 @@ internal static class SourceBinder
         }
         else if (path is not null)
         {
-            reader.Context.CheckSocketPath("path", path, reader.Table.Find("path")!.Value.Position);
+            if (reader.Context.CheckSocketPath("path", path, reader.Table.Find("path")!.Value.Position) && reader.Context.CheckMachine)
+            {
+                MachineChecks.UnixSocketPath(reader.Context, path, reader.Table.Find("path")!.Value.Position);
+            }
         }
 
         int maxConnections = reader.Int32("max_connections", 1, MaxConnectionsLimit) ?? SourceConfig.DefaultMaxConnections;

@@ -228,6 +228,11 @@ internal static class TransformBinder
             }
         }
 
+        if (table is not null && reader.Context.CheckMachine)
+        {
+            MachineChecks.EnrichTable(reader.Context, table, keyColumn, [.. columns], reader.Entry("table")!.Value.Position);
+        }
+
         return field is { } f && table is not null
             ? new EnrichTransformConfig(name, declared, inputs, f, table, keyColumn, columns)
             : null;
