@@ -27,7 +27,7 @@ namespace EventDaemon.Perf.Journal;
 public static class Program
 {
     private static readonly string[] AllMethods =
-        [PwriteMethod.Name, PwritevMethod.Name, MmapDataSyncMethod.Name, MmapMsyncMethod.Name, GrowingPwriteMethod.Name];
+        [PwriteMethod.Name, PwritevMethod.Name, PwritevGatherMethod.Name, MmapDataSyncMethod.Name, MmapMsyncMethod.Name, GrowingPwriteMethod.Name];
 
     public static int Main(string[] args)
     {
@@ -74,6 +74,7 @@ public static class Program
         {
             _ when name == PwriteMethod.Name => new MethodResult(name, PwriteMethod.Description, PwriteMethod.PreZeroed),
             _ when name == PwritevMethod.Name => new MethodResult(name, PwritevMethod.Description, PwritevMethod.PreZeroed),
+            _ when name == PwritevGatherMethod.Name => new MethodResult(name, PwritevGatherMethod.Description, PwritevGatherMethod.PreZeroed),
             _ when name == MmapDataSyncMethod.Name => new MethodResult(name, MmapDataSyncMethod.Description, MmapDataSyncMethod.PreZeroed),
             _ when name == MmapMsyncMethod.Name => new MethodResult(name, MmapMsyncMethod.Description, MmapMsyncMethod.PreZeroed),
             _ => new MethodResult(name, GrowingPwriteMethod.Description, GrowingPwriteMethod.PreZeroed),
@@ -89,6 +90,7 @@ public static class Program
                 {
                     case var n when n == PwriteMethod.Name: MethodRunner.RunRound<PwriteMethod>(settings, corpus, result); break;
                     case var n when n == PwritevMethod.Name: MethodRunner.RunRound<PwritevMethod>(settings, corpus, result); break;
+                    case var n when n == PwritevGatherMethod.Name: MethodRunner.RunRound<PwritevGatherMethod>(settings, corpus, result); break;
                     case var n when n == MmapDataSyncMethod.Name: MethodRunner.RunRound<MmapDataSyncMethod>(settings, corpus, result); break;
                     case var n when n == MmapMsyncMethod.Name: MethodRunner.RunRound<MmapMsyncMethod>(settings, corpus, result); break;
                     default: MethodRunner.RunRound<GrowingPwriteMethod>(settings, corpus, result); break;
@@ -105,6 +107,14 @@ public static class Program
         }
 
         Console.WriteLine("writer threads allocated 0 bytes in every run");
+        MethodResult? broken = results.FirstOrDefault(r => r.Problem is not null);
+        if (broken is not null)
+        {
+            Console.Error.WriteLine($"FAIL: {broken.Name}, {broken.Problem}");
+            return 1;
+        }
+
+        Console.WriteLine("every segment read back whole: each record's CRC, sequence and bytes checked");
         return 0;
     }
 

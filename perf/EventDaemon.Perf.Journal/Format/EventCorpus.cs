@@ -23,7 +23,8 @@ internal sealed class EventCorpus
 
     public EventCorpus()
     {
-        _bytes = new byte[Count * EventBytes];
+        // Pinned: a gathering write hands the kernel these addresses, as the daemon would its arena's.
+        _bytes = GC.AllocateArray<byte>(Count * EventBytes, pinned: true);
         _eventTimes = new long[Count];
         string[] types = ["click", "view", "purchase"];
         string[] regions = ["eu", "us", "ap"];

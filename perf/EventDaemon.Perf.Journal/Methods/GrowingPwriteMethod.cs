@@ -1,3 +1,4 @@
+using EventDaemon.Perf.Journal.Format;
 using EventDaemon.Perf.Journal.Storage;
 
 namespace EventDaemon.Perf.Journal.Methods;
@@ -13,14 +14,15 @@ internal readonly struct GrowingPwriteMethod(SegmentFile file, byte[] staging) :
 
     public static bool PreZeroed => false;
 
-    public static GrowingPwriteMethod Open(SegmentFile file, int maxRecordBytes) =>
-        new(file, GC.AllocateArray<byte>(Format.GroupHeader.Size + maxRecordBytes, pinned: true));
+    public static GrowingPwriteMethod Open(SegmentFile file, int maxRecords) =>
+        new(file, GC.AllocateArray<byte>(Format.GroupHeader.Size + maxRecords * EventCorpus.RecordBytes, pinned: true));
 
     public Span<byte> GroupHeader(long offset) => staging.AsSpan(0, Format.GroupHeader.Size);
 
-    public Span<byte> Records(long offset, int length) => staging.AsSpan(Format.GroupHeader.Size, length);
+    public void PutRecord(long offset, int position, int index, in RecordHeader header, ReadOnlySpan<byte> payload) =>
+        Record.Put(staging.AsSpan(Format.GroupHeader.Size + position), in header, payload);
 
-    public void Write(long offset, int recordBytes) => file.Write(staging.AsSpan(0, Format.GroupHeader.Size + recordBytes), offset);
+    public void Write(long offset, int recordBytes, int count) => file.Write(staging.AsSpan(0, Format.GroupHeader.Size + recordBytes), offset);
 
     public void Sync(long from, long to) => file.DataSync();
 

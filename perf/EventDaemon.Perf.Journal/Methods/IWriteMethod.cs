@@ -1,11 +1,13 @@
+using EventDaemon.Perf.Journal.Format;
 using EventDaemon.Perf.Journal.Storage;
 
 namespace EventDaemon.Perf.Journal.Methods;
 
 /// <summary>
-/// How a group reaches the segment. The writer builds each group in the spans this hands out
-/// (header and records apart, so that a method may keep them in different places), then calls
-/// <see cref="Write"/>; the syncer calls <see cref="Sync"/>. Implemented by structs, taken as a
+/// How a group reaches the segment. The writer hands each record over with its header already
+/// made (CRC included) and the event's bytes where they lie, then builds the group header in the
+/// span this hands out and calls <see cref="Write"/>; the syncer calls <see cref="Sync"/>. A method
+/// copies the record where it wants it, or only remembers where it is. Implemented by structs, taken as a
 /// generic parameter, so that the AOT compiler inlines the method into the writer loop.
 /// </summary>
 internal interface IWriteMethod<TSelf>
@@ -20,17 +22,20 @@ internal interface IWriteMethod<TSelf>
     /// <summary>Whether the method needs its segment zeroed ahead.</summary>
     static abstract bool PreZeroed { get; }
 
-    /// <summary>Prepares the method's buffers or mapping for <paramref name="file"/>, for groups of at most <paramref name="maxRecordBytes"/> of records.</summary>
-    static abstract TSelf Open(SegmentFile file, int maxRecordBytes);
+    /// <summary>Prepares the method's buffers or mapping for <paramref name="file"/>, for groups of at most <paramref name="maxRecords"/> records.</summary>
+    static abstract TSelf Open(SegmentFile file, int maxRecords);
 
     /// <summary>Where the 32-byte header of the group at <paramref name="offset"/> is built.</summary>
     Span<byte> GroupHeader(long offset);
 
-    /// <summary>Where the records of the group at <paramref name="offset"/> are built: <paramref name="length"/> bytes.</summary>
-    Span<byte> Records(long offset, int length);
+    /// <summary>Puts record <paramref name="index"/> of the group at <paramref name="offset"/>,
+    /// <paramref name="position"/> bytes past the group header: its header, the event's bytes,
+    /// zeros to the next multiple of 8.</summary>
+    void PutRecord(long offset, int position, int index, in RecordHeader header, ReadOnlySpan<byte> payload);
 
-    /// <summary>Hands the group at <paramref name="offset"/> (header, then <paramref name="recordBytes"/> of records) to the kernel.</summary>
-    void Write(long offset, int recordBytes);
+    /// <summary>Hands the group at <paramref name="offset"/> (header, then <paramref name="count"/>
+    /// records, <paramref name="recordBytes"/> in all) to the kernel.</summary>
+    void Write(long offset, int recordBytes, int count);
 
     /// <summary>Makes [<paramref name="from"/>, <paramref name="to"/>) of the segment durable; everything before <paramref name="from"/> already is.</summary>
     void Sync(long from, long to);

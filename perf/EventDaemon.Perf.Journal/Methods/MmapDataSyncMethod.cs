@@ -1,3 +1,4 @@
+using EventDaemon.Perf.Journal.Format;
 using EventDaemon.Perf.Journal.Storage;
 
 namespace EventDaemon.Perf.Journal.Methods;
@@ -12,13 +13,14 @@ internal readonly struct MmapDataSyncMethod(SegmentFile file, SegmentMapping map
 
     public static bool PreZeroed => true;
 
-    public static MmapDataSyncMethod Open(SegmentFile file, int maxRecordBytes) => new(file, file.Map());
+    public static MmapDataSyncMethod Open(SegmentFile file, int maxRecords) => new(file, file.Map());
 
     public Span<byte> GroupHeader(long offset) => mapping.Slice(offset, Format.GroupHeader.Size);
 
-    public Span<byte> Records(long offset, int length) => mapping.Slice(offset + Format.GroupHeader.Size, length);
+    public void PutRecord(long offset, int position, int index, in RecordHeader header, ReadOnlySpan<byte> payload) =>
+        Record.Put(mapping.Slice(offset + Format.GroupHeader.Size + position, EventCorpus.RecordBytes), in header, payload);
 
-    public void Write(long offset, int recordBytes)
+    public void Write(long offset, int recordBytes, int count)
     {
     }
 

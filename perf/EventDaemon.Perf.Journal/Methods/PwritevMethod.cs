@@ -1,3 +1,4 @@
+using EventDaemon.Perf.Journal.Format;
 using EventDaemon.Perf.Journal.Storage;
 
 namespace EventDaemon.Perf.Journal.Methods;
@@ -12,14 +13,15 @@ internal readonly struct PwritevMethod(SegmentFile file, byte[] header, byte[] r
 
     public static bool PreZeroed => true;
 
-    public static PwritevMethod Open(SegmentFile file, int maxRecordBytes) =>
-        new(file, GC.AllocateArray<byte>(Format.GroupHeader.Size, pinned: true), GC.AllocateArray<byte>(maxRecordBytes, pinned: true));
+    public static PwritevMethod Open(SegmentFile file, int maxRecords) =>
+        new(file, GC.AllocateArray<byte>(Format.GroupHeader.Size, pinned: true), GC.AllocateArray<byte>(maxRecords * EventCorpus.RecordBytes, pinned: true));
 
     public Span<byte> GroupHeader(long offset) => header;
 
-    public Span<byte> Records(long offset, int length) => records.AsSpan(0, length);
+    public void PutRecord(long offset, int position, int index, in RecordHeader header, ReadOnlySpan<byte> payload) =>
+        Record.Put(records.AsSpan(position), in header, payload);
 
-    public void Write(long offset, int recordBytes) => file.Write(header, records.AsSpan(0, recordBytes), offset);
+    public void Write(long offset, int recordBytes, int count) => file.Write(header, records.AsSpan(0, recordBytes), offset);
 
     public void Sync(long from, long to) => file.DataSync();
 

@@ -66,6 +66,7 @@ internal static class Report
             json.WriteEndObject();
             json.WriteNumber("writer_allocated_bytes", m.WriterAllocatedBytes);
             json.WriteNumber("syncer_allocated_bytes", m.SyncerAllocatedBytes);
+            json.WriteString("read_back", m.Problem ?? "ok");
             json.WriteEndObject();
         }
 
@@ -148,7 +149,7 @@ internal static class Report
         md.AppendLine();
         foreach (MethodResult m in methods)
         {
-            md.AppendLine(c, $"- {m.Name}: {m.Description}.");
+            md.AppendLine(c, $"- {m.Name}: {m.Description}; segments read back: {m.Problem ?? "every record checked"}.");
         }
 
         return md.ToString();

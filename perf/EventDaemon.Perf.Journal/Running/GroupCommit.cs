@@ -128,7 +128,7 @@ internal sealed unsafe class GroupCommit<TMethod>
 
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
         Finish();
-        return new WriterResult(sequence - firstSequence, offset, now - start, allocated, 0, syncs);
+        return new WriterResult(sequence - firstSequence, offset, sequence, now - start, allocated, 0, syncs);
     }
 
     private WriterResult WritePaced(long rate, long total)
@@ -163,7 +163,7 @@ internal sealed unsafe class GroupCommit<TMethod>
         long elapsed = Clock.NowNs() - start;
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
         Finish();
-        return new WriterResult(sequence, offset, elapsed, allocated, stalls, 0);
+        return new WriterResult(sequence, offset, sequence, elapsed, allocated, stalls, 0);
     }
 
     /// <summary>Builds one group of <paramref name="count"/> records at <paramref name="offset"/> and
@@ -177,13 +177,11 @@ internal sealed unsafe class GroupCommit<TMethod>
             ThrowHelper.SegmentFull(offset, _capacity);
         }
 
-        Span<byte> records = _method.Records(offset, recordBytes);
         int position = 0;
         for (int i = 0; i < count; i++)
         {
             long sequence = firstSequence + i;
             ReadOnlySpan<byte> payload = _corpus.Event(sequence);
-            Span<byte> record = records.Slice(position, EventCorpus.RecordBytes);
             var header = new RecordHeader
             {
                 Length = (uint)payload.Length,
@@ -192,10 +190,8 @@ internal sealed unsafe class GroupCommit<TMethod>
                 IngestTimeNs = writeTimeNs,
                 Source = 1,
             };
-            MemoryMarshal.Write(record, in header);
-            payload.CopyTo(record[RecordHeader.Size..]);
-            record[(RecordHeader.Size + payload.Length)..].Clear();
-            BinaryPrimitives.WriteUInt32LittleEndian(record[4..], Crc32C.SkippingField(record));
+            header.Crc = Record.Crc(in header, payload);
+            _method.PutRecord(offset, position, i, in header, payload);
             position += EventCorpus.RecordBytes;
         }
 
@@ -210,7 +206,7 @@ internal sealed unsafe class GroupCommit<TMethod>
         };
         MemoryMarshal.Write(head, in group);
         BinaryPrimitives.WriteUInt32LittleEndian(head[4..], Crc32C.SkippingField(head));
-        _method.Write(offset, recordBytes);
+        _method.Write(offset, recordBytes, count);
         return offset + GroupHeader.Size + recordBytes;
     }
 

@@ -69,9 +69,15 @@ internal sealed class MethodResult(string name, string description, bool preZero
         PacedStalls += run.Writer.Stalls;
     }
 
+    /// <summary>The first read-back failure of any run of this method; null when all checked.</summary>
+    public string? Problem { get; private set; }
+
     private void Account(RunResult run)
     {
+        Problem ??= run.Problem is null ? null : $"{ModeText(run)}: {run.Problem}";
         WriterAllocatedBytes = Math.Max(WriterAllocatedBytes, run.Writer.AllocatedBytes);
         SyncerAllocatedBytes = Math.Max(SyncerAllocatedBytes, run.Syncer.AllocatedBytes);
     }
+
+    private static string ModeText(RunResult run) => run.Syncer.SinceWrite is null ? MethodRunner.ModeName(run.Mode) : "paced";
 }

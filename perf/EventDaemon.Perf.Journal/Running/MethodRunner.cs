@@ -57,13 +57,15 @@ internal static class MethodRunner
         using SegmentFile file = TMethod.PreZeroed
             ? SegmentFile.CreateZeroed(path, segmentBytes)
             : SegmentFile.CreateGrowing(path, segmentBytes);
-        TMethod method = TMethod.Open(file, groupRecords * EventCorpus.RecordBytes);
+        TMethod method = TMethod.Open(file, groupRecords);
         try
         {
             // Whatever the set-up left behind is collected now, not during the run.
             GC.Collect();
             GC.WaitForPendingFinalizers();
-            return run(new GroupCommit<TMethod>(method, corpus, segmentBytes), file);
+            RunResult result = run(new GroupCommit<TMethod>(method, corpus, segmentBytes), file);
+            result.Problem = SegmentVerifier.Verify(file, result.Writer.Bytes, result.Writer.SegmentRecords, corpus);
+            return result;
         }
         finally
         {
@@ -72,7 +74,8 @@ internal static class MethodRunner
     }
 
     private static void Print(RunResult run, string text) =>
-        Console.WriteLine($"  {run.Method,-15} {text}; writer allocated {run.Writer.AllocatedBytes} B");
+        Console.WriteLine($"  {run.Method,-15} {text}; writer allocated {run.Writer.AllocatedBytes} B; " +
+            (run.Problem is null ? $"{run.Writer.SegmentRecords} records read back" : $"READ-BACK FAILED: {run.Problem}"));
 
     private static string Us(long ns) => (ns / 1000.0).ToString("0", System.Globalization.CultureInfo.InvariantCulture);
 }

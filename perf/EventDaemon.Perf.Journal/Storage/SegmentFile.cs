@@ -90,6 +90,21 @@ internal sealed unsafe class SegmentFile : IDisposable
         }
     }
 
+    /// <summary>pwritev(2) of <paramref name="iov"/> (pointing into pinned memory), <paramref name="bytes"/> in all, at <paramref name="offset"/>.</summary>
+    /// <remarks>A regular file takes a gather write whole or fails (a full disk): a short write is
+    /// an error here, not a loop over the iovecs.</remarks>
+    public void Write(ReadOnlySpan<Libc.IoVec> iov, long bytes, long offset)
+    {
+        fixed (Libc.IoVec* v = iov)
+        {
+            nint written = Libc.pwritev(Handle, v, iov.Length, offset);
+            if (written != bytes)
+            {
+                ThrowHelper.IoFailed("pwritev", written < 0 ? Marshal.GetLastSystemError() : 28 /* ENOSPC: short write */);
+            }
+        }
+    }
+
     /// <summary>fdatasync(2): the data and whatever metadata is needed to read it back (the size, for a growing file).</summary>
     public void DataSync() => DataSync(Handle);
 
