@@ -5,7 +5,7 @@ RID ?= linux-x64
 ARTIFACTS := artifacts
 RESULTS := $(ARTIFACTS)/test-results
 
-.PHONY: all deps build test aot-smoke publish demo install bench-ring bench-micro bench-codec bench-stages bench-e2e profile fuzz fuzz-ci clean format
+.PHONY: all deps build test aot-smoke publish demo install bench-ring bench-micro bench-codec bench-stages bench-journal bench-e2e profile fuzz fuzz-ci clean format
 
 all: build
 
@@ -52,6 +52,12 @@ bench-codec: deps
 # Filter evaluation and aggregation per event against LINQ / Dictionary over POCOs.
 bench-stages: deps
 	sh scripts/bench-stages.sh
+
+# Journal write path: pwrite vs pwritev vs mmap (and a growing file) into segments on the real disk,
+# records/s flat out and time to durable at 100k records/s beside a bare fdatasync; artifacts/bench/journal.json
+# and .md; fails if the writer thread allocates. QUICK=1 for a ~30 s run, ROUNDS=N, METHODS=a,b.
+bench-journal: deps
+	sh scripts/bench-journal.sh
 
 # End to end: eventd, load generator, floors and baseline in one run; table, artifacts/bench/e2e.json and
 # e2e-latency.svg; fails if the 60 s steady state collects or allocates. E2E_QUICK=1 for a short run,
