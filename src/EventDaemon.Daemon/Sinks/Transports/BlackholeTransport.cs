@@ -17,6 +17,14 @@ public readonly struct BlackholeTransport : ISinkTransport
 
     public bool IsReady => true;
 
+    /// <summary>Writes never wait.</summary>
+    public bool IsBlocked => false;
+
+    public long BlockedSince => 0;
+
+    /// <summary>Nothing to reconnect: never resends.</summary>
+    public long ResentEvents => 0;
+
     public string Describe() => "blackhole";
 
     public void Open()

@@ -27,13 +27,31 @@ public interface ISinkTransport
     /// </summary>
     bool IsReady { get; }
 
+    /// <summary>
+    /// The last <see cref="TryWrite"/> returned <c>false</c> because the destination is alive but has
+    /// not taken the whole batch yet (backpressure), not because it failed: the transport keeps what
+    /// it wrote, the caller offers the same batch again, and nothing is counted as an error.
+    /// </summary>
+    bool IsBlocked { get; }
+
+    /// <summary>
+    /// The transport's clock's timestamp since which the destination has taken no byte of the batch
+    /// being written; 0 while it is not <see cref="IsBlocked"/>.
+    /// </summary>
+    long BlockedSince { get; }
+
+    /// <summary>Events written a second time after a reconnect, since the transport was made (see each transport for which).</summary>
+    long ResentEvents { get; }
+
     /// <summary>Prepares the destination. Cold path; throws with a message naming the problem (an unwritable path).</summary>
     void Open();
 
     /// <summary>
     /// Writes all of <paramref name="batch"/>, or nothing that the caller has to account for, and
-    /// returns <c>false</c> with a short reason. The caller keeps the batch and offers it again later,
-    /// so a failure loses nothing and memory stays bounded by the caller's buffer.
+    /// returns <c>false</c> with a short reason (or none, when <see cref="IsBlocked"/>). The caller
+    /// keeps the batch and offers it again later, so a failure loses nothing and memory stays bounded
+    /// by the caller's buffer. A batch of another length than the one refused tells the transport
+    /// the caller gave that one up.
     /// </summary>
     /// <remarks>Never throws for I/O errors; allocates nothing when it succeeds.</remarks>
     bool TryWrite(ReadOnlySpan<byte> batch, out string? error);
