@@ -42,6 +42,13 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
     /// <summary>The transport's <see cref="ISinkTransport.ResentEvents"/> already added to the sink's counter.</summary>
     private long _resentSeen;
 
+    /// <summary>
+    /// The buffer's batch was refused and handed back unwritten: it is written before another event
+    /// joins it, because a transport may hold part of it (a tcp connection resumes mid-batch) or
+    /// count it as re-sent, and a batch that grew in between would be neither.
+    /// </summary>
+    private bool _unfinished;
+
     public SinkHandler(EventReader ring, Reach reach, StageMetrics metrics, TTransport transport, SinkBuffer buffer, SinkAbandon abandon,
         EnrichColumns? enrich = null)
     {
@@ -93,6 +100,11 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
 
     private void Append(ref EventSlot slot)
     {
+        if (_unfinished)
+        {
+            Flush();
+        }
+
         int needed = EventJson.MaxLength(ref slot) + (_enrich?.MaxExtra ?? 0);
         if (!_buffer.HasRoom(needed))
         {
@@ -150,6 +162,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
 
             if (mayHandBack && StageHandoff.TryHandBack())
             {
+                _unfinished = true;
                 return;
             }
 
@@ -159,6 +172,8 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
                 ref StageCounters c = ref _metrics.Counters;
                 Volatile.Write(ref c.DroppedMaxGroups, c.DroppedMaxGroups + _buffer.Count);
                 _buffer.Clear();
+                _transport.GiveUp();
+                _unfinished = false;
                 Settled();
                 return;
             }
@@ -170,6 +185,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
             }
         }
 
+        _unfinished = false;
         if (_metrics.LastError is not null)
         {
             _metrics.LastError = null;

@@ -40,6 +40,11 @@ public readonly struct BlackholeTransport : ISinkTransport
         return true;
     }
 
+    /// <summary>A refused batch left nothing behind here.</summary>
+    public void GiveUp()
+    {
+    }
+
     public void Tick(long nowTimestamp)
     {
     }

@@ -137,6 +137,11 @@ public readonly struct FileTransport : ISinkTransport
         return true;
     }
 
+    /// <summary>A refused batch left nothing behind here.</summary>
+    public void GiveUp()
+    {
+    }
+
     public void Tick(long nowTimestamp)
     {
         State s = _state;

@@ -50,11 +50,18 @@ public interface ISinkTransport
     /// Writes all of <paramref name="batch"/>, or nothing that the caller has to account for, and
     /// returns <c>false</c> with a short reason (or none, when <see cref="IsBlocked"/>). The caller
     /// keeps the batch and offers it again later, so a failure loses nothing and memory stays bounded
-    /// by the caller's buffer. A batch of another length than the one refused tells the transport
-    /// the caller gave that one up.
+    /// by the caller's buffer. The caller neither changes nor extends a refused batch: it offers it
+    /// again until it is written, or calls <see cref="GiveUp"/>.
     /// </summary>
     /// <remarks>Never throws for I/O errors; allocates nothing when it succeeds.</remarks>
     bool TryWrite(ReadOnlySpan<byte> batch, out string? error);
+
+    /// <summary>
+    /// The caller gives up the batch the last <see cref="TryWrite"/> refused (a drain timed out, a
+    /// reload replaces the sink): a transport holding part of it lets it go, so the next batch
+    /// starts clean. Cold path.
+    /// </summary>
+    void GiveUp();
 
     /// <summary>
     /// Called about every 100 ms, also while idle, with <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>

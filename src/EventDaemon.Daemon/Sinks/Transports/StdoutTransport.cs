@@ -77,6 +77,11 @@ public readonly struct StdoutTransport : ISinkTransport
         return false;
     }
 
+    /// <summary>A refused batch left nothing behind here.</summary>
+    public void GiveUp()
+    {
+    }
+
     public void Tick(long nowTimestamp)
     {
     }

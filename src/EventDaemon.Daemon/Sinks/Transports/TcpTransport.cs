@@ -139,8 +139,8 @@ public readonly partial struct TcpTransport : ISinkTransport
     /// Returns <c>false</c> either with a reason (the connection failed or is being re-made: the
     /// batch will be written from its start on the next connection) or with <see cref="IsBlocked"/>
     /// and no reason (the peer is alive and has not taken all of it within <see cref="WaitSlice"/>).
-    /// Either way the caller offers the same batch again; a batch of another length means the caller
-    /// gave up the last one, and a connection left holding part of it is closed first.
+    /// Either way the caller offers the same batch again, or calls <see cref="GiveUp"/>. (A batch of
+    /// another length is taken as given up too, as a safety net.)
     /// </remarks>
     public bool TryWrite(ReadOnlySpan<byte> batch, out string? error)
     {
@@ -159,6 +159,9 @@ public readonly partial struct TcpTransport : ISinkTransport
 
         return c.Send(socket, batch, out error);
     }
+
+    /// <summary>A connection that took part of the batch holds half a line: it is closed, and the next batch goes on a new one.</summary>
+    public void GiveUp() => _connection.Begin(Connection.NoBatch);
 
     public void Tick(long nowTimestamp)
     {
