@@ -432,7 +432,8 @@ public static class PipelineBuilder
                 placement.Place(_ => Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich), IdleTick);
                 return;
             case TcpSinkConfig tcp:
-                var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan());
+                var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan(),
+                    sendBufferBytes: (int)Math.Min(tcp.BufferBytes.Bytes, int.MaxValue));
                 placement.Place(_ => Sink(ring, reach, metrics, tcpTransport, buffer, abandon, enrich), IdleTick);
                 return;
             case BlackholeSinkConfig:

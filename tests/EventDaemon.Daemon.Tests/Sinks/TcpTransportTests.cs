@@ -54,6 +54,20 @@ public sealed class TcpTransportTests : IDisposable
         transport.Close();
     }
 
+    /// <summary>What waits in the kernel for a slow peer is bounded by the configured buffer, not autotuned up to tcp_wmem's maximum.</summary>
+    [Fact]
+    public void Connection_HasItsSendBufferSetExplicitly()
+    {
+        const int Requested = 64 * 1024;
+        var peer = Track(new TestTcpPeer());
+        var transport = new TcpTransport("127.0.0.1", peer.Port, sendBufferBytes: Requested);
+        Assert.True(transport.TryWrite(Batches.Make(1, 10), out string? error), $"first write failed: {error}");
+        int granted = transport.SocketForTests!.SendBufferSize;
+        // Linux reports twice the request: the doubling is its bookkeeping, not more room for data.
+        Assert.True(granted >= Requested && granted <= 2 * Requested, $"SO_SNDBUF is {granted} bytes after asking for {Requested}");
+        transport.Close();
+    }
+
     [Fact]
     public void Close_DeliversWhatWasSent_ThenEndsTheConnection()
     {

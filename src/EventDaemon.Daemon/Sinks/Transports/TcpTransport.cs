@@ -39,8 +39,10 @@ namespace EventDaemon.Daemon.Sinks.Transports;
 /// </para>
 /// <para>
 /// Memory stays bounded: one connection at a time (the old one is closed before a new one is
-/// opened), and <c>SO_SNDBUF</c> is set to <see cref="SendBufferBytes"/>, so besides the sink's own
-/// batch buffer at most twice that (the kernel's bookkeeping doubles it) waits in the kernel.
+/// opened), and <c>SO_SNDBUF</c> is set explicitly (<c>sendBufferBytes</c>) rather than left to
+/// autotuning, which may grow it to <c>tcp_wmem</c>'s maximum (4 MiB by default). The kernel caps
+/// the request at <c>net.core.wmem_max</c> (208 KiB by default) and accounts up to twice what it
+/// grants, for its own bookkeeping; that, plus the sink's batch buffer, is what a stalled peer holds.
 /// </para>
 /// <para>
 /// Backoff: the first connection is tried at the first write. After a failed attempt, or a
@@ -56,11 +58,11 @@ namespace EventDaemon.Daemon.Sinks.Transports;
 public readonly partial struct TcpTransport : ISinkTransport
 {
     /// <summary>
-    /// 256 KiB asked, 512 KiB granted: covers the bandwidth-delay product of 1 Gbit/s at 4 ms round
-    /// trip, so a LAN peer that keeps up is not slowed, while a stalled one holds little in the kernel.
-    /// Fixed rather than autotuned, which may grow to <c>tcp_wmem</c>'s maximum (4 MiB by default).
+    /// 256 KiB: covers the bandwidth-delay product of 1 Gbit/s at 2 ms round trip, so a LAN peer that
+    /// keeps up is not slowed, while a stalled one holds little in the kernel. The sink's config
+    /// passes its <c>buffer_bytes</c> instead.
     /// </summary>
-    public const int SendBufferBytes = 256 * 1024;
+    public const int DefaultSendBufferBytes = 256 * 1024;
 
     private readonly Connection _connection;
 
@@ -69,6 +71,7 @@ public readonly partial struct TcpTransport : ISinkTransport
     /// <param name="maxBackoff">Longest wait between attempts; <see cref="DefaultMaxBackoff"/> when <c>null</c>.</param>
     /// <param name="initialBackoff">First wait after a failure; <see cref="DefaultInitialBackoff"/> when <c>null</c>.</param>
     /// <param name="connectTimeout">Per address; <see cref="DefaultConnectTimeout"/> when <c>null</c>.</param>
+    /// <param name="sendBufferBytes"><c>SO_SNDBUF</c>; <see cref="DefaultSendBufferBytes"/> when <c>null</c>.</param>
     /// <param name="time">The clock backoff and <see cref="BlockedSince"/> are measured on; <see cref="Tick"/> must be given timestamps of the same clock.</param>
     public TcpTransport(
         string host,
@@ -76,6 +79,7 @@ public readonly partial struct TcpTransport : ISinkTransport
         TimeSpan? maxBackoff = null,
         TimeSpan? initialBackoff = null,
         TimeSpan? connectTimeout = null,
+        int? sendBufferBytes = null,
         TimeProvider? time = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(host);
@@ -87,7 +91,9 @@ public readonly partial struct TcpTransport : ISinkTransport
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(initial, TimeSpan.Zero, nameof(initialBackoff));
         ArgumentOutOfRangeException.ThrowIfLessThan(max, initial, nameof(maxBackoff));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(connect, TimeSpan.Zero, nameof(connectTimeout));
-        _connection = new Connection(host, port, initial, max, connect, time ?? TimeProvider.System);
+        int sendBuffer = sendBufferBytes ?? DefaultSendBufferBytes;
+        ArgumentOutOfRangeException.ThrowIfLessThan(sendBuffer, 1, nameof(sendBufferBytes));
+        _connection = new Connection(host, port, initial, max, connect, sendBuffer, time ?? TimeProvider.System);
     }
 
     /// <summary>100 ms: a peer restarting on the same host is usually back within a few hundred.</summary>
@@ -230,10 +236,12 @@ public readonly partial struct TcpTransport : ISinkTransport
         private readonly long _initialBackoff;
         private readonly long _maxBackoff;
         private readonly int _connectTimeoutMicroseconds;
+        private readonly int _sendBufferBytes;
         private bool _sentOnThisConnection;
 
-        public Connection(string host, int port, TimeSpan initial, TimeSpan max, TimeSpan connect, TimeProvider time)
+        public Connection(string host, int port, TimeSpan initial, TimeSpan max, TimeSpan connect, int sendBuffer, TimeProvider time)
         {
+            _sendBufferBytes = sendBuffer;
             Host = host;
             Port = port;
             Time = time;
@@ -495,7 +503,7 @@ public readonly partial struct TcpTransport : ISinkTransport
             try
             {
                 socket.NoDelay = true;
-                socket.SendBufferSize = SendBufferBytes;
+                socket.SendBufferSize = _sendBufferBytes;
 
                 // Non-blocking for good: connect + poll bounds the wait to connect, and sends that
                 // find the buffer full come back at once so the wait for room can be bounded too.
