@@ -99,8 +99,13 @@ public sealed class SinkWatch(Action<string> info, Action<string> warning)
 
             long unblocked = Volatile.Read(ref m.Sink.UnblockedAt);
             long end = unblocked > seen.BlockedSince ? unblocked : now;
-            info(string.Create(CultureInfo.InvariantCulture,
-                $"sink {m.Name}: peer reading again after {Stopwatch.GetElapsedTime(seen.BlockedSince, end).TotalSeconds:0.0} s blocked; up to {seen.MostWaiting} events waited (sources were pushed back meanwhile)"));
+            double seconds = Stopwatch.GetElapsedTime(seen.BlockedSince, end).TotalSeconds;
+            long abandoned = m.DroppedMaxGroups - seen.AbandonedBefore;
+            info(abandoned > 0
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $"sink {m.Name}: gave up its blocked batch after {seconds:0.0} s (drain timeout or reload); {abandoned} events abandoned")
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"sink {m.Name}: peer reading again after {seconds:0.0} s blocked; up to {seen.MostWaiting} events waited (sources were pushed back meanwhile)"));
             seen.BlockedSince = 0;
         }
 
@@ -110,6 +115,7 @@ public sealed class SinkWatch(Action<string> info, Action<string> warning)
                 $"sink {m.Name} blocked: peer has not read for {Stopwatch.GetElapsedTime(since, now).TotalSeconds:0} s; {pending} events held by the sink, {lag} waiting in the ring; sources are pushed back"));
             seen.BlockedSince = since;
             seen.MostWaiting = pending + lag;
+            seen.AbandonedBefore = m.DroppedMaxGroups;
         }
     }
 
@@ -137,6 +143,9 @@ public sealed class SinkWatch(Action<string> info, Action<string> warning)
         public long BlockedSince;
 
         public long MostWaiting;
+
+        /// <summary>Events the sink had given up (<c>sink_abandoned</c>) when the stall was logged.</summary>
+        public long AbandonedBefore;
 
         /// <summary>When the failure episode logged as started was first seen; 0 = none.</summary>
         public long FailingSince;

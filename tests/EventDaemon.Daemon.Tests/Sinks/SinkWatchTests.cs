@@ -73,6 +73,21 @@ public sealed class SinkWatchTests
     }
 
     [Fact]
+    public void AStallEndedByGivingUpTheBatch_SaysSo_NotThatThePeerReads()
+    {
+        long start = Stopwatch.GetTimestamp();
+        _sink.Sink.BlockedSince = start;
+        _sink.Sink.Pending = 700;
+        Check(start + 12 * Stopwatch.Frequency);
+        _sink.Counters.DroppedMaxGroups = 700;
+        _sink.Sink.BlockedSince = 0;
+        _sink.Sink.Pending = 0;
+        Check(start + 13 * Stopwatch.Frequency);
+        Assert.True(_info.Count == 1 && _info[0].StartsWith("sink out: gave up its blocked batch after 13.0 s", StringComparison.Ordinal) && _info[0].EndsWith("700 events abandoned", StringComparison.Ordinal),
+            $"a drain or reload that gave up on the stalled peer should be logged as such: {string.Join(" | ", _info)}");
+    }
+
+    [Fact]
     public void EventsResentAfterAReconnect_AreLoggedWhenTheCounterMoves()
     {
         long now = Stopwatch.GetTimestamp();
