@@ -23,6 +23,7 @@ public sealed class PipelineMonitor : IDisposable
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _stop = new();
     private readonly SinkWatch _sinks = new(Log.Info, Log.Warning);
+    private readonly Func<string, long> _lagOf;
     private int _samples;
 
     // The stage list is rebuilt only when a reload replaces the graphs: a tick allocates nothing.
@@ -32,6 +33,7 @@ public sealed class PipelineMonitor : IDisposable
     public PipelineMonitor(Func<Pipeline> pipeline)
     {
         _pipeline = pipeline;
+        _lagOf = LagOf;
         _thread = new Thread(Run) { Name = "monitor", IsBackground = true };
         _thread.Start();
     }
@@ -112,7 +114,7 @@ public sealed class PipelineMonitor : IDisposable
                 }
             }
 
-            _sinks.Check(pipeline.StageMetrics, LagOf, Stopwatch.GetTimestamp());
+            _sinks.Check(pipeline.StageMetrics, _lagOf, Stopwatch.GetTimestamp());
         }
     }
 

@@ -27,6 +27,9 @@ public sealed class SinkWatch(Action<string> info, Action<string> warning)
 
     private readonly Dictionary<StageMetrics, Episodes> _sinks = new(ReferenceEqualityComparer.Instance);
 
+    // Reused: a check that logs nothing allocates nothing (the monitor's tick does not).
+    private readonly List<StageMetrics> _gone = [];
+
     /// <summary>
     /// The <c>health</c> line for a sink whose peer has not read for <see cref="BlockedAfter"/> or
     /// longer; <c>null</c> otherwise. <paramref name="lag"/> is the sink stage's lag in the ring.
@@ -49,8 +52,9 @@ public sealed class SinkWatch(Action<string> info, Action<string> warning)
     /// <summary>Logs what changed since the last call. <paramref name="lagOf"/> gives a stage's lag by name.</summary>
     public void Check(IReadOnlyList<StageMetrics> stages, Func<string, long> lagOf, long nowTimestamp)
     {
-        foreach (StageMetrics m in stages)
+        for (int i = 0; i < stages.Count; i++)
         {
+            StageMetrics m = stages[i];
             if (m.Kind != "sink")
             {
                 continue;
@@ -74,15 +78,22 @@ public sealed class SinkWatch(Action<string> info, Action<string> warning)
         }
 
         // Sinks a reload removed: forget them, so the table stays as small as the config.
-        foreach (StageMetrics gone in _sinks.Where(pair => !pair.Value.Checked).Select(pair => pair.Key).ToList())
+        foreach (KeyValuePair<StageMetrics, Episodes> pair in _sinks)
+        {
+            if (!pair.Value.Checked)
+            {
+                _gone.Add(pair.Key);
+            }
+
+            pair.Value.Checked = false;
+        }
+
+        foreach (StageMetrics gone in _gone)
         {
             _sinks.Remove(gone);
         }
 
-        foreach (Episodes episodes in _sinks.Values)
-        {
-            episodes.Checked = false;
-        }
+        _gone.Clear();
     }
 
     private void CheckBlocked(StageMetrics m, Episodes seen, long lag, long now)

@@ -99,5 +99,23 @@ public sealed class SinkWatchTests
             $"a resend should be logged once with its count: {string.Join(" | ", _info)}");
     }
 
+    [Fact]
+    public void ACheckThatLogsNothing_AllocatesNothing()
+    {
+        long now = Stopwatch.GetTimestamp();
+        List<StageMetrics> stages = [_sink, new StageMetrics("f", "transform") { Type = "filter" }];
+        Func<string, long> lagOf = _ => 0;
+        _watch.Check(stages, lagOf, now);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 1; i <= 1000; i++)
+        {
+            _watch.Check(stages, lagOf, now + i);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"1000 quiet checks allocated {allocated} bytes: the monitor's tick would too");
+        Assert.True(_info.Count == 0 && _warnings.Count == 0, $"a quiet sink was logged: {string.Join(" | ", _info.Concat(_warnings))}");
+    }
+
     private void Check(long now, long lag = 0) => _watch.Check([_sink], _ => lag, now);
 }
