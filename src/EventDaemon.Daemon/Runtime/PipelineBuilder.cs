@@ -432,8 +432,7 @@ public static class PipelineBuilder
                 placement.Place(_ => Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich), IdleTick);
                 return;
             case TcpSinkConfig tcp:
-                var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan(),
-                    sendBufferBytes: (int)Math.Min(tcp.BufferBytes.Bytes, int.MaxValue));
+                var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan());
                 placement.Place(_ => Sink(ring, reach, metrics, tcpTransport, buffer, abandon, enrich), IdleTick);
                 return;
             case BlackholeSinkConfig:

@@ -39,10 +39,12 @@ namespace EventDaemon.Daemon.Sinks.Transports;
 /// </para>
 /// <para>
 /// Memory stays bounded: one connection at a time (the old one is closed before a new one is
-/// opened), and <c>SO_SNDBUF</c> is set explicitly (<c>sendBufferBytes</c>) rather than left to
-/// autotuning, which may grow it to <c>tcp_wmem</c>'s maximum (4 MiB by default). The kernel caps
-/// the request at <c>net.core.wmem_max</c> (208 KiB by default) and accounts up to twice what it
-/// grants, for its own bookkeeping; that, plus the sink's batch buffer, is what a stalled peer holds.
+/// opened), so what waits in the kernel for a stalled peer is one socket's send buffer, which
+/// autotuning bounds by <c>net.ipv4.tcp_wmem</c>'s maximum (4 MiB by default); with the sink's batch
+/// buffer and the ring, that is all a stalled peer holds. <c>SO_SNDBUF</c> is left to autotuning
+/// unless <c>sendBufferBytes</c> asks otherwise, so a peer that keeps up sees the socket behave as
+/// it always did; an explicit size is capped at <c>net.core.wmem_max</c> (208 KiB on a stock
+/// kernel) and doubled by the kernel for its bookkeeping.
 /// </para>
 /// <para>
 /// Backoff: the first connection is tried at the first write. After a failed attempt, or a
@@ -57,13 +59,6 @@ namespace EventDaemon.Daemon.Sinks.Transports;
 /// </remarks>
 public readonly partial struct TcpTransport : ISinkTransport
 {
-    /// <summary>
-    /// 256 KiB: covers the bandwidth-delay product of 1 Gbit/s at 2 ms round trip, so a LAN peer that
-    /// keeps up is not slowed, while a stalled one holds little in the kernel. The sink's config
-    /// passes its <c>buffer_bytes</c> instead.
-    /// </summary>
-    public const int DefaultSendBufferBytes = 256 * 1024;
-
     private readonly Connection _connection;
 
     /// <param name="host">An IP address or a host name (resolved at every connection attempt, so a moved peer is found).</param>
@@ -71,7 +66,7 @@ public readonly partial struct TcpTransport : ISinkTransport
     /// <param name="maxBackoff">Longest wait between attempts; <see cref="DefaultMaxBackoff"/> when <c>null</c>.</param>
     /// <param name="initialBackoff">First wait after a failure; <see cref="DefaultInitialBackoff"/> when <c>null</c>.</param>
     /// <param name="connectTimeout">Per address; <see cref="DefaultConnectTimeout"/> when <c>null</c>.</param>
-    /// <param name="sendBufferBytes"><c>SO_SNDBUF</c>; <see cref="DefaultSendBufferBytes"/> when <c>null</c>.</param>
+    /// <param name="sendBufferBytes"><c>SO_SNDBUF</c>; left to the kernel's autotuning when <c>null</c>.</param>
     /// <param name="time">The clock backoff and <see cref="BlockedSince"/> are measured on; <see cref="Tick"/> must be given timestamps of the same clock.</param>
     public TcpTransport(
         string host,
@@ -91,8 +86,8 @@ public readonly partial struct TcpTransport : ISinkTransport
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(initial, TimeSpan.Zero, nameof(initialBackoff));
         ArgumentOutOfRangeException.ThrowIfLessThan(max, initial, nameof(maxBackoff));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(connect, TimeSpan.Zero, nameof(connectTimeout));
-        int sendBuffer = sendBufferBytes ?? DefaultSendBufferBytes;
-        ArgumentOutOfRangeException.ThrowIfLessThan(sendBuffer, 1, nameof(sendBufferBytes));
+        int sendBuffer = sendBufferBytes ?? 0;
+        ArgumentOutOfRangeException.ThrowIfNegative(sendBuffer, nameof(sendBufferBytes));
         _connection = new Connection(host, port, initial, max, connect, sendBuffer, time ?? TimeProvider.System);
     }
 
@@ -236,6 +231,7 @@ public readonly partial struct TcpTransport : ISinkTransport
         private readonly long _initialBackoff;
         private readonly long _maxBackoff;
         private readonly int _connectTimeoutMicroseconds;
+        /// <summary><c>SO_SNDBUF</c> to ask for; 0 leaves it to autotuning.</summary>
         private readonly int _sendBufferBytes;
         private bool _sentOnThisConnection;
 
@@ -503,7 +499,10 @@ public readonly partial struct TcpTransport : ISinkTransport
             try
             {
                 socket.NoDelay = true;
-                socket.SendBufferSize = _sendBufferBytes;
+                if (_sendBufferBytes > 0)
+                {
+                    socket.SendBufferSize = _sendBufferBytes;
+                }
 
                 // Non-blocking for good: connect + poll bounds the wait to connect, and sends that
                 // find the buffer full come back at once so the wait for room can be bounded too.
