@@ -135,7 +135,7 @@ public sealed class SinkWatch(Action<string> info, Action<string> warning)
         string? error = m.LastError;
         if (error is not null && seen.FailingSince == 0)
         {
-            warning($"sink {m.Name} failing: {error}; retrying with backoff (logged again once it recovers)");
+            warning($"sink {m.Name} failing: {error} (logged once per episode; again when it recovers)");
             seen.FailingSince = now;
             seen.ErrorsBefore = Math.Max(0, m.Errors - 1);
         }
