@@ -6,6 +6,7 @@ using EventDaemon.Daemon.Config;
 using EventDaemon.Daemon.Control;
 using EventDaemon.Daemon.Metrics;
 using EventDaemon.Daemon.Runtime;
+using EventDaemon.Daemon.Sinks;
 using EventDaemon.Daemon.Sources;
 using EventDaemon.Daemon.Systemd;
 using EventDaemon.Ring;
@@ -256,11 +257,17 @@ public sealed class DaemonHost : IControlTarget, IDisposable
                 $"stage {stage.Name} stalled: no progress for {stalledFor.TotalSeconds:0} s with {stage.Lag} events waiting"));
         }
 
+        long now = Stopwatch.GetTimestamp();
         foreach (StageMetrics stage in p.StageMetrics)
         {
             if (stage.LastError is { } error)
             {
                 problems.Add($"sink {stage.Name} failing: {error} ({stage.Errors} errors)");
+            }
+            else if (stage.Kind == "sink"
+                && SinkWatch.BlockedLine(stage, p.AllStages.Where(s => s.Members.Contains(stage.Name)).Select(s => s.Lag).DefaultIfEmpty().Max(), now) is { } blocked)
+            {
+                problems.Add(blocked);
             }
         }
 

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using EventDaemon.Daemon.Runtime;
+using EventDaemon.Daemon.Sinks;
 using EventDaemon.Ring;
 
 namespace EventDaemon.Daemon.Hosting;
@@ -6,7 +8,8 @@ namespace EventDaemon.Daemon.Hosting;
 /// <summary>
 /// Samples the pipeline once a second on its own thread: event rates for <c>events_per_second</c>,
 /// and each stage's progress, so that a stage with work that has not moved for
-/// <see cref="StallAfter"/> is reported by <c>health</c> and stops the systemd watchdog.
+/// <see cref="StallAfter"/> is reported by <c>health</c> and stops the systemd watchdog; and the
+/// sinks' stalls and failures, logged once per episode (<see cref="SinkWatch"/>).
 /// </summary>
 public sealed class PipelineMonitor : IDisposable
 {
@@ -19,6 +22,8 @@ public sealed class PipelineMonitor : IDisposable
     private readonly Dictionary<Stage, (long Position, long Since)> _progress = [];
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _stop = new();
+    private readonly SinkWatch _sinks = new(Log.Info, Log.Warning);
+    private readonly Func<string, long> _lagOf;
     private int _samples;
 
     // The stage list is rebuilt only when a reload replaces the graphs: a tick allocates nothing.
@@ -28,6 +33,7 @@ public sealed class PipelineMonitor : IDisposable
     public PipelineMonitor(Func<Pipeline> pipeline)
     {
         _pipeline = pipeline;
+        _lagOf = LagOf;
         _thread = new Thread(Run) { Name = "monitor", IsBackground = true };
         _thread.Start();
     }
@@ -107,7 +113,24 @@ public sealed class PipelineMonitor : IDisposable
                     }
                 }
             }
+
+            _sinks.Check(pipeline.StageMetrics, _lagOf, Stopwatch.GetTimestamp());
         }
+    }
+
+    /// <summary>The lag of the stage that runs <paramref name="member"/> (the largest, if split); monitor thread only.</summary>
+    private long LagOf(string member)
+    {
+        long lag = 0;
+        foreach (Stage stage in _stages)
+        {
+            if (stage.Members.Contains(member))
+            {
+                lag = Math.Max(lag, stage.Lag);
+            }
+        }
+
+        return lag;
     }
 
     public void Dispose()

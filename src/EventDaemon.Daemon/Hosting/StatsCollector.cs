@@ -61,6 +61,8 @@ public static class StatsCollector
         MetricFamily lag = Family("stage_lag", "gauge", "Slots between the ring's cursor and the stage.");
         MetricFamily written = Family("sink_events_written_total", "counter", "Events a sink has written.");
         MetricFamily errors = Family("sink_errors_total", "counter", "Failed sink writes (each retried).");
+        MetricFamily resent = Family("sink_events_resent_total", "counter",
+            "Events a sink wrote again after a reconnect, because the broken connection may not have delivered them.");
         MetricFamily handedOff = Family("stage_handoff_batches_total", "counter",
             "Batches a source thread ran for the stage while the stage's thread was parked (idle_handoff).");
         // A fused stage's members share its thread and position, so its lag and its hand-offs; a
@@ -113,6 +115,7 @@ public static class StatsCollector
             {
                 written.Add(m.Written, ("sink", m.Name));
                 errors.Add(m.Errors, ("sink", m.Name));
+                resent.Add(Volatile.Read(ref m.Sink.Resent), ("sink", m.Name));
             }
         }
 

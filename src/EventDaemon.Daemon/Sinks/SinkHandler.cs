@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using EventDaemon.Daemon.Sinks.Transports;
 using EventDaemon.Events;
 using EventDaemon.Events.Ingest;
@@ -16,6 +17,10 @@ namespace EventDaemon.Daemon.Sinks;
 /// grow; the failure shows in <c>sink_errors_total</c> and <c>health</c>. A batch a source's thread
 /// runs under idle hand-off is not retried there: the stage is handed back to its own thread, which
 /// retries it on its next turn, so a failing sink never holds a source's thread.
+/// A destination that is alive but slow (<see cref="ISinkTransport.IsBlocked"/>) is backpressure,
+/// not failure: no error is counted and no backoff added, the write resumes where it stopped, and
+/// the sink publishes in <see cref="StageMetrics.Sink"/> since when it is blocked and how many events
+/// it holds, which <c>health</c> and the monitor's log read (<see cref="SinkWatch"/>).
 /// </summary>
 public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
     where TTransport : struct, ISinkTransport
@@ -33,6 +38,16 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
 
     // Mutable struct: the transport keeps connection state, so not readonly.
     private TTransport _transport;
+
+    /// <summary>The transport's <see cref="ISinkTransport.ResentEvents"/> already added to the sink's counter.</summary>
+    private long _resentSeen;
+
+    /// <summary>
+    /// The buffer's batch was refused and handed back unwritten: it is written before another event
+    /// joins it, because a transport may hold part of it (a tcp connection resumes mid-batch) or
+    /// count it as re-sent, and a batch that grew in between would be neither.
+    /// </summary>
+    private bool _unfinished;
 
     public SinkHandler(EventReader ring, Reach reach, StageMetrics metrics, TTransport transport, SinkBuffer buffer, SinkAbandon abandon,
         EnrichColumns? enrich = null)
@@ -85,6 +100,11 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
 
     private void Append(ref EventSlot slot)
     {
+        if (_unfinished)
+        {
+            Flush();
+        }
+
         int needed = EventJson.MaxLength(ref slot) + (_enrich?.MaxExtra ?? 0);
         if (!_buffer.HasRoom(needed))
         {
@@ -126,29 +146,54 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
         ReadOnlySpan<byte> bytes = _buffer.Bytes.AsSpan(0, _buffer.Length);
         while (!_transport.TryWrite(bytes, out string? error))
         {
-            ref StageCounters c = ref _metrics.Counters;
-            Volatile.Write(ref c.Errors, c.Errors + 1);
-            _metrics.LastError = error ?? "write failed";
+            if (_transport.IsBlocked)
+            {
+                // Backpressure, not failure: the destination is alive and slow. TryWrite waited
+                // its slice; the write resumes where it stopped, so there is no backoff to add.
+                NoteBlocked();
+            }
+            else
+            {
+                ref StageCounters c = ref _metrics.Counters;
+                Volatile.Write(ref c.Errors, c.Errors + 1);
+                _metrics.LastError = error ?? "write failed";
+                NoteHeld();
+            }
+
             if (mayHandBack && StageHandoff.TryHandBack())
             {
+                _unfinished = true;
                 return;
             }
 
             if (_abandon.IsAbandoned)
             {
                 // Given up (drain timed out, or a reload replaces this sink): counted, not silent.
+                ref StageCounters c = ref _metrics.Counters;
                 Volatile.Write(ref c.DroppedMaxGroups, c.DroppedMaxGroups + _buffer.Count);
                 _buffer.Clear();
+                _transport.GiveUp();
+                _unfinished = false;
+                Settled();
                 return;
             }
 
-            Thread.Sleep(backoffMs);
-            backoffMs = Math.Min(backoffMs * 2, MaxBackoffMs);
+            if (!_transport.IsBlocked)
+            {
+                Thread.Sleep(backoffMs);
+                backoffMs = Math.Min(backoffMs * 2, MaxBackoffMs);
+            }
         }
 
+        _unfinished = false;
         if (_metrics.LastError is not null)
         {
             _metrics.LastError = null;
+        }
+
+        if (_metrics.Sink.Pending != 0)
+        {
+            Settled();
         }
 
         // One clock read for the latencies and the transport's tick.
@@ -164,5 +209,64 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
         Volatile.Write(ref counters.Written, counters.Written + _buffer.Count);
         _buffer.Clear();
         _transport.Tick(timestamp);
+    }
+
+    /// <summary>
+    /// A write is blocked: publishes since when and how many events wait in the batch, for
+    /// <c>health</c> and the monitor's log lines (which are formatted there, not here).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void NoteBlocked()
+    {
+        ref SinkCounters sink = ref _metrics.Sink;
+        long since = _transport.BlockedSince;
+        if (Volatile.Read(ref sink.BlockedSince) != since)
+        {
+            Volatile.Write(ref sink.BlockedSince, since);
+        }
+
+        NoteHeld();
+    }
+
+    /// <summary>The batch is not written yet: its events are what the sink holds.</summary>
+    private void NoteHeld()
+    {
+        ref SinkCounters sink = ref _metrics.Sink;
+        if (sink.Pending != _buffer.Count)
+        {
+            Volatile.Write(ref sink.Pending, _buffer.Count);
+        }
+
+        TakeResent();
+    }
+
+    /// <summary>The batch was written or given up: nothing held, nothing blocked.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Settled()
+    {
+        ref SinkCounters sink = ref _metrics.Sink;
+        if (sink.BlockedSince != 0)
+        {
+            Volatile.Write(ref sink.UnblockedAt, Stopwatch.GetTimestamp());
+            Volatile.Write(ref sink.BlockedSince, 0);
+        }
+
+        Volatile.Write(ref sink.Pending, 0);
+        TakeResent();
+    }
+
+    /// <summary>
+    /// Adds what the transport re-sent since last time to <c>sink_events_resent_total</c>. A resend
+    /// happens only after a failed write, so this runs only on the way out of one (never per batch).
+    /// </summary>
+    private void TakeResent()
+    {
+        ref SinkCounters sink = ref _metrics.Sink;
+        long resent = _transport.ResentEvents;
+        if (resent != _resentSeen)
+        {
+            Volatile.Write(ref sink.Resent, sink.Resent + resent - _resentSeen);
+            _resentSeen = resent;
+        }
     }
 }

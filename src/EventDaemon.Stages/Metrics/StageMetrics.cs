@@ -11,6 +11,9 @@ public sealed class StageMetrics
     // Mutable struct: counters are written in place, so not readonly.
     private StageCounters _counters;
 
+    // Mutable struct, as above; used by sinks only.
+    private SinkCounters _sink;
+
     public StageMetrics(string name, string kind)
     {
         Name = name;
@@ -27,6 +30,9 @@ public sealed class StageMetrics
     public LatencyHistogram Latency { get; private set; } = new();
 
     public ref StageCounters Counters => ref _counters;
+
+    /// <summary>A sink's own counters (<see cref="Kind"/> "sink"); all zero for a transform.</summary>
+    public ref SinkCounters Sink => ref _sink;
 
     /// <summary>The counters of each thread of a stage split over several (<see cref="Split"/>); empty otherwise.</summary>
     public IReadOnlyList<StageMetrics> Parts => _parts;

@@ -54,6 +54,20 @@ public sealed class TcpTransportTests : IDisposable
         transport.Close();
     }
 
+    /// <summary>What waits in the kernel for a slow peer is bounded by the configured buffer, not autotuned up to tcp_wmem's maximum.</summary>
+    [Fact]
+    public void Connection_HasItsSendBufferSetExplicitly()
+    {
+        const int Requested = 64 * 1024;
+        var peer = Track(new TestTcpPeer());
+        var transport = new TcpTransport("127.0.0.1", peer.Port, sendBufferBytes: Requested);
+        Assert.True(transport.TryWrite(Batches.Make(1, 10), out string? error), $"first write failed: {error}");
+        int granted = transport.SocketForTests!.SendBufferSize;
+        // Linux reports twice the request: the doubling is its bookkeeping, not more room for data.
+        Assert.True(granted >= Requested && granted <= 2 * Requested, $"SO_SNDBUF is {granted} bytes after asking for {Requested}");
+        transport.Close();
+    }
+
     [Fact]
     public void Close_DeliversWhatWasSent_ThenEndsTheConnection()
     {
@@ -135,6 +149,93 @@ public sealed class TcpTransportTests : IDisposable
         Assert.True(expected.AsSpan().SequenceEqual(actual), $"after reconnecting the peer did not get the retried batch and the later ones exactly: {Batches.FirstDifference(expected, actual)}");
         Assert.True(transport.CurrentBackoff == TimeSpan.Zero, $"backoff not reset after a successful send: {transport.CurrentBackoff}");
         Assert.Null(transport.LastError);
+        transport.Close();
+    }
+
+    /// <summary>
+    /// A peer that is alive but reads nothing is backpressure: the write blocks (no error, no
+    /// reconnect, nothing sent twice) for as long as the peer takes, and resumes where it stopped.
+    /// </summary>
+    [Fact]
+    public void PeerStopsReading_WriteBlocksWithoutErrorOrReconnect_AndResumesWithoutDuplicates()
+    {
+        var peer = Track(new StalledTcpPeer());
+        var transport = new TcpTransport("127.0.0.1", peer.Port);
+        transport.Open();
+
+        // Far more than the kernel's buffers on both ends can hold.
+        byte[] stalled = Batches.Make(1, 8 * 1024 * 1024);
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            Assert.False(transport.TryWrite(stalled, out string? error), $"attempt {attempt}: a batch larger than every buffer was written to a peer that reads nothing");
+            Assert.True(transport.IsBlocked, $"attempt {attempt}: the write to a live peer that reads nothing was not reported as blocked: {error}");
+            Assert.True(error is null, $"attempt {attempt}: a blocked write gave a reason, as if it had failed: {error}");
+            Assert.True(transport.BlockedSince != 0, $"attempt {attempt}: blocked, but BlockedSince is not set");
+        }
+
+        int written = transport.BatchBytesWrittenForTests;
+        Assert.True(written > 0 && written < stalled.Length, $"{written} bytes of {stalled.Length} handed to the connection while the peer read nothing");
+        Assert.True(transport.IsConnected && transport.ConnectAttempts == 1 && peer.ConnectionCount == 1,
+            $"the connection to a slow peer was replaced: connected {transport.IsConnected}, {transport.ConnectAttempts} attempts, {peer.ConnectionCount} connections accepted");
+        Assert.Null(transport.LastError);
+
+        peer.StartReading();
+        string? reason = null;
+        Assert.True(Wait.Until(() => transport.TryWrite(stalled, out reason) || !transport.IsBlocked, Deadline) && reason is null,
+            $"the blocked batch did not complete once the peer read: {reason}");
+        Assert.False(transport.IsBlocked, "still blocked after the batch was written");
+        Assert.True(transport.BlockedSince == 0, "BlockedSince not cleared after the batch was written");
+        byte[] next = Batches.Make(2, 1000);
+        Assert.True(transport.TryWrite(next, out reason), $"the batch after the stall failed: {reason}");
+
+        byte[] expected = [.. stalled, .. next];
+        byte[] actual = peer.Connection(0, Deadline).WaitFor(expected.Length, Deadline);
+        Assert.True(expected.AsSpan().SequenceEqual(actual), $"the peer did not get each byte exactly once and in order: {Batches.FirstDifference(expected, actual)}");
+        Assert.True(peer.ConnectionCount == 1, $"{peer.ConnectionCount} connections: the stall made the transport reconnect");
+        Assert.True(transport.ResentEvents == 0, $"{transport.ResentEvents} events counted as re-sent without any reconnect");
+        transport.Close();
+    }
+
+    /// <summary>
+    /// A peer that resets the connection in the middle of a batch is a real failure: one
+    /// reconnect, the batch sent again from its start on the new connection, and the events of it
+    /// that the old connection had begun to take counted as re-sent.
+    /// </summary>
+    [Fact]
+    public void PeerResetsMidBatch_OneReconnect_BatchResentFromItsStart_AndCounted()
+    {
+        var clock = new ManualClock();
+        var peer = Track(new StalledTcpPeer());
+        var transport = new TcpTransport("127.0.0.1", peer.Port, time: clock);
+        transport.Open();
+        byte[] first = Batches.Make(1, 2000);
+        Assert.True(transport.TryWrite(first, out string? error), $"the first batch failed: {error}");
+
+        byte[] batch = Batches.Make(2, 8 * 1024 * 1024);
+        Assert.False(transport.TryWrite(batch, out error), "a batch larger than every buffer was written to a peer that reads nothing");
+        Assert.True(transport.IsBlocked, $"not blocked on a peer that reads nothing: {error}");
+        int written = transport.BatchBytesWrittenForTests;
+        Assert.True(written > 0, "nothing of the batch was handed to the connection before the reset");
+        ReadOnlySpan<byte> begun = batch.AsSpan(0, written);
+        long expectedResent = begun.Count((byte)'\n') + (begun[^1] == (byte)'\n' ? 0 : 1);
+
+        peer.StartReading();
+        peer.Reset(0);
+        Assert.True(Wait.Until(() => !transport.TryWrite(batch, out error) && !transport.IsBlocked, Deadline),
+            "the transport did not report the reset connection as a failure");
+        Assert.True(error is not null && error.StartsWith($"tcp 127.0.0.1:{peer.Port}: ", StringComparison.Ordinal), $"the failure does not name the destination: {error}");
+        Assert.False(transport.IsConnected, "still connected after the peer reset the connection");
+
+        clock.Advance(transport.CurrentBackoff);
+        Assert.True(Wait.Until(() => transport.TryWrite(batch, out error) || !transport.IsBlocked, Deadline) && error is null,
+            $"the batch was not written on the new connection: {error}");
+
+        byte[] actual = peer.Connection(1, Deadline).WaitFor(batch.Length, Deadline);
+        Assert.True(batch.AsSpan().SequenceEqual(actual), $"the new connection did not get the interrupted batch whole, from its start: {Batches.FirstDifference(batch, actual)}");
+        Assert.True(peer.ConnectionCount == 2 && transport.ConnectAttempts == 2,
+            $"expected exactly one reconnect: {peer.ConnectionCount} connections accepted, {transport.ConnectAttempts} attempts");
+        Assert.True(transport.ResentEvents == expectedResent,
+            $"{transport.ResentEvents} events counted as re-sent; the old connection had begun {expectedResent} of the batch's events ({written} bytes)");
         transport.Close();
     }
 

@@ -363,3 +363,145 @@ internal sealed class TempDirectory : IDisposable
         }
     }
 }
+
+/// <summary>
+/// A TCP peer on loopback that accepts connections and reads nothing until <see cref="StartReading"/>
+/// (a live peer that is slow), with a small receive buffer so a writer finds the window closed
+/// after little data. <see cref="Reset"/> ends a connection with RST, like a peer that crashed.
+/// </summary>
+internal sealed class StalledTcpPeer : IDisposable
+{
+    private const int ReceiveBufferBytes = 32 * 1024;
+
+    private readonly Socket _listener;
+    private readonly Thread _acceptor;
+    private readonly List<(Socket Socket, Received Received)> _connections = [];
+    private readonly Lock _gate = new();
+    private volatile bool _reading;
+    private volatile bool _disposed;
+
+    public StalledTcpPeer()
+    {
+        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
+        {
+            // Inherited by accepted sockets; set before listen so the advertised window is small from the start.
+            ReceiveBufferSize = ReceiveBufferBytes,
+        };
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen(16);
+        Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
+        _acceptor = new Thread(Accept) { IsBackground = true, Name = "stalled-peer" };
+        _acceptor.Start();
+    }
+
+    public int Port { get; }
+
+    public int ConnectionCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _connections.Count;
+            }
+        }
+    }
+
+    /// <summary>The <paramref name="index"/>th accepted connection's bytes, waiting for it to be accepted.</summary>
+    public Received Connection(int index, TimeSpan timeout)
+    {
+        Assert.True(Wait.Until(() => ConnectionCount > index, timeout), $"connection {index} to port {Port} was not accepted within {timeout}");
+        lock (_gate)
+        {
+            return _connections[index].Received;
+        }
+    }
+
+    /// <summary>From now on every connection, present and future, is read.</summary>
+    public void StartReading()
+    {
+        lock (_gate)
+        {
+            _reading = true;
+            foreach ((Socket socket, Received received) in _connections)
+            {
+                StartReader(socket, received);
+            }
+        }
+    }
+
+    /// <summary>Closes the <paramref name="index"/>th connection with RST (SO_LINGER 0): what it had not read is discarded.</summary>
+    public void Reset(int index)
+    {
+        Socket socket;
+        lock (_gate)
+        {
+            socket = _connections[index].Socket;
+        }
+
+        socket.LingerState = new LingerOption(true, 0);
+        socket.Close();
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        _listener.Dispose();
+        _acceptor.Join();
+        lock (_gate)
+        {
+            foreach ((Socket socket, _) in _connections)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    private void Accept()
+    {
+        while (!_disposed)
+        {
+            Socket socket;
+            try
+            {
+                socket = _listener.Accept();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            var received = new Received();
+            lock (_gate)
+            {
+                _connections.Add((socket, received));
+                if (_reading)
+                {
+                    StartReader(socket, received);
+                }
+            }
+        }
+    }
+
+    private static void StartReader(Socket socket, Received received)
+    {
+        new Thread(() =>
+        {
+            byte[] buffer = new byte[64 * 1024];
+            try
+            {
+                int n;
+                while ((n = socket.Receive(buffer)) > 0)
+                {
+                    received.Append(buffer.AsSpan(0, n));
+                }
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+
+            received.End();
+        })
+        { IsBackground = true, Name = "stalled-peer-read" }.Start();
+    }
+}

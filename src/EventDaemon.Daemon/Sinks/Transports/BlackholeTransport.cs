@@ -17,6 +17,14 @@ public readonly struct BlackholeTransport : ISinkTransport
 
     public bool IsReady => true;
 
+    /// <summary>Writes never wait.</summary>
+    public bool IsBlocked => false;
+
+    public long BlockedSince => 0;
+
+    /// <summary>Nothing to reconnect: never resends.</summary>
+    public long ResentEvents => 0;
+
     public string Describe() => "blackhole";
 
     public void Open()
@@ -30,6 +38,11 @@ public readonly struct BlackholeTransport : ISinkTransport
         Volatile.Write(ref c.Batches, c.Batches + 1);
         error = null;
         return true;
+    }
+
+    /// <summary>A refused batch left nothing behind here.</summary>
+    public void GiveUp()
+    {
     }
 
     public void Tick(long nowTimestamp)

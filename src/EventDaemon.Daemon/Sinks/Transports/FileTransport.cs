@@ -86,6 +86,14 @@ public readonly struct FileTransport : ISinkTransport
 
     public bool IsReady => true;
 
+    /// <summary>A file takes every write or fails it; it never pushes back.</summary>
+    public bool IsBlocked => false;
+
+    public long BlockedSince => 0;
+
+    /// <summary>Nothing to reconnect: never resends.</summary>
+    public long ResentEvents => 0;
+
     public string Describe() => _state.Description;
 
     public void Open() => _state.Open();
@@ -127,6 +135,11 @@ public readonly struct FileTransport : ISinkTransport
 
         error = null;
         return true;
+    }
+
+    /// <summary>A refused batch left nothing behind here.</summary>
+    public void GiveUp()
+    {
     }
 
     public void Tick(long nowTimestamp)

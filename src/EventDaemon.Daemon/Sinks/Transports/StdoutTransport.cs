@@ -45,6 +45,14 @@ public readonly struct StdoutTransport : ISinkTransport
 
     public bool IsReady => true;
 
+    /// <summary>A full pipe is waited on inside the write (see <see cref="Internal.Descriptor"/>), not reported.</summary>
+    public bool IsBlocked => false;
+
+    public long BlockedSince => 0;
+
+    /// <summary>Nothing to reconnect: never resends.</summary>
+    public long ResentEvents => 0;
+
     public string Describe() => _description;
 
     public void Open()
@@ -67,6 +75,11 @@ public readonly struct StdoutTransport : ISinkTransport
 
         error = WriteFailed(errno);
         return false;
+    }
+
+    /// <summary>A refused batch left nothing behind here.</summary>
+    public void GiveUp()
+    {
     }
 
     public void Tick(long nowTimestamp)
