@@ -22,7 +22,6 @@ internal static unsafe partial class Libc
 
     public const int FGetFl = 3;
 
-    public const short PollIn = 0x1;
     public const short PollOut = 0x4;
 
     public const int EIntr = 4;
