@@ -8,7 +8,7 @@ namespace EventDaemon.Daemon.Tests.Nats;
 /// The tests' view of JetStream through the official client: creates streams and reads back what
 /// a stream holds, independently of the daemon's own protocol code.
 /// </summary>
-public sealed class JetStreamProbe : IAsyncDisposable
+public sealed class JetStreamProbe : IAsyncDisposable, IDisposable
 {
     private readonly NatsConnection _connection;
     private readonly NatsJSContext _js;
@@ -47,4 +47,6 @@ public sealed class JetStreamProbe : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await _connection.DisposeAsync();
+
+    public void Dispose() => _connection.DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

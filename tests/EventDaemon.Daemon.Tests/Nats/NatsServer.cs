@@ -69,15 +69,18 @@ public sealed class NatsServer : IDisposable
         : File.Exists("/usr/bin/nats-server") ? "/usr/bin/nats-server"
         : throw new InvalidOperationException("nats-server is not installed: run scripts/deps.sh");
 
-    /// <summary>Kills the server (SIGKILL: no goodbye to its clients) and starts it again on the same port and store.</summary>
-    public void Restart()
+    /// <summary>
+    /// Stops the server and starts it again on the same port and store: with SIGKILL (no goodbye to
+    /// its clients, nothing flushed) or, <paramref name="graceful"/>, SIGTERM (its store flushed).
+    /// </summary>
+    public void Restart(bool graceful = false)
     {
-        Kill();
+        Kill(graceful);
         Launch();
     }
 
-    /// <summary>Kills the server and waits for it to exit.</summary>
-    public void Kill()
+    /// <summary>Stops the server (SIGKILL, or SIGTERM when <paramref name="graceful"/>) and waits for it to exit.</summary>
+    public void Kill(bool graceful = false)
     {
         Process? process = _process;
         _process = null;
@@ -88,7 +91,18 @@ public sealed class NatsServer : IDisposable
 
         if (!process.HasExited)
         {
-            process.Kill();
+            if (graceful)
+            {
+                PosixSignal.Send(process.Id, PosixSignal.SigTerm);
+                if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
+                {
+                    process.Kill();
+                }
+            }
+            else
+            {
+                process.Kill();
+            }
         }
 
         process.WaitForExit();
