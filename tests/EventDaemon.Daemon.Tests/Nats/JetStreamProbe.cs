@@ -24,6 +24,24 @@ public sealed class JetStreamProbe : IAsyncDisposable, IDisposable
         await _js.CreateStreamAsync(new StreamConfig(name, subjects) { DuplicateWindow = TimeSpan.FromMinutes(2) });
     }
 
+    /// <summary>A stream that refuses new messages once it holds <paramref name="maxMessages"/>: PubAcks with an error.</summary>
+    public async Task CreateBoundedStreamAsync(string name, long maxMessages, params string[] subjects)
+    {
+        await _js.CreateStreamAsync(new StreamConfig(name, subjects)
+        {
+            MaxMsgs = maxMessages,
+            Discard = StreamConfigDiscard.New,
+            DuplicateWindow = TimeSpan.FromMinutes(2),
+        });
+    }
+
+    /// <summary>Removes every message; the duplicate window's ids are kept.</summary>
+    public async Task PurgeAsync(string stream)
+    {
+        INatsJSStream s = await _js.GetStreamAsync(stream);
+        await s.PurgeAsync(new StreamPurgeRequest());
+    }
+
     /// <summary>How many messages the stream holds now.</summary>
     public async Task<long> CountAsync(string stream)
     {

@@ -47,6 +47,29 @@ public sealed class NatsTransportTests
     }
 
     [Fact]
+    public void TryWrite_WhenThePubAckIsAnError_FailsAndTheRetrySendsOnlyWhatWasNotStored()
+    {
+        using NatsServer server = NatsServer.Start();
+        using var probe = new JetStreamProbe(server.Url);
+        probe.CreateBoundedStreamAsync("FULL", 5, "full.>").GetAwaiter().GetResult();
+        var transport = new NatsTransport(server.Url, "full.in");
+        byte[] batch = Batch(0, 10);
+
+        Assert.False(transport.TryWrite(batch, out string? error), "a write the stream refused half of succeeded");
+        Assert.True(error is not null && error.Contains("5 of 10 not stored", StringComparison.Ordinal), $"the failure does not count what was refused: '{error}'");
+        Assert.True(transport.Failures == 5, $"{transport.Failures} failed PubAcks counted, expected 5");
+
+        // Room again: the retry must send only the 5 refused (the 5 stored keep their acknowledgement).
+        probe.PurgeAsync("FULL").GetAwaiter().GetResult();
+        Assert.True(transport.TryWrite(batch, out error), $"the retry failed: {error}");
+        List<byte[]> bodies = probe.ReadAllAsync("FULL").GetAwaiter().GetResult();
+        string[] stored = [.. bodies.Select(b => Encoding.UTF8.GetString(b))];
+        Assert.True(stored.Length == 5 && stored.All(s => int.Parse(s[5..^1], System.Globalization.CultureInfo.InvariantCulture) >= 5),
+            $"after the retry the purged stream holds [{string.Join(", ", stored)}], expected only the 5 refused events n 5-9");
+        transport.Close();
+    }
+
+    [Fact]
     public void TryWrite_InSteadyState_AllocatesNothing()
     {
         using NatsServer server = NatsServer.Start();
