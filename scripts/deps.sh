@@ -9,6 +9,8 @@ command -v socat >/dev/null 2>&1 || need="$need socat"
 command -v nc >/dev/null 2>&1 || need="$need netcat-openbsd"
 command -v prlimit >/dev/null 2>&1 || need="$need util-linux"
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+# The NATS tests start their own servers; the package's systemd unit is not used.
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need="$need nats-server"
 if [ -n "$need" ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "deps: missing packages:$need (run as root or install them)" >&2; exit 1

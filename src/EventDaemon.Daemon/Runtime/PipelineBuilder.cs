@@ -470,6 +470,19 @@ public static class PipelineBuilder
             case BlackholeSinkConfig:
                 placement.Place(_ => Sink(ring, reach, metrics, new BlackholeTransport(), buffer, abandon, enrich), IdleTick);
                 return;
+            case NatsSinkConfig nats:
+                NatsTransport natsTransport;
+                try
+                {
+                    natsTransport = new NatsTransport(nats.Url, nats.Subject);
+                }
+                catch (Exception e) when (e is ArgumentException or FormatException)
+                {
+                    throw new PipelineException($"sink '{sink.Name}': {e.Message}");
+                }
+
+                placement.Place(_ => Sink(ring, reach, metrics, natsTransport, buffer, abandon, enrich), IdleTick);
+                return;
             default:
                 throw new PipelineException($"sink '{sink.Name}': type '{sink.TypeName}' is not supported by this build");
         }

@@ -89,6 +89,20 @@ internal static class SinkBinder
             reader.Missing("subject", " (the subject to publish to)");
         }
 
+        // What this build's nats sink cannot do yet, refused here so that validate and run agree.
+        if (url is not null && reader.Table.Find("url") is { } urlKey
+            && url.Split(',', StringSplitOptions.TrimEntries).Any(u => !u.StartsWith("nats://", StringComparison.OrdinalIgnoreCase) || u.Contains('@', StringComparison.Ordinal)))
+        {
+            reader.Context.Error(urlKey.Value.Position, $"url: \"{url}\": the nats sink supports plain nats:// URLs without credentials in this build");
+            url = null;
+        }
+
+        if (subject is not null && subject.Contains('{', StringComparison.Ordinal))
+        {
+            reader.Context.Error(reader.Table.Find("subject")!.Value.Position, $"subject: '{subject}': {{partition}} is not supported by this build");
+            subject = null;
+        }
+
         return url is null || subject is null ? null : new NatsSinkConfig(name, declared, inputs, url, subject);
     }
 }

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Net.Http;
+using EventDaemon.Daemon.Tests.Integration.Support;
+
+namespace EventDaemon.Daemon.Tests.Nats;
+
+/// <summary>
+/// A real <c>nats-server</c> (the Debian package) with JetStream, on free loopback ports with a
+/// store directory of its own, started for a test and killed at its end. Ready means the
+/// monitoring endpoint answers <c>/healthz?js-enabled-only=true</c>, polled with a deadline.
+/// </summary>
+/// <remarks>
+/// <see cref="Restart"/> keeps the client port and the store, so a client reconnects to the same
+/// address and finds its streams again: the shape of a server restarted by its supervisor.
+/// </remarks>
+public sealed class NatsServer : IDisposable
+{
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly string _storeDir;
+    private Process? _process;
+    private readonly System.Text.StringBuilder _log = new();
+
+    private NatsServer()
+    {
+        _storeDir = Path.Combine(Path.GetTempPath(), $"eventd-nats-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(_storeDir);
+        Port = TestPorts.Next();
+        MonitorPort = TestPorts.Next();
+    }
+
+    public int Port { get; }
+
+    public int MonitorPort { get; }
+
+    public string Url => $"nats://127.0.0.1:{Port}";
+
+    /// <summary>What the server printed, for an assertion's message.</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    public static NatsServer Start()
+    {
+        var server = new NatsServer();
+        try
+        {
+            server.Launch();
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+
+        return server;
+    }
+
+    /// <summary>The package installs it in /usr/sbin, which is not on every user's PATH.</summary>
+    private static string Executable =>
+        File.Exists("/usr/sbin/nats-server") ? "/usr/sbin/nats-server"
+        : File.Exists("/usr/bin/nats-server") ? "/usr/bin/nats-server"
+        : throw new InvalidOperationException("nats-server is not installed: run scripts/deps.sh");
+
+    /// <summary>
+    /// Stops the server and starts it again on the same port and store: with SIGKILL (no goodbye to
+    /// its clients, nothing flushed) or, <paramref name="graceful"/>, SIGTERM (its store flushed).
+    /// </summary>
+    public void Restart(bool graceful = false)
+    {
+        Kill(graceful);
+        Launch();
+    }
+
+    /// <summary>Stops the server (SIGKILL, or SIGTERM when <paramref name="graceful"/>) and waits for it to exit.</summary>
+    public void Kill(bool graceful = false)
+    {
+        Process? process = _process;
+        _process = null;
+        if (process is null)
+        {
+            return;
+        }
+
+        if (!process.HasExited)
+        {
+            if (graceful)
+            {
+                PosixSignal.Send(process.Id, PosixSignal.SigTerm);
+                if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
+                {
+                    process.Kill();
+                }
+            }
+            else
+            {
+                process.Kill();
+            }
+        }
+
+        process.WaitForExit();
+        process.Dispose();
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        try
+        {
+            Directory.Delete(_storeDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private void Launch()
+    {
+        var info = new ProcessStartInfo(Executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in new[]
+                 {
+                     "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "-m", MonitorPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "-js", "-sd", _storeDir,
+                 })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        WaitReady(process);
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_log)
+        {
+            _log.AppendLine(line);
+        }
+    }
+
+    private void WaitReady(Process process)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var url = new Uri($"http://127.0.0.1:{MonitorPort}/healthz?js-enabled-only=true");
+        DateTime deadline = DateTime.UtcNow + ReadyTimeout;
+        string last = "no answer yet";
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"nats-server exited with {process.ExitCode} before it was ready:\n{Log}");
+            }
+
+            try
+            {
+                using HttpResponseMessage response = http.GetAsync(url).GetAwaiter().GetResult();
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+
+                last = $"HTTP {(int)response.StatusCode}";
+            }
+            catch (HttpRequestException e)
+            {
+                last = e.Message;
+            }
+            catch (TaskCanceledException)
+            {
+                last = "timed out";
+            }
+
+            Thread.Sleep(25);
+        }
+
+        throw new InvalidOperationException($"nats-server on port {Port} not ready within {ReadyTimeout.TotalSeconds} s ({last}):\n{Log}");
+    }
+}
