@@ -88,6 +88,17 @@ public readonly struct NatsTransport : ISinkTransport
 
     public void Close() => _publisher.Connection.Disconnect();
 
+    /// <summary>A full window of unacknowledged messages waits on the sink's thread; a refused write is always a failure.</summary>
+    public bool IsBlocked => false;
+
+    public long BlockedSince => 0;
+
+    /// <summary>Events published again when a failed batch was retried: those in flight when it failed, whose PubAck never came.</summary>
+    public long ResentEvents => Volatile.Read(ref _publisher.Resent);
+
+    /// <summary>The next batch gets new message ids, even if its bytes equal the one given up.</summary>
+    public void GiveUp() => _publisher.GiveUp();
+
     private static string NewInstance()
     {
         // 64 random bits: two daemons (or two starts of one) never share message ids.
@@ -110,6 +121,7 @@ public readonly struct NatsTransport : ISinkTransport
         public long Acknowledged;
         public long Duplicates;
         public long Failures;
+        public long Resent;
 
         private readonly byte[] _subject;
         private readonly byte[] _replyPrefix;
@@ -226,19 +238,25 @@ public readonly struct NatsTransport : ISinkTransport
             }
         }
 
+        public void GiveUp() => _pending = false;
+
         /// <summary>Numbers the batch's lines, or keeps their numbers and states when it is the batch that failed last.</summary>
         private void Begin(ReadOnlySpan<byte> batch)
         {
             if (_pending && batch.Length == _pendingLength && Hash(batch) == _pendingHash)
             {
                 // The same batch again: same ids; what was in flight on a broken connection is sent again.
+                long resent = 0;
                 for (int i = 0; i < _count; i++)
                 {
                     if (_status[i] != Done)
                     {
+                        resent += _status[i] == Unsent ? 0 : 1;
                         _status[i] = Unsent;
                     }
                 }
+
+                Volatile.Write(ref Resent, Resent + resent);
 
                 _inFlight = 0;
                 _failed = 0;
