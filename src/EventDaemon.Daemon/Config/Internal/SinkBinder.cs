@@ -18,12 +18,6 @@ internal static class SinkBinder
         var reader = new TableReader(context, table, $"sink '{name}'", declared);
 
         string? type = ComponentBinding.ReadType(reader, ConfigNames.SinkTypes, "sink");
-        if (type == "nats" && context.CheckMachine)
-        {
-            // Parsed and checked (SPEC §8), but this build has no JetStream client: refused here rather than at start.
-            context.Error(reader.Entry("type")!.Value.Position, $"type: sink type 'nats' is not supported by this build of eventd");
-        }
-
         ComponentBinding.ReadInputs(reader, draft);
         EquatableArray<string> inputs = ComponentBinding.InputNames(draft);
         SinkConfig? config = type switch
