@@ -3,10 +3,10 @@ using EventDaemon.Perf.Journal.Storage;
 
 namespace EventDaemon.Perf.Journal.Methods;
 
-/// <summary>(d) As <see cref="PwriteMethod"/>, into a file that grows with each write instead of
+/// <summary>(d) <see cref="PwriteMethod"/>'s writes, into a file that grows with each write instead of
 /// one zeroed ahead: what the journal would pay without preparing its segments (every sync then
 /// also commits the new size and the blocks just allocated).</summary>
-internal readonly struct GrowingPwriteMethod(SegmentFile file, byte[] staging) : IWriteMethod<GrowingPwriteMethod>
+internal readonly struct GrowingPwriteMethod(PwriteMethod pwrite) : IWriteMethod<GrowingPwriteMethod>
 {
     public static string Name => "pwrite-growing";
 
@@ -14,19 +14,16 @@ internal readonly struct GrowingPwriteMethod(SegmentFile file, byte[] staging) :
 
     public static bool PreZeroed => false;
 
-    public static GrowingPwriteMethod Open(SegmentFile file, int maxRecords) =>
-        new(file, GC.AllocateArray<byte>(Format.GroupHeader.Size + maxRecords * EventCorpus.RecordBytes, pinned: true));
+    public static GrowingPwriteMethod Open(SegmentFile file, int maxRecords) => new(PwriteMethod.Open(file, maxRecords));
 
-    public Span<byte> GroupHeader(long offset) => staging.AsSpan(0, Format.GroupHeader.Size);
+    public Span<byte> GroupHeader(long offset) => pwrite.GroupHeader(offset);
 
     public void PutRecord(long offset, int position, int index, in RecordHeader header, ReadOnlySpan<byte> payload) =>
-        Record.Put(staging.AsSpan(Format.GroupHeader.Size + position), in header, payload);
+        pwrite.PutRecord(offset, position, index, in header, payload);
 
-    public void Write(long offset, int recordBytes, int count) => file.Write(staging.AsSpan(0, Format.GroupHeader.Size + recordBytes), offset);
+    public void Write(long offset, int recordBytes, int count) => pwrite.Write(offset, recordBytes, count);
 
-    public void Sync(long from, long to) => file.DataSync();
+    public void Sync(long from, long to) => pwrite.Sync(from, to);
 
-    public void Close()
-    {
-    }
+    public void Close() => pwrite.Close();
 }

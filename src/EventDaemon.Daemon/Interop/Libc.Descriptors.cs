@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace EventDaemon.Daemon.Interop;
 
@@ -32,4 +33,12 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int eventfd(uint initial, int flags);
+
+    /// <summary>A path as the NUL-terminated UTF-8 bytes libc takes (made once per path, never per call on a hot path).</summary>
+    public static byte[] NulTerminated(string text)
+    {
+        byte[] bytes = new byte[Encoding.UTF8.GetByteCount(text) + 1];
+        Encoding.UTF8.GetBytes(text, bytes);
+        return bytes;
+    }
 }

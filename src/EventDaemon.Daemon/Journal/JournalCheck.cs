@@ -145,7 +145,7 @@ public static class JournalCheck
         try
         {
             byte[] buffer = new byte[1 << 20];
-            errno = file.WriteAt(new byte[segmentBytes], 0);
+            errno = file.WriteZeros(0, segmentBytes);
             JournalLayout.WriteSegmentHeader(buffer, segmentBytes, segment.FirstSequence);
             errno = errno != 0 ? errno : file.WriteAt(buffer.AsSpan(0, JournalLayout.SegmentHeaderBytes), 0);
             long position = JournalLayout.SegmentHeaderBytes;

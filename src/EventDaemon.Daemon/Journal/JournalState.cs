@@ -163,7 +163,7 @@ public sealed class JournalState
 
         try
         {
-            errno = file.WriteAt(new byte[to - from], from);
+            errno = file.WriteZeros(from, to - from);
             if (errno == 0)
             {
                 errno = file.Sync();

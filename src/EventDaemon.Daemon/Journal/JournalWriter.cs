@@ -31,9 +31,6 @@ namespace EventDaemon.Daemon.Journal;
 /// </remarks>
 public sealed class JournalWriter : IDisposable
 {
-    /// <summary>Zeroes are written in pieces this size while a segment is prepared.</summary>
-    private const int ZeroChunkBytes = 1 << 20;
-
     /// <summary>How long the preparer waits before trying again after a failure (a full disk).</summary>
     private static readonly TimeSpan PrepareRetry = TimeSpan.FromSeconds(1);
 
@@ -60,6 +57,9 @@ public sealed class JournalWriter : IDisposable
     private readonly ManualResetEventSlim _syncerWake = new(false);
     private readonly ManualResetEventSlim _prepareWake = new(true);
     private readonly ManualResetEventSlim _spareReady = new(false);
+
+    // Set by the syncer each time it publishes a durable sequence: what Close waits on.
+    private readonly AutoResetEvent _durableAdvanced = new(false);
 
     private SegmentFile? _segment;
     private SegmentFile? _spare;
@@ -267,7 +267,7 @@ public sealed class JournalWriter : IDisposable
         while (DurableSequence < WrittenSequence && Environment.TickCount64 < deadline)
         {
             _syncerWake.Set();
-            Thread.Sleep(1);
+            _durableAdvanced.WaitOne(TimeSpan.FromMilliseconds(Math.Max(1, deadline - Environment.TickCount64)));
         }
 
         bool durable = flushed && DurableSequence >= WrittenSequence;
@@ -305,6 +305,10 @@ public sealed class JournalWriter : IDisposable
         }
 
         Libc.close(_directoryFd);
+        _syncerWake.Dispose();
+        _prepareWake.Dispose();
+        _spareReady.Dispose();
+        _durableAdvanced.Dispose();
     }
 
     /// <summary>Turns the prepared spare into the next segment: header, name, then hand the old one to the syncer.</summary>
@@ -403,13 +407,7 @@ public sealed class JournalWriter : IDisposable
             return $"journal: cannot create {_sparePath}: {Errno(errno)}";
         }
 
-        byte[] zeros = new byte[ZeroChunkBytes];
-        for (long offset = 0; offset < _options.SegmentBytes && errno == 0 && !_stopping; offset += ZeroChunkBytes)
-        {
-            int length = (int)Math.Min(ZeroChunkBytes, _options.SegmentBytes - offset);
-            errno = file.WriteAt(zeros.AsSpan(0, length), offset);
-        }
-
+        errno = file.WriteZeros(0, _options.SegmentBytes, () => _stopping);
         if (errno == 0 && !_stopping)
         {
             errno = file.Sync();
@@ -464,6 +462,7 @@ public sealed class JournalWriter : IDisposable
             Volatile.Write(ref _syncNanos, _syncNanos + (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalNanoseconds);
             Volatile.Write(ref _syncs, _syncs + 1);
             Volatile.Write(ref _durable, target);
+            _durableAdvanced.Set();
         }
     }
 

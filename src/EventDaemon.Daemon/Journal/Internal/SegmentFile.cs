@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 using EventDaemon.Daemon.Interop;
 
 namespace EventDaemon.Daemon.Journal.Internal;
@@ -7,6 +6,9 @@ namespace EventDaemon.Daemon.Journal.Internal;
 /// <summary>One open segment: its descriptor, where its next group goes, and the file calls on it.</summary>
 internal sealed unsafe class SegmentFile
 {
+    /// <summary>Zeros written a megabyte at a time: few calls, a small buffer shared by every zeroing.</summary>
+    private static readonly byte[] ZeroChunk = new byte[1 << 20];
+
     private SegmentFile(int fd, string path)
     {
         Fd = fd;
@@ -32,6 +34,30 @@ internal sealed unsafe class SegmentFile
     /// <summary>Writes all of <paramref name="data"/> at <paramref name="offset"/>; errno on failure.</summary>
     public int WriteAt(ReadOnlySpan<byte> data, long offset) => WriteAt(Fd, data, offset);
 
+    /// <summary>
+    /// Writes zeros over [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>)
+    /// a piece at a time, so zeroing a whole segment needs no segment-sized buffer; stops early (and
+    /// returns <c>EINTR</c>) when <paramref name="stopping"/> says so. Returns errno, 0 on success.
+    /// </summary>
+    public int WriteZeros(long offset, long length, Func<bool>? stopping = null)
+    {
+        for (long done = 0; done < length; done += ZeroChunk.Length)
+        {
+            if (stopping?.Invoke() == true)
+            {
+                return Libc.EIntr;
+            }
+
+            int errno = WriteAt(ZeroChunk.AsSpan(0, (int)Math.Min(ZeroChunk.Length, length - done)), offset + done);
+            if (errno != 0)
+            {
+                return errno;
+            }
+        }
+
+        return 0;
+    }
+
     public int Sync() => Libc.fdatasync(Fd) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     public void Close()
@@ -47,8 +73,8 @@ internal sealed unsafe class SegmentFile
     public int Rename(string newPath)
     {
         int rc;
-        fixed (byte* from = NulTerminated(Path))
-        fixed (byte* to = NulTerminated(newPath))
+        fixed (byte* from = Libc.NulTerminated(Path))
+        fixed (byte* to = Libc.NulTerminated(newPath))
         {
             rc = Libc.rename(from, to);
         }
@@ -118,7 +144,7 @@ internal sealed unsafe class SegmentFile
 
     internal static int OpenFd(string path, int flags, out int errno)
     {
-        fixed (byte* p = NulTerminated(path))
+        fixed (byte* p = Libc.NulTerminated(path))
         {
             int fd = Libc.open(p, flags, 0b110_100_000);
             errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
@@ -126,10 +152,4 @@ internal sealed unsafe class SegmentFile
         }
     }
 
-    internal static byte[] NulTerminated(string path)
-    {
-        byte[] bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
-        Encoding.UTF8.GetBytes(path, bytes);
-        return bytes;
-    }
 }

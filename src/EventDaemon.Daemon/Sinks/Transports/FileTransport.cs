@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text;
 using EventDaemon.Daemon.Interop;
 using EventDaemon.Daemon.Sinks.Transports.Internal;
 
@@ -187,10 +186,10 @@ public readonly struct FileTransport : ISinkTransport
             _paths = new byte[rotateBytes > 0 ? keepFiles + 1 : 1][];
             for (int i = 0; i < _paths.Length; i++)
             {
-                _paths[i] = CString(i == 0 ? path : $"{path}.{i}");
+                _paths[i] = Libc.NulTerminated(i == 0 ? path : $"{path}.{i}");
             }
 
-            _directory = CString(System.IO.Path.GetDirectoryName(path) ?? "/");
+            _directory = Libc.NulTerminated(System.IO.Path.GetDirectoryName(path) ?? "/");
         }
 
         public void Open()
@@ -411,13 +410,6 @@ public readonly struct FileTransport : ISinkTransport
             Volatile.Write(ref LastError, message);
             error = message;
             return false;
-        }
-
-        private static byte[] CString(string text)
-        {
-            byte[] bytes = new byte[Encoding.UTF8.GetByteCount(text) + 1];
-            Encoding.UTF8.GetBytes(text, bytes);
-            return bytes;
         }
 
         private static string FsyncName(FsyncMode mode) => mode switch
