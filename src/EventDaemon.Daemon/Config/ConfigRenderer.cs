@@ -41,6 +41,11 @@ public static class ConfigRenderer
             toml.Integer("io_threads", daemon.IoThreads);
         }
 
+        if (daemon.Http is { } http)
+        {
+            toml.String("http", http.ToString());
+        }
+
         foreach (SourceConfig source in config.Sources.Ordered)
         {
             Source(toml, source);

@@ -15,6 +15,8 @@ namespace EventDaemon.Daemon.Config;
 /// <param name="IdleHandoff">Let a source thread run a first-level stage itself when it publishes
 /// while that stage's thread is parked (no wake-up across cores at moderate rates).</param>
 /// <param name="IoThreads">Event-loop threads of each stream source (tcp, unix); 0 = one per CPU.</param>
+/// <param name="Http">The HTTP endpoint's address as written (<c>/health</c>, <c>/ready</c>, <c>/metrics</c>); null = no endpoint.</param>
+/// <param name="HttpEndPoint">What the endpoint binds: <paramref name="Http"/> resolved when the config was checked.</param>
 public sealed record DaemonSettings(
     string ControlSocket,
     int RingSize,
@@ -28,7 +30,9 @@ public sealed record DaemonSettings(
     Duration DrainTimeout,
     bool FuseChains = true,
     bool IdleHandoff = true,
-    int IoThreads = 0)
+    int IoThreads = 0,
+    HostPort? Http = null,
+    System.Net.IPEndPoint? HttpEndPoint = null)
 {
     /// <summary>More event loops than this only add threads: each serves thousands of connections.</summary>
     public const int MaxIoThreads = 64;
