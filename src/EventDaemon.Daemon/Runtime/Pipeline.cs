@@ -1,4 +1,5 @@
 using EventDaemon.Daemon.Config;
+using EventDaemon.Daemon.Journal;
 using EventDaemon.Daemon.Metrics;
 using EventDaemon.Daemon.Sinks;
 using EventDaemon.Daemon.Sources;
@@ -27,6 +28,10 @@ public sealed class Pipeline : IDisposable
     public EventRing Ring { get; }
 
     public BadInputLog Errors { get; }
+
+    /// <summary>The journal (SPEC §7), opened at start and kept across reloads; null without a <c>[journal]</c> table.</summary>
+    /// <remarks><see cref="DaemonJournal.DurableRingSequence"/> is the cheap read of what is durable.</remarks>
+    public DaemonJournal? Journal { get; internal set; }
 
     public List<Source> Sources { get; } = [];
 
@@ -232,6 +237,8 @@ public sealed class Pipeline : IDisposable
             return;
         }
 
+        // After every stage has stopped: the journal stage appends on its own thread until then.
+        Journal?.Dispose();
         DisposeGraphs(Graphs);
         Ring.Dispose();
     }
