@@ -200,6 +200,7 @@ public sealed class DaemonHost : IControlTarget, IDisposable
     {
         while (!_drainRequested.Wait(1000))
         {
+            _pipeline.RetainJournal();
             (double one, _) = _monitor!.Rates();
             _notify.Status(string.Create(CultureInfo.InvariantCulture,
                 $"{one:0} events/s, ring {_pipeline.Ring.Occupancy}/{_pipeline.Ring.Capacity}"));

@@ -108,8 +108,35 @@ public sealed class DaemonJournal : IDisposable
     /// <summary>The journal stage's handler for a graph on <paramref name="ring"/>: one per graph, all on this writer.</summary>
     public JournalHandler Handler(EventReader ring) => new(ring, _writer, LiveBase, WallOffsetNanos);
 
-    /// <summary>Deletes segments every sink has passed while the journal holds more than retention_bytes.</summary>
-    public int Retain(long deliveredSequence) => _writer.Retain(deliveredSequence, Settings.RetentionBytes.Bytes);
+    /// <summary>
+    /// Deletes the oldest segments while the journal holds more than <c>retention_bytes</c>, only those
+    /// every consumer of the main ring has passed (<paramref name="passedRingSequence"/>, a ring sequence
+    /// of this run); and, with <c>when_full = "drop_oldest"</c> while the disk is full, the oldest segment
+    /// whatever was passed, its records counted as lost. Any thread but the stage's; returns the number deleted.
+    /// </summary>
+    public int Retain(long passedRingSequence)
+    {
+        int deleted = _writer.Retain(LiveBase + passedRingSequence, Settings.RetentionBytes.Bytes);
+        if (Settings.WhenFull == JournalWhenFull.DropOldest && _writer.Problem is not null)
+        {
+            IReadOnlyList<JournalSegment> segments = _writer.Segments;
+            if (segments.Count >= 2)
+            {
+                // A segment's records run up to one before the next segment's first; those already
+                // passed were delivered, the rest are lost.
+                long last = segments[1].FirstSequence - 1;
+                long lost = Math.Max(0, last - Math.Max(segments[0].FirstSequence - 1, LiveBase + passedRingSequence));
+                int dropped = _writer.Retain(last, retentionBytes: 0);
+                if (dropped > 0)
+                {
+                    AddLost(lost);
+                    deleted += dropped;
+                }
+            }
+        }
+
+        return deleted;
+    }
 
     /// <summary>Counts events replayed into the ring at start.</summary>
     public void AddReplayed(long events) => Interlocked.Add(ref _replayed, events);

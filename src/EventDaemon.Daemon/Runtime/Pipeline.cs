@@ -84,6 +84,27 @@ public sealed class Pipeline : IDisposable
         return AllStages.FirstOrDefault(stage => stage.Name == name);
     }
 
+    /// <summary>
+    /// Runs the journal's retention: segments every stage of the main ring has passed may go once the
+    /// journal holds more than <c>retention_bytes</c>. Until sinks checkpoint what they delivered, a
+    /// stage's position (its sinks have handed the events to their transport) is what "passed" means.
+    /// </summary>
+    public int RetainJournal()
+    {
+        if (Journal is not { } journal || Graphs.Count == 0)
+        {
+            return 0;
+        }
+
+        long passed = Ring.Sequencer.Cursor.Value;
+        foreach (Stage stage in Graphs[0].Graph.Stages)
+        {
+            passed = Math.Min(passed, stage.Position);
+        }
+
+        return journal.Retain(passed);
+    }
+
     /// <summary>Starts consumers first, then binds sources: nothing is read before it can be processed.</summary>
     public void Start()
     {

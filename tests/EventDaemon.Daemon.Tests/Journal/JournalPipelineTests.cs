@@ -20,7 +20,7 @@ public sealed class JournalPipelineTests : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
-    private EventdConfig Config(string sinkType = "blackhole") => ConfigTesting.Valid($$"""
+    private EventdConfig Config(string retention = "8GiB") => ConfigTesting.Valid($$"""
         [daemon]
         state_dir = "{{_directory.Path}}"
         ring_size = 1024
@@ -30,6 +30,7 @@ public sealed class JournalPipelineTests : IDisposable
 
         [journal]
         segment_bytes = "3MiB"
+        retention_bytes = "{{retention}}"
 
         [sources.in]
         type = "tcp"
@@ -41,7 +42,7 @@ public sealed class JournalPipelineTests : IDisposable
         condition = 'type == "t"'
 
         [sinks.out]
-        type = "{{sinkType}}"
+        type = "blackhole"
         inputs = ["keep"]
         """);
 
@@ -129,5 +130,37 @@ public sealed class JournalPipelineTests : IDisposable
 
         using Pipeline second = PipelineBuilder.Build(config);
         Assert.True(second.Journal!.LiveBase == 10, $"the next start should number on after the 10 journaled events, starts at {second.Journal.LiveBase}");
+    }
+
+    [Fact]
+    public void Retention_DeletesOnlySegmentsEveryStageHasPassed_OnceTheJournalExceedsRetentionBytes()
+    {
+        using Pipeline pipeline = PipelineBuilder.Build(Config(retention: "3MiB"));
+        DaemonJournal journal = pipeline.Journal!;
+        Assert.True(pipeline.RetainJournal() == 0, "an empty journal has nothing to delete");
+
+        // About 64 bytes a record: 150 000 events fill three 3 MiB segments and start a fourth.
+        pipeline.StartGraphs(Sequence.InitialValue);
+        Publish(pipeline.Ring, 0, 150_000);
+        WaitDurable(journal, 149_999);
+        int before = journal.SegmentCount;
+        Assert.True(before >= 3, $"150 000 events should span three segments or more, span {before}");
+        Eventually(() => pipeline.AllStages.All(s => s.Position == 149_999), "every stage should reach the last event");
+
+        int deleted = pipeline.RetainJournal();
+        Assert.True(deleted == before - 1, $"every segment but the one being written should go ({before - 1}), {deleted} went");
+        Assert.True(journal.SegmentCount == 1 && journal.DiskBytes == 3L << 20, $"one segment should stay, {journal.SegmentCount} did ({journal.DiskBytes} bytes)");
+        Assert.True(journal.RecordsLost == 0, $"retention of delivered records loses nothing, counted {journal.RecordsLost}");
+        Assert.True(pipeline.HaltGraphs(TimeSpan.FromSeconds(10)), "the graphs should halt");
+    }
+
+    private static void Eventually(Func<bool> condition, string what)
+    {
+        long deadline = Environment.TickCount64 + 10_000;
+        while (!condition())
+        {
+            Assert.True(Environment.TickCount64 < deadline, $"not within 10 s: {what}");
+            Thread.Sleep(1);
+        }
     }
 }
