@@ -200,7 +200,16 @@ public sealed class DaemonHost : IControlTarget, IDisposable
     {
         while (!_drainRequested.Wait(1000))
         {
-            _pipeline.RetainJournal();
+            try
+            {
+                _pipeline.RetainJournal();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A segment that cannot be deleted stays on disk; the daemon goes on.
+                Log.Warning($"journal retention: {e.Message}");
+            }
+
             (double one, _) = _monitor!.Rates();
             _notify.Status(string.Create(CultureInfo.InvariantCulture,
                 $"{one:0} events/s, ring {_pipeline.Ring.Occupancy}/{_pipeline.Ring.Capacity}"));
