@@ -5,7 +5,7 @@ RID ?= linux-x64
 ARTIFACTS := artifacts
 RESULTS := $(ARTIFACTS)/test-results
 
-.PHONY: all deps build test aot-smoke publish demo install bench-ring bench-micro bench-codec bench-stages bench-journal bench-e2e profile fuzz fuzz-ci clean format
+.PHONY: all deps build test aot-smoke publish demo install bench-ring bench-micro bench-codec bench-stages bench-journal bench-e2e crash-loop profile fuzz fuzz-ci clean format
 
 all: build
 
@@ -52,6 +52,12 @@ bench-codec: deps
 # Filter evaluation and aggregation per event against LINQ / Dictionary over POCOs.
 bench-stages: deps
 	sh scripts/bench-stages.sh
+
+# The journal under kill -9, long run: the crash-loop integration test with 200 kills instead of the
+# test path's 30 (about ten minutes); the daemon must lose no event it reported durable.
+crash-loop: deps publish
+	EVENTD_CRASH_KILLS=200 dotnet test tests/EventDaemon.Daemon.Tests -c $(CONFIG) -nologo \
+	  --filter "FullyQualifiedName~JournalCrashLoopTests"
 
 # Journal write path: pwrite vs pwritev vs mmap (and a growing file) into segments on the real disk,
 # records/s flat out and time to durable at 100k records/s beside a bare fdatasync; artifacts/bench/journal.json

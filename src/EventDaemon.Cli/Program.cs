@@ -14,6 +14,7 @@ public static class Program
           validate --config PATH              check a config; prints file:line:col: message per error
           stats [--json] [--socket PATH]      print the running daemon's counters
           ctl COMMAND [--socket PATH]         send a control command (try: eventd ctl help)
+          journal verify|repair --config PATH check the journal (read-only), or rewrite its damaged segments
           version                             version, commit and build flags
         """;
 
@@ -105,6 +106,24 @@ public static class Program
                     }
 
                     return ControlClient.Run(string.Join(' ', words), socket, Console.Out, Console.Error);
+                }
+
+            case "journal":
+                {
+                    string? config = options.Value("--config");
+                    string verb = options.Remaining() is [var first, ..] ? first : throw new UsageException("journal needs verify or repair");
+                    options.EnsureConsumed(1);
+                    if (config is null)
+                    {
+                        throw new UsageException($"journal {verb} needs --config PATH");
+                    }
+
+                    return verb switch
+                    {
+                        "verify" => Commands.JournalCommand.Verify(config, Console.Out, Console.Error),
+                        "repair" => Commands.JournalCommand.Repair(config, Console.Out, Console.Error),
+                        _ => throw new UsageException($"unknown journal command '{verb}' (verify or repair)"),
+                    };
                 }
 
             case "version" or "--version":

@@ -92,7 +92,7 @@ public static class ConfigLoader
         diagnostics.EndOfSyntaxErrors();
         var context = new BindContext(path, BaseDirectoryOf(path), diagnostics, diagnostics.HasErrors, conditions, checkMachine);
         TomlTable root = TomlTreeBuilder.Build(document, path, diagnostics);
-        (DaemonSettings? daemon, List<ComponentDraft> components) = ConfigBinder.Bind(root, context);
+        (DaemonSettings? daemon, JournalSettings? journal, List<ComponentDraft> components) = ConfigBinder.Bind(root, context);
         Dictionary<ComponentDraft, List<ResolvedInput>>? edges = PipelineGraph.Check(components, context);
         if (diagnostics.HasErrors)
         {
@@ -106,7 +106,7 @@ public static class ConfigLoader
             return new ConfigResult(null, diagnostics.Sorted());
         }
 
-        return new ConfigResult(Build(path, daemon, components, edges), diagnostics.Sorted());
+        return new ConfigResult(Build(path, daemon, components, edges).WithJournal(journal), diagnostics.Sorted());
     }
 
     private static EventdConfig Build(

@@ -46,6 +46,16 @@ public static class ConfigRenderer
             toml.String("http", http.ToString());
         }
 
+        if (config.Journal is { } journal)
+        {
+            toml.Table(JournalBinder.Table);
+            toml.String("dir", journal.Directory);
+            toml.String("segment_bytes", journal.SegmentBytes.ToString());
+            toml.String("retention_bytes", journal.RetentionBytes.ToString());
+            toml.String("fsync", JournalBinder.FsyncChoices.NameOf(journal.Fsync));
+            toml.String("when_full", JournalBinder.WhenFullChoices.NameOf(journal.WhenFull));
+        }
+
         foreach (SourceConfig source in config.Sources.Ordered)
         {
             Source(toml, source);

@@ -39,6 +39,13 @@ public sealed class EventdConfig : IEquatable<EventdConfig>
 
     public Topology Topology { get; }
 
+    /// <summary>The <c>[journal]</c> table; null when the config has none (no journal).</summary>
+    public JournalSettings? Journal { get; private init; }
+
+    /// <summary>This config with <paramref name="journal"/> as its <c>[journal]</c> table.</summary>
+    internal EventdConfig WithJournal(JournalSettings? journal) =>
+        new(SourceName, Daemon, Sources, Transforms, Sinks, Topology) { Journal = journal };
+
     /// <summary>Finds a component of any kind by name.</summary>
     public ComponentConfig? Find(string name) =>
         Sources.TryGetValue(name, out SourceConfig? source) ? source
@@ -49,13 +56,14 @@ public sealed class EventdConfig : IEquatable<EventdConfig>
     public bool Equals(EventdConfig? other) =>
         other is not null
         && Daemon.Equals(other.Daemon)
+        && Equals(Journal, other.Journal)
         && Sources.Equals(other.Sources)
         && Transforms.Equals(other.Transforms)
         && Sinks.Equals(other.Sinks);
 
     public override bool Equals(object? obj) => Equals(obj as EventdConfig);
 
-    public override int GetHashCode() => HashCode.Combine(Daemon, Sources, Transforms, Sinks);
+    public override int GetHashCode() => HashCode.Combine(Daemon, Journal, Sources, Transforms, Sinks);
 
     /// <summary>The effective config as TOML (<see cref="ConfigRenderer"/>).</summary>
     public override string ToString() => ConfigRenderer.Render(this);

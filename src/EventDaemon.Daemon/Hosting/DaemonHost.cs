@@ -101,6 +101,7 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
         }
 
         ReportMemory();
+        ReportJournal();
         try
         {
             _control = ControlServer.Start(config.Daemon.ControlSocket, this);
@@ -169,6 +170,11 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
                 $"drain timed out after {_pipeline.Config.Daemon.DrainTimeout}: {_pipeline.AbandonedEvents} events abandoned (a sink could not deliver them; see sink_errors_total); exit code {AbandonedExitCode}"));
         }
 
+        if (_pipeline.Journal is { } journal && !journal.Close(JournalCloseTimeout))
+        {
+            Log.Error($"journal: what was written in the last {JournalCloseTimeout.TotalSeconds:0} s could not be made durable before exit: {journal.Problem ?? "sync did not finish"}");
+        }
+
         Log.Info($"stopped after {_uptime.Elapsed.TotalSeconds:0.0} s");
         return drained ? 0 : AbandonedExitCode;
     }
@@ -217,9 +223,44 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
     {
         while (!_drainRequested.Wait(1000))
         {
+            try
+            {
+                _pipeline.RetainJournal();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A segment that cannot be deleted stays on disk; the daemon goes on.
+                Log.Warning($"journal retention: {e.Message}");
+            }
+
             (double one, _) = _monitor!.Rates();
             _notify.Status(string.Create(CultureInfo.InvariantCulture,
                 $"{one:0} events/s, ring {_pipeline.Ring.Occupancy}/{_pipeline.Ring.Capacity}"));
+        }
+    }
+
+    /// <summary>How long the exit waits for the journal's last sync: several syncs on a slow disk.</summary>
+    private static readonly TimeSpan JournalCloseTimeout = TimeSpan.FromSeconds(5);
+
+    private void ReportJournal()
+    {
+        if (_pipeline.Journal is not { } journal)
+        {
+            return;
+        }
+
+        Log.Info(string.Create(CultureInfo.InvariantCulture,
+            $"journal {journal.Settings.Directory}: {journal.SegmentCount} segments, next sequence {journal.LiveBase}, fsync {EventDaemon.Daemon.Config.Internal.JournalBinder.FsyncChoices.NameOf(journal.Settings.Fsync)}"));
+        if (journal.TornBytes > 0)
+        {
+            Log.Warning(string.Create(CultureInfo.InvariantCulture,
+                $"journal: a torn final write ({journal.TornBytes} bytes, never durable) was zeroed"));
+        }
+
+        if (journal.DamagedSegments > 0)
+        {
+            Log.Warning(string.Create(CultureInfo.InvariantCulture,
+                $"journal: {journal.DamagedSegments} damaged places met at start (segments with a damaged header are set aside as NAME.damaged; see eventd journal verify)"));
         }
     }
 
@@ -307,6 +348,12 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
             {
                 problems.Add($"stage {stage.Name}: {stage.Processor.FailureCount} events failed, last: {stage.Processor.LastFailure?.Message}");
             }
+        }
+
+        if (p.Journal?.Problem is { } journal)
+        {
+            // Sources are pushed back while it lasts (when_full = "block").
+            problems.Add($"journal blocked: {journal}");
         }
 
         long used = p.Ring.ArenaUsed;

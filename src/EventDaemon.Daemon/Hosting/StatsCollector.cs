@@ -1,4 +1,5 @@
 using System.Globalization;
+using EventDaemon.Daemon.Journal;
 using EventDaemon.Daemon.Metrics;
 using EventDaemon.Daemon.Runtime;
 using EventDaemon.Ring;
@@ -127,6 +128,11 @@ public static class StatsCollector
         Family("arena_capacity_bytes", "gauge", "Payload arena size.").Add(p.Ring.Arena.Capacity);
         Family("arena_used_bytes", "gauge", "Payload bytes of events in flight.").Add(p.Ring.ArenaUsed);
 
+        if (p.Journal is { } journal)
+        {
+            Journal(journal, Family);
+        }
+
         (double one, double ten) = monitor.Rates();
         Family("events_per_second", "gauge", "Events received per second, all sources.")
             .Add(Math.Round(one, 1), ("window", "1s"))
@@ -188,6 +194,23 @@ public static class StatsCollector
         }
 
         return families;
+    }
+
+    /// <summary>The <c>journal_*</c> series of SPEC §7, every one present from start.</summary>
+    private static void Journal(DaemonJournal journal, Func<string, string, string, MetricFamily> family)
+    {
+        family("journal_appended_total", "counter", "Events appended to the journal since start.").Add(journal.Appended);
+        family("journal_durable_sequence", "gauge", "Last journal sequence that is durable (-1: none yet).").Add(journal.DurableSequence);
+        family("journal_bytes", "gauge", "Bytes of segment files on disk (each allocated whole).").Add(journal.DiskBytes);
+        family("journal_segments", "gauge", "Segment files on disk.").Add(journal.SegmentCount);
+        MetricFamily sync = family("journal_sync_seconds", "gauge", "Time one journal fdatasync took since start, by quantile.");
+        foreach ((double q, string label) in LatencyHistogram.ReportedQuantiles)
+        {
+            sync.Add(journal.SyncLatency.ValueAt(q) / 1e9, ("quantile", label));
+        }
+
+        family("journal_replayed_total", "counter", "Events replayed from the journal at start.").Add(journal.Replayed);
+        family("journal_records_lost_total", "counter", "Journal records lost to damage (counted at start and while replaying).").Add(journal.RecordsLost);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using EventDaemon.Daemon.Interop;
 using EventDaemon.Daemon.Journal.Internal;
+using EventDaemon.Stages.Metrics;
 
 namespace EventDaemon.Daemon.Journal;
 
@@ -131,6 +132,9 @@ public sealed class JournalWriter : IDisposable
 
     /// <summary>Syncs run, and the time they took in total.</summary>
     public (long Count, long Nanos) Syncs => (Volatile.Read(ref _syncs), Volatile.Read(ref _syncNanos));
+
+    /// <summary>How long each <c>fdatasync</c> took (<c>journal_sync_seconds</c>); recorded by the syncer thread alone.</summary>
+    public LatencyHistogram SyncLatency { get; } = new();
 
     /// <summary>True once the journal is closing: a write that fails now is not retried.</summary>
     public bool IsStopping => _stopping;
@@ -459,7 +463,9 @@ public sealed class JournalWriter : IDisposable
                 continue;
             }
 
-            Volatile.Write(ref _syncNanos, _syncNanos + (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalNanoseconds);
+            long took = (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalNanoseconds;
+            SyncLatency.Record(took);
+            Volatile.Write(ref _syncNanos, _syncNanos + took);
             Volatile.Write(ref _syncs, _syncs + 1);
             Volatile.Write(ref _durable, target);
             _durableAdvanced.Set();

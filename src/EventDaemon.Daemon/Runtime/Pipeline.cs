@@ -1,4 +1,5 @@
 using EventDaemon.Daemon.Config;
+using EventDaemon.Daemon.Journal;
 using EventDaemon.Daemon.Metrics;
 using EventDaemon.Daemon.Sinks;
 using EventDaemon.Daemon.Sources;
@@ -27,6 +28,10 @@ public sealed class Pipeline : IDisposable
     public EventRing Ring { get; }
 
     public BadInputLog Errors { get; }
+
+    /// <summary>The journal (SPEC §7), opened at start and kept across reloads; null without a <c>[journal]</c> table.</summary>
+    /// <remarks><see cref="DaemonJournal.DurableRingSequence"/> is the cheap read of what is durable.</remarks>
+    public DaemonJournal? Journal { get; internal set; }
 
     public List<Source> Sources { get; } = [];
 
@@ -77,6 +82,27 @@ public sealed class Pipeline : IDisposable
     public Stage? FindStage(string name)
     {
         return AllStages.FirstOrDefault(stage => stage.Name == name);
+    }
+
+    /// <summary>
+    /// Runs the journal's retention: segments every stage of the main ring has passed may go once the
+    /// journal holds more than <c>retention_bytes</c>. Until sinks checkpoint what they delivered, a
+    /// stage's position (its sinks have handed the events to their transport) is what "passed" means.
+    /// </summary>
+    public int RetainJournal()
+    {
+        if (Journal is not { } journal || Graphs.Count == 0)
+        {
+            return 0;
+        }
+
+        long passed = Ring.Sequencer.Cursor.Value;
+        foreach (Stage stage in Graphs[0].Graph.Stages)
+        {
+            passed = Math.Min(passed, stage.Position);
+        }
+
+        return journal.Retain(passed);
     }
 
     /// <summary>Starts consumers first, then binds sources: nothing is read before it can be processed.</summary>
@@ -232,6 +258,8 @@ public sealed class Pipeline : IDisposable
             return;
         }
 
+        // After every stage has stopped: the journal stage appends on its own thread until then.
+        Journal?.Dispose();
         DisposeGraphs(Graphs);
         Ring.Dispose();
     }

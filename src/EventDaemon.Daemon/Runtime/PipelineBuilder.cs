@@ -1,4 +1,5 @@
 using EventDaemon.Daemon.Config;
+using EventDaemon.Daemon.Journal;
 using EventDaemon.Daemon.Metrics;
 using EventDaemon.Daemon.Sinks;
 using EventDaemon.Daemon.Sinks.Transports;
@@ -62,7 +63,19 @@ public static class PipelineBuilder
             }
 
             pipeline.SourceIds = sourceIds;
-            pipeline.Use(BuildGraph<TWait>(pipeline.Ring, config, sourceIds));
+            if (config.Journal is { } journal)
+            {
+                try
+                {
+                    pipeline.Journal = DaemonJournal.Open(journal, MaxEventBytes(config));
+                }
+                catch (JournalException e)
+                {
+                    throw new PipelineException(e.Message);
+                }
+            }
+
+            pipeline.Use(BuildGraph<TWait>(pipeline.Ring, config, sourceIds, journal: pipeline.Journal));
             return pipeline;
         }
         catch
@@ -75,19 +88,20 @@ public static class PipelineBuilder
     /// <summary>Builds (does not start) the consumer graph of <paramref name="config"/> on a ring: at start and on reload.</summary>
     /// <param name="previous">Metrics of the graph being replaced: a stage of the same name and
     /// type keeps its counters across a reload, so totals never go backwards.</param>
+    /// <param name="journal">The daemon's journal, whose stage joins the main ring's graph; null without one.</param>
     public static GraphParts BuildGraph(EventRing ring, EventdConfig config, Dictionary<string, ushort> sourceIds,
-        IReadOnlyList<StageMetrics>? previous = null) =>
+        IReadOnlyList<StageMetrics>? previous = null, DaemonJournal? journal = null) =>
         config.Daemon.WaitStrategy switch
         {
-            WaitStrategyKind.BusySpin => BuildGraph<BusySpinWait>(ring, config, sourceIds, previous),
-            WaitStrategyKind.Yielding => BuildGraph<YieldingWait>(ring, config, sourceIds, previous),
-            WaitStrategyKind.Sleeping => BuildGraph<SleepingWait>(ring, config, sourceIds, previous),
-            WaitStrategyKind.Blocking => BuildGraph<BlockingWait>(ring, config, sourceIds, previous),
-            _ => BuildGraph<AdaptiveWait>(ring, config, sourceIds, previous),
+            WaitStrategyKind.BusySpin => BuildGraph<BusySpinWait>(ring, config, sourceIds, previous, journal),
+            WaitStrategyKind.Yielding => BuildGraph<YieldingWait>(ring, config, sourceIds, previous, journal),
+            WaitStrategyKind.Sleeping => BuildGraph<SleepingWait>(ring, config, sourceIds, previous, journal),
+            WaitStrategyKind.Blocking => BuildGraph<BlockingWait>(ring, config, sourceIds, previous, journal),
+            _ => BuildGraph<AdaptiveWait>(ring, config, sourceIds, previous, journal),
         };
 
     private static GraphParts BuildGraph<TWait>(EventRing mainRing, EventdConfig config, Dictionary<string, ushort> sourceIds,
-        IReadOnlyList<StageMetrics>? previous = null)
+        IReadOnlyList<StageMetrics>? previous = null, DaemonJournal? journal = null)
         where TWait : struct, IWaitStrategy
     {
         GraphPlan plan = GraphPlan.Of(config, sourceIds);
@@ -107,6 +121,14 @@ public static class PipelineBuilder
         // enrich row, twice, so a full buffer still takes one more event before it flushes.
         int bufferBytes = Math.Max(256 * 1024, 2 * (config.Daemon.MaxEventBytes * 6 + 256 + EnrichTable.MaxRowBytes));
         var pins = new Pins(cpus);
+        if (journal is not null)
+        {
+            // A leaf of the main ring beside the first transforms: it waits for nothing, nothing
+            // waits for it, and the ring cannot wrap past it, so an event's bytes stay in the arena
+            // until the journal has copied them. The idle tick writes a group a hand-off left.
+            main.Graph.Add(DaemonJournal.StageName, journal.Handler(main.Reader), after: null, pins.Next(), IdleTick);
+        }
+
         try
         {
             foreach (TopologyStage stage in config.Topology.Stages)
@@ -565,6 +587,10 @@ public static class PipelineBuilder
             _ => throw new PipelineException($"source '{source.Name}': type '{source.TypeName}' is not supported by this build"),
         };
     }
+
+    /// <summary>The largest event any source accepts: one journal write must hold one such record.</summary>
+    private static int MaxEventBytes(EventdConfig config) =>
+        config.Topology.Sources.Select(s => s.MaxEventBytes).Append(config.Daemon.MaxEventBytes).Max();
 
     private static long ArenaBytes(DaemonSettings daemon)
     {

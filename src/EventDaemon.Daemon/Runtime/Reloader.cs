@@ -28,6 +28,11 @@ public static class Reloader
             return new ControlReply(false, "error: reload refused: [daemon] settings changed (ring, arena, sockets or threads); restart eventd to apply them");
         }
 
+        if (!Equals(next.Journal, pipeline.Config.Journal))
+        {
+            return new ControlReply(false, "error: reload refused: [journal] settings changed; restart eventd to apply them (the journal is replayed at start)");
+        }
+
         // Sources: keep the unchanged ones (same settings, wherever they sit in the file).
         var keep = new HashSet<string>(StringComparer.Ordinal);
         foreach (SourceConfig source in next.Topology.Sources)
@@ -61,7 +66,7 @@ public static class Reloader
         GraphParts parts;
         try
         {
-            parts = PipelineBuilder.BuildGraph(pipeline.Ring, next, ids, pipeline.StageMetrics);
+            parts = PipelineBuilder.BuildGraph(pipeline.Ring, next, ids, pipeline.StageMetrics, pipeline.Journal);
         }
         catch (PipelineException e)
         {

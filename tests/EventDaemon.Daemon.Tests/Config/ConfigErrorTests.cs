@@ -84,7 +84,7 @@ public sealed class ConfigErrorTests
     {
         ConfigTesting.Rejects(
             ConfigTesting.Pipeline + "\n\n[sink.extra]\ntype = \"stdout\"\n",
-            "test.toml:9:2: unknown table [sink] (did you mean [sinks]?); a config has [daemon], [sources.NAME], [transforms.NAME] and [sinks.NAME]");
+            "test.toml:9:2: unknown table [sink] (did you mean [sinks]?); a config has [daemon], [journal], [sources.NAME], [transforms.NAME] and [sinks.NAME]");
     }
 
     [Fact]

@@ -3,10 +3,11 @@ namespace EventDaemon.Daemon.Config.Internal;
 /// <summary>Turns the merged TOML tree into the typed model, reporting every problem it meets.</summary>
 internal static class ConfigBinder
 {
-    public static (DaemonSettings? Daemon, List<ComponentDraft> Components) Bind(TomlTable root, BindContext context)
+    public static (DaemonSettings? Daemon, JournalSettings? Journal, List<ComponentDraft> Components) Bind(TomlTable root, BindContext context)
     {
         CheckTopLevel(root, context);
         DaemonSettings? daemon = DaemonBinder.Bind(TableOf(root, ConfigNames.Daemon, context), context);
+        JournalSettings? journal = JournalBinder.Bind(TableOf(root, ConfigNames.Journal, context), daemon, context);
         int defaultMaxEventBytes = daemon?.MaxEventBytes ?? DaemonSettings.DefaultMaxEventBytes;
         long arenaBytes = daemon?.ArenaSize.Bytes ?? long.MaxValue;
 
@@ -39,7 +40,7 @@ internal static class ConfigBinder
             }
         }
 
-        return (daemon, components);
+        return (daemon, journal, components);
     }
 
     private static void CheckTopLevel(TomlTable root, BindContext context)
@@ -54,7 +55,7 @@ internal static class ConfigBinder
             if (entry.Value is TomlTable or TomlTableArray)
             {
                 string suggestion = Suggestions.Closest(entry.Key, ConfigNames.TopLevelTables) is { } match ? $" (did you mean [{match}]?)" : "";
-                context.Error(entry.KeyPosition, $"unknown table [{entry.Key}]{suggestion}; a config has [daemon], [sources.NAME], [transforms.NAME] and [sinks.NAME]");
+                context.Error(entry.KeyPosition, $"unknown table [{entry.Key}]{suggestion}; a config has [daemon], [journal], [sources.NAME], [transforms.NAME] and [sinks.NAME]");
             }
             else if (ConfigNames.DaemonKeys.Contains(entry.Key))
             {

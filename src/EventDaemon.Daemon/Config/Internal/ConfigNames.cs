@@ -7,8 +7,9 @@ internal static class ConfigNames
     public const string Sources = "sources";
     public const string Transforms = "transforms";
     public const string Sinks = "sinks";
+    public const string Journal = "journal";
 
-    public static readonly string[] TopLevelTables = [Daemon, Sources, Transforms, Sinks];
+    public static readonly string[] TopLevelTables = [Daemon, Sources, Transforms, Sinks, Journal];
 
     public static readonly string[] DaemonKeys =
     [

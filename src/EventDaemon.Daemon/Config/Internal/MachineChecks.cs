@@ -95,6 +95,28 @@ internal static class MachineChecks
     }
 
     /// <summary>
+    /// The journal's directory: where <c>run</c> creates it (with its parents) and writes segments,
+    /// so a directory it may write, or one it may create; never on a pseudo file system.
+    /// </summary>
+    public static void JournalDirectory(BindContext context, string path, ConfigPosition at)
+    {
+        string full = Path.TrimEndingDirectorySeparator(path);
+        if (IsPseudo(full))
+        {
+            context.Error(at, $"dir: the journal \"{path}\" would be on a pseudo file system; set state_dir (or dir) to a directory on disk");
+            return;
+        }
+
+        if (File.Exists(full))
+        {
+            context.Error(at, $"dir: the journal \"{path}\" is a file, not a directory");
+            return;
+        }
+
+        WritableDirectory(context, "dir", full, "the journal's directory", at);
+    }
+
+    /// <summary>
     /// The ring's slots and the arena are mapped (and pre-faulted, and maybe locked) at start: their
     /// sum must fit in this machine's memory, or its cgroup's limit when one is set (systemd
     /// <c>MemoryMax</c>). A config for a bigger machine is validated there.

@@ -1,0 +1,152 @@
+using EventDaemon.Daemon.Config;
+using EventDaemon.Events;
+using EventDaemon.Events.Ingest;
+
+namespace EventDaemon.Daemon.Journal;
+
+/// <summary>
+/// The journal as the daemon runs it (SPEC §7): the writer and its threads, opened once at start and
+/// kept across reloads (each graph gets a new <see cref="JournalHandler"/> on the same writer), the
+/// numbering that ties the ring's sequences of this run to the journal's, and what the stats read.
+/// </summary>
+/// <remarks>
+/// The ring numbers events from 0 in every run; the journal numbers them across runs. Live ring
+/// sequence <c>r</c> is journal sequence <see cref="LiveBase"/> + <c>r</c>; ring sequences below
+/// <see cref="FirstLive"/> were replayed from the journal and are not journaled again.
+/// </remarks>
+public sealed class DaemonJournal : IDisposable
+{
+    /// <summary>The journal stage's name in the graph, <c>info</c> and <c>health</c>: the table's
+    /// name in brackets, which no component can be called, so it never meets a transform's.</summary>
+    public const string StageName = "[journal]";
+
+    private readonly JournalWriter _writer;
+
+    private DaemonJournal(JournalSettings settings, JournalWriter writer, long liveBase, long wallOffsetNanos, long tornBytes, int damagedSegments)
+    {
+        Settings = settings;
+        _writer = writer;
+        LiveBase = liveBase;
+        WallOffsetNanos = wallOffsetNanos;
+        TornBytes = tornBytes;
+        DamagedSegments = damagedSegments;
+    }
+
+    public JournalSettings Settings { get; }
+
+    /// <summary>The journal sequence live ring sequence 0 carries: one past the last one recovered at start.</summary>
+    public long LiveBase { get; }
+
+    /// <summary>Ring sequences below this were replayed at start; 0 without a replay.</summary>
+    public long FirstLive { get; private set; }
+
+    /// <summary>Unix time minus the monotonic clock that slots carry, at open: the journal keeps ingest times as Unix time.</summary>
+    public long WallOffsetNanos { get; }
+
+    /// <summary>Bytes of a torn final write zeroed at start (never durable, so never acknowledged).</summary>
+    public long TornBytes { get; }
+
+    /// <summary>Segments whose header was damaged at start (set aside as <c>NAME.damaged</c>, never deleted).</summary>
+    public int DamagedSegments { get; }
+
+    /// <summary>Events appended to the ring from the journal at start (<c>journal_replayed_total</c>).</summary>
+    public long Replayed => Volatile.Read(ref _replayed);
+
+    /// <summary>Records the journal lost to damage, found at start or while replaying (<c>journal_records_lost_total</c>).</summary>
+    public long RecordsLost => Volatile.Read(ref _recordsLost);
+
+    private long _replayed;
+    private long _recordsLost;
+
+    /// <summary>The highest ring sequence of this run that is durable in the journal; -1 before the first.</summary>
+    /// <remarks>What acknowledgements wait for. Acquire read of the syncer's release write; no lock, no allocation.</remarks>
+    public long DurableRingSequence => Math.Max(FirstLive - 1, _writer.DurableSequence - LiveBase);
+
+    /// <summary>The last journal sequence that is durable (<c>journal_durable_sequence</c>); -1 for an empty journal.</summary>
+    public long DurableSequence => _writer.DurableSequence;
+
+    public long Appended => _writer.Appended;
+
+    public long BytesWritten => _writer.BytesWritten;
+
+    /// <summary>Segment files on disk (<c>journal_segments</c>).</summary>
+    public int SegmentCount => _writer.Segments.Count;
+
+    /// <summary>Bytes the journal holds on disk: every segment is allocated whole (<c>journal_bytes</c>).</summary>
+    public long DiskBytes => (long)SegmentCount * Settings.SegmentBytes.Bytes;
+
+    /// <summary>How long each sync took (<c>journal_sync_seconds</c>).</summary>
+    public Stages.Metrics.LatencyHistogram SyncLatency => _writer.SyncLatency;
+
+    /// <summary>Why the journal cannot go on (a full disk, a failing write), or null: what <c>health</c> names.</summary>
+    public string? Problem => _writer.Problem;
+
+    /// <summary>
+    /// Recovers the journal directory (creating it, locking it, zeroing a torn tail) and opens its
+    /// writer. Throws <see cref="JournalException"/> with one line when it cannot be used.
+    /// </summary>
+    public static DaemonJournal Open(JournalSettings settings, int maxEventBytes)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        JournalOptions options = settings.Options(maxEventBytes);
+        JournalState state = JournalState.Recover(options);
+        JournalWriter writer;
+        try
+        {
+            writer = new JournalWriter(options, state);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException)
+        {
+            state.Release();
+            throw new JournalException($"journal: cannot open {settings.Directory}: {e.Message}");
+        }
+
+        long wallOffset = MonotonicClock.UnixNanos() - MonotonicClock.NowNanos();
+        return new DaemonJournal(settings, writer, state.LastSequence + 1, wallOffset, state.TornBytes, state.Damage.Count);
+    }
+
+    /// <summary>The journal stage's handler for a graph on <paramref name="ring"/>: one per graph, all on this writer.</summary>
+    public JournalHandler Handler(EventReader ring) => new(ring, _writer, LiveBase, WallOffsetNanos);
+
+    /// <summary>
+    /// Deletes the oldest segments while the journal holds more than <c>retention_bytes</c>, only those
+    /// every consumer of the main ring has passed (<paramref name="passedRingSequence"/>, a ring sequence
+    /// of this run); and, with <c>when_full = "drop_oldest"</c> while the disk is full, the oldest segment
+    /// whatever was passed, its records counted as lost. Any thread but the stage's; returns the number deleted.
+    /// </summary>
+    public int Retain(long passedRingSequence)
+    {
+        int deleted = _writer.Retain(LiveBase + passedRingSequence, Settings.RetentionBytes.Bytes);
+        if (Settings.WhenFull == JournalWhenFull.DropOldest && _writer.Problem is not null)
+        {
+            IReadOnlyList<JournalSegment> segments = _writer.Segments;
+            if (segments.Count >= 2)
+            {
+                // A segment's records run up to one before the next segment's first; those already
+                // passed were delivered, the rest are lost.
+                long last = segments[1].FirstSequence - 1;
+                long lost = Math.Max(0, last - Math.Max(segments[0].FirstSequence - 1, LiveBase + passedRingSequence));
+                int dropped = _writer.Retain(last, retentionBytes: 0);
+                if (dropped > 0)
+                {
+                    AddLost(lost);
+                    deleted += dropped;
+                }
+            }
+        }
+
+        return deleted;
+    }
+
+    /// <summary>Counts events replayed into the ring at start.</summary>
+    public void AddReplayed(long events) => Interlocked.Add(ref _replayed, events);
+
+    /// <summary>Counts records lost to damage (start-up recovery, replay).</summary>
+    public void AddLost(long records) => Interlocked.Add(ref _recordsLost, records);
+
+    /// <summary>Writes what is buffered and waits until it is durable (at most <paramref name="timeout"/>), then stops the writer's threads.</summary>
+    /// <returns>false when something written could not be made durable in time.</returns>
+    public bool Close(TimeSpan timeout) => _writer.Close(timeout);
+
+    public void Dispose() => _writer.Dispose();
+}
