@@ -170,7 +170,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
             {
                 // Given up (drain timed out, or a reload replaces this sink): counted, not silent.
                 ref StageCounters c = ref _metrics.Counters;
-                Volatile.Write(ref c.DroppedMaxGroups, c.DroppedMaxGroups + _buffer.Count);
+                Volatile.Write(ref c.Abandoned, c.Abandoned + _buffer.Count);
                 _buffer.Clear();
                 _transport.GiveUp();
                 _unfinished = false;

@@ -172,9 +172,10 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
 
         if (entry < 0)
         {
-            // Group key too long, too many open windows, or max_groups reached: counted, never grown.
+            // Group key too long, too many open windows, or max_groups reached: counted by cause, never grown.
             ref StageCounters c = ref _metrics.Counters;
-            Volatile.Write(ref c.DroppedMaxGroups, c.DroppedMaxGroups + 1);
+            ref long cause = ref keyLength < 0 ? ref c.DroppedKeyTooLong : ref w < 0 ? ref c.DroppedOpenWindows : ref c.DroppedMaxGroups;
+            Volatile.Write(ref cause, cause + 1);
         }
         else
         {
