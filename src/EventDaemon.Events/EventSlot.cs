@@ -41,8 +41,9 @@ public struct EventSlot
     [FieldOffset(56)] public ushort SourceId;
     [FieldOffset(58)] public EventFlags Flags;
 
-    /// <summary>Binary frames: offset of the opaque payload within the payload bytes. JSON events:
-    /// enrich row + 1 (0 = none), written by the ring's one enrich stage.</summary>
+    /// <summary>Binary frames: offset of the opaque payload within the payload bytes, written by the
+    /// decoder; 0 for JSON events. Nothing else: a stage's own per-event results live in side arrays
+    /// the stage owns (an enrich stage's matched rows: <c>EnrichRows</c>).</summary>
     [FieldOffset(60)] public int Aux;
 }
 

@@ -155,6 +155,19 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
 
         // The alert is never cleared: a processor runs once, and a Halt() that lands before this
         // thread gets here must still stop it.
+        IdleHandoff.MarkStageThread(true);
+        try
+        {
+            RunLoop();
+        }
+        finally
+        {
+            IdleHandoff.MarkStageThread(false);
+        }
+    }
+
+    private void RunLoop()
+    {
         _handler.OnStart();
         long next = Sequence.Value + 1;
         while (true)

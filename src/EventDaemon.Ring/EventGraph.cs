@@ -308,6 +308,20 @@ public sealed class Stage
         return false;
     }
 
+    /// <summary>The state of every handler of type <typeparamref name="THandler"/> this stage runs,
+    /// in order: a fused stage may run several (two enrich steps on one thread).</summary>
+    public IEnumerable<THandler> Handlers<THandler>()
+        where THandler : struct
+    {
+        foreach (object part in _parts)
+        {
+            if (part is IHandlerHost<THandler> host)
+            {
+                yield return host.Handler;
+            }
+        }
+    }
+
     public IReadOnlyList<Stage> DependsOn { get; }
 
     public ConsumerThread Thread { get; }

@@ -473,22 +473,20 @@ public sealed class IdleHandoffTests
         Assert.True(gc.Collections == 0, $"collections happened during the run: {gc.Describe()}");
     }
 
-    internal sealed class NestLog
+    internal sealed class OnwardLog
     {
         public Sequencer Inner = null!;
         public RingBuffer<TestSlot> InnerRing = null!;
         public IEventProcessor InnerStage = null!;
-        public int Nested;
-        public bool OuterStillOnProducer = true;
-        public bool OuterHandedBack = true;
-        public int TimeoutThread;
+        public long OuterOnProducer;
+        public long InnerRunInside;
     }
 
-    /// <summary>A stage that publishes into a second ring from inside its batch, as a route to
-    /// another ring does, and so may run that ring's idle stage nested in its own lease.</summary>
+    /// <summary>A stage that publishes into a second ring from inside its batch, as an aggregate's
+    /// window output or a route to another ring does.</summary>
     private struct PublishesOnward : IEventHandler<TestSlot>
     {
-        public NestLog Log;
+        public OnwardLog Log;
 
         public readonly void OnStart()
         {
@@ -496,19 +494,22 @@ public sealed class IdleHandoffTests
 
         public readonly void OnEvent(ref TestSlot slot, long sequence, bool endOfBatch)
         {
-            bool outer = StageHandoff.OnProducerThread;
+            if (StageHandoff.OnProducerThread)
+            {
+                Log.OuterOnProducer++;
+            }
+
             long innerBefore = Log.InnerStage.HandedOffBatches;
             PublishOne(Log.Inner, Log.InnerRing);
-            if (outer && Log.InnerStage.HandedOffBatches > innerBefore && Log.Nested == 0)
+            if (Log.InnerStage.HandedOffBatches != innerBefore)
             {
-                // The inner stage ran on this thread inside this batch and gave its lease back.
-                Log.Nested++;
-                Log.OuterStillOnProducer = StageHandoff.OnProducerThread;
-                Log.OuterHandedBack = StageHandoff.TryHandBack();
+                Log.InnerRunInside++;
             }
         }
 
-        public readonly void OnTimeout(long sequence) => Log.TimeoutThread = Environment.CurrentManagedThreadId;
+        public readonly void OnTimeout(long sequence)
+        {
+        }
 
         public readonly void OnShutdown()
         {
@@ -516,7 +517,7 @@ public sealed class IdleHandoffTests
     }
 
     [Fact]
-    public void ANestedBorrow_GivesTheOuterLeaseBack_SoTheOuterStageCanStillHandBack()
+    public void AStagePublishingOnward_WakesTheNextRingsStage_NeverRunsItInsideItsBatch()
     {
         using var outerRing = new RingBuffer<TestSlot>(64);
         using var innerRing = new RingBuffer<TestSlot>(64);
@@ -526,30 +527,83 @@ public sealed class IdleHandoffTests
         using var outer = new EventGraph<TestSlot, AdaptiveWait>(outerRing, outerSequencer);
         var innerLog = new Log();
         Stage innerStage = inner.Add("inner", new Recorder { Log = innerLog });
-        var log = new NestLog { Inner = innerSequencer, InnerRing = innerRing, InnerStage = innerStage.Processor };
+        var log = new OnwardLog { Inner = innerSequencer, InnerRing = innerRing, InnerStage = innerStage.Processor };
         Stage outerStage = outer.Add("outer", new PublishesOnward { Log = log });
         inner.EnableIdleHandoff();
         outer.EnableIdleHandoff();
         inner.Start();
         outer.Start();
 
-        // Publish while both stages sleep lent, until one batch of the outer stage has run the inner
-        // stage nested inside it on this thread.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (log.Nested == 0 && DateTime.UtcNow < deadline)
+        // Publish while both stages sleep lent: the outer stage runs on this thread (a source's),
+        // and the inner one, lent too, would be run inside the outer batch if stages ran onward.
+        const int Events = 20;
+        for (int i = 0; i < Events; i++)
         {
             Assert.True(Wait.Until(() => outerStage.Processor.Barrier.Handoff!.IsLent && innerStage.Processor.Barrier.Handoff!.IsLent,
                 TimeSpan.FromSeconds(10)), "the stages never went to sleep lent to producers");
             PublishOne(outerSequencer, outerRing);
         }
 
-        Assert.True(log.Nested == 1, "no outer batch ever ran the inner stage nested on the producer's thread");
-        Assert.True(log.OuterStillOnProducer, "after the nested batch the outer handler no longer knew it ran on a producer's thread");
-        Assert.True(log.OuterHandedBack, "after the nested batch the outer handler could not hand its stage back");
-        Assert.True(Wait.Until(() => Volatile.Read(ref log.TimeoutThread) != 0, TimeSpan.FromSeconds(10)),
-            "the handed-back outer stage never got its turn on its own thread");
-        Assert.True(log.TimeoutThread != Environment.CurrentManagedThreadId, "the outer stage's turn ran on the producer's thread");
-        Assert.False(StageHandoff.OnProducerThread, "the producer still holds a lease after both batches");
+        Assert.True(Wait.Until(() => innerStage.Position == Events - 1, TimeSpan.FromSeconds(10)),
+            $"the inner stage was not woken for what the outer one published: position {innerStage.Position}");
         Assert.True(outer.Halt(TimeSpan.FromSeconds(10)) && inner.Halt(TimeSpan.FromSeconds(10)), "the stages did not stop");
+        Assert.True(log.OuterOnProducer > 0, "the outer stage never ran on the producer's thread: nothing was tested");
+        Assert.True(log.InnerRunInside == 0, $"the inner stage ran {log.InnerRunInside} times inside the outer stage's batch");
+        Assert.True(innerStage.Processor.HandedOffBatches == 0,
+            $"the inner stage ran {innerStage.Processor.HandedOffBatches} batches on a thread other than its own");
+        Assert.True(innerLog.Seen == Events && innerLog.OutOfOrder == 0, $"inner saw {innerLog.Seen} of {Events}, {innerLog.OutOfOrder} out of order");
+        Assert.False(StageHandoff.OnProducerThread, "the producer still holds a lease after the batches");
+    }
+
+    [Fact]
+    public void ANestedBorrow_RestoresTheOuterLease_SoTheOuterStageCanStillHandBack()
+    {
+        var outer = new IdleHandoff();
+        var inner = new IdleHandoff();
+        outer.Lend();
+        inner.Lend();
+
+        Assert.True(outer.TryBorrow(), "a lent lease could not be borrowed");
+        Assert.True(inner.TryBorrow(), "a second lent lease could not be borrowed inside the first");
+        Assert.True(ReferenceEquals(IdleHandoff.Borrowed, inner), "the innermost lease is not the one the thread holds");
+        inner.Return();
+
+        Assert.True(ReferenceEquals(IdleHandoff.Borrowed, outer), "returning the inner lease did not restore the outer one");
+        Assert.True(StageHandoff.OnProducerThread, "after the inner return the outer handler no longer knows it runs on a producer's thread");
+        Assert.True(StageHandoff.TryHandBack(), "after the inner return the outer stage could not be handed back");
+        Assert.True(outer.IsHandedBack && !inner.IsHandedBack, "the hand-back went to the wrong lease");
+        outer.Return();
+
+        Assert.True(IdleHandoff.Borrowed is null, "the thread still holds a lease after both returns");
+        Assert.True(outer.IsLent && inner.IsLent, "a returned lease is not lent to producers again");
+    }
+
+    [Fact]
+    public void AStageThread_RunsNoIdleStage_ItWakesIt()
+    {
+        using var ring = new RingBuffer<TestSlot>(64);
+        var sequencer = EventGraph<TestSlot, AdaptiveWait>.CreateSequencer(64, multiProducer: false);
+        using var graph = new EventGraph<TestSlot, AdaptiveWait>(ring, sequencer);
+        var log = new Log();
+        Stage stage = graph.Add("stage", new Recorder { Log = log });
+        graph.EnableIdleHandoff();
+        graph.Start();
+
+        // This thread plays a stage's own thread publishing onward (an aggregate's window output).
+        Assert.True(Wait.Until(() => stage.Processor.Barrier.Handoff!.IsLent, TimeSpan.FromSeconds(10)), "the stage never went to sleep lent");
+        IdleHandoff.MarkStageThread(true);
+        try
+        {
+            PublishOne(sequencer, ring);
+        }
+        finally
+        {
+            IdleHandoff.MarkStageThread(false);
+        }
+
+        Assert.True(stage.Processor.HandedOffBatches == 0, "a stage's thread ran another stage's batch");
+        Assert.True(Wait.Until(() => stage.Position == 0, TimeSpan.FromSeconds(10)), "the idle stage was not woken for the event");
+        Assert.True(graph.Halt(TimeSpan.FromSeconds(10)), "stage did not stop");
+        Assert.False(log.EventThreads.Contains(Environment.CurrentManagedThreadId), "the event ran on the publishing stage's thread");
     }
 }

@@ -86,33 +86,42 @@ public static class StatsCollector
         {
             (string, string) label = ("stage", m.Name);
             processed.Add(m.Processed, label);
-            if (m.Type == "aggregate")
+            // Each stage type's own counters, each under its own name (StageCounters, STATS.md).
+            switch (m.Stage)
             {
-                late.Add(m.Late, label);
+                case StageType.Aggregate:
+                    late.Add(m.Late, label);
+                    DropsOf(m.DroppedMaxGroups, "max_groups");
+                    DropsOf(m.DroppedKeyTooLong, "key_too_long");
+                    DropsOf(m.DroppedOpenWindows, "max_open_windows");
+                    break;
+                case StageType.Sink:
+                    // Undelivered events a sink gave up on (drain timeout, or replaced by a reload).
+                    DropsOf(m.Abandoned, "sink_abandoned");
+                    break;
+                case StageType.Throttle:
+                    DropsOf(m.Throttled, "throttled");
+                    break;
+                case StageType.Dedupe:
+                    DropsOf(m.Duplicates, "duplicate");
+                    break;
+                case StageType.Sample:
+                    DropsOf(m.SampledOut, "sampled_out");
+                    break;
             }
 
-            if (m.Type == "aggregate" && m.DroppedMaxGroups > 0)
+            void DropsOf(long count, string reason)
             {
-                dropped.Add(m.DroppedMaxGroups, label, ("reason", "max_groups"));
-            }
-
-            if (m.Kind == "sink" && m.DroppedMaxGroups > 0)
-            {
-                // A sink gave up undelivered events (drain timeout, or replaced by a reload).
-                dropped.Add(m.DroppedMaxGroups, label, ("reason", "sink_abandoned"));
-            }
-
-            // Sample, throttle and dedupe count what their rule dropped in one counter (TransformCounters).
-            string? dropReason = m.Type switch { "throttle" => "throttled", "dedupe" => "duplicate", "sample" => "sampled_out", _ => null };
-            if (dropReason is not null && m.Throttled > 0)
-            {
-                dropped.Add(m.Throttled, label, ("reason", dropReason));
+                if (count > 0)
+                {
+                    dropped.Add(count, label, ("reason", reason));
+                }
             }
 
             List<Stage>? runs = stageOf.GetValueOrDefault(m.Name);
             lag.Add(runs?.Max(s => s.Lag) ?? 0, label);
             handedOff.Add(runs?.Sum(s => s.Processor.HandedOffBatches) ?? 0, label);
-            if (m.Kind == "sink")
+            if (m.Stage == StageType.Sink)
             {
                 written.Add(m.Written, ("sink", m.Name));
                 errors.Add(m.Errors, ("sink", m.Name));
@@ -159,13 +168,13 @@ public static class StatsCollector
         Family("process_resident_memory_bytes", "gauge", "Resident set size.").Add(rss);
         Family("locked_memory_bytes", "gauge", "Memory locked with mlock.").Add(locked);
 
-        bool hasEnrich = p.StageMetrics.Any(m => m.Type == "enrich");
+        bool hasEnrich = p.StageMetrics.Any(m => m.Stage == StageType.Enrich);
         if (hasEnrich)
         {
             MetricFamily hits = Family("enrich_hits_total", "counter", "Events whose join key was found in the table.");
             MetricFamily misses = Family("enrich_misses_total", "counter", "Events whose join key was not found.");
             MetricFamily ratio = Family("enrich_hit_ratio", "gauge", "Share of looked-up events whose join key was found (0 before the first).");
-            foreach (StageMetrics m in p.StageMetrics.Where(m => m.Type == "enrich"))
+            foreach (StageMetrics m in p.StageMetrics.Where(m => m.Stage == StageType.Enrich))
             {
                 long h = m.EnrichHits, miss = m.EnrichMisses;
                 hits.Add(h, ("stage", m.Name));
@@ -174,22 +183,22 @@ public static class StatsCollector
             }
         }
 
-        // The key bounds of throttle and dedupe at work (TransformCounters.KeysOverflow).
-        if (p.StageMetrics.Any(m => m.Type == "throttle"))
+        // The key bounds of throttle and dedupe at work (StageCounters.KeysOverflow, .Evicted).
+        if (p.StageMetrics.Any(m => m.Stage == StageType.Throttle))
         {
             MetricFamily overflow = Family("throttle_keys_overflow_total", "counter", "Events of keys beyond max_keys in their second, let through untracked.");
-            foreach (StageMetrics m in p.StageMetrics.Where(m => m.Type == "throttle"))
+            foreach (StageMetrics m in p.StageMetrics.Where(m => m.Stage == StageType.Throttle))
             {
-                overflow.Add(m.DroppedMaxGroups, ("stage", m.Name));
+                overflow.Add(m.KeysOverflow, ("stage", m.Name));
             }
         }
 
-        if (p.StageMetrics.Any(m => m.Type == "dedupe"))
+        if (p.StageMetrics.Any(m => m.Stage == StageType.Dedupe))
         {
             MetricFamily evictions = Family("dedupe_evictions_total", "counter", "Values forgotten before their window ended, to stay within max_keys.");
-            foreach (StageMetrics m in p.StageMetrics.Where(m => m.Type == "dedupe"))
+            foreach (StageMetrics m in p.StageMetrics.Where(m => m.Stage == StageType.Dedupe))
             {
-                evictions.Add(m.DroppedMaxGroups, ("stage", m.Name));
+                evictions.Add(m.Evicted, ("stage", m.Name));
             }
         }
 

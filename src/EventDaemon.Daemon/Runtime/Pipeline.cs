@@ -220,7 +220,7 @@ public sealed class Pipeline : IDisposable
         {
             if (m.Kind == "sink")
             {
-                sum += m.DroppedMaxGroups;
+                sum += m.Abandoned;
             }
         }
 

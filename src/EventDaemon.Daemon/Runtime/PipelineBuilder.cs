@@ -235,12 +235,6 @@ public static class PipelineBuilder
 
                     case EnrichTransformConfig enrich:
                         {
-                            // The row travels in the slot's one spare field: one enrich per ring.
-                            if (config.Topology.Stages.FirstOrDefault(s => s.Config is EnrichTransformConfig && ctx.Stages.ContainsKey(s.Name)) is { } other)
-                            {
-                                throw new PipelineException($"transform '{enrich.Name}': '{other.Name}' already enriches the events of this stream; one enrich per stream — join both tables into one CSV");
-                            }
-
                             EnrichTable table;
                             try
                             {
@@ -253,7 +247,9 @@ public static class PipelineBuilder
 
                             var field = FieldSelector.Parse(enrich.Field.ToString());
                             int bit = AllocateBit(ctx.Bits, enrich.Name);
-                            placement.Place(i => new EnrichHandler(ring, field, table, reach, bit, parts[i], sp.Split.For(i, n)), null);
+                            // One side array of matched rows per enrich stage, shared by its threads.
+                            var rows = new EnrichRows(ring.Capacity);
+                            placement.Place(i => new EnrichHandler(ring, field, table, reach, bit, parts[i], sp.Split.For(i, n), rows), null);
                             ringOf[stage.Name] = ctx;
                             break;
                         }

@@ -71,7 +71,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
         {
             ref StageCounters counters = ref _metrics.Counters;
             Volatile.Write(ref counters.Processed, counters.Processed + 1);
-            Append(ref slot);
+            Append(ref slot, sequence);
         }
 
         if (endOfBatch && !_buffer.IsEmpty)
@@ -98,7 +98,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
         _transport.Close();
     }
 
-    private void Append(ref EventSlot slot)
+    private void Append(ref EventSlot slot, long sequence)
     {
         if (_unfinished)
         {
@@ -122,7 +122,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
         ReadOnlySpan<byte> payload = _ring.Payload(ref slot);
         int written = _enrich is null
             ? EventJson.Write(ref slot, payload, _buffer.Free)
-            : _enrich.Write(ref slot, payload, _buffer.Free);
+            : _enrich.Write(ref slot, sequence, payload, _buffer.Free);
         _buffer.Commit(written, slot.IngestNanos);
     }
 
@@ -170,7 +170,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
             {
                 // Given up (drain timed out, or a reload replaces this sink): counted, not silent.
                 ref StageCounters c = ref _metrics.Counters;
-                Volatile.Write(ref c.DroppedMaxGroups, c.DroppedMaxGroups + _buffer.Count);
+                Volatile.Write(ref c.Abandoned, c.Abandoned + _buffer.Count);
                 _buffer.Clear();
                 _transport.GiveUp();
                 _unfinished = false;

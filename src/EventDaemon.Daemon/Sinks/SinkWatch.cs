@@ -111,7 +111,7 @@ public sealed class SinkWatch(Action<string> info, Action<string> warning)
             long unblocked = Volatile.Read(ref m.Sink.UnblockedAt);
             long end = unblocked > seen.BlockedSince ? unblocked : now;
             double seconds = Stopwatch.GetElapsedTime(seen.BlockedSince, end).TotalSeconds;
-            long abandoned = m.DroppedMaxGroups - seen.AbandonedBefore;
+            long abandoned = m.Abandoned - seen.AbandonedBefore;
             info(abandoned > 0
                 ? string.Create(CultureInfo.InvariantCulture,
                     $"sink {m.Name}: gave up its blocked batch after {seconds:0.0} s (drain timeout or reload); {abandoned} events abandoned")
@@ -126,7 +126,7 @@ public sealed class SinkWatch(Action<string> info, Action<string> warning)
                 $"sink {m.Name} blocked: peer has not read for {Stopwatch.GetElapsedTime(since, now).TotalSeconds:0} s; {pending} events held by the sink, {lag} waiting in the ring; sources are pushed back"));
             seen.BlockedSince = since;
             seen.MostWaiting = pending + lag;
-            seen.AbandonedBefore = m.DroppedMaxGroups;
+            seen.AbandonedBefore = m.Abandoned;
         }
     }
 

@@ -23,6 +23,9 @@ public sealed class EventReader
         Catalog = catalog;
     }
 
+    /// <summary>The ring's slots: what a stage sizes a per-sequence side array by.</summary>
+    public int Capacity => _ring.Capacity;
+
     /// <summary>The catalog this reader's stage binds its fields and keys to.</summary>
     public FieldCatalog Catalog { get; }
 

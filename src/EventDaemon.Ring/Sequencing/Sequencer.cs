@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using EventDaemon.Ring.Internal;
+using EventDaemon.Ring.Waiting;
 
 namespace EventDaemon.Ring.Sequencing;
 
@@ -48,7 +49,9 @@ public abstract class Sequencer
     /// Producers call this after publishing, outside any lock of theirs: each first-level stage
     /// whose thread is parked is run here, on the producer's thread, for what is published (see
     /// <see cref="EventGraph{T, TWait}.EnableIdleHandoff"/>). Costs one read when the graph has no
-    /// such stage.
+    /// such stage. On a thread that is running a stage (a stage publishing into another ring) the
+    /// stages are woken instead: a stage never runs another ring's stages inside its batch, so
+    /// nothing downstream can hold it (or the source lending it).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RunIdleStages()
@@ -62,6 +65,12 @@ public abstract class Sequencer
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void RunIdle(IIdleStage[] stages)
     {
+        if (IdleHandoff.RunsAStage)
+        {
+            WakeIdle(stages);
+            return;
+        }
+
         foreach (IIdleStage stage in stages)
         {
             stage.RunIfIdle();

@@ -24,6 +24,13 @@ namespace EventDaemon.Ring.Waiting;
 /// it and the stage's thread is woken for a timeout turn, in which the handler does that waiting
 /// where it belongs. Until that turn is over the stage runs only on its own thread, so a stuck sink
 /// fills the ring, as it does without hand-off, rather than holding a source's thread.</para>
+/// <para>Only a source runs idle stages: a thread that is running a stage (its own, or one it
+/// borrowed) and publishes into another ring — an aggregate's window output, a route onward — wakes
+/// that ring's idle stages instead of running them (<see cref="RunsAStage"/>, checked by
+/// <see cref="Sequencing.Sequencer.RunIdleStages"/>). Otherwise a sink behind an aggregate would
+/// run, and could block, on the aggregate's thread — or on the source thread lending it. A handler
+/// that must wait for its output (the aggregate when its output ring is full) publishes only on its
+/// own thread, handing its stage back when it finds itself on a producer's.</para>
 /// </remarks>
 internal sealed partial class IdleHandoff
 {
@@ -47,10 +54,14 @@ internal sealed partial class IdleHandoff
     [ThreadStatic]
     private static IdleHandoff? _borrowed;
 
-    // The lease the borrowing thread held when it took this one (a stage whose handler publishes to
-    // another ring runs that ring's idle stages inside its own batch): restored by Return, so the
-    // outer handler still knows it runs on a producer's thread and can still hand its stage back.
-    // Written and read only by the lease's one holder.
+    /// <summary>True on a stage's own thread while its processor runs.</summary>
+    [ThreadStatic]
+    private static bool _stageThread;
+
+    // The lease the borrowing thread held when it took this one: restored by Return, so the outer
+    // handler still knows it runs on a producer's thread and can still hand its stage back. Sources
+    // never borrow while running a stage (see RunsAStage), but a lease must not depend on every
+    // caller knowing that. Written and read only by the lease's one holder.
     private IdleHandoff? _outer;
 
     /// <summary>A handler asked for the stage's own thread, which has not yet had its timeout turn.</summary>
@@ -58,6 +69,14 @@ internal sealed partial class IdleHandoff
 
     /// <summary>The lease the calling thread holds as a producer, if any.</summary>
     public static IdleHandoff? Borrowed => _borrowed;
+
+    /// <summary>Whether the calling thread is running a stage, its own or a borrowed one: then what
+    /// it publishes wakes idle stages rather than running them on this thread.</summary>
+    public static bool RunsAStage => _stageThread || _borrowed is not null;
+
+    /// <summary>Marks the calling thread as a stage's own thread (true) or no longer one (false):
+    /// a processor's <c>Run</c>, on entry and on exit.</summary>
+    internal static void MarkStageThread(bool running) => _stageThread = running;
 
     /// <summary>Where the consumer sleeps while it lends the lease: producers notify it only when
     /// they cannot run the stage themselves.</summary>

@@ -98,6 +98,12 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         {
             CloseByClock(_state.Now());
         }
+        else
+        {
+            // The turn a hand-back asked for (see EmitClosed): the windows closed on a producer's
+            // thread are published here.
+            EmitClosed();
+        }
     }
 
     public readonly void OnShutdown()
@@ -166,9 +172,10 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
 
         if (entry < 0)
         {
-            // Group key too long, too many open windows, or max_groups reached: counted, never grown.
+            // Group key too long, too many open windows, or max_groups reached: counted by cause, never grown.
             ref StageCounters c = ref _metrics.Counters;
-            Volatile.Write(ref c.DroppedMaxGroups, c.DroppedMaxGroups + 1);
+            ref long cause = ref keyLength < 0 ? ref c.DroppedKeyTooLong : ref w < 0 ? ref c.DroppedOpenWindows : ref c.DroppedMaxGroups;
+            Volatile.Write(ref cause, cause + 1);
         }
         else
         {
@@ -194,16 +201,15 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         if (timestamp - _spec.LatenessNanos > s.Watermark)
         {
             s.Watermark = timestamp - _spec.LatenessNanos;
-            while (s.OpenCount > 0 && s.Oldest().End(window) <= s.Watermark)
-            {
-                Emit(s.Oldest());
-            }
-
+            // A window ends at or before the watermark exactly when it starts before the
+            // watermark's own window: those are closed from now on, whenever they are published.
             long closed = s.Watermark - Mod(s.Watermark, window);
             if (closed > s.ClosedBefore)
             {
                 s.ClosedBefore = closed;
             }
+
+            EmitClosed();
         }
     }
 
@@ -234,16 +240,34 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
     private readonly void CloseByClock(long now)
     {
         AggregateState s = _state;
-        long window = _spec.WindowNanos;
-        while (s.OpenCount > 0 && s.Oldest().End(window) <= now)
-        {
-            Emit(s.Oldest());
-        }
-
-        long current = now - Mod(now, window);
+        long current = now - Mod(now, _spec.WindowNanos);
         if (current > s.ClosedBefore)
         {
             s.ClosedBefore = current;
+        }
+
+        EmitClosed();
+    }
+
+    /// <summary>
+    /// Publishes every window that starts before <see cref="AggregateState.ClosedBefore"/>, oldest
+    /// first — on this stage's own thread only. On a producer's thread (idle hand-off) the stage is
+    /// handed back instead and its thread publishes them in the turn that follows: the output waits
+    /// when its ring is full (a sink behind the aggregate that is stuck), and that wait must never
+    /// hold a source's thread. Nothing else changes meanwhile: the windows are closed (later events
+    /// for them are late, or in processing time join the next window), only not yet published.
+    /// </summary>
+    private readonly void EmitClosed()
+    {
+        AggregateState s = _state;
+        if (s.OpenCount == 0 || s.Oldest().Start >= s.ClosedBefore || StageHandoff.TryHandBack())
+        {
+            return;
+        }
+
+        while (s.OpenCount > 0 && s.Oldest().Start < s.ClosedBefore)
+        {
+            Emit(s.Oldest());
         }
     }
 
@@ -254,8 +278,8 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         byte[] line = s.Line;
         // A group's exact values are sorted here for its quantiles (at most BlockValues of them).
         Span<double> scratch = stackalloc double[GroupTable.BlockValues];
-        // Never runs the output ring's idle stages here: a sink behind the aggregate that blocked
-        // would hold this stage's thread, or a source thread lending it (see IdleHandoff).
+        // Only on this stage's own thread (see EmitClosed), and it wakes the output ring's idle
+        // stages rather than running them: a sink behind the aggregate never runs on this thread.
         IngestBatch batch = _output.BeginBatch(runIdleStages: false);
         try
         {

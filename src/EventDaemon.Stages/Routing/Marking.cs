@@ -12,19 +12,28 @@ namespace EventDaemon.Stages.Routing;
 /// </summary>
 public static class Marking
 {
-    /// <summary>Counts a delivered event and its outcome, records its latency, and returns <paramref name="admitted"/>.</summary>
+    /// <summary>Counts a delivered event, records its latency, and returns <paramref name="admitted"/>
+    /// (a filter: what it refuses is not a drop of its own).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool Counted(bool admitted, ref EventSlot slot, long sequence, bool endOfBatch, StageMetrics metrics, bool countDropped = true)
+    public static bool Counted(bool admitted, ref EventSlot slot, long sequence, bool endOfBatch, StageMetrics metrics)
     {
         ref StageCounters counters = ref metrics.Counters;
         Volatile.Write(ref counters.Processed, counters.Processed + 1);
-        if (!admitted && countDropped)
-        {
-            TransformCounters.Increment(ref TransformCounters.Dropped(metrics));
-        }
-
         metrics.Latency.RecordSampled(sequence, endOfBatch, slot.IngestNanos);
         return admitted;
+    }
+
+    /// <summary>As above, counting a refused event in <paramref name="dropped"/>: the stage type's own
+    /// counter of what its rule dropped (<see cref="StageCounters.Throttled"/>, <c>Duplicates</c>, <c>SampledOut</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Counted(bool admitted, ref EventSlot slot, long sequence, bool endOfBatch, StageMetrics metrics, ref long dropped)
+    {
+        if (!admitted)
+        {
+            TransformCounters.Increment(ref dropped);
+        }
+
+        return Counted(admitted, ref slot, sequence, endOfBatch, metrics);
     }
 
     /// <summary>Sets <paramref name="bit"/> unless the event passed.</summary>

@@ -69,7 +69,7 @@ public struct DedupeHandler : IEventHandler<EventSlot>
             return; // another thread of this stage takes it
         }
 
-        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Admit(ref slot, sequence), ref slot, sequence, endOfBatch, _metrics);
+        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Admit(ref slot, sequence), ref slot, sequence, endOfBatch, _metrics, ref _metrics.Counters.Duplicates);
         Marking.MarkUnless(pass, ref slot, _bit);
     }
 
@@ -94,7 +94,7 @@ public struct DedupeHandler : IEventHandler<EventSlot>
         bool pass = _table.Admit(hash, slot.IngestNanos, out int evicted);
         if (evicted > 0)
         {
-            ref long forgotten = ref TransformCounters.KeysOverflow(_metrics);
+            ref long forgotten = ref _metrics.Counters.Evicted;
             Volatile.Write(ref forgotten, forgotten + evicted);
         }
 

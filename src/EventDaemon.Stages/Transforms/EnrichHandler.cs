@@ -10,16 +10,16 @@ namespace EventDaemon.Stages.Transforms;
 
 /// <summary>
 /// The <c>enrich</c> transform: looks each event's field up in a CSV table and, on a hit, records
-/// the row in the slot so that sinks downstream add the row's columns to the event's line.
-/// Counts hits and misses (<c>enrich_hits_total</c>, <c>enrich_misses_total</c>). Every event that
-/// reaches it passes, hit or miss; its bit in <see cref="EventSlot.Marks"/> is set only on events
-/// that did not reach it, so stages reading this transform see exactly the events that went through it.
+/// the row in its <see cref="EnrichRows"/> so that sinks downstream add the row's columns to the
+/// event's line. Counts hits and misses (<c>enrich_hits_total</c>, <c>enrich_misses_total</c>).
+/// Every event that reaches it passes, hit or miss; its bit in <see cref="EventSlot.Marks"/> is set
+/// only on events that did not reach it, so stages reading this transform see exactly the events
+/// that went through it.
 /// </summary>
 /// <remarks>
-/// <para>The row travels in <see cref="EventSlot.Aux"/> as row + 1 (0 = no row), for JSON events only:
-/// on binary frames <c>Aux</c> locates the opaque payload, so they are looked up and counted but
-/// not enriched. This makes the enrich stage the one writer of <c>Aux</c> on JSON events; one
-/// enrich stage per ring (checked when the pipeline is built).</para>
+/// <para>The row goes to the stage's own side array (<see cref="EnrichRows"/>), not into the slot:
+/// JSON and binary events are enriched alike, and several enrich stages may read one ring, each
+/// adding its columns.</para>
 /// <para>The field's value is matched by its text (<see cref="FieldSelector"/>): a string
 /// unescaped, a number by its JSON token (<c>42</c> matches the CSV key <c>42</c>). An event
 /// without the field is a miss.</para>
@@ -33,8 +33,12 @@ public struct EnrichHandler : IEventHandler<EventSlot>
     private readonly Reach _reach;
     private readonly ulong _bit;
     private readonly StageMetrics _metrics;
+    private readonly EnrichRows _rows;
 
-    public EnrichHandler(EventReader ring, FieldSelector field, EnrichTable table, Reach reach, int markBit, StageMetrics metrics, Partition partition = default)
+    /// <param name="rows">Where the matched rows go: one per stage, shared by its threads when it is
+    /// split; by default a new one sized like the ring.</param>
+    public EnrichHandler(EventReader ring, FieldSelector field, EnrichTable table, Reach reach, int markBit, StageMetrics metrics,
+        Partition partition = default, EnrichRows? rows = null)
     {
         ArgumentNullException.ThrowIfNull(field);
         ArgumentNullException.ThrowIfNull(table);
@@ -45,9 +49,17 @@ public struct EnrichHandler : IEventHandler<EventSlot>
         _reach = reach;
         _bit = 1UL << markBit;
         _metrics = metrics;
+        _rows = rows ?? new EnrichRows(ring.Capacity);
+        if (_rows.Capacity != ring.Capacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rows), _rows.Capacity, $"sized for another ring: this one has {ring.Capacity} slots");
+        }
     }
 
     public readonly EnrichTable Table => _table;
+
+    /// <summary>The rows this stage matched, by sequence, for the sinks after it.</summary>
+    public readonly EnrichRows Rows => _rows;
 
     public readonly void OnStart()
     {
@@ -65,6 +77,7 @@ public struct EnrichHandler : IEventHandler<EventSlot>
         {
             // Atomic: stages that run in parallel on the same slot own different bits of one word.
             Interlocked.Or(ref slot.Marks, _bit);
+            _rows.Set(sequence, -1);
             return;
         }
 
@@ -79,13 +92,11 @@ public struct EnrichHandler : IEventHandler<EventSlot>
             row = _table.Find(FieldSelector.Text(payload, offset, length, escaped, scratch));
         }
 
+        // Every sequence, hit or miss: the cell still holds the row of the event a lap ago.
+        _rows.Set(sequence, row);
         if (row >= 0)
         {
             Volatile.Write(ref counters.EnrichHits, counters.EnrichHits + 1);
-            if ((slot.Flags & EventFlags.Binary) == 0)
-            {
-                slot.Aux = row + 1;
-            }
         }
         else
         {
@@ -102,8 +113,4 @@ public struct EnrichHandler : IEventHandler<EventSlot>
     public readonly void OnShutdown()
     {
     }
-
-    /// <summary>The table row recorded in a JSON event's slot by an enrich stage, or -1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int RowOf(ref readonly EventSlot slot) => (slot.Flags & EventFlags.Binary) == 0 ? slot.Aux - 1 : -1;
 }

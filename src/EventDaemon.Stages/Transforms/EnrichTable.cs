@@ -258,30 +258,41 @@ public sealed class EnrichTable
     /// </summary>
     public int WriteEnriched(ReadOnlySpan<byte> jsonLine, int row, Span<byte> destination)
     {
+        jsonLine.CopyTo(destination);
+        return AddColumns(destination, jsonLine.Length, row);
+    }
+
+    /// <summary>
+    /// Adds the row's columns, in place, as the last members of the JSON object in
+    /// <c>line[..length]</c> (see <see cref="WriteEnriched"/>); <paramref name="line"/> must have
+    /// <see cref="MaxRenderedLength"/> bytes to spare. Returns the new length. Several tables add
+    /// theirs one after the other. Does not allocate.
+    /// </summary>
+    public int AddColumns(Span<byte> line, int length, int row)
+    {
         ReadOnlySpan<byte> columns = RenderedColumns(row);
-        int close = jsonLine.LastIndexOf((byte)'}');
+        int close = line[..length].LastIndexOf((byte)'}');
         if (close < 0 || columns.IsEmpty)
         {
-            jsonLine.CopyTo(destination);
-            return jsonLine.Length;
+            return length;
         }
 
         int last = close - 1;
-        while (last >= 0 && jsonLine[last] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+        while (last >= 0 && line[last] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
         {
             last--;
         }
 
         // An empty object takes the members without the leading comma.
-        if (last >= 0 && jsonLine[last] == (byte)'{')
+        if (last >= 0 && line[last] == (byte)'{')
         {
             columns = columns[1..];
         }
 
-        jsonLine[..close].CopyTo(destination);
-        columns.CopyTo(destination[close..]);
-        jsonLine[close..].CopyTo(destination[(close + columns.Length)..]);
-        return jsonLine.Length + columns.Length;
+        // The closing brace and what follows it move right (an overlapping copy: memmove).
+        line[close..length].CopyTo(line[(close + columns.Length)..]);
+        columns.CopyTo(line[close..]);
+        return length + columns.Length;
     }
 
     /// <summary>A JSON string literal: quotes, backslashes and control characters escaped.</summary>

@@ -46,7 +46,7 @@ public struct FilterHandler : IEventHandler<EventSlot>
         }
 
         bool pass = _reach.Delivers(ref slot)
-            && Marking.Counted(_program.Evaluate(in view), ref slot, sequence, endOfBatch, _metrics, countDropped: false);
+            && Marking.Counted(_program.Evaluate(in view), ref slot, sequence, endOfBatch, _metrics);
         Marking.MarkUnless(pass, ref slot, _bit);
     }
 

@@ -64,7 +64,7 @@ public struct SampleHandler : IEventHandler<EventSlot>
             return; // another thread of this stage takes it
         }
 
-        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Decide(ref slot, sequence), ref slot, sequence, endOfBatch, _metrics);
+        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Decide(ref slot, sequence), ref slot, sequence, endOfBatch, _metrics, ref _metrics.Counters.SampledOut);
         Marking.MarkUnless(pass, ref slot, _bit);
     }
 

@@ -74,7 +74,7 @@ public struct ThrottleHandler : IEventHandler<EventSlot>
             return; // another thread of this stage takes it
         }
 
-        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Admit(ref slot, sequence), ref slot, sequence, endOfBatch, _metrics);
+        bool pass = _reach.Delivers(ref slot) && Marking.Counted(Admit(ref slot, sequence), ref slot, sequence, endOfBatch, _metrics, ref _metrics.Counters.Throttled);
         Marking.MarkUnless(pass, ref slot, _bit);
     }
 
@@ -112,7 +112,7 @@ public struct ThrottleHandler : IEventHandler<EventSlot>
             case ThrottleState.Verdict.Pass:
                 return true;
             case ThrottleState.Verdict.Overflow:
-                TransformCounters.Increment(ref TransformCounters.KeysOverflow(_metrics));
+                TransformCounters.Increment(ref _metrics.Counters.KeysOverflow);
                 return true;
             default:
                 return false;

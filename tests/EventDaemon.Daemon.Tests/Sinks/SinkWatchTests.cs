@@ -79,7 +79,7 @@ public sealed class SinkWatchTests
         _sink.Sink.BlockedSince = start;
         _sink.Sink.Pending = 700;
         Check(start + 12 * Stopwatch.Frequency);
-        _sink.Counters.DroppedMaxGroups = 700;
+        _sink.Counters.Abandoned = 700;
         _sink.Sink.BlockedSince = 0;
         _sink.Sink.Pending = 0;
         Check(start + 13 * Stopwatch.Frequency);

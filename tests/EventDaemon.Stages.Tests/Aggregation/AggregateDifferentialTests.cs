@@ -191,7 +191,9 @@ public class AggregateDifferentialTests
         }
 
         Assert.True(h.Metrics.Late == reference.Late, $"{context}: events_late_total should be {reference.Late} but was {h.Metrics.Late}");
-        Assert.True(h.Metrics.DroppedMaxGroups == reference.Dropped, $"{context}: max_groups drops should be {reference.Dropped} but were {h.Metrics.DroppedMaxGroups}");
+        long dropped = h.Metrics.DroppedMaxGroups + h.Metrics.DroppedOpenWindows;
+        Assert.True(dropped == reference.Dropped,
+            $"{context}: max_groups and max_open_windows drops should be {reference.Dropped} but were {h.Metrics.DroppedMaxGroups} + {h.Metrics.DroppedOpenWindows}");
     }
 
     internal static AggregateSpec Spec(bool eventTime, long lateness, int maxGroups, AggregateMetrics metrics, GroupField[]? groupBy = null) => new()

@@ -114,7 +114,8 @@ public class AggregateHandlerTests
         h.Push("""{"ts":1764151200000000002,"type":"a","key":"short"}""");
         h.Drain();
 
-        Assert.True(h.Metrics.DroppedMaxGroups == 1, $"a group key over {AggregateSpec.MaxKeyBytes} bytes should be dropped and counted once, counted {h.Metrics.DroppedMaxGroups}");
+        Assert.True(h.Metrics.DroppedKeyTooLong == 1 && h.Metrics.DroppedMaxGroups == 0,
+            $"a group key over {AggregateSpec.MaxKeyBytes} bytes should be dropped and counted once as too long: {h.Metrics.DroppedKeyTooLong} too long, {h.Metrics.DroppedMaxGroups} max_groups");
         Assert.True(h.Lines.Count == 1 && h.Lines[0].Json.Contains("\"short\"", StringComparison.Ordinal), $"only the short key's group should be written: {string.Join("\n", h.Lines.Select(l => l.Json))}");
     }
 
@@ -221,7 +222,8 @@ public class AggregateHandlerTests
         }
 
         Assert.True(h.OpenWindows == AggregateSpec.MaxOpenWindows, $"at most {AggregateSpec.MaxOpenWindows} windows may be open, {h.OpenWindows} are");
-        Assert.True(h.Metrics.DroppedMaxGroups == 6, $"events for windows beyond the bound should be dropped and counted: 6 expected, {h.Metrics.DroppedMaxGroups} counted");
+        Assert.True(h.Metrics.DroppedOpenWindows == 6 && h.Metrics.DroppedMaxGroups == 0,
+            $"events for windows beyond the bound should be dropped and counted as such: 6 expected, {h.Metrics.DroppedOpenWindows} counted ({h.Metrics.DroppedMaxGroups} as max_groups)");
         h.Drain();
         Assert.True(h.Lines.Count == AggregateSpec.MaxOpenWindows, $"drain should emit every open window, {h.Lines.Count} lines");
         long[] starts = h.Lines.Select(l => l.Slot.Timestamp).ToArray();

@@ -36,7 +36,7 @@ public class DedupeHandlerTests
             Assert.True(Passes(ref dedupe, ring, """{"id":"x"}""", at) == passes, $"id x at +{at - t0} ns should {(passes ? "pass" : "be dropped")}");
         }
 
-        Assert.True(metrics.Throttled == 4, $"four repeats should be counted as duplicates, {metrics.Throttled} were");
+        Assert.True(metrics.Duplicates == 4, $"four repeats should be counted as duplicates, {metrics.Duplicates} were");
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public class DedupeHandlerTests
             Assert.True(dedupe.Remembered <= MaxKeys, $"after {i + 1} values {dedupe.Remembered} are remembered, more than max_keys {MaxKeys}");
         }
 
-        Assert.True(metrics.DroppedMaxGroups > 0, "values forgotten within their window should be counted");
+        Assert.True(metrics.Evicted > 0, "values forgotten within their window should be counted");
         Assert.False(Passes(ref dedupe, ring, """{"id":"v999"}""", 1001 * Second), "the most recent value is still remembered");
         Assert.False(Passes(ref dedupe, ring, """{"id":"v980"}""", 1001 * Second), "recent values are still remembered");
         Assert.True(Passes(ref dedupe, ring, """{"id":"v0"}""", 1001 * Second), "the oldest value was forgotten first, so its repeat passes");
@@ -91,7 +91,7 @@ public class DedupeHandlerTests
             Assert.True(Passes(ref dedupe, ring, $$"""{"id":"v{{i}}"}""", i * Second / 4), $"v{i} is new");
         }
 
-        Assert.True(metrics.DroppedMaxGroups == 0, $"no live value should be forgotten when expired ones make room; {metrics.DroppedMaxGroups} were");
+        Assert.True(metrics.Evicted == 0, $"no live value should be forgotten when expired ones make room; {metrics.Evicted} were");
         Assert.True(dedupe.Remembered <= 16, $"{dedupe.Remembered} remembered, more than max_keys");
     }
 
@@ -123,7 +123,7 @@ public class DedupeHandlerTests
             Assert.True(Passes(ref dedupe, ring, $$"""{"key":"{{key}}"}""", now) == expected, $"seed {seed}, event {i}: {key} should {(expected ? "pass" : "be dropped")}");
         }
 
-        Assert.True(metrics.Throttled == duplicates && duplicates > 0, $"seed {seed}: {duplicates} duplicates expected, {metrics.Throttled} counted");
+        Assert.True(metrics.Duplicates == duplicates && duplicates > 0, $"seed {seed}: {duplicates} duplicates expected, {metrics.Duplicates} counted");
     }
 
     private static bool Passes(ref DedupeHandler dedupe, TestRing ring, string json, long arrival) =>

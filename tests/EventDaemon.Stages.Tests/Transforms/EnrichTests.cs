@@ -150,25 +150,73 @@ public class EnrichHandlerTests
 
         ref EventSlot slot = ref ring[ring.Cursor];
         Assert.True(marks == 0, $"{json}: every event that reaches enrich passes it, hit or miss; marks {marks:b}");
-        Assert.True((EnrichHandler.RowOf(in slot) >= 0) == hit, $"{json}: should {(hit ? "" : "not ")}record a row; Aux = {slot.Aux}");
+        Assert.True((enrich.Rows.RowOf(ring.Cursor) >= 0) == hit, $"{json}: should {(hit ? "" : "not ")}record a row; row {enrich.Rows.RowOf(ring.Cursor)}");
+        Assert.True(slot.Aux == 0, $"{json}: the row goes to the stage's side array, not the slot; Aux = {slot.Aux}");
         Assert.True(metrics.EnrichHits == (hit ? 1 : 0) && metrics.EnrichMisses == (hit ? 0 : 1), $"{json}: hits {metrics.EnrichHits}, misses {metrics.EnrichMisses}");
     }
 
     [Fact]
-    public void TypeAndKeyFields_AndBinaryFramesCountedButNotMarkedWithARow()
+    public void TypeAndKeyFields_AndBinaryFrames_AreEnrichedAlike()
     {
         using var ring = new TestRing();
         StageMetrics metrics = StageDriver.Metrics("enrich");
         EnrichTable table = EnrichTableTests.Parse("k,v\nsay \"hi\",1\n");
         var enrich = new EnrichHandler(ring.Ring.Reader, FieldSelector.Parse("key"), table, FromSourceZero, Bit, metrics);
         StageDriver.Push(ref enrich, ring, """{"key":"say \"hi\""}""");
-        Assert.True(EnrichHandler.RowOf(in ring[ring.Cursor]) == 0, "an escaped key should match its unescaped table key");
+        Assert.True(enrich.Rows.RowOf(ring.Cursor) == 0, "an escaped key should match its unescaped table key");
 
         long binary = ring.AppendBinary("t", "say \"hi\"");
         int aux = ring[binary].Aux;
         enrich.OnEvent(ref ring[binary], binary, true);
-        Assert.True(ring[binary].Aux == aux && EnrichHandler.RowOf(in ring[binary]) == -1, "a binary frame's Aux locates its payload and must not change");
-        Assert.True(metrics.EnrichHits == 2, $"the binary frame's lookup still counts as a hit: {metrics.EnrichHits}");
+        Assert.True(enrich.Rows.RowOf(binary) == 0, "a binary frame's key should match and record its row like a JSON event's");
+        Assert.True(ring[binary].Aux == aux, "a binary frame's Aux locates its payload and must not change");
+        Assert.True(metrics.EnrichHits == 2, $"both lookups should count as hits: {metrics.EnrichHits}");
+    }
+
+    [Fact]
+    public void TwoEnrichStagesOnOneRing_EachKeepItsOwnRows()
+    {
+        using var ring = new TestRing();
+        StageMetrics users = StageDriver.Metrics("users");
+        StageMetrics places = StageDriver.Metrics("places");
+        var byUser = new EnrichHandler(ring.Ring.Reader, FieldSelector.Parse(".user"), EnrichTableTests.Parse("id,name\nu0,Zoe\nu1,Anna\n"), FromSourceZero, Bit, users);
+        var byPlace = new EnrichHandler(ring.Ring.Reader, FieldSelector.Parse(".place"), EnrichTableTests.Parse("id,city\np1,Oslo\n"), FromSourceZero, Bit + 1, places);
+        long both = ring.AppendJson("""{"user":"u1","place":"p1"}""");
+        long userOnly = ring.AppendJson("""{"user":"u0","place":"p9"}""");
+        foreach (long s in new[] { both, userOnly })
+        {
+            byUser.OnEvent(ref ring[s], s, true);
+            byPlace.OnEvent(ref ring[s], s, true);
+        }
+
+        Assert.True(byUser.Rows.RowOf(both) == 1 && byPlace.Rows.RowOf(both) == 0,
+            $"each stage should record its own row: users {byUser.Rows.RowOf(both)}, places {byPlace.Rows.RowOf(both)}");
+        Assert.True(byUser.Rows.RowOf(userOnly) == 0 && byPlace.Rows.RowOf(userOnly) == -1,
+            $"a miss in one stage must not hide the other's hit: users {byUser.Rows.RowOf(userOnly)}, places {byPlace.Rows.RowOf(userOnly)}");
+    }
+
+    [Fact]
+    public void ARowIsClearedWhenTheSlotComesRoundAgain()
+    {
+        using var ring = new TestRing(slots: 4);
+        StageMetrics metrics = StageDriver.Metrics("enrich");
+        var enrich = new EnrichHandler(ring.Ring.Reader, FieldSelector.Parse(".user"), EnrichTableTests.Parse("id\nu1\n"), FromSourceZero, Bit, metrics);
+        long hit = ring.AppendJson("""{"user":"u1"}""");
+        enrich.OnEvent(ref ring[hit], hit, true);
+        for (int i = 0; i < 3; i++)
+        {
+            long other = ring.AppendJson("""{"user":"u1"}""");
+            enrich.OnEvent(ref ring[other], other, true);
+        }
+
+        long missLap = ring.AppendJson("""{"user":"nobody"}""");
+        Assert.True((missLap & 3) == (hit & 3), "the test needs the miss on the hit's slot");
+        enrich.OnEvent(ref ring[missLap], missLap, true);
+        Assert.True(enrich.Rows.RowOf(missLap) == -1, $"a miss a lap later still reads the old hit's row {enrich.Rows.RowOf(missLap)}");
+
+        long unreached = ring.AppendJson("""{"user":"u1"}""", sourceId: 2);
+        enrich.OnEvent(ref ring[unreached], unreached, true);
+        Assert.True(enrich.Rows.RowOf(unreached) == -1, $"an event that did not reach the stage reads the row {enrich.Rows.RowOf(unreached)} of the event a lap before");
     }
 
     [Fact]

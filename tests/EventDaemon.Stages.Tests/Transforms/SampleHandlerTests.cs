@@ -28,7 +28,7 @@ public class SampleHandlerTests
         }
 
         Assert.True(passed.Count == 250 && passed.All(i => i % 4 == 0), $"events 0, 4, 8, … should pass: 250 expected, {passed.Count} passed, first [{string.Join(",", passed.Take(5))}]");
-        Assert.True(metrics.Throttled == 750 && metrics.Processed == 1000, $"750 sampled out should be counted of 1000 processed: {metrics.Throttled} of {metrics.Processed}");
+        Assert.True(metrics.SampledOut == 750 && metrics.Processed == 1000, $"750 sampled out should be counted of 1000 processed: {metrics.SampledOut} of {metrics.Processed}");
     }
 
     [Fact]
@@ -87,8 +87,8 @@ public class SampleHandlerTests
         var sample = new SampleHandler(ring.Ring.Reader, 1, FieldSelector.Parse("key"), FromSourceZero, Bit, metrics);
         Assert.True(Passes(ref sample, ring, """{"key":"a"}""") && Passes(ref sample, ring, """{"type":"b"}"""), "rate 1 should keep every event");
         ulong marks = StageDriver.Push(ref sample, ring, """{"key":"a"}""", sourceId: 3);
-        Assert.True(marks == 1UL << Bit && metrics.Processed == 2 && metrics.Throttled == 0,
-            $"an event that does not reach the stage is marked but neither processed nor counted as sampled out: marks {marks:b}, processed {metrics.Processed}, dropped {metrics.Throttled}");
+        Assert.True(marks == 1UL << Bit && metrics.Processed == 2 && metrics.SampledOut == 0,
+            $"an event that does not reach the stage is marked but neither processed nor counted as sampled out: marks {marks:b}, processed {metrics.Processed}, dropped {metrics.SampledOut}");
         Assert.Throws<ArgumentOutOfRangeException>(() => new SampleHandler(ring.Ring.Reader, 0, null, FromSourceZero, Bit, metrics));
     }
 

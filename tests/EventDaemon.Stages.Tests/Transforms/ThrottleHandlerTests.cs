@@ -78,7 +78,7 @@ public class ThrottleHandlerTests
 
         Assert.False(Passes(ref throttle, ring, """{"key":"a"}""", Base + 5), "tracked keys are still throttled");
         Assert.True(throttle.KeysThisSecond == 2, $"at most max_keys keys are tracked, {throttle.KeysThisSecond} are");
-        Assert.True(metrics.DroppedMaxGroups == 3, $"three events of an untracked key should be counted as overflow, {metrics.DroppedMaxGroups} were");
+        Assert.True(metrics.KeysOverflow == 3, $"three events of an untracked key should be counted as overflow, {metrics.KeysOverflow} were");
         Assert.True(Passes(ref throttle, ring, """{"key":"c"}""", Base + Second) && !Passes(ref throttle, ring, """{"key":"c"}""", Base + Second + 1),
             "in the next second the key is tracked and throttled");
     }
@@ -140,8 +140,8 @@ public class ThrottleHandlerTests
             Assert.True(actual == expected, $"seed {seed}, event {i} ({user} at +{now - Base} ns): expected {(expected ? "pass" : "throttled")}");
         }
 
-        Assert.True(metrics.Throttled == throttled && metrics.DroppedMaxGroups == overflow,
-            $"seed {seed}: throttled {metrics.Throttled} (expected {throttled}), overflow {metrics.DroppedMaxGroups} (expected {overflow})");
+        Assert.True(metrics.Throttled == throttled && metrics.KeysOverflow == overflow,
+            $"seed {seed}: throttled {metrics.Throttled} (expected {throttled}), overflow {metrics.KeysOverflow} (expected {overflow})");
         Assert.True(throttled > 0 && overflow > 0, $"seed {seed}: the stream should exercise both the limit and max_keys");
     }
 

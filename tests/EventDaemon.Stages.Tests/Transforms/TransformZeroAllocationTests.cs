@@ -41,7 +41,7 @@ public class TransformZeroAllocationTests
         StageMetrics metrics = StageDriver.Metrics("throttle");
         var throttle = new ThrottleHandler(ring.Ring.Reader, 3, FieldSelector.Parse("key"), 8, FromSourceZero, 1, metrics, wallOffsetNanos: 0);
         AssertNoAllocation(ref throttle, ring, "throttle", (i, s) => ring[s].IngestNanos = i * (Second / 5000));
-        Assert.True(metrics.Throttled > 0 && metrics.DroppedMaxGroups > 0, $"the run should throttle and overflow max_keys: {metrics.Throttled}, {metrics.DroppedMaxGroups}");
+        Assert.True(metrics.Throttled > 0 && metrics.KeysOverflow > 0, $"the run should throttle and overflow max_keys: {metrics.Throttled}, {metrics.KeysOverflow}");
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public class TransformZeroAllocationTests
         StageMetrics metrics = StageDriver.Metrics("dedupe");
         var dedupe = new DedupeHandler(ring.Ring.Reader, FieldSelector.Parse(".n"), Second, 32, FromSourceZero, 1, metrics);
         AssertNoAllocation(ref dedupe, ring, "dedupe", (i, s) => ring[s].IngestNanos = i * (Second / 10_000));
-        Assert.True(metrics.Throttled > 0 && metrics.DroppedMaxGroups > 0, $"the run should drop repeats and forget values: {metrics.Throttled}, {metrics.DroppedMaxGroups}");
+        Assert.True(metrics.Duplicates > 0 && metrics.Evicted > 0, $"the run should drop repeats and forget values: {metrics.Duplicates}, {metrics.Evicted}");
     }
 
     [Fact]

@@ -67,8 +67,7 @@ internal static class PipelineGraph
     /// A stream is the events one ring carries: the sources' (the main ring), or one aggregate's
     /// results (a ring of its own). A stage reads one stream; each filter, sample, throttle, dedupe
     /// and enrich takes one pass/fail bit of that ring's 64, a route one per output plus its
-    /// unmatched one; sources are bits of the same word; an enrich's row travels in the slot's one
-    /// spare field, so one enrich per stream.
+    /// unmatched one; sources are bits of the same word.
     /// </remarks>
     private static void ReportLimits(List<ComponentDraft> components, Dictionary<ComponentDraft, List<ResolvedInput>> edges, BindContext context)
     {
@@ -89,7 +88,6 @@ internal static class PipelineGraph
 
         var streamOf = new Dictionary<ComponentDraft, string>();
         var bitsUsed = new Dictionary<string, int>(StringComparer.Ordinal);
-        var enrichOf = new Dictionary<string, ComponentDraft>(StringComparer.Ordinal);
         foreach (ComponentDraft source in sources)
         {
             streamOf[source] = MainStream;
@@ -115,18 +113,10 @@ internal static class PipelineGraph
             }
 
             stream ??= MainStream;
-            switch (stage.Config)
+            if (stage.Config is AggregateTransformConfig)
             {
-                case AggregateTransformConfig:
-                    streamOf[stage] = stage.Name;
-                    continue;
-                case EnrichTransformConfig when enrichOf.TryGetValue(stream, out ComponentDraft? other):
-                    context.Error(stage.Position,
-                        $"transform '{stage.Name}': '{other.Name}' already enriches the {Describe(stream)} stream; one enrich per stream — join both tables into one CSV");
-                    break;
-                case EnrichTransformConfig:
-                    enrichOf[stream] = stage;
-                    break;
+                streamOf[stage] = stage.Name;
+                continue;
             }
 
             streamOf[stage] = stream;
