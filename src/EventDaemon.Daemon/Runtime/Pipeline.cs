@@ -28,6 +28,10 @@ public sealed class Pipeline : IDisposable
 
     public BadInputLog Errors { get; }
 
+    /// <summary>What stream sources acknowledge against (acks, the JSON half-close): the journal's
+    /// synced sequence once one is wired in; null = the ring's published cursor (no journal).</summary>
+    public IDurableHorizon? DurableHorizon { get; internal set; }
+
     public List<Source> Sources { get; } = [];
 
     public List<SourceMetrics> SourceMetrics { get; } = [];

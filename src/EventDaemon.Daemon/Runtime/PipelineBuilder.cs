@@ -558,9 +558,9 @@ public static class PipelineBuilder
         return source switch
         {
             TcpSourceConfig tcp => new StreamSource(source, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes,
-                daemon.IoThreads, (tcp.IdleTimeout ?? SourceConfig.DefaultIdleTimeout).ToTimeSpan()),
+                daemon.IoThreads, (tcp.IdleTimeout ?? SourceConfig.DefaultIdleTimeout).ToTimeSpan(), pipeline.DurableHorizon),
             UnixSourceConfig unix => new StreamSource(source, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes,
-                daemon.IoThreads, (unix.IdleTimeout ?? SourceConfig.DefaultIdleTimeout).ToTimeSpan()),
+                daemon.IoThreads, (unix.IdleTimeout ?? SourceConfig.DefaultIdleTimeout).ToTimeSpan(), pipeline.DurableHorizon),
             UdpSourceConfig udp => new UdpSource(udp, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes),
             _ => throw new PipelineException($"source '{source.Name}': type '{source.TypeName}' is not supported by this build"),
         };
