@@ -27,6 +27,8 @@ public static class Program
               --return HOST:PORT       listen here for the events a tcp sink sends back and print
                                        send → return latency percentiles (needs --rate)
               --hgrm FILE              write the latency percentile distribution (HdrHistogram format)
+              --acks                   binary frames with ack_requested through EventClient; prints the
+                                       ack latency (frame appended → ack read) percentiles
               --keys N --types name:weight,... --size BYTES --pool N   event shape
               --workload per-key|per-key-1m|by-type|binary   the events (and format) of a bench-e2e row
           eventd-loadgen e2e --eventd PATH --baseline PATH --floor PATH [--out DIR] [--quick]
@@ -86,6 +88,11 @@ public static class Program
         EventPool pool = EventPool.Create(shape, format, a.Int("--pool", workload?.PoolSize ?? 65_536));
         double rate = a.Double("--rate", 0);
         double warmup = a.Double("--warmup", 1);
+        bool acks = a.Flag("--acks");
+        if (acks && format != EventFormat.Binary)
+        {
+            throw new ArgumentException("--acks needs --format binary: only binary frames carry ack_requested");
+        }
         string? back = a.Optional("--return");
         string? hgrm = a.Optional("--hgrm");
         if (back is not null && rate <= 0)
@@ -103,6 +110,8 @@ public static class Program
             Rate = rate,
             Duration = TimeSpan.FromSeconds(a.Double("--duration", 5)),
             StartNs = start,
+            Acks = acks,
+            WarmupSeconds = warmup,
         };
         a.ThrowIfUnused();
         Console.WriteLine($"sending {(format == EventFormat.Json ? "JSON lines" : "binary frames")} to {target}: {shape}; {pool.MeanLength:0} B/event; {plan.Connections} connection(s), " +
@@ -114,6 +123,15 @@ public static class Program
         Console.WriteLine($"sent {sent.Events:N0} events, {sent.Bytes / 1e6:N1} MB in {sent.Seconds:0.00} s: {sent.EventsPerSecond:N0} events/s, " +
             $"{sent.MegabytesPerSecond:N1} MB/s{(rate > 0 ? $"; sender at most {sent.MaxLagNs / 1e6:0.000} ms behind schedule" : "")}" +
             $"{(sent.Errors > 0 ? $"; {sent.Errors} socket errors" : "")}");
+        if (sent.AckLatency is { } ack)
+        {
+            Console.WriteLine($"acknowledged {sent.Acknowledged:N0} of {sent.Events:N0} frames ({sent.Unacknowledged:N0} unsettled at the end); " +
+                $"ack latency after {warmup:0.#} s of warm-up, µs (frame appended → ack read):");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  p50 {ack.GetValueAtPercentile(50) / 1e3:N1}  p90 {ack.GetValueAtPercentile(90) / 1e3:N1}  p99 {ack.GetValueAtPercentile(99) / 1e3:N1}  " +
+                $"p99.9 {ack.GetValueAtPercentile(99.9) / 1e3:N1}  max {ack.GetMaxValue() / 1e3:N1}  (n = {ack.TotalCount:N0})"));
+        }
+
         if (listener is null)
         {
             return sent.Errors > 0 ? 1 : 0;

@@ -19,6 +19,9 @@ public static class BinaryFrameWriter
     public const byte FlagHasType = 1 << 2;
     public const byte FlagHasKey = 1 << 3;
 
+    /// <summary>The sender wants acknowledgements on this connection (PROTOCOL.md §3).</summary>
+    public const byte FlagAckRequested = 1 << 4;
+
     /// <summary>Longest type or key: their lengths are 16-bit fields.</summary>
     public const int MaxFieldBytes = ushort.MaxValue;
 
@@ -90,6 +93,11 @@ public static class BinaryFrameWriter
         if (e.HasKey)
         {
             flags |= FlagHasKey;
+        }
+
+        if (e.AckRequested)
+        {
+            flags |= FlagAckRequested;
         }
 
         BinaryPrimitives.WriteUInt32LittleEndian(destination, (uint)(length - 4));

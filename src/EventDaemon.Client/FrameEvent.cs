@@ -24,6 +24,10 @@ public readonly ref struct FrameEvent
     /// <summary>Opaque bytes carried with the event.</summary>
     public ReadOnlySpan<byte> Payload { get; init; }
 
+    /// <summary>Sets <c>ack_requested</c> (flag bit 4): the connection gets ack frames back
+    /// (PROTOCOL.md §3). <see cref="EventClient"/> sets it itself when it was asked for acks.</summary>
+    public bool AckRequested { get; init; }
+
     /// <summary>True when <see cref="Type"/> is non-empty, or when set explicitly for an empty type.</summary>
     public bool HasType
     {

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Net.Sockets;
+using EventDaemon.Client;
 using EventDaemon.LoadGen.Generation;
 using EventDaemon.LoadGen.Measurement;
 
@@ -35,6 +37,11 @@ internal static class LoadSender
 
     public static SendResult Run(SendPlan plan)
     {
+        if (plan.Acks)
+        {
+            return RunAcked(plan);
+        }
+
         var sockets = new Socket[plan.Connections];
         for (int c = 0; c < sockets.Length; c++)
         {
@@ -83,6 +90,166 @@ internal static class LoadSender
             plan.Rate > 0 ? end : finished,
             states.Max(s => s.MaxLagNs),
             states.Sum(s => s.Errors));
+    }
+
+    /// <summary>
+    /// With acks: one <see cref="EventClient"/> per connection, frames appended and written as
+    /// without acks (flat out in batches, or what is due), and between due times the thread waits
+    /// for acks instead of sleeping, so an ack is read when it arrives. At the end each connection
+    /// half-closes and reads its acks until the daemon closes: every frame should be settled.
+    /// </summary>
+    private static SendResult RunAcked(SendPlan plan)
+    {
+        if (plan.Target.IsDatagram)
+        {
+            throw new ArgumentException("acks need a stream connection (tcp:// or unix://)");
+        }
+
+        var states = new AckedConnection[plan.Connections];
+        var threads = new Thread[plan.Connections];
+        long start = plan.StartNs != 0 ? plan.StartNs : Clock.NowNs() + 1_000_000;
+        long end = start + (long)(plan.Duration.TotalSeconds * 1e9);
+        for (int c = 0; c < threads.Length; c++)
+        {
+            states[c] = new AckedConnection(plan, c, start, end);
+            threads[c] = new Thread(states[c].Run) { Name = $"send-{c}", IsBackground = true };
+        }
+
+        foreach (Thread t in threads)
+        {
+            t.Start();
+        }
+
+        foreach (Thread t in threads)
+        {
+            t.Join();
+        }
+
+        long finished = Clock.NowNs();
+        var latency = new HdrHistogram.LongHistogram(1, 60_000_000_000, 3);
+        foreach (AckedConnection state in states)
+        {
+            latency.Add(state.Latency.Histogram);
+        }
+
+        return new SendResult(
+            states.Sum(s => s.Events),
+            states.Sum(s => s.Bytes),
+            start,
+            plan.Rate > 0 ? end : finished,
+            states.Max(s => s.MaxLagNs),
+            states.Sum(s => s.Errors))
+        {
+            AckLatency = latency,
+            Acknowledged = states.Sum(s => s.Acknowledged),
+            Unacknowledged = states.Sum(s => s.Unacknowledged),
+        };
+    }
+
+    private sealed class AckedConnection(SendPlan plan, int index, long start, long end)
+    {
+        public long Events;
+        public long Bytes;
+        public long MaxLagNs;
+        public long Errors;
+        public long Acknowledged;
+        public long Unacknowledged;
+
+        // Stopwatch and the monotonic ns clock both read CLOCK_MONOTONIC: the warm-up's end in Stopwatch ticks.
+        public AckLatency Latency { get; } = new(Stopwatch.GetTimestamp()
+            + (long)((start - Clock.NowNs() + plan.WarmupSeconds * 1e9) / 1e9 * Stopwatch.Frequency));
+
+        public void Run()
+        {
+            Clock.TightenTimerSlack();
+            EventClient? client = null;
+            try
+            {
+                client = EventClient.Connect(plan.Target.EndPoint, new EventClientOptions
+                {
+                    BatchBytes = plan.BatchBytes,
+                    RequestAcks = true,
+                    AckObserver = Latency,
+                });
+                Send(client);
+                client.Complete();
+            }
+            catch (Exception e) when (e is SocketException or IOException)
+            {
+                Errors++;
+            }
+            finally
+            {
+                if (client is not null)
+                {
+                    Bytes = client.BytesSent;
+                    Acknowledged = client.FramesAcknowledged;
+                    Unacknowledged = client.UnacknowledgedFrames;
+                    client.Dispose();
+                }
+            }
+        }
+
+        private void Send(EventClient client)
+        {
+            EventPool pool = plan.Pool;
+            byte[] frame = new byte[pool.MaxLength];
+            double interval = plan.Rate > 0 ? plan.Connections * 1e9 / plan.Rate : 0;
+            long first = start + (plan.Rate > 0 ? (long)(index * interval / plan.Connections) : 0);
+            long i = 0;
+            int cursor = pool.StartCursor(index, plan.Connections);
+            long due = first;
+            while (true)
+            {
+                long now = Clock.NowNs();
+                if (plan.Rate > 0 ? due >= end : now >= end)
+                {
+                    return;
+                }
+
+                if (plan.Rate > 0 && due > now)
+                {
+                    // Nothing due: read acks as they come (poll's granularity is a millisecond, so
+                    // the last stretch is slept on the precise clock).
+                    long waitNs = due - now;
+                    if (waitNs > 1_500_000 && client.UnacknowledgedFrames > 0)
+                    {
+                        client.PollAcks(TimeSpan.FromTicks((waitNs - 1_000_000) / 100));
+                    }
+                    else
+                    {
+                        Clock.SleepUntil(due);
+                    }
+
+                    continue;
+                }
+
+                if (plan.Rate > 0)
+                {
+                    MaxLagNs = Math.Max(MaxLagNs, now - due);
+                    while (due <= now && due < end)
+                    {
+                        int length = pool.Write(ref cursor, Clock.ToUnix(due), frame);
+                        client.SendEncodedFrame(frame.AsSpan(0, length));
+                        Events++;
+                        i++;
+                        due = first + (long)(i * interval);
+                    }
+
+                    client.Flush();
+                }
+                else
+                {
+                    long unix = Clock.ToUnix(now);
+                    for (int n = 0; n < 256; n++)
+                    {
+                        int length = pool.Write(ref cursor, unix, frame);
+                        client.SendEncodedFrame(frame.AsSpan(0, length));
+                        Events++;
+                    }
+                }
+            }
+        }
     }
 
     private sealed class ConnectionState(SendPlan plan, Socket socket, int index, long start, long end)

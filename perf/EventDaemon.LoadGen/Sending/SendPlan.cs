@@ -21,4 +21,11 @@ internal sealed class SendPlan
 
     /// <summary>Bytes per socket write when sending flat out (at a fixed rate a write carries what is due).</summary>
     public int BatchBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Binary frames with <c>ack_requested</c>, sent through <c>EventClient</c> with acks on;
+    /// the result carries the ack latency.</summary>
+    public bool Acks { get; init; }
+
+    /// <summary>Seconds after the start whose frames' ack latency is not recorded.</summary>
+    public double WarmupSeconds { get; init; }
 }

@@ -34,6 +34,7 @@ public static class StatsCollector
         MetricFamily oversized = Family("events_oversized_total", "counter", "Events longer than max_event_bytes, skipped.");
         MetricFamily dropped = Family("events_dropped_total", "counter", "Events dropped, by reason.");
         MetricFamily closed = Family("connections_closed_total", "counter", "Connections a source closed itself, by reason.");
+        MetricFamily acks = Family("acks_sent_total", "counter", "Ack frames written to binary clients that set ack_requested.");
         foreach (SourceMetrics s in p.SourceMetrics)
         {
             (string, string) label = ("source", s.Name);
@@ -55,6 +56,8 @@ public static class StatsCollector
             {
                 closed.Add(count, label, ("reason", reason));
             }
+
+            acks.Add(s.AcksSent, label);
         }
 
         MetricFamily processed = Family("events_processed_total", "counter", "Events a transform or sink has handled.");

@@ -1,4 +1,5 @@
 using EventDaemon.Daemon.Config;
+using EventDaemon.Daemon.Sources;
 using EventDaemon.Events;
 using EventDaemon.Events.Ingest;
 
@@ -14,7 +15,7 @@ namespace EventDaemon.Daemon.Journal;
 /// sequence <c>r</c> is journal sequence <see cref="LiveBase"/> + <c>r</c>; ring sequences below
 /// <see cref="FirstLive"/> were replayed from the journal and are not journaled again.
 /// </remarks>
-public sealed class DaemonJournal : IDisposable
+public sealed class DaemonJournal : IDurableHorizon, IDisposable
 {
     /// <summary>The journal stage's name in the graph, <c>info</c> and <c>health</c>: the table's
     /// name in brackets, which no component can be called, so it never meets a transform's.</summary>
@@ -30,6 +31,7 @@ public sealed class DaemonJournal : IDisposable
         WallOffsetNanos = wallOffsetNanos;
         TornBytes = tornBytes;
         DamagedSegments = damagedSegments;
+        writer.OnDurable = TellListeners;
     }
 
     public JournalSettings Settings { get; }
@@ -61,6 +63,34 @@ public sealed class DaemonJournal : IDisposable
     /// <summary>The highest ring sequence of this run that is durable in the journal; -1 before the first.</summary>
     /// <remarks>What acknowledgements wait for. Acquire read of the syncer's release write; no lock, no allocation.</remarks>
     public long DurableRingSequence => Math.Max(FirstLive - 1, _writer.DurableSequence - LiveBase);
+
+    /// <summary>I/O threads waiting to acknowledge: replaced whole under the lock, read without it by the syncer.</summary>
+    private IDurableHorizonListener[] _listeners = [];
+    private readonly Lock _listenersLock = new();
+
+    public void Subscribe(IDurableHorizonListener listener)
+    {
+        lock (_listenersLock)
+        {
+            _listeners = [.. _listeners, listener];
+        }
+    }
+
+    public void Unsubscribe(IDurableHorizonListener listener)
+    {
+        lock (_listenersLock)
+        {
+            _listeners = Array.FindAll(_listeners, l => !ReferenceEquals(l, listener));
+        }
+    }
+
+    private void TellListeners()
+    {
+        foreach (IDurableHorizonListener listener in Volatile.Read(ref _listeners))
+        {
+            listener.DurableHorizonMoved();
+        }
+    }
 
     /// <summary>The last journal sequence that is durable (<c>journal_durable_sequence</c>); -1 for an empty journal.</summary>
     public long DurableSequence => _writer.DurableSequence;

@@ -61,6 +61,7 @@ public sealed class JournalWriter : IDisposable
 
     // Set by the syncer each time it publishes a durable sequence: what Close waits on.
     private readonly AutoResetEvent _durableAdvanced = new(false);
+    private Action? _onDurable;
 
     private SegmentFile? _segment;
     private SegmentFile? _spare;
@@ -123,6 +124,17 @@ public sealed class JournalWriter : IDisposable
     /// <summary>The last sequence that survives power loss (<see cref="JournalFsync.Batch"/>) or a crash of the process (<see cref="JournalFsync.Never"/>).</summary>
     /// <remarks>Release on write by the syncer (after <c>fdatasync</c> returned); acquire on read.</remarks>
     public long DurableSequence => Volatile.Read(ref _durable);
+
+    /// <summary>
+    /// Called on the syncer's thread after each advance of <see cref="DurableSequence"/> (after the
+    /// release write): what wakes the I/O threads waiting to acknowledge. Set once, before the
+    /// first append; it must neither block nor allocate.
+    /// </summary>
+    public Action? OnDurable
+    {
+        get => _onDurable;
+        set => _onDurable = value;
+    }
 
     /// <summary>Records appended since open.</summary>
     public long Appended => Volatile.Read(ref _appended);
@@ -469,6 +481,7 @@ public sealed class JournalWriter : IDisposable
             Volatile.Write(ref _syncs, _syncs + 1);
             Volatile.Write(ref _durable, target);
             _durableAdvanced.Set();
+            _onDurable?.Invoke();
         }
     }
 

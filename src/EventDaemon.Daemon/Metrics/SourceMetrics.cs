@@ -41,6 +41,7 @@ public sealed class SourceMetrics
     private long _bytes;
     private long _connections;
     private long _oversized;
+    private long _acksSent;
 
     public SourceMetrics(string name, ushort id)
     {
@@ -59,6 +60,9 @@ public sealed class SourceMetrics
     public long ConnectionsOpen => Volatile.Read(ref _connections);
 
     public long Oversized => Volatile.Read(ref _oversized);
+
+    /// <summary>Ack frames written whole to binary clients that asked for them (PROTOCOL.md §3).</summary>
+    public long AcksSent => Volatile.Read(ref _acksSent);
 
     /// <remarks>Full fence (atomic add).</remarks>
     public void AddReceived(long events, long bytes)
@@ -91,6 +95,9 @@ public sealed class SourceMetrics
     public void AddDropped(DropReason reason, long count = 1) => Interlocked.Add(ref _dropped[(int)reason], count);
 
     public void AddClosed(CloseReason reason) => Interlocked.Increment(ref _closed[(int)reason]);
+
+    /// <remarks>Full fence (atomic add); once per ack, never per event.</remarks>
+    public void AddAckSent() => Interlocked.Increment(ref _acksSent);
 
     public void ConnectionOpened() => Interlocked.Increment(ref _connections);
 

@@ -33,6 +33,10 @@ public sealed class Pipeline : IDisposable
     /// <remarks><see cref="DaemonJournal.DurableRingSequence"/> is the cheap read of what is durable.</remarks>
     public DaemonJournal? Journal { get; internal set; }
 
+    /// <summary>What stream sources acknowledge against (acks, the JSON half-close): the journal's
+    /// synced sequence with a <c>[journal]</c> table; null = the ring's published cursor (no journal).</summary>
+    public IDurableHorizon? DurableHorizon { get; internal set; }
+
     public List<Source> Sources { get; } = [];
 
     public List<SourceMetrics> SourceMetrics { get; } = [];

@@ -48,6 +48,21 @@ public static class PipelineBuilder
         var pipeline = new Pipeline(config, ring, new BadInputLog(daemon.ErrorsKept));
         try
         {
+            if (config.Journal is { } journal)
+            {
+                try
+                {
+                    pipeline.Journal = DaemonJournal.Open(journal, MaxEventBytes(config));
+                }
+                catch (JournalException e)
+                {
+                    throw new PipelineException(e.Message);
+                }
+
+                // Before the sources: their acknowledgements and half-closes wait for the journal's syncs.
+                pipeline.DurableHorizon = pipeline.Journal;
+            }
+
             var sourceIds = new Dictionary<string, ushort>(StringComparer.Ordinal);
             foreach (SourceConfig source in config.Topology.Sources)
             {
@@ -63,18 +78,6 @@ public static class PipelineBuilder
             }
 
             pipeline.SourceIds = sourceIds;
-            if (config.Journal is { } journal)
-            {
-                try
-                {
-                    pipeline.Journal = DaemonJournal.Open(journal, MaxEventBytes(config));
-                }
-                catch (JournalException e)
-                {
-                    throw new PipelineException(e.Message);
-                }
-            }
-
             pipeline.Use(BuildGraph<TWait>(pipeline.Ring, config, sourceIds, journal: pipeline.Journal));
             return pipeline;
         }
@@ -576,9 +579,9 @@ public static class PipelineBuilder
         return source switch
         {
             TcpSourceConfig tcp => new StreamSource(source, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes,
-                daemon.IoThreads, (tcp.IdleTimeout ?? SourceConfig.DefaultIdleTimeout).ToTimeSpan()),
+                daemon.IoThreads, (tcp.IdleTimeout ?? SourceConfig.DefaultIdleTimeout).ToTimeSpan(), pipeline.DurableHorizon),
             UnixSourceConfig unix => new StreamSource(source, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes,
-                daemon.IoThreads, (unix.IdleTimeout ?? SourceConfig.DefaultIdleTimeout).ToTimeSpan()),
+                daemon.IoThreads, (unix.IdleTimeout ?? SourceConfig.DefaultIdleTimeout).ToTimeSpan(), pipeline.DurableHorizon),
             UdpSourceConfig udp => new UdpSource(udp, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes),
             _ => throw new PipelineException($"source '{source.Name}': type '{source.TypeName}' is not supported by this build"),
         };

@@ -21,4 +21,10 @@ internal sealed partial class IoThread
 
     /// <summary>Connections waiting for room in the ring.</summary>
     internal int PausedForTest => _paused.Count;
+
+    /// <summary>One pass over connections waiting on the durable horizon, as the loop makes after each wait.</summary>
+    internal void SettleForTest() => Settle();
+
+    /// <summary>Connections waiting on the durable horizon or on their ack's write.</summary>
+    internal int SettlingForTest => _settling.Count;
 }

@@ -19,6 +19,11 @@ namespace EventDaemon.Daemon.Sources;
 /// peer's <c>EPOLLHUP</c> is reported whatever the mask, and would spin the loop while paused.</para>
 /// <para>One thread owns a connection from adoption to close; other threads hand it over through
 /// a locked queue and the thread's eventfd, which also wakes it for a stop.</para>
+/// <para>Acknowledgements (PROTOCOL.md §3) are settled once per loop turn, never per read: a
+/// connection that asked for acks, or that ended (end of stream, a bad frame, a stop), waits in a
+/// list until the source's durable horizon passes the last event it published; then its ack is
+/// written without blocking, and an ended one is closed. While the list is not empty the thread
+/// sleeps at most <see cref="SettlePollMillis"/>, and a horizon that moves wakes it sooner.</para>
 /// </remarks>
 internal sealed unsafe partial class IoThread
 {
@@ -30,6 +35,10 @@ internal sealed unsafe partial class IoThread
 
     /// <summary>How often a paused connection retries the ring: short, since a stage frees room in microseconds.</summary>
     private const int PausedPollMillis = 1;
+
+    /// <summary>How long a thread with acks waiting sleeps at most: the horizon's wake is the fast
+    /// path, this covers an ack the client's full receive buffer held back (EAGAIN).</summary>
+    private const int SettlePollMillis = 5;
 
     /// <summary>How often connections are checked against <c>idle_timeout</c>.</summary>
     private const int SweepMillis = 1000;
@@ -53,6 +62,14 @@ internal sealed unsafe partial class IoThread
     private readonly List<StreamConnection?> _table = [];
     private readonly Stack<int> _freeIndexes = new();
     private readonly Queue<StreamConnection> _paused = new();
+    private readonly IDurableHorizon _horizon;
+
+    // Connections waiting on the horizon or on their ack's write (see remarks); compacted in place.
+    private readonly List<StreamConnection> _settling = [];
+
+    // 1 while this thread has connections settling: a horizon that moves wakes it (Dekker pairing
+    // with StreamSource.DurableHorizonMoved: a full fence on each side between write and read).
+    private int _awaitingHorizon;
 
     // The buffers reads land in; replaced when a paused connection keeps them.
     private IngestBuffers _buffers;
@@ -73,6 +90,7 @@ internal sealed unsafe partial class IoThread
     public IoThread(StreamSource source, int index, int listenFd)
     {
         _source = source;
+        _horizon = source.Horizon;
         _epoll = Libc.epoll_create1(Libc.EpollCloseOnExec);
         _wake = _epoll >= 0 ? Libc.eventfd(0, Libc.EfdCloseOnExec | Libc.EfdNonBlock) : -1;
         if (_epoll < 0 || _wake < 0)
@@ -122,6 +140,16 @@ internal sealed unsafe partial class IoThread
         Wake();
     }
 
+    /// <summary>The horizon moved: wakes the loop if it has acks waiting.</summary>
+    /// <remarks>The caller issued a full fence after the horizon's store (see <see cref="_awaitingHorizon"/>).</remarks>
+    public void WakeIfSettling()
+    {
+        if (Volatile.Read(ref _awaitingHorizon) != 0)
+        {
+            Wake();
+        }
+    }
+
     /// <summary>Makes the loop look at its queue and the source's stop flag now.</summary>
     public void Wake()
     {
@@ -162,6 +190,7 @@ internal sealed unsafe partial class IoThread
             fixed (byte* events = _events)
             {
                 count = Libc.epoll_wait(_epoll, events, MaxEvents, Timeout(Environment.TickCount64));
+                Volatile.Write(ref _awaitingHorizon, 0);
                 if (count < 0 && Marshal.GetLastPInvokeError() != Libc.EIntr)
                 {
                     Log.Error($"source '{_source.Name}': epoll_wait failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
@@ -204,6 +233,13 @@ internal sealed unsafe partial class IoThread
                 CloseIdle(after);
             }
 
+            if (_settling.Count > 0)
+            {
+                // Announce the wait before reading the horizon: a move after the read then wakes us.
+                Interlocked.Exchange(ref _awaitingHorizon, 1);
+                Settle();
+            }
+
             if (_source.Stopping && StopStep(after))
             {
                 return;
@@ -217,6 +253,11 @@ internal sealed unsafe partial class IoThread
         if (_paused.Count > 0)
         {
             return PausedPollMillis;
+        }
+
+        if (_settling.Count > 0)
+        {
+            return SettlePollMillis;
         }
 
         if (_source.Stopping)
@@ -313,6 +354,11 @@ internal sealed unsafe partial class IoThread
                     return;
                 }
 
+                if (connection.Ingest.AckRequested && !connection.Settling)
+                {
+                    StartSettling(connection);
+                }
+
                 if (n < read.Length)
                 {
                     // Short read: the kernel had no more (a level-triggered wake comes if it has since).
@@ -325,13 +371,14 @@ internal sealed unsafe partial class IoThread
             if (n == 0)
             {
                 connection.Ingest.Complete(_buffers);
+
                 if (connection.Ingest.IsPaused)
                 {
                     Pause(connection, closeWhenResumed: true);
                 }
                 else
                 {
-                    Close(connection);
+                    End(connection);
                 }
 
                 return;
@@ -383,12 +430,16 @@ internal sealed unsafe partial class IoThread
             }
             else if (connection.CloseWhenResumed)
             {
-                Close(connection);
+                End(connection);
             }
             else
             {
                 connection.LastActivity = now;
                 Arm(connection);
+                if (connection.Ingest.AckRequested && !connection.Settling)
+                {
+                    StartSettling(connection);
+                }
             }
         }
     }
@@ -429,10 +480,20 @@ internal sealed unsafe partial class IoThread
         bool pastDeadline = now >= _source.StopDeadline;
         for (int i = 0; i < _table.Count; i++)
         {
-            if (_table[i] is { Registered: true } connection
-                && (pastDeadline || now - Math.Max(connection.LastActivity, _stopTick) >= QuietMillis))
+            if (_table[i] is not { } connection)
             {
+                continue;
+            }
+
+            if (pastDeadline && !connection.Ingest.IsPaused)
+            {
+                // Past the deadline an ended connection waits no longer for the horizon: its client
+                // sees the close without its last ack and resends (at-least-once).
                 Close(connection);
+            }
+            else if (connection.Registered && now - Math.Max(connection.LastActivity, _stopTick) >= QuietMillis)
+            {
+                End(connection);
             }
         }
 
@@ -443,11 +504,164 @@ internal sealed unsafe partial class IoThread
     {
         _source.Metrics.AddClosed(CloseReason.BadFrame);
         Log.Warning($"source '{_source.Name}': closed a connection: bad binary frame ({error.Label()})");
-        Close(connection);
+        End(connection);
+    }
+
+    /// <summary>Nothing more is read from <paramref name="connection"/>: it closes once what it
+    /// published is durable and its last ack is written (the half-close acknowledgement, SPEC §7).</summary>
+    private void End(StreamConnection connection)
+    {
+        if (connection.Registered)
+        {
+            // Level-triggered: an ended stream stays readable (EOF) and would wake every turn.
+            Libc.EpollControl(_epoll, Libc.EpollCtlDel, connection.Fd, 0, 0);
+            connection.Registered = false;
+        }
+
+        connection.Ended = true;
+        if (!connection.Settling)
+        {
+            StartSettling(connection);
+        }
+    }
+
+    private void StartSettling(StreamConnection connection)
+    {
+        connection.Settling = true;
+        _settling.Add(connection);
+    }
+
+    /// <summary>One pass over the settling connections against the horizon read once: acks that
+    /// became due are written, ended connections that are settled are closed.</summary>
+    private void Settle()
+    {
+        long horizon = _horizon.DurableRingSequence;
+        int kept = 0;
+        int count = _settling.Count;
+        for (int i = 0; i < count; i++)
+        {
+            StreamConnection connection = _settling[i];
+            SettleResult result = SettleOne(connection, horizon);
+            if (result == SettleResult.Waiting)
+            {
+                _settling[kept++] = connection;
+                continue;
+            }
+
+            connection.Settling = false;
+            if (result == SettleResult.PeerGone || connection.Ended)
+            {
+                Close(connection);
+            }
+        }
+
+        _settling.RemoveRange(kept, count - kept);
+    }
+
+    private SettleResult SettleOne(StreamConnection connection, long horizon)
+    {
+        StreamIngest ingest = connection.Ingest;
+        if (ingest.IsPaused)
+        {
+            // Its totals count rejections ahead of events the ring has not taken yet: wait for the resume.
+            return SettleResult.Waiting;
+        }
+
+        bool allDurable = ingest.LastSequence <= horizon;
+        if (!ingest.AckRequested)
+        {
+            return allDurable ? SettleResult.Settled : SettleResult.Waiting;
+        }
+
+        if (allDurable)
+        {
+            connection.HasWaiting = false;
+            connection.DueAccepted = ingest.Accepted;
+            connection.DueRejected = ingest.Rejected;
+        }
+        else
+        {
+            if (connection.HasWaiting && connection.Waiting.Sequence <= horizon)
+            {
+                connection.HasWaiting = false;
+                connection.DueAccepted = connection.Waiting.Accepted;
+                connection.DueRejected = connection.Waiting.Rejected;
+            }
+
+            if (!connection.HasWaiting)
+            {
+                connection.Waiting = new AckPoint { Sequence = ingest.LastSequence, Accepted = ingest.Accepted, Rejected = ingest.Rejected };
+                connection.HasWaiting = true;
+            }
+        }
+
+        if (!WriteAcks(connection))
+        {
+            return SettleResult.PeerGone;
+        }
+
+        bool written = connection.AckWritten == AckFrameWriter.FrameBytes
+            && connection.SentAccepted == connection.DueAccepted && connection.SentRejected == connection.DueRejected;
+        return allDurable && written ? SettleResult.Settled : SettleResult.Waiting;
+    }
+
+    /// <summary>Writes the ack in flight, then one with the due totals if they are newer, without
+    /// blocking: a client that does not read its acks leaves one frame pending here, replaced by
+    /// newer totals once it drains. False when the peer is gone.</summary>
+    private bool WriteAcks(StreamConnection connection)
+    {
+        while (true)
+        {
+            if (connection.AckWritten == AckFrameWriter.FrameBytes)
+            {
+                if (connection.SentAccepted == connection.DueAccepted && connection.SentRejected == connection.DueRejected)
+                {
+                    return true;
+                }
+
+                AckFrameWriter.Write(connection.AckFrame, connection.DueAccepted, connection.DueRejected);
+                connection.SentAccepted = connection.DueAccepted;
+                connection.SentRejected = connection.DueRejected;
+                connection.AckWritten = 0;
+            }
+
+            nint n;
+            fixed (byte* frame = connection.AckFrame)
+            {
+                n = Libc.send(connection.Fd, frame + connection.AckWritten, (nuint)(AckFrameWriter.FrameBytes - connection.AckWritten),
+                    Libc.MsgDontWait | Libc.MsgNoSignal);
+            }
+
+            if (n > 0)
+            {
+                connection.AckWritten += (int)n;
+                if (connection.AckWritten == AckFrameWriter.FrameBytes)
+                {
+                    _source.Metrics.AddAckSent();
+                }
+
+                continue;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.EIntr)
+            {
+                continue;
+            }
+
+            return errno == Libc.EAgain;
+        }
     }
 
     private void Close(StreamConnection connection)
     {
+        if (connection.Settling)
+        {
+            // Idle timeout or a reset peer while acks were waiting: rare, so a search is fine.
+            _settling.Remove(connection);
+            connection.Settling = false;
+        }
+
         if (connection.Ingest.IsPaused)
         {
             // Only when the thread ends with a connection still paused (its loop failed).
@@ -586,5 +800,17 @@ internal sealed unsafe partial class IoThread
             Libc.close(_epoll);
             _epoll = -1;
         }
+    }
+
+    private enum SettleResult
+    {
+        /// <summary>Still waiting for the horizon, or for the client to take its ack.</summary>
+        Waiting,
+
+        /// <summary>Durable and acked: leaves the list (and closes, if it ended).</summary>
+        Settled,
+
+        /// <summary>Writing the ack failed for good (reset, EPIPE): closes.</summary>
+        PeerGone,
     }
 }

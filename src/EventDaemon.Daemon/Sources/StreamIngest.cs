@@ -77,6 +77,21 @@ internal sealed class StreamIngest
     /// <summary>Events refused because the ring was full (datagram ingests only), since the last <see cref="Reset"/>.</summary>
     public long Refused { get; private set; }
 
+    /// <summary>Ring sequence of the last event this ingest appended since the last <see cref="Reset"/>; -1 = none.
+    /// Once the durable horizon reaches it, everything this connection sent before is kept.</summary>
+    public long LastSequence { get; private set; } = -1;
+
+    /// <summary>Events appended into the ring since the last <see cref="Reset"/> (an ack's <c>accepted_total</c>).</summary>
+    public long Accepted { get; private set; }
+
+    /// <summary>Frames or lines skipped for their content since the last <see cref="Reset"/> (an ack's <c>rejected_total</c>).</summary>
+    /// <remarks>Counted when decoded, ahead of the events staged before them: consistent with
+    /// <see cref="Accepted"/> only while the ingest is not paused.</remarks>
+    public long Rejected { get; private set; }
+
+    /// <summary>A frame with <c>ack_requested</c> came: the connection gets acknowledgements (PROTOCOL.md §3).</summary>
+    public bool AckRequested { get; private set; }
+
     /// <summary>Decodes and appends the first <paramref name="length"/> bytes of <paramref name="buffers"/>.
     /// Returns the frame error that must close the connection, if any (after what came before it is
     /// appended). When this leaves the ingest paused, it keeps <paramref name="buffers"/>.</summary>
@@ -183,6 +198,10 @@ internal sealed class StreamIngest
         _stopAt = -1;
         _pendingBytes = 0;
         Refused = 0;
+        LastSequence = -1;
+        Accepted = 0;
+        Rejected = 0;
+        AckRequested = false;
     }
 
     private FrameError FrameSpan(int start, int length)
@@ -342,6 +361,13 @@ internal sealed class StreamIngest
                         refused++;
                     }
                 }
+
+                if (batch.Count > 0)
+                {
+                    // Inside the turn: nothing is published mid-batch (no waiting append), so the
+                    // cursor is still the one before this batch and no other producer moves it.
+                    LastSequence = _ring.Sequencer.Cursor.Value + batch.Count;
+                }
             }
             finally
             {
@@ -349,6 +375,7 @@ internal sealed class StreamIngest
             }
         }
 
+        Accepted += appended;
         _metrics.AddReceived(appended, _pendingBytes);
         _pendingBytes = 0;
         if (refused > 0)
@@ -368,6 +395,7 @@ internal sealed class StreamIngest
 
     private void Invalid(InvalidReason reason, ReadOnlySpan<byte> input)
     {
+        Rejected++;
         _metrics.AddInvalid(reason);
         _errors.Record(MonotonicClock.UnixNanos(), _sourceId, reason, input);
     }
@@ -376,6 +404,9 @@ internal sealed class StreamIngest
     /// framing has stopped for a full ring, ignores the rest of the read (framed again on resume).</summary>
     private ref struct Sink : ILineSink, IFrameSink
     {
+        /// <summary>The frame's <c>flags</c> byte (PROTOCOL.md §2): a frame handed to the sink has its whole header.</summary>
+        private const int FlagsOffset = 5;
+
         private readonly StreamIngest _owner;
         private readonly ReadOnlySpan<byte> _read;
 
@@ -432,6 +463,11 @@ internal sealed class StreamIngest
                 return;
             }
 
+            if ((frame[FlagsOffset] & BinaryFrame.FlagAckRequested) != 0)
+            {
+                _owner.AckRequested = true;
+            }
+
             EventSlot slot = decoded;
             if ((slot.Flags & EventFlags.HasTimestamp) == 0)
             {
@@ -452,6 +488,11 @@ internal sealed class StreamIngest
         {
             if (!Stopped)
             {
+                if ((frame[FlagsOffset] & BinaryFrame.FlagAckRequested) != 0)
+                {
+                    _owner.AckRequested = true;
+                }
+
                 _owner.Invalid(reason, frame);
             }
         }

@@ -16,7 +16,7 @@ namespace EventDaemon.Daemon.Sources;
 /// the kernel's receive window fills and the sender slows down: backpressure without buffering and
 /// without blocking the thread the other connections share.
 /// </summary>
-public sealed unsafe class StreamSource : Source
+public sealed unsafe class StreamSource : Source, IDurableHorizonListener
 {
     /// <summary>One read: 64 KiB, the largest TCP receive that loopback typically hands over.</summary>
     private const int ReadBufferBytes = 64 * 1024;
@@ -52,11 +52,14 @@ public sealed unsafe class StreamSource : Source
 
     /// <param name="ioThreads">Event loops for the connections; 0 = one per CPU.</param>
     /// <param name="idleTimeout">Connections silent this long are closed; zero = never.</param>
+    /// <param name="horizon">What acks and the half-close wait for (a journal's synced sequence);
+    /// null = the ring's published cursor, as without a journal.</param>
     public StreamSource(SourceConfig config, SourceMetrics metrics, EventRing ring, BadInputLog errors, int maxEventBytes,
-        int ioThreads = 0, TimeSpan idleTimeout = default)
+        int ioThreads = 0, TimeSpan idleTimeout = default, IDurableHorizon? horizon = null)
         : base(config.Name, metrics)
     {
         _ring = ring;
+        Horizon = horizon ?? new RingPublishedHorizon(ring);
         _errors = errors;
         _format = config.Format;
         _maxEventBytes = maxEventBytes;
@@ -84,6 +87,9 @@ public sealed unsafe class StreamSource : Source
     internal long IdleTimeoutMillis { get; }
 
     internal bool Stopping => _stopping;
+
+    /// <summary>The highest ring sequence that is durable: what acks and the half-close wait for.</summary>
+    internal IDurableHorizon Horizon { get; }
 
     /// <summary><see cref="Environment.TickCount64"/> past which a stop closes connections still sending.</summary>
     /// <remarks>Acquire read; written once before <see cref="Stopping"/> is set.</remarks>
@@ -164,6 +170,21 @@ public sealed unsafe class StreamSource : Source
         {
             thread.Start();
         }
+
+        Horizon.Subscribe(this);
+    }
+
+    /// <summary>The horizon's thread, after each move: wakes the I/O threads that have acks waiting.</summary>
+    void IDurableHorizonListener.DurableHorizonMoved()
+    {
+        // Full fence between the horizon's store and the reads of the threads' flags: paired with
+        // the one a thread makes between raising its flag and reading the horizon, no wake is lost.
+        Interlocked.MemoryBarrier();
+        IoThread[] threads = _threads;
+        for (int i = 0; i < threads.Length; i++)
+        {
+            threads[i].WakeIfSettling();
+        }
     }
 
     public override void Stop(TimeSpan timeout)
@@ -188,6 +209,8 @@ public sealed unsafe class StreamSource : Source
         {
             thread.Join();
         }
+
+        Horizon.Unsubscribe(this);
 
         CloseReserve();
         if (_unixPath is not null)
@@ -247,6 +270,7 @@ public sealed unsafe class StreamSource : Source
         Interlocked.Decrement(ref _open);
         Metrics.ConnectionClosed();
         connection.Ingest.Reset();
+        connection.ResetAcks();
         connection.Fd = -1;
         connection.CloseWhenResumed = false;
         lock (_poolLock)

@@ -18,11 +18,12 @@ public static class BinaryFrame
     public const byte FlagHasType = 1 << 2;
     public const byte FlagHasKey = 1 << 3;
 
-    /// <summary>Reserved for acknowledgements after journaling; must be zero in version 1.</summary>
+    /// <summary>The sender wants acknowledgements on this connection (PROTOCOL.md, "Acknowledgements").
+    /// Not a field of the event: the decoder accepts it and the slot does not carry it.</summary>
     public const byte FlagAckRequested = 1 << 4;
 
     /// <summary>Flag bits a version-1 frame may set.</summary>
-    public const byte KnownFlags = FlagHasTimestamp | FlagHasValue | FlagHasType | FlagHasKey;
+    public const byte KnownFlags = FlagHasTimestamp | FlagHasValue | FlagHasType | FlagHasKey | FlagAckRequested;
 
     internal const int OffsetVersion = 4;
     internal const int OffsetFlags = 5;

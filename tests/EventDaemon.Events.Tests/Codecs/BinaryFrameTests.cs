@@ -197,11 +197,25 @@ public class BinaryFrameTests
         Assert.True(decoder.Feed(frame, ref sink) == FrameError.None && sink.Frames.Count == 1, "a frame of exactly max_event_bytes must be accepted");
     }
 
+    [Fact]
+    public void Feed_AckRequested_IsAcceptedAndNotAnEventFlag()
+    {
+        byte[] plain = Encode(null, null, null, null, []);
+        byte[] frame = (byte[])plain.Clone();
+        frame[5] |= BinaryFrame.FlagAckRequested;
+        var decoder = new BinaryFrameDecoder(Max);
+        var sink = new FrameCollector();
+        Assert.True(decoder.Feed(frame, ref sink) == FrameError.None && sink.Frames.Count == 1, "a frame with ack_requested must decode as an event");
+        var plainSink = new FrameCollector();
+        new BinaryFrameDecoder(Max).Feed(plain, ref plainSink);
+        Assert.True(sink.Frames[0].Slot.Flags == plainSink.Frames[0].Slot.Flags, "ack_requested asks for acknowledgements; it must not change the event's flags");
+    }
+
     public static TheoryData<string, Action<byte[]>, FrameError> HeaderViolations => new()
     {
         { "version 2", f => f[4] = 2, FrameError.UnsupportedVersion },
         { "version 0", f => f[4] = 0, FrameError.UnsupportedVersion },
-        { "ack_requested", f => f[5] |= 1 << 4, FrameError.ReservedBitsSet },
+        { "flag bit 5", f => f[5] |= 1 << 5, FrameError.ReservedBitsSet },
         { "flag bit 7", f => f[5] |= 1 << 7, FrameError.ReservedBitsSet },
         { "reserved u16", f => f[7] = 1, FrameError.ReservedBitsSet },
         { "payload_len + 1", f => f[28]++, FrameError.LengthMismatch },

@@ -147,6 +147,21 @@ internal sealed class DaemonProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>SIGKILL (nothing drained, nothing flushed by the daemon), then the same config
+    /// started again in the same layout (same ports and paths); returns once it is ready.</summary>
+    public void KillAndRestart()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+        _output.WriteLine($"eventd pid {Pid} killed; stderr so far:\n{Stderr}");
+        _process.Dispose();
+        Notify.Dispose();
+        if (!TryStart(out string failure))
+        {
+            Assert.Fail($"eventd did not become ready after a restart: {failure}");
+        }
+    }
+
     public void Dispose() => Dispose(deleteDirectory: true);
 
     private void Dispose(bool deleteDirectory)

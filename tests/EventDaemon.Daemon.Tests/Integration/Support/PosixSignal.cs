@@ -8,6 +8,9 @@ internal static partial class PosixSignal
     public const int SigHup = 1;
     public const int SigTerm = 15;
 
+    /// <summary>Stops the process where it is (it reads nothing, acks nothing) until SIGCONT or SIGKILL.</summary>
+    public const int SigStop = 19;
+
     public static void Send(int pid, int signal)
     {
         if (kill(pid, signal) != 0)

@@ -17,4 +17,8 @@ internal static unsafe partial class TestLibc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
+
+    /// <summary>A descriptor a test can hand over to code that closes it, apart from the Socket that owns the original.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int dup(int fd);
 }
