@@ -15,6 +15,7 @@ namespace EventDaemon.Daemon.Config;
 /// <param name="IdleHandoff">Let a source thread run a first-level stage itself when it publishes
 /// while that stage's thread is parked (no wake-up across cores at moderate rates).</param>
 /// <param name="IoThreads">Event-loop threads of each stream source (tcp, unix); 0 = one per CPU.</param>
+/// <param name="LogFormat">How log lines are written on stderr: readable text or one JSON object per line.</param>
 public sealed record DaemonSettings(
     string ControlSocket,
     int RingSize,
@@ -28,7 +29,8 @@ public sealed record DaemonSettings(
     Duration DrainTimeout,
     bool FuseChains = true,
     bool IdleHandoff = true,
-    int IoThreads = 0)
+    int IoThreads = 0,
+    LogFormat LogFormat = LogFormat.Text)
 {
     /// <summary>More event loops than this only add threads: each serves thousands of connections.</summary>
     public const int MaxIoThreads = 64;

@@ -8,13 +8,16 @@ internal static class ConfigNames
     public const string Transforms = "transforms";
     public const string Sinks = "sinks";
 
+    /// <summary><c>[[tests]]</c>: run by <c>eventd test</c>, accepted and ignored by <c>run</c> and <c>validate</c>.</summary>
+    public const string Tests = "tests";
+
     public static readonly string[] TopLevelTables = [Daemon, Sources, Transforms, Sinks];
 
     public static readonly string[] DaemonKeys =
     [
         "control_socket", "ring_size", "arena_size", "max_event_bytes", "wait_strategy",
         "consumer_cpus", "lock_memory", "state_dir", "errors_kept", "drain_timeout",
-        "fuse_chains", "idle_handoff", "io_threads",
+        "fuse_chains", "idle_handoff", "io_threads", "log_format",
     ];
 
     public static readonly string[] SourceTypes = ["tcp", "udp", "unix", "nats"];

@@ -62,6 +62,7 @@ internal static class DaemonBinder
         bool fuseChains = reader.Boolean("fuse_chains") ?? true;
         bool idleHandoff = reader.Boolean("idle_handoff") ?? true;
         int ioThreads = reader.Int32("io_threads", 1, DaemonSettings.MaxIoThreads) ?? 0;
+        LogFormat logFormat = reader.Choice("log_format", ConfigNames.LogFormats) ?? LogFormat.Text;
         reader.ReportUnknownKeys();
 
         if (context.Diagnostics.ErrorCount != errorsBefore)
@@ -82,7 +83,8 @@ internal static class DaemonBinder
             drainTimeout,
             fuseChains,
             idleHandoff,
-            ioThreads);
+            ioThreads,
+            logFormat);
     }
 
     private static int? RingSize(TableReader reader)
