@@ -12,6 +12,7 @@ public static class Program
 
           run [--config PATH]                 run the daemon in the foreground (embedded default without --config)
           validate --config PATH              check a config; prints file:line:col: message per error
+          test --config PATH                  run the config's [[tests]]; exit 1 with a diff on a failure
           stats [--json] [--socket PATH]      print the running daemon's counters
           ctl COMMAND [--socket PATH]         send a control command (try: eventd ctl help)
           version                             version, commit and build flags
@@ -85,6 +86,13 @@ public static class Program
                     }
 
                     return 1;
+                }
+
+            case "test":
+                {
+                    string config = options.Value("--config") ?? throw new UsageException("test needs --config PATH");
+                    options.EnsureConsumed(0);
+                    return Commands.TestCommand.Run(config, Console.Out, Console.Error);
                 }
 
             case "stats":

@@ -64,6 +64,10 @@ internal static class ConfigNames
         ("sleeping", WaitStrategyKind.Sleeping),
         ("blocking", WaitStrategyKind.Blocking));
 
+    public static readonly Choices<LogFormat> LogFormats = new(
+        ("text", LogFormat.Text),
+        ("json", LogFormat.Json));
+
     public static readonly Choices<SourceFormat> Formats = new(
         ("json", SourceFormat.Json),
         ("binary", SourceFormat.Binary));
