@@ -140,7 +140,8 @@ public sealed partial class LogLineTests(ITestOutputHelper output)
             using Process process = Process.Start(start)!;
             Task<string> stdout = process.StandardOutput.ReadToEndAsync();
             Assert.True(process.WaitForExit(60_000), "eventd under script(1) did not exit");
-            string[] lines = stdout.Result.Split(["\r\n", "\n"], StringSplitOptions.RemoveEmptyEntries);
+            // .NET's console sets the terminal's keypad mode when it starts on a tty: not part of a log line.
+            string[] lines = TerminalControl().Replace(stdout.Result, "").Split(["\r\n", "\n"], StringSplitOptions.RemoveEmptyEntries);
             Assert.True(process.ExitCode == 1, $"exit {process.ExitCode}:\n{stdout.Result}");
             Assert.True(lines.Length > 0 && lines.All(l => Stamped().IsMatch(l)), $"on a terminal every line starts with an RFC 3339 time and a level word:\n{stdout.Result}");
             Assert.True(lines.Any(l => Stamped().Match(l).Groups[1].Value == "error"), $"the bind failure is an error:\n{stdout.Result}");
@@ -154,6 +155,9 @@ public sealed partial class LogLineTests(ITestOutputHelper output)
 
     private static List<string> Lines(DaemonProcess daemon, string trigger) =>
         [.. daemon.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains($": {trigger}", StringComparison.Ordinal) || l.Contains($"eventd: {trigger}", StringComparison.Ordinal))];
+
+    [GeneratedRegex(@"\x1b(\[[0-9;?]*[A-Za-z]|[=>])")]
+    private static partial Regex TerminalControl();
 
     [GeneratedRegex(@"^<[0-7]>eventd: ")]
     private static partial Regex Priority();
