@@ -9,6 +9,10 @@ command -v socat >/dev/null 2>&1 || need="$need socat"
 command -v nc >/dev/null 2>&1 || need="$need netcat-openbsd"
 command -v prlimit >/dev/null 2>&1 || need="$need util-linux"
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+# The HTTP endpoint's tests: curl against /health, /ready, /metrics; promtool (in Debian's
+# prometheus package, whose own service is not used) checks the metrics exposition.
+command -v curl >/dev/null 2>&1 || need="$need curl"
+command -v promtool >/dev/null 2>&1 || need="$need prometheus"
 # The NATS tests start their own servers; the package's systemd unit is not used.
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need="$need nats-server"
 if [ -n "$need" ]; then

@@ -48,7 +48,7 @@ if [ -f "$binary.dbg" ]; then
   echo "installed $debugdir/eventd.dbg"
 fi
 
-sed "s|^ExecStart=/usr/local/bin/eventd |ExecStart=$PREFIX/bin/eventd |; s|--config /etc/eventd/eventd.toml|--config $SYSCONFDIR/eventd/eventd.toml|" \
+sed "s|^ExecStart=/usr/local/bin/eventd |ExecStart=$PREFIX/bin/eventd |; s|^ExecReload=/usr/local/bin/eventd |ExecReload=$PREFIX/bin/eventd |; s|--config /etc/eventd/eventd.toml|--config $SYSCONFDIR/eventd/eventd.toml|" \
   "$here/eventd.service" >"$unitdir/.eventd.service.new"
 chmod 0644 "$unitdir/.eventd.service.new"
 mv -f "$unitdir/.eventd.service.new" "$unitdir/eventd.service"

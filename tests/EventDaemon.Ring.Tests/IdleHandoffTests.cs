@@ -10,6 +10,7 @@ namespace EventDaemon.Ring.Tests;
 
 /// <summary>Idle hand-off: a producer that publishes while a first-level stage's thread is parked
 /// runs the batch itself; every event is still processed once, in order, by one thread at a time.</summary>
+[Collection(AllocationMeasurements.Name)]
 public sealed class IdleHandoffTests
 {
     internal sealed class Log

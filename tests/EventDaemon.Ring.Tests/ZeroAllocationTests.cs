@@ -6,6 +6,7 @@ using Xunit;
 namespace EventDaemon.Ring.Tests;
 
 /// <summary>Steady state through a two-stage graph allocates nothing, on any thread.</summary>
+[Collection(AllocationMeasurements.Name)]
 public sealed class ZeroAllocationTests
 {
     private const long Warmup = 100_000;

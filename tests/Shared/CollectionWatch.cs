@@ -1,4 +1,5 @@
 using System.Runtime;
+using Xunit;
 
 namespace EventDaemon.Tests.Shared;
 
@@ -49,4 +50,15 @@ public sealed class CollectionWatch : IDisposable
             GC.EndNoGCRegion();
         }
     }
+}
+
+/// <summary>
+/// Tests that count collections run alone, after the parallel ones: the counts are process-wide,
+/// a no-GC region is process-wide and cannot nest, and another test's garbage (or its
+/// <c>GC.Collect</c>) would count against the code measured.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AllocationMeasurements
+{
+    public const string Name = "allocation measurements (collections counted process-wide)";
 }

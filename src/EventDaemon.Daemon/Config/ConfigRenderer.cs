@@ -46,6 +46,11 @@ public static class ConfigRenderer
             toml.String("log_format", ConfigNames.LogFormats.NameOf(daemon.LogFormat));
         }
 
+        if (daemon.Http is { } http)
+        {
+            toml.String("http", http.ToString());
+        }
+
         foreach (SourceConfig source in config.Sources.Ordered)
         {
             Source(toml, source);

@@ -27,6 +27,16 @@ public static class ControlClient
     public const int ExitUnreachable = 2;
 
     /// <summary>
+    /// <c>health</c> answered with problems (any reply but <c>ok</c>): the same code as a failed
+    /// command, so <c>eventd ctl health || alert</c> works in a probe or a script. The problems go
+    /// to stdout, as the answer they are.
+    /// </summary>
+    public const int ExitUnhealthy = 1;
+
+    /// <summary>The whole reply of a healthy daemon to <c>health</c>.</summary>
+    public const string HealthyReply = "ok\n";
+
+    /// <summary>
     /// <c>reload</c> re-reads the config and enrich tables before it answers, which can take a
     /// while for a large table; anything slower than this is a daemon that is stuck.
     /// </summary>
@@ -47,7 +57,7 @@ public static class ControlClient
     /// <c>User=</c>/<c>DynamicUser=</c> daemon in <c>/run/eventd</c>). Anyone else could have
     /// replaced the socket, so their reply is refused with one line saying who served it.
     /// </remarks>
-    /// <returns><see cref="ExitOk"/>, <see cref="ExitCommandFailed"/> or <see cref="ExitUnreachable"/>.</returns>
+    /// <returns><see cref="ExitOk"/>, <see cref="ExitCommandFailed"/> (also <see cref="ExitUnhealthy"/>: <c>health</c> reported a problem) or <see cref="ExitUnreachable"/>.</returns>
     public static int Run(string command, string? socketPath, TextWriter stdout, TextWriter stderr) =>
         Run(command, socketPath, stdout, stderr, DefaultReplyTimeout);
 
@@ -128,7 +138,10 @@ public static class ControlClient
         }
 
         stdout.Write(reply);
-        return ExitOk;
+
+        // Decided here from the reply, which every daemon version gives the same shape: a newer
+        // client reads an older daemon's problems just as well, and the protocol is unchanged.
+        return command == ControlCommands.Health && reply != HealthyReply ? ExitUnhealthy : ExitOk;
     }
 
     /// <summary>Why the process serving <paramref name="path"/> is not to be believed; null when it is root or an expected user.</summary>

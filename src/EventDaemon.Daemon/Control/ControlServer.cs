@@ -767,7 +767,7 @@ public sealed class ControlServer : IDisposable
             {
                 ControlCommands.Stats => MetricsFormatter.Text(_target.CollectMetrics()),
                 ControlCommands.StatsJson => MetricsFormatter.Json(_target.CollectMetrics()),
-                ControlCommands.Metrics => MetricsFormatter.Prometheus(_target.CollectMetrics()),
+                ControlCommands.Metrics => MetricsFormatter.Prometheus(_target.CollectMetrics(), _target.LatencyHistograms()),
                 ControlCommands.Info => _target.Info(),
                 ControlCommands.Health => _target.Health(),
                 ControlCommands.Latency => _target.Latency(),

@@ -12,6 +12,12 @@ public interface IControlTarget
     /// <summary>Every metric family, in the order of the SPEC §4 table.</summary>
     IReadOnlyList<MetricFamily> CollectMetrics();
 
+    /// <summary>
+    /// Each transform's and sink's latency histogram, for the Prometheus histogram of <c>metrics</c>;
+    /// none by default (a target without stages).
+    /// </summary>
+    IReadOnlyList<StageLatency> LatencyHistograms() => [];
+
     /// <summary>Version, pid, uptime, config path, ring and arena sizes, threads and their CPUs.</summary>
     string Info();
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using EventDaemon.Daemon.Hosting;
 using EventDaemon.Daemon.Metrics;
 
 namespace EventDaemon.Daemon.Control;
@@ -49,23 +50,113 @@ public static class MetricsFormatter
     }
 
     /// <summary>
-    /// <c>metrics</c>: the Prometheus text exposition format 0.0.4, with <c># HELP</c> and
-    /// <c># TYPE</c> before each family (also before a labelled family with no series yet).
+    /// <c>metrics</c>: the Prometheus text exposition format 0.0.4, for a scraper and
+    /// <c>promtool check metrics</c>: <c>eventd_build_info</c> first, then every <c>stats</c>
+    /// family under its Prometheus name (<see cref="PrometheusName"/>) with <c># HELP</c> and
+    /// <c># TYPE</c> (also a labelled family with no series yet), then
+    /// <c>eventd_stage_latency_seconds</c>, a histogram per stage, in place of <c>latency_ns</c>,
+    /// whose quantiles since start cannot be aggregated across stages or daemons.
     /// </summary>
-    public static string Prometheus(IReadOnlyList<MetricFamily> families)
+    public static string Prometheus(IReadOnlyList<MetricFamily> families, IReadOnlyList<StageLatency> latency)
     {
+        ArgumentNullException.ThrowIfNull(latency);
         Validate(families);
-        var text = new StringBuilder(families.Count * 128);
+        var text = new StringBuilder((families.Count * 160) + (latency.Count * LatencyBuckets.Length * 64));
+        AppendHeader(text, BuildInfoName, "gauge", "The version and commit of the running eventd; always 1.");
+        text.Append(BuildInfoName).Append("{version=\"");
+        AppendEscapedLabelValue(text, BuildInfo.Version);
+        text.Append("\",commit=\"");
+        AppendEscapedLabelValue(text, BuildInfo.Commit);
+        text.Append("\"} 1\n");
+
         foreach (MetricFamily family in families)
         {
-            text.Append("# HELP ").Append(family.Name).Append(' ');
-            AppendEscapedHelp(text, family.Help);
-            text.Append('\n');
-            text.Append("# TYPE ").Append(family.Name).Append(' ').Append(family.Type).Append('\n');
-            AppendSamples(text, family);
+            if (PrometheusName(family.Name) is not { } name)
+            {
+                continue;
+            }
+
+            AppendHeader(text, name, family.Type, family.Help);
+            AppendSamples(text, family, name);
+        }
+
+        AppendHeader(text, LatencyName, "histogram",
+            "Ingest to stage-done latency since start (transforms time one event in 64 and each batch's last; sinks every event).");
+        Span<long> cumulative = stackalloc long[LatencyBuckets.Length];
+        foreach (StageLatency stage in latency)
+        {
+            long count = stage.Histogram.CumulativeCounts(LatencyBucketNanos, cumulative);
+            for (int b = 0; b < LatencyBuckets.Length; b++)
+            {
+                AppendStageSample(text, "_bucket", stage.Stage, LatencyBuckets[b].Label).Append(cumulative[b].ToString(CultureInfo.InvariantCulture)).Append('\n');
+            }
+
+            AppendStageSample(text, "_bucket", stage.Stage, "+Inf").Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            AppendStageSample(text, "_sum", stage.Stage, null).Append(FormatValue(stage.Histogram.Sum / 1e9)).Append('\n');
+            AppendStageSample(text, "_count", stage.Stage, null).Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
 
         return text.ToString();
+    }
+
+    /// <inheritdoc cref="Prometheus(IReadOnlyList{MetricFamily}, IReadOnlyList{StageLatency})"/>
+    public static string Prometheus(IReadOnlyList<MetricFamily> families) => Prometheus(families, []);
+
+    /// <summary>
+    /// The Prometheus name of a <c>stats</c> family: <c>eventd_</c> and the same name, except
+    /// <c>bytes_received_total</c>, which becomes <c>eventd_received_bytes_total</c> (the unit before
+    /// <c>_total</c>, as Prometheus names read); null for <c>latency_ns</c>, which
+    /// <c>eventd_stage_latency_seconds</c> replaces.
+    /// </summary>
+    public static string? PrometheusName(string statsName) => statsName switch
+    {
+        "latency_ns" => null,
+        "bytes_received_total" => "eventd_received_bytes_total",
+        _ => Prefix + statsName,
+    };
+
+    private const string Prefix = "eventd_";
+    private const string BuildInfoName = "eventd_build_info";
+    private const string LatencyName = "eventd_stage_latency_seconds";
+
+    /// <summary>
+    /// The <c>le</c> bounds of the latency histogram: 1-2.5-5 steps from 1 µs (a fused filter on
+    /// an idle machine) to 10 s (a sink retrying a dead peer), 22 buckets per stage. Written out as
+    /// Prometheus labels, in seconds, so no float formatting can make two spellings of one bound.
+    /// </summary>
+    private static readonly (long Nanos, string Label)[] LatencyBuckets =
+    [
+        (1_000, "0.000001"), (2_500, "0.0000025"), (5_000, "0.000005"),
+        (10_000, "0.00001"), (25_000, "0.000025"), (50_000, "0.00005"),
+        (100_000, "0.0001"), (250_000, "0.00025"), (500_000, "0.0005"),
+        (1_000_000, "0.001"), (2_500_000, "0.0025"), (5_000_000, "0.005"),
+        (10_000_000, "0.01"), (25_000_000, "0.025"), (50_000_000, "0.05"),
+        (100_000_000, "0.1"), (250_000_000, "0.25"), (500_000_000, "0.5"),
+        (1_000_000_000, "1"), (2_500_000_000, "2.5"), (5_000_000_000, "5"), (10_000_000_000, "10"),
+    ];
+
+    private static readonly long[] LatencyBucketNanos = Array.ConvertAll(LatencyBuckets, b => b.Nanos);
+
+    private static void AppendHeader(StringBuilder text, string name, string type, string help)
+    {
+        text.Append("# HELP ").Append(name).Append(' ');
+        AppendEscapedHelp(text, help);
+        text.Append('\n');
+        text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+    }
+
+    /// <summary><c>eventd_stage_latency_seconds{suffix}{stage="s"[,le="b"]} </c>, ready for the value.</summary>
+    private static StringBuilder AppendStageSample(StringBuilder text, string suffix, string stage, string? le)
+    {
+        text.Append(LatencyName).Append(suffix).Append("{stage=\"");
+        AppendEscapedLabelValue(text, stage);
+        text.Append('"');
+        if (le is not null)
+        {
+            text.Append(",le=\"").Append(le).Append('"');
+        }
+
+        return text.Append("} ");
     }
 
     /// <summary>
@@ -158,11 +249,13 @@ public static class MetricsFormatter
         }
     }
 
-    private static void AppendSamples(StringBuilder text, MetricFamily family)
+    private static void AppendSamples(StringBuilder text, MetricFamily family) => AppendSamples(text, family, family.Name);
+
+    private static void AppendSamples(StringBuilder text, MetricFamily family, string name)
     {
         foreach (MetricSample sample in family.Samples)
         {
-            text.Append(family.Name);
+            text.Append(name);
             if (sample.Labels.Length > 0)
             {
                 text.Append('{');

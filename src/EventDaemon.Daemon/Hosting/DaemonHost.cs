@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using EventDaemon.Daemon.Config;
 using EventDaemon.Daemon.Control;
+using EventDaemon.Daemon.Http;
 using EventDaemon.Daemon.Metrics;
 using EventDaemon.Daemon.Runtime;
 using EventDaemon.Daemon.Sinks;
@@ -19,7 +20,7 @@ namespace EventDaemon.Daemon.Hosting;
 /// <c>eventd run</c>: loads the config, builds and starts the pipeline, serves the control
 /// socket, speaks the systemd notify protocol, reloads on SIGHUP and drains on SIGTERM/SIGINT.
 /// </summary>
-public sealed class DaemonHost : IControlTarget, IDisposable
+public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
 {
     private readonly string? _configPath;
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
@@ -29,6 +30,8 @@ public sealed class DaemonHost : IControlTarget, IDisposable
     private readonly int _pid = Environment.ProcessId;
     private Pipeline _pipeline = null!;
     private ControlServer? _control;
+    private HttpServer? _http;
+    private volatile DaemonPhase _phase = DaemonPhase.Starting;
     private PipelineMonitor? _monitor;
     private Watchdog? _watchdog;
     private Thread? _statusThread;
@@ -114,6 +117,22 @@ public sealed class DaemonHost : IControlTarget, IDisposable
             return 1;
         }
 
+        // Before the pipeline starts, so that /ready says 503 while it does.
+        if (config.Daemon.HttpEndPoint is { } httpEndPoint)
+        {
+            try
+            {
+                _http = HttpServer.Start(httpEndPoint, config.Daemon.Http.ToString()!, this);
+            }
+            catch (HttpListenException e)
+            {
+                Log.Error(e.Message);
+                _control.Dispose();
+                _pipeline.Dispose();
+                return 1;
+            }
+        }
+
         // Before sources accept: stats must not need a new descriptor at the open-file limit.
         StatsCollector.OpenProcessStatus();
         try
@@ -123,6 +142,7 @@ public sealed class DaemonHost : IControlTarget, IDisposable
         catch (Exception e) when (e is SourceBindException || IsOutOfMemory(e))
         {
             Log.Error(e is SourceBindException ? e.Message : OutOfMemory(config, e));
+            _http?.Dispose();
             _control.Dispose();
             _pipeline.Dispose();
             return 1;
@@ -136,12 +156,15 @@ public sealed class DaemonHost : IControlTarget, IDisposable
         _watchdog = _notify.WatchdogInterval is { } interval
             ? new Watchdog(_notify, interval, () => _monitor.Stalled().Count == 0, Log.Warning)
             : null;
-        Log.Info($"running: {string.Join(", ", _pipeline.Sources.Select(s => s.Describe()))}; control socket {_control.SocketPath}");
+        Log.Info($"running: {string.Join(", ", _pipeline.Sources.Select(s => s.Describe()))}; control socket {_control.SocketPath}"
+            + (_http is null ? "" : $"; http on {_http.LocalEndPoint}"));
         _notify.Ready();
+        _phase = DaemonPhase.Ready;
         _statusThread = new Thread(Fatal.Guard(StatusLoop)) { Name = "status", IsBackground = true };
         _statusThread.Start();
 
         _drainRequested.Wait();
+        _phase = DaemonPhase.Draining;
         _notify.Stopping();
         Log.Info("draining: sources stopped, finishing events in flight");
         bool drained = _pipeline.Drain(_pipeline.Config.Daemon.DrainTimeout.ToTimeSpan());
@@ -211,6 +234,13 @@ public sealed class DaemonHost : IControlTarget, IDisposable
     // ---- control commands ------------------------------------------------------------------
 
     public IReadOnlyList<MetricFamily> CollectMetrics() => StatsCollector.Collect(_pipeline, _uptime.Elapsed, _monitor!);
+
+    public DaemonPhase Phase => _phase;
+
+    public string Metrics() => MetricsFormatter.Prometheus(CollectMetrics(), LatencyHistograms());
+
+    public IReadOnlyList<StageLatency> LatencyHistograms() =>
+        _pipeline.StageMetrics.Select(m => new StageLatency(m.Name, m.Latency)).ToList();
 
     public string Info()
     {
@@ -342,6 +372,7 @@ public sealed class DaemonHost : IControlTarget, IDisposable
     public void Dispose()
     {
         _watchdog?.Dispose();
+        _http?.Dispose();
         _monitor?.Dispose();
         _control?.Dispose();
         _pipeline?.Dispose();

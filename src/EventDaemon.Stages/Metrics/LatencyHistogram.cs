@@ -20,6 +20,7 @@ public sealed class LatencyHistogram
     private readonly LatencyHistogram[] _parts = [];
     private long _max;
     private long _total;
+    private long _sum;
 
     public LatencyHistogram()
     {
@@ -61,6 +62,22 @@ public sealed class LatencyHistogram
         }
     }
 
+    /// <summary>Nanoseconds of every recorded latency added up (the <c>_sum</c> of the Prometheus histogram).</summary>
+    /// <remarks>Read with acquire semantics; may lag <see cref="Count"/> by one event.</remarks>
+    public long Sum
+    {
+        get
+        {
+            long sum = Volatile.Read(ref _sum);
+            foreach (LatencyHistogram part in _parts)
+            {
+                sum += part.Sum;
+            }
+
+            return sum;
+        }
+    }
+
     private long CountAt(int bucket)
     {
         long count = Volatile.Read(ref _counts[bucket]);
@@ -88,6 +105,7 @@ public sealed class LatencyHistogram
             _max = nanos;
         }
 
+        _sum += nanos;
         Volatile.Write(ref _total, _total + 1);
     }
 
@@ -143,6 +161,43 @@ public sealed class LatencyHistogram
         }
 
         return Max;
+    }
+
+    /// <summary>
+    /// Cumulative counts at ascending <paramref name="upperBounds"/> (nanoseconds), as a Prometheus
+    /// histogram's <c>le</c> buckets: <paramref name="cumulative"/>[b] counts the recorded values
+    /// whose bucket lies wholly at or below <paramref name="upperBounds"/>[b]. A value in the one
+    /// bucket that straddles a bound counts under the next bound, so a bound is exact to 1/128 and
+    /// never flatters: no value above it is ever counted under it. Returns the total, from the same
+    /// reads, so the <c>+Inf</c> bucket and <c>_count</c> agree with the others.
+    /// </summary>
+    /// <remarks>Reader side only: the stage's thread keeps recording into the fine buckets.</remarks>
+    public long CumulativeCounts(ReadOnlySpan<long> upperBounds, Span<long> cumulative)
+    {
+        if (cumulative.Length < upperBounds.Length)
+        {
+            throw new ArgumentException("one count per bound is needed", nameof(cumulative));
+        }
+
+        int b = 0;
+        long running = 0;
+        for (int i = 0; i < BucketCount; i++)
+        {
+            long largest = i == BucketCount - 1 ? long.MaxValue : LowerBound(i + 1) - 1;
+            while (b < upperBounds.Length && largest > upperBounds[b])
+            {
+                cumulative[b++] = running;
+            }
+
+            running += CountAt(i);
+        }
+
+        while (b < upperBounds.Length)
+        {
+            cumulative[b++] = running;
+        }
+
+        return running;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

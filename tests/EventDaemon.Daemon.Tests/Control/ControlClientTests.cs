@@ -37,6 +37,28 @@ public sealed class ControlClientTests : IDisposable
     }
 
     [Fact]
+    public void Health_Ok_Exits0()
+    {
+        using ControlServer server = ControlServer.Start(_dir.Socket, _target);
+        int exit = ControlClient.Run("health", server.SocketPath, _stdout, _stderr);
+
+        Assert.True(exit == ControlClient.ExitOk, $"exit {exit} for a healthy daemon, expected 0; stderr: {_stderr}");
+        Assert.True(_stdout.ToString() == "ok\n", $"stdout: {_stdout}");
+    }
+
+    [Fact]
+    public void Health_WithProblems_PrintsThemToStdout_AndExits1()
+    {
+        _target.HealthText = () => "stage fwd stalled: no progress for 6 s with 10 events waiting\nsink fwd failing: connection refused (12 errors)";
+        using ControlServer server = ControlServer.Start(_dir.Socket, _target);
+        int exit = ControlClient.Run("health", server.SocketPath, _stdout, _stderr);
+
+        Assert.True(exit == ControlClient.ExitUnhealthy, $"exit {exit} when health reports problems, expected {ControlClient.ExitUnhealthy}");
+        Assert.True(_stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == 2, $"both problems must be printed on stdout: {_stdout}");
+        Assert.True(_stderr.ToString().Length == 0, $"problems are the answer, not an error: stderr {_stderr}");
+    }
+
+    [Fact]
     public void ErrorReply_GoesToStderr_AndExits1()
     {
         using ControlServer server = ControlServer.Start(_dir.Socket, _target);

@@ -69,8 +69,9 @@ public sealed class ControlServerTests : IDisposable
     {
         using ControlServer server = ControlServer.Start(_dir.Socket, _target);
         string reply = RawClient.Command(server.SocketPath, "metrics");
-        Assert.True(reply.StartsWith("# HELP uptime_seconds Seconds since start.\n# TYPE uptime_seconds gauge\nuptime_seconds 12.5\n", StringComparison.Ordinal), $"metrics reply:\n{reply}");
-        Assert.True(reply.Contains("# TYPE events_received_total counter\n", StringComparison.Ordinal), $"metrics reply lacks a TYPE line:\n{reply}");
+        Assert.True(reply.StartsWith("# HELP eventd_build_info ", StringComparison.Ordinal), $"metrics reply should start with eventd_build_info:\n{reply}");
+        Assert.True(reply.Contains("# HELP eventd_uptime_seconds Seconds since start.\n# TYPE eventd_uptime_seconds gauge\neventd_uptime_seconds 12.5\n", StringComparison.Ordinal), $"metrics reply:\n{reply}");
+        Assert.True(reply.Contains("# TYPE eventd_events_received_total counter\n", StringComparison.Ordinal), $"metrics reply lacks a TYPE line:\n{reply}");
     }
 
     [Theory]

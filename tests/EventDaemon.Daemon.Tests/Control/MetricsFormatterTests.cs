@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using EventDaemon.Daemon.Control;
+using EventDaemon.Daemon.Hosting;
 using EventDaemon.Daemon.Metrics;
+using EventDaemon.Stages.Metrics;
 using Xunit;
 
 namespace EventDaemon.Daemon.Tests.Control;
@@ -141,32 +143,102 @@ public class MetricsFormatterTests
     }
 
     [Fact]
-    public void Prometheus_PrecedesEachFamilyWithHelpAndType()
+    public void Prometheus_PrefixesEveryFamily_WithHelpAndType_AfterBuildInfo()
     {
         IReadOnlyList<MetricFamily> families =
         [
             new MetricFamily("uptime_seconds", "gauge", "Seconds since start.").Add(12.5),
             new MetricFamily("events_received_total", "counter", "Events received.").Add(7, ("source", "in")),
+            new MetricFamily("bytes_received_total", "counter", "Bytes received.").Add(70, ("source", "in")),
             new MetricFamily("events_dropped_total", "counter", "Events dropped."),
         ];
-        const string Expected =
-            "# HELP uptime_seconds Seconds since start.\n" +
-            "# TYPE uptime_seconds gauge\n" +
-            "uptime_seconds 12.5\n" +
-            "# HELP events_received_total Events received.\n" +
-            "# TYPE events_received_total counter\n" +
-            "events_received_total{source=\"in\"} 7\n" +
-            "# HELP events_dropped_total Events dropped.\n" +
-            "# TYPE events_dropped_total counter\n";
+        string expected =
+            "# HELP eventd_build_info The version and commit of the running eventd; always 1.\n" +
+            "# TYPE eventd_build_info gauge\n" +
+            $"eventd_build_info{{version=\"{BuildInfo.Version}\",commit=\"{BuildInfo.Commit}\"}} 1\n" +
+            "# HELP eventd_uptime_seconds Seconds since start.\n" +
+            "# TYPE eventd_uptime_seconds gauge\n" +
+            "eventd_uptime_seconds 12.5\n" +
+            "# HELP eventd_events_received_total Events received.\n" +
+            "# TYPE eventd_events_received_total counter\n" +
+            "eventd_events_received_total{source=\"in\"} 7\n" +
+            "# HELP eventd_received_bytes_total Bytes received.\n" +
+            "# TYPE eventd_received_bytes_total counter\n" +
+            "eventd_received_bytes_total{source=\"in\"} 70\n" +
+            "# HELP eventd_events_dropped_total Events dropped.\n" +
+            "# TYPE eventd_events_dropped_total counter\n" +
+            "# HELP eventd_stage_latency_seconds Ingest to stage-done latency since start (transforms time one event in 64 and each batch's last; sinks every event).\n" +
+            "# TYPE eventd_stage_latency_seconds histogram\n";
         string text = MetricsFormatter.Prometheus(families);
-        Assert.True(text == Expected, $"exposition differs:\n{text}");
+        Assert.True(text == expected, $"exposition differs:\n{text}");
+    }
+
+    [Fact]
+    public void Prometheus_LeavesOutLatencyQuantiles_ForTheHistogram()
+    {
+        string text = MetricsFormatter.Prometheus(SampleFamilies.Basic());
+        Assert.True(!text.Contains("latency_ns", StringComparison.Ordinal) && !text.Contains("quantile", StringComparison.Ordinal),
+            $"the lifetime quantiles of stats must not reach Prometheus, which cannot aggregate them:\n{text}");
+    }
+
+    [Fact]
+    public void Prometheus_LatencyHistogram_HasCumulativeBucketsInSeconds_SumAndCount()
+    {
+        var histogram = new LatencyHistogram();
+        histogram.Record(500);           // 0.5 µs: in every bucket from le=1e-6 up
+        histogram.Record(3_000_000);     // 3 ms: from le=0.005 up
+        histogram.Record(20_000_000_000); // 20 s: only +Inf
+        string text = MetricsFormatter.Prometheus([], [new StageLatency("per_user", histogram)]);
+        string[] lines = text.Split('\n');
+        string Sample(string name) => lines.Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+
+        Assert.True(Sample("eventd_stage_latency_seconds_bucket{stage=\"per_user\",le=\"0.000001\"}").EndsWith(" 1", StringComparison.Ordinal), text);
+        Assert.True(Sample("eventd_stage_latency_seconds_bucket{stage=\"per_user\",le=\"0.0025\"}").EndsWith(" 1", StringComparison.Ordinal), $"3 ms counted at or under 2.5 ms:\n{text}");
+        Assert.True(Sample("eventd_stage_latency_seconds_bucket{stage=\"per_user\",le=\"0.005\"}").EndsWith(" 2", StringComparison.Ordinal), $"3 ms not counted under 5 ms:\n{text}");
+        Assert.True(Sample("eventd_stage_latency_seconds_bucket{stage=\"per_user\",le=\"10\"}").EndsWith(" 2", StringComparison.Ordinal), $"20 s counted under 10 s:\n{text}");
+        Assert.True(Sample("eventd_stage_latency_seconds_bucket{stage=\"per_user\",le=\"+Inf\"}").EndsWith(" 3", StringComparison.Ordinal), $"+Inf must hold every event:\n{text}");
+        Assert.True(Sample("eventd_stage_latency_seconds_count{stage=\"per_user\"}").EndsWith(" 3", StringComparison.Ordinal), $"count differs from +Inf:\n{text}");
+        Assert.True(Sample("eventd_stage_latency_seconds_sum{stage=\"per_user\"}") == "eventd_stage_latency_seconds_sum{stage=\"per_user\"} " + MetricsFormatter.FormatValue(20_003_000_500 / 1e9),
+            $"the sum must be the exact total in seconds:\n{text}");
+        Assert.True(lines.Count(l => l.StartsWith("eventd_stage_latency_seconds_bucket", StringComparison.Ordinal)) == 23, $"22 bounds and +Inf per stage:\n{text}");
+    }
+
+    [Fact]
+    public void CumulativeCounts_NeverCountsAValueAboveItsBound()
+    {
+        var histogram = new LatencyHistogram();
+        histogram.Record(1_000);
+        histogram.Record(1_001);
+        histogram.Record(999);
+        Span<long> cumulative = stackalloc long[2];
+        long total = histogram.CumulativeCounts([999, 1_000_000], cumulative);
+        Assert.True(total == 3, $"total {total}, expected 3");
+        Assert.True(cumulative[0] <= 1, $"le=999 ns counted {cumulative[0]} values, but only one is at or below it");
+        Assert.True(cumulative[1] == 3, $"le=1 ms counted {cumulative[1]}, expected all 3");
+    }
+
+    [Fact]
+    public void Prometheus_OfEveryKindOfFamily_PassesPromtoolCheckMetrics()
+    {
+        var histogram = new LatencyHistogram();
+        histogram.Record(12_345);
+        IReadOnlyList<MetricFamily> families =
+        [
+            .. SampleFamilies.Basic(),
+            new MetricFamily("bytes_received_total", "counter", "Bytes read from the network.").Add(10, ("source", "in")),
+            new MetricFamily("gc_pause_seconds_total", "counter", "Time the runtime was paused for collections.").Add(0.25),
+            new MetricFamily("events_per_second", "gauge", "Events received per second, all sources.").Add(3, ("window", "1s")),
+        ];
+        string text = MetricsFormatter.Prometheus(families, [new StageLatency("per_user", histogram), new StageLatency("out", new LatencyHistogram())]);
+        (int exit, string stdout, string stderr) = Tool.Run("promtool", text, "check", "metrics");
+        Assert.True(exit == 0 && stdout.Length == 0 && stderr.Length == 0, $"promtool check metrics exited {exit}:\n{stdout}{stderr}\non:\n{text}");
     }
 
     [Fact]
     public void Prometheus_EscapesBackslashAndNewlineInHelp_ButNotQuotes()
     {
         string text = MetricsFormatter.Prometheus([new MetricFamily("m", "gauge", "a \\ b\n\"c\"").Add(1)]);
-        Assert.True(text.StartsWith("# HELP m a \\\\ b\\n\"c\"\n", StringComparison.Ordinal), $"HELP not escaped as the 0.0.4 format says: {text}");
+        Assert.True(text.Contains("# HELP eventd_m a \\\\ b\\n\"c\"\n", StringComparison.Ordinal), $"HELP not escaped as the 0.0.4 format says: {text}");
     }
 
     [Fact]

@@ -58,7 +58,7 @@ public sealed class ControlSocketTests(ITestOutputHelper output)
 
         CliResult metrics = daemon.Cli("ctl", "metrics");
         Assert.True(metrics.ExitCode == 0, metrics.Describe());
-        AssertPrints(metrics, "# TYPE events_received_total counter\n", "a # TYPE line per family");
+        AssertPrints(metrics, "# TYPE eventd_events_received_total counter\n", "a # TYPE line per family");
         AssertPrints(metrics, "# HELP ", "# HELP lines");
 
         CliResult info = daemon.Cli("ctl", "info");

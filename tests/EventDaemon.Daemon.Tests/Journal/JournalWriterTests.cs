@@ -6,6 +6,7 @@ using static EventDaemon.Daemon.Tests.Journal.JournalTestSupport;
 
 namespace EventDaemon.Daemon.Tests.Journal;
 
+[Collection(AllocationMeasurements.Name)]
 public sealed class JournalWriterTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

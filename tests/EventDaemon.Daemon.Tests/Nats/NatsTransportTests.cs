@@ -5,6 +5,7 @@ using Xunit;
 
 namespace EventDaemon.Daemon.Tests.Nats;
 
+[Collection(AllocationMeasurements.Name)]
 public sealed class NatsTransportTests
 {
     [Fact]

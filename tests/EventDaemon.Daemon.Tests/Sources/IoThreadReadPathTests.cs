@@ -17,7 +17,7 @@ namespace EventDaemon.Daemon.Tests.Sources;
 /// one turn at the ring) allocates nothing per read, and a connection paused by a full ring is not
 /// read until the ring has room, then loses nothing.
 /// </summary>
-[Collection(ReadPathCollection.Name)]
+[Collection(AllocationMeasurements.Name)]
 public sealed class IoThreadReadPathTests
 {
     private const int LinesPerRound = 200;
@@ -134,11 +134,4 @@ public sealed class IoThreadReadPathTests
         server.Blocking = false;
         return (client, server);
     }
-}
-
-/// <summary>Alone, as collections are counted process-wide: another test's collection would count against the read path.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class ReadPathCollection
-{
-    public const string Name = "read path (collections counted process-wide)";
 }

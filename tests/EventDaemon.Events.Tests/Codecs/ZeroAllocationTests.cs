@@ -3,7 +3,6 @@ using EventDaemon.Client;
 using EventDaemon.Events.BadInput;
 using EventDaemon.Events.Codecs;
 using EventDaemon.Events.Fields;
-using EventDaemon.Events.Tests.Support;
 using EventDaemon.Tests.Shared;
 using Xunit;
 
@@ -13,7 +12,7 @@ namespace EventDaemon.Events.Tests.Codecs;
 /// The decoders' zero-allocation claim, proven: after warm-up, decoding a million events allocates
 /// no managed bytes on the decoding thread and triggers no collection.
 /// </summary>
-[Collection(SerialCollection.Name)]
+[Collection(AllocationMeasurements.Name)]
 public class ZeroAllocationTests
 {
     private const int Events = 1_000_000;

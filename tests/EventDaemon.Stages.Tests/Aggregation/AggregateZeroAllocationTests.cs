@@ -1,5 +1,4 @@
 using EventDaemon.Stages.Aggregation;
-using EventDaemon.Stages.Tests.Transforms;
 using EventDaemon.Tests.Shared;
 using Xunit;
 

@@ -17,7 +17,7 @@ internal static class ConfigNames
     [
         "control_socket", "ring_size", "arena_size", "max_event_bytes", "wait_strategy",
         "consumer_cpus", "lock_memory", "state_dir", "errors_kept", "drain_timeout",
-        "fuse_chains", "idle_handoff", "io_threads", "log_format",
+        "fuse_chains", "idle_handoff", "io_threads", "http", "log_format",
     ];
 
     public static readonly string[] SourceTypes = ["tcp", "udp", "unix", "nats"];

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Numerics;
 
 namespace EventDaemon.Daemon.Config.Internal;
@@ -63,6 +65,13 @@ internal static class DaemonBinder
         bool idleHandoff = reader.Boolean("idle_handoff") ?? true;
         int ioThreads = reader.Int32("io_threads", 1, DaemonSettings.MaxIoThreads) ?? 0;
         LogFormat logFormat = reader.Choice("log_format", ConfigNames.LogFormats) ?? LogFormat.Text;
+
+        // Resolved and checked against the machine's interfaces here, as a source's address is, so
+        // validate refuses what run could not bind; only a port in use is left for the start.
+        HostPort? http = reader.Address("http", allowPortZero: true);
+        IPEndPoint? httpEndPoint = http is { } listen
+            ? ListenAddress.Resolve(context, "http", listen, reader.Entry("http")!.Value.Position, SocketType.Stream)
+            : null;
         reader.ReportUnknownKeys();
 
         if (context.Diagnostics.ErrorCount != errorsBefore)
@@ -84,6 +93,8 @@ internal static class DaemonBinder
             fuseChains,
             idleHandoff,
             ioThreads,
+            httpEndPoint is null ? null : http,
+            httpEndPoint,
             logFormat);
     }
 
