@@ -12,6 +12,7 @@ public static class Program
 
           run [--config PATH]                 run the daemon in the foreground (embedded default without --config)
           validate --config PATH              check a config; prints file:line:col: message per error
+          test --config PATH                  run the config's [[tests]]; exit 1 with a diff on a failure
           stats [--json] [--socket PATH]      print the running daemon's counters
           ctl COMMAND [--socket PATH]         send a control command (try: eventd ctl help)
           journal verify|repair --config PATH check the journal (read-only), or rewrite its damaged segments
@@ -86,6 +87,13 @@ public static class Program
                     }
 
                     return 1;
+                }
+
+            case "test":
+                {
+                    string config = options.Value("--config") ?? throw new UsageException("test needs --config PATH");
+                    options.EnsureConsumed(0);
+                    return Commands.TestCommand.Run(config, Console.Out, Console.Error);
                 }
 
             case "stats":

@@ -71,8 +71,10 @@ public readonly record struct ByteSize(long Bytes) : IComparable<ByteSize>
         if (scale == 0)
         {
             error = unit.Length == 1 && "kKmMgGtT".Contains(unit[0])
-                ? $"ambiguous unit '{unit}' in \"{text}\": write \"{number}{char.ToUpperInvariant(unit[0])}iB\" (1024-based) or \"{number}{char.ToUpperInvariant(unit[0])}B\" (1000-based)"
-                : $"unknown unit '{unit}' in \"{text}\" (units: {UnitList})";
+                ? Ambiguous(text, number.ToString(), unit[0])
+                : Suggest(text) is { } spelling
+                    ? $"unknown unit '{unit}' in \"{text}\" (units: {UnitList}); did you mean \"{spelling}\"?"
+                    : $"unknown unit '{unit}' in \"{text}\" (units: {UnitList})";
             return false;
         }
 
@@ -92,6 +94,66 @@ public readonly record struct ByteSize(long Bytes) : IComparable<ByteSize>
         value = new ByteSize((long)total);
         error = "";
         return true;
+    }
+
+    /// <summary>
+    /// What the operator most likely meant, in a spelling the config accepts, or <c>null</c>:
+    /// <c>"10 megabytes"</c> → <c>"10MB"</c>. Read leniently, written by <see cref="ToString"/>,
+    /// so a suggestion always parses back to the value it stands for.
+    /// </summary>
+    public static string? Suggest(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        string compact = string.Concat(text.Where(c => !char.IsWhiteSpace(c))).ToLowerInvariant();
+        int i = 0;
+        while (i < compact.Length && (char.IsAsciiDigit(compact[i]) || compact[i] == '.' || compact[i] == '_'))
+        {
+            i++;
+        }
+
+        long scale = compact[i..] switch
+        {
+            "byte" or "bytes" => 1,
+            "kibibyte" or "kibibytes" => KiB,
+            "mebibyte" or "mebibytes" => MiB,
+            "gibibyte" or "gibibytes" => GiB,
+            "tebibyte" or "tebibytes" => TiB,
+            "kilobyte" or "kilobytes" => 1_000,
+            "megabyte" or "megabytes" => 1_000_000,
+            "gigabyte" or "gigabytes" => 1_000_000_000,
+            "terabyte" or "terabytes" => 1_000_000_000_000,
+            string unit => UnitScale(unit),
+        };
+        if (i == 0 || scale == 0 || !DecimalText.TryParse(compact.AsSpan(0, i), out decimal amount) || amount > long.MaxValue / scale)
+        {
+            return null;
+        }
+
+        decimal total = amount * scale;
+        if (total != decimal.Truncate(total))
+        {
+            return null;
+        }
+
+        string spelling = new ByteSize((long)total).ToString();
+        return TryParse(spelling, out _, out _) ? spelling : null;
+    }
+
+    /// <summary>Both readings of a bare K, M, G or T, each offered only if it is a whole number of bytes.</summary>
+    private static string Ambiguous(string text, string number, char written)
+    {
+        char prefix = char.ToUpperInvariant(written);
+        string binary = $"{number}{prefix}iB";
+        string decimalUnit = $"{number}{prefix}B";
+        bool binaryOk = TryParse(binary, out _, out _);
+        bool decimalOk = TryParse(decimalUnit, out _, out _);
+        return (binaryOk, decimalOk) switch
+        {
+            (true, true) => $"ambiguous unit '{written}' in \"{text}\": write \"{binary}\" (1024-based) or \"{decimalUnit}\" (1000-based)",
+            (true, false) => $"ambiguous unit '{written}' in \"{text}\": write \"{binary}\" (1024-based)",
+            (false, true) => $"ambiguous unit '{written}' in \"{text}\": write \"{decimalUnit}\" (1000-based)",
+            _ => $"ambiguous unit '{written}' in \"{text}\": write a whole number of bytes with {UnitList}",
+        };
     }
 
     /// <exception cref="FormatException"><paramref name="text"/> is not a size.</exception>

@@ -82,14 +82,30 @@ public static class ConfigLoader
             return new ConfigResult(null, diagnostics.Sorted());
         }
 
-        foreach (DiagnosticMessage message in document.Diagnostics)
+        // Only the first syntax error is reported: the parser's recovery after it (a header missing
+        // its ']' makes every key of the next line "unexpected") yields errors that are not the
+        // operator's. Their lines are still kept quiet, like the first one's.
+        var hidden = new List<int>();
+        bool reported = false;
+        foreach (DiagnosticMessage message in document.Diagnostics.OrderBy(m => m.Span.Start.Line).ThenBy(m => m.Span.Start.Column))
         {
             var at = new ConfigPosition(path, message.Span.Start.Line + 1, message.Span.Start.Column + 1);
-            DiagnosticSeverity severity = message.Kind == DiagnosticMessageKind.Warning ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error;
-            diagnostics.Add(at, severity, SyntaxMessage(message.Message));
+            if (message.Kind == DiagnosticMessageKind.Warning)
+            {
+                diagnostics.Add(at, DiagnosticSeverity.Warning, TomlSyntaxMessages.Reword(message.Message));
+            }
+            else if (!reported)
+            {
+                diagnostics.Add(at, DiagnosticSeverity.Error, TomlSyntaxMessages.Reword(message.Message));
+                reported = true;
+            }
+            else
+            {
+                hidden.Add(at.Line);
+            }
         }
 
-        diagnostics.EndOfSyntaxErrors();
+        diagnostics.EndOfSyntaxErrors(hidden);
         var context = new BindContext(path, BaseDirectoryOf(path), diagnostics, diagnostics.HasErrors, conditions, checkMachine);
         TomlTable root = TomlTreeBuilder.Build(document, path, diagnostics);
         (DaemonSettings? daemon, JournalSettings? journal, List<ComponentDraft> components) = ConfigBinder.Bind(root, context);
@@ -142,13 +158,4 @@ public static class ConfigLoader
 
     private static ConfigResult Unreadable(string path, string message) =>
         new(null, [new ConfigDiagnostic(new ConfigPosition(path, 0, 0), DiagnosticSeverity.Error, message)]);
-
-    /// <summary>Tomlyn's message in the same voice as the others: lower-case start, no control-picture glyphs.</summary>
-    private static string SyntaxMessage(string message)
-    {
-        string text = message.Replace("`␤`", "end of line", StringComparison.Ordinal).Replace("␤", "end of line", StringComparison.Ordinal);
-        return text.Length > 1 && char.IsUpper(text[0]) && char.IsLower(text[1])
-            ? char.ToLowerInvariant(text[0]) + text[1..]
-            : text;
-    }
 }

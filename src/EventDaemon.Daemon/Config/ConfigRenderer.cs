@@ -41,6 +41,11 @@ public static class ConfigRenderer
             toml.Integer("io_threads", daemon.IoThreads);
         }
 
+        if (daemon.LogFormat != LogFormat.Text)
+        {
+            toml.String("log_format", ConfigNames.LogFormats.NameOf(daemon.LogFormat));
+        }
+
         if (daemon.Http is { } http)
         {
             toml.String("http", http.ToString());

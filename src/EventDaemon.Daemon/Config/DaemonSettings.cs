@@ -17,6 +17,7 @@ namespace EventDaemon.Daemon.Config;
 /// <param name="IoThreads">Event-loop threads of each stream source (tcp, unix); 0 = one per CPU.</param>
 /// <param name="Http">The HTTP endpoint's address as written (<c>/health</c>, <c>/ready</c>, <c>/metrics</c>); null = no endpoint.</param>
 /// <param name="HttpEndPoint">What the endpoint binds: <paramref name="Http"/> resolved when the config was checked.</param>
+/// <param name="LogFormat">How log lines are written on stderr: readable text or one JSON object per line.</param>
 public sealed record DaemonSettings(
     string ControlSocket,
     int RingSize,
@@ -32,7 +33,8 @@ public sealed record DaemonSettings(
     bool IdleHandoff = true,
     int IoThreads = 0,
     HostPort? Http = null,
-    System.Net.IPEndPoint? HttpEndPoint = null)
+    System.Net.IPEndPoint? HttpEndPoint = null,
+    LogFormat LogFormat = LogFormat.Text)
 {
     /// <summary>More event loops than this only add threads: each serves thousands of connections.</summary>
     public const int MaxIoThreads = 64;

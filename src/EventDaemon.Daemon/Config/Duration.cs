@@ -63,7 +63,9 @@ public readonly record struct Duration(long Nanoseconds) : IComparable<Duration>
 
         if (text.AsSpan().ContainsAny(" \t"))
         {
-            error = $"\"{text}\" contains a space; write the unit right after the number, e.g. \"{text.Replace(" ", "", StringComparison.Ordinal)}\"";
+            error = Suggest(text) is { } spelling
+                ? $"\"{text}\" contains a space; write the unit right after the number: \"{spelling}\""
+                : $"\"{text}\" contains a space; write the unit right after the number (units: {UnitList})";
             return false;
         }
 
@@ -108,7 +110,7 @@ public readonly record struct Duration(long Nanoseconds) : IComparable<Duration>
             long scale = UnitScale(unit);
             if (scale == 0)
             {
-                string hint = unit is "d" ? "; a day is \"24h\"" : "";
+                string hint = Suggest(text) is { } spelling ? $"; did you mean \"{spelling}\"?" : "";
                 error = $"unknown unit '{unit}' in \"{text}\" (units: {UnitList}{hint})";
                 return false;
             }
@@ -133,6 +135,56 @@ public readonly record struct Duration(long Nanoseconds) : IComparable<Duration>
         return true;
     }
 
+    /// <summary>
+    /// What the operator most likely meant, in the one spelling the config accepts, or <c>null</c>:
+    /// <c>"1 sec"</c> → <c>"1s"</c>, <c>"2 days"</c> → <c>"48h"</c>, <c>"1.5 hours"</c> →
+    /// <c>"90m"</c>. Read leniently (spaces, any case, unit words), then written by
+    /// <see cref="ToString"/>, so a suggestion always parses back to the value it stands for:
+    /// suggesting a spelling that is then refused is worse than suggesting nothing.
+    /// </summary>
+    public static string? Suggest(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        string compact = string.Concat(text.Where(c => !char.IsWhiteSpace(c))).ToLowerInvariant();
+        decimal total = 0;
+        int i = 0;
+        while (i < compact.Length)
+        {
+            int numberStart = i;
+            while (i < compact.Length && (char.IsAsciiDigit(compact[i]) || compact[i] == '.' || compact[i] == '_'))
+            {
+                i++;
+            }
+
+            int unitStart = i;
+            while (i < compact.Length && (char.IsAsciiLetter(compact[i]) || compact[i] is 'µ' or 'μ'))
+            {
+                i++;
+            }
+
+            long scale = LenientScale(compact.AsSpan(unitStart, i - unitStart));
+            if (unitStart == numberStart || scale == 0 || !DecimalText.TryParse(compact.AsSpan(numberStart, unitStart - numberStart), out decimal amount)
+                || amount > (decimal)long.MaxValue / scale)
+            {
+                return null;
+            }
+
+            total += amount * scale;
+            if (total > long.MaxValue)
+            {
+                return null;
+            }
+        }
+
+        if (compact.Length == 0 || total != decimal.Truncate(total))
+        {
+            return null;
+        }
+
+        string spelling = new Duration((long)total).ToString();
+        return TryParse(spelling, out _, out _) ? spelling : null;
+    }
+
     /// <exception cref="FormatException"><paramref name="text"/> is not a duration.</exception>
     public static Duration Parse(string text) =>
         TryParse(text, out Duration value, out string error) ? value : throw new FormatException(error);
@@ -155,6 +207,19 @@ public readonly record struct Duration(long Nanoseconds) : IComparable<Duration>
     }
 
     private static string Invariant(long amount, string unit) => amount.ToString(CultureInfo.InvariantCulture) + unit;
+
+    /// <summary>The units and the words people write for them; a day is 24 h (no leap seconds here).</summary>
+    private static long LenientScale(ReadOnlySpan<char> unit) => unit switch
+    {
+        "nsec" or "nsecs" or "nanosecond" or "nanoseconds" => 1,
+        "usec" or "usecs" or "microsecond" or "microseconds" => NanosecondsPerMicrosecond,
+        "msec" or "msecs" or "millisecond" or "milliseconds" => NanosecondsPerMillisecond,
+        "sec" or "secs" or "second" or "seconds" => NanosecondsPerSecond,
+        "min" or "mins" or "minute" or "minutes" => NanosecondsPerMinute,
+        "hr" or "hrs" or "hour" or "hours" => NanosecondsPerHour,
+        "d" or "day" or "days" => 24 * NanosecondsPerHour,
+        _ => UnitScale(unit),
+    };
 
     private static long UnitScale(ReadOnlySpan<char> unit) => unit switch
     {

@@ -6,6 +6,7 @@ using System.Text;
 using EventDaemon.Daemon.Config;
 using EventDaemon.Daemon.Control.Internal;
 using EventDaemon.Daemon.Interop;
+using EventDaemon.Daemon.Runtime;
 
 namespace EventDaemon.Daemon.Control;
 
@@ -772,7 +773,7 @@ public sealed class ControlServer : IDisposable
                 ControlCommands.Latency => _target.Latency(),
                 ControlCommands.Errors => _target.Errors(),
                 ControlCommands.Config => _target.Config(),
-                ControlCommands.Reload => Format(command, _target.Reload()),
+                ControlCommands.Reload => Format(command, Reloader.Logged(_target.Reload(), Reloader.BySocket)),
                 ControlCommands.Drain => Format(command, _target.Drain()),
                 ControlCommands.Help => ControlCommands.HelpText,
                 "" => "error: empty command (try help)",

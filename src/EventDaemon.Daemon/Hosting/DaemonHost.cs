@@ -52,6 +52,11 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
     public static int Run(string? configPath)
     {
         ConfigResult loaded = Load(configPath);
+        if (loaded.Config is { } config)
+        {
+            Log.Configure(config.Daemon.LogFormat);
+        }
+
         foreach (ConfigDiagnostic warning in loaded.Warnings)
         {
             Log.Warning(ErrorFormatter.Format(warning));
@@ -207,15 +212,7 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
         context.Cancel = true;
         ThreadPool.UnsafeQueueUserWorkItem(_ =>
         {
-            ControlReply reply = Reload();
-            if (reply.Ok)
-            {
-                Log.Info(reply.Text);
-            }
-            else
-            {
-                Log.Error(reply.Text);
-            }
+            Reloader.Logged(Reload(), Reloader.BySignal);
         }, null);
     }
 

@@ -504,6 +504,10 @@ public static class PipelineBuilder
 
                 placement.Place(_ => Sink(ring, reach, metrics, natsTransport, buffer, abandon, enrich), IdleTick);
                 return;
+            case Testing.CaptureSinkConfig capture:
+                // Only eventd test places it: what the watched transform emits, kept in memory.
+                placement.Place(_ => Sink(ring, reach, metrics, capture.Transport, buffer, abandon, enrich), IdleTick);
+                return;
             default:
                 throw new PipelineException($"sink '{sink.Name}': type '{sink.TypeName}' is not supported by this build");
         }

@@ -1,5 +1,6 @@
 using EventDaemon.Daemon.Config;
 using EventDaemon.Daemon.Control;
+using EventDaemon.Daemon.Hosting;
 using EventDaemon.Daemon.Metrics;
 using EventDaemon.Daemon.Sources;
 using EventDaemon.Events.Ingest;
@@ -136,6 +137,35 @@ public static class Reloader
         return failed.Count == 0
             ? new ControlReply(true, $"reloaded: {parts.Graphs.Sum(g => g.Graph.Stages.Count)} stages, {pipeline.Sources.Count} sources")
             : new ControlReply(false, "error: reloaded, but some sources could not start:\n" + string.Join('\n', failed));
+    }
+
+    /// <summary>Who asked for a reload, as the log names it.</summary>
+    public const string BySignal = "SIGHUP";
+
+    /// <summary>Who asked for a reload, as the log names it.</summary>
+    public const string BySocket = "control socket";
+
+    /// <summary>
+    /// Logs a reload's outcome, whoever asked for it: the first line at info when it took effect,
+    /// else at error, then each reason on a line of its own at the same level (so journald files
+    /// every line of a refusal as an error, not only the first). Returns <paramref name="reply"/>.
+    /// </summary>
+    /// <param name="trigger"><see cref="BySignal"/> or <see cref="BySocket"/>.</param>
+    public static ControlReply Logged(ControlReply reply, string trigger)
+    {
+        ArgumentNullException.ThrowIfNull(trigger);
+        string text = reply.Text.StartsWith("error: ", StringComparison.Ordinal) ? reply.Text["error: ".Length..] : reply.Text;
+        string outcome = reply.Ok ? "ok" : text.StartsWith("reloaded", StringComparison.Ordinal) ? "partial" : "refused";
+        LogLevel level = reply.Ok ? LogLevel.Info : LogLevel.Error;
+        ReadOnlySpan<LogField> fields = [new("reload", outcome), new("trigger", trigger)];
+        string[] lines = text.Split('\n');
+        Log.Write(level, $"{trigger}: {lines[0]}", fields);
+        for (int i = 1; i < lines.Length; i++)
+        {
+            Log.Write(level, $"{trigger}: {lines[i]}", fields);
+        }
+
+        return reply;
     }
 
     /// <summary>Same settings, wherever the table sits in the file (positions differ after edits).</summary>

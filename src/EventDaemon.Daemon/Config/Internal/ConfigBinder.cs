@@ -52,6 +52,17 @@ internal static class ConfigBinder
                 continue;
             }
 
+            if (entry.Key == ConfigNames.Tests)
+            {
+                // Their content is checked by eventd test (Testing/TestSuiteLoader), against this config.
+                if (entry.Value is not TomlTableArray)
+                {
+                    context.Error(entry.KeyPosition, $"tests: expected [[tests]] tables, found {entry.Value.Describe}");
+                }
+
+                continue;
+            }
+
             if (entry.Value is TomlTable or TomlTableArray)
             {
                 string suggestion = Suggestions.Closest(entry.Key, ConfigNames.TopLevelTables) is { } match ? $" (did you mean [{match}]?)" : "";

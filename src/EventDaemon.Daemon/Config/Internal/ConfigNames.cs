@@ -9,13 +9,16 @@ internal static class ConfigNames
     public const string Sinks = "sinks";
     public const string Journal = "journal";
 
+    /// <summary><c>[[tests]]</c>: run by <c>eventd test</c>, accepted and ignored by <c>run</c> and <c>validate</c>.</summary>
+    public const string Tests = "tests";
+
     public static readonly string[] TopLevelTables = [Daemon, Sources, Transforms, Sinks, Journal];
 
     public static readonly string[] DaemonKeys =
     [
         "control_socket", "ring_size", "arena_size", "max_event_bytes", "wait_strategy",
         "consumer_cpus", "lock_memory", "state_dir", "errors_kept", "drain_timeout",
-        "fuse_chains", "idle_handoff", "io_threads", "http",
+        "fuse_chains", "idle_handoff", "io_threads", "http", "log_format",
     ];
 
     public static readonly string[] SourceTypes = ["tcp", "udp", "unix", "nats"];
@@ -61,6 +64,10 @@ internal static class ConfigNames
         ("yielding", WaitStrategyKind.Yielding),
         ("sleeping", WaitStrategyKind.Sleeping),
         ("blocking", WaitStrategyKind.Blocking));
+
+    public static readonly Choices<LogFormat> LogFormats = new(
+        ("text", LogFormat.Text),
+        ("json", LogFormat.Json));
 
     public static readonly Choices<SourceFormat> Formats = new(
         ("json", SourceFormat.Json),

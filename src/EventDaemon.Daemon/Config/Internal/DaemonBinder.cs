@@ -64,6 +64,7 @@ internal static class DaemonBinder
         bool fuseChains = reader.Boolean("fuse_chains") ?? true;
         bool idleHandoff = reader.Boolean("idle_handoff") ?? true;
         int ioThreads = reader.Int32("io_threads", 1, DaemonSettings.MaxIoThreads) ?? 0;
+        LogFormat logFormat = reader.Choice("log_format", ConfigNames.LogFormats) ?? LogFormat.Text;
 
         // Resolved and checked against the machine's interfaces here, as a source's address is, so
         // validate refuses what run could not bind; only a port in use is left for the start.
@@ -93,7 +94,8 @@ internal static class DaemonBinder
             idleHandoff,
             ioThreads,
             httpEndPoint is null ? null : http,
-            httpEndPoint);
+            httpEndPoint,
+            logFormat);
     }
 
     private static int? RingSize(TableReader reader)

@@ -21,8 +21,9 @@ internal sealed class DiagnosticBag
     /// error are dropped, since the parser's recovery on that line (a value read as a key, say)
     /// would only produce noise.
     /// </summary>
-    public void EndOfSyntaxErrors() =>
-        _syntaxErrorLines = [.. _items.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.Position.Line)];
+    /// <param name="hiddenLines">Lines of syntax errors not reported (follow-on errors of the first one).</param>
+    public void EndOfSyntaxErrors(IEnumerable<int> hiddenLines) =>
+        _syntaxErrorLines = [.. _items.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.Position.Line), .. hiddenLines];
 
     public void Add(ConfigPosition position, DiagnosticSeverity severity, string message)
     {
