@@ -1,6 +1,7 @@
 using System.Globalization;
 using EventDaemon.Daemon.Metrics;
 using EventDaemon.Daemon.Runtime;
+using EventDaemon.Daemon.Sources;
 using EventDaemon.Ring;
 using EventDaemon.Stages.Metrics;
 using Microsoft.Win32.SafeHandles;
@@ -55,6 +56,8 @@ public static class StatsCollector
                 closed.Add(count, label, ("reason", reason));
             }
         }
+
+        NatsFamilies(p, Family);
 
         MetricFamily processed = Family("events_processed_total", "counter", "Events a transform or sink has handled.");
         MetricFamily late = Family("events_late_total", "counter", "Events later than the allowed lateness (event-time aggregates).");
@@ -188,6 +191,37 @@ public static class StatsCollector
         }
 
         return families;
+    }
+
+    /// <summary>The nats sources' own counters (STATS.md); present only when a nats source is configured.</summary>
+    private static void NatsFamilies(Pipeline p, Func<string, string, string, MetricFamily> family)
+    {
+        List<NatsSource> sources = p.Sources.OfType<NatsSource>().ToList();
+        if (sources.Count == 0)
+        {
+            return;
+        }
+
+        MetricFamily acks = family("nats_acks_total", "counter", "Messages acknowledged once every sink held their events.");
+        MetricFamily progress = family("nats_progress_acks_total", "counter", "Progress acks (+WPI) for messages held longer than half the ack_wait.");
+        MetricFamily redelivered = family("nats_redelivered_total", "counter", "Messages received on a second or later delivery (possible duplicates).");
+        MetricFamily poison = family("nats_poison_total", "counter", "Messages received on their last delivery (max_deliver).");
+        MetricFamily skipped = family("nats_skipped_total", "counter", "Messages received with no room to keep them, left to be delivered again.");
+        MetricFamily inFlight = family("nats_in_flight", "gauge", "Messages received and not yet acknowledged.");
+        MetricFamily latency = family("nats_ack_latency_seconds_total", "counter", "Sum of receive-to-ack times of acknowledged messages.");
+        MetricFamily connects = family("nats_connects_total", "counter", "Connections made with the consumer found, the first included.");
+        foreach (NatsSource s in sources)
+        {
+            (string, string) label = ("source", s.Name);
+            acks.Add(s.Nats.Acks, label);
+            progress.Add(s.Nats.ProgressAcks, label);
+            redelivered.Add(s.Nats.Redelivered, label);
+            poison.Add(s.Nats.Poison, label);
+            skipped.Add(s.Nats.Skipped, label);
+            inFlight.Add(s.Nats.InFlight, label);
+            latency.Add(s.Nats.AckLatencyNanos / 1e9, label);
+            connects.Add(s.Nats.Connects, label);
+        }
     }
 
     /// <summary>
