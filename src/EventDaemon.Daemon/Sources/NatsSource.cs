@@ -96,6 +96,7 @@ public sealed class NatsSource : Source
     private string? _apiReply;
     private bool _needConsumer = true;
     private bool _poisonLogged;
+    private long _highestSequence;
     private string? _problem;
 
     private StreamIngest? _ingest;
@@ -442,11 +443,16 @@ public sealed class NatsSource : Source
             _fill.Read[_fillLength++] = (byte)'\n';
         }
 
-        long delivered = DeliveryCount(replyTo);
-        if (delivered > 1)
+        // A redelivery says so in its count; but after a consumer leader moved, the new leader may
+        // deliver again what the old one had delivered, with a count of 1: a stream sequence this
+        // instance has already passed (deliveries come in stream order otherwise) tells those apart.
+        (long delivered, long sequence) = ParseAckSubject(replyTo);
+        if (delivered > 1 || (sequence != 0 && sequence <= _highestSequence))
         {
             Nats.AddRedelivered();
         }
+
+        _highestSequence = Math.Max(_highestSequence, sequence);
 
         if (delivered >= _config.MaxDeliver)
         {
@@ -486,10 +492,11 @@ public sealed class NatsSource : Source
     private ReadOnlySpan<byte> AckSubject(int slot) => _ackSubjects.AsSpan(slot * AckSubjectBytes, _ackSubjectLength[slot]);
 
     /// <summary>
-    /// The delivery count in an ack subject: <c>$JS.ACK.&lt;stream&gt;.&lt;consumer&gt;.&lt;delivered&gt;.…</c>
-    /// (9 tokens), or with a domain and account hash before the stream (12 tokens, servers 2.10+).
+    /// The delivery count and the stream sequence in an ack subject:
+    /// <c>$JS.ACK.&lt;stream&gt;.&lt;consumer&gt;.&lt;delivered&gt;.&lt;stream seq&gt;.…</c> (9 tokens), or
+    /// with a domain and account hash before the stream (12 tokens, servers 2.10+). 1 and 0 when unreadable.
     /// </summary>
-    internal static long DeliveryCount(ReadOnlySpan<byte> ackSubject)
+    internal static (long Delivered, long StreamSequence) ParseAckSubject(ReadOnlySpan<byte> ackSubject)
     {
         int tokens = ackSubject.Count((byte)'.') + 1;
         int index = tokens >= 11 ? 6 : 4;
@@ -498,14 +505,21 @@ public sealed class NatsSource : Source
             int dot = ackSubject.IndexOf((byte)'.');
             if (dot < 0)
             {
-                return 1;
+                return (1, 0);
             }
 
             ackSubject = ackSubject[(dot + 1)..];
         }
 
         int end = ackSubject.IndexOf((byte)'.');
-        return Utf8Parser.TryParse(end < 0 ? ackSubject : ackSubject[..end], out long count, out _) ? count : 1;
+        if (end < 0 || !Utf8Parser.TryParse(ackSubject[..end], out long delivered, out _))
+        {
+            return (1, 0);
+        }
+
+        ackSubject = ackSubject[(end + 1)..];
+        end = ackSubject.IndexOf((byte)'.');
+        return Utf8Parser.TryParse(end < 0 ? ackSubject : ackSubject[..end], out long sequence, out _) ? (delivered, sequence) : (delivered, 0);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

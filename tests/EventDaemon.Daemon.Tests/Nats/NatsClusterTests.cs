@@ -69,10 +69,15 @@ public sealed class NatsClusterTests(ITestOutputHelper output)
             int duplicates = seqs.Count - seqs.Distinct().Count();
             StatsSnapshot stats = daemon.Stats();
             double redelivered = stats.Value("nats_redelivered_total", ("source", "bus"));
-            output.WriteLine($"{acknowledged.Count} stored, {seqs.Count} lines, {duplicates} duplicates, {redelivered} redelivered, "
+
+            // A publish retried across a leader change may be stored twice (its id's dedupe entry
+            // lost with the leader): the stream's own duplicates are the publisher's, not the daemon's.
+            long storedTwice = probe.CountAsync(Stream).GetAwaiter().GetResult() - Total;
+            output.WriteLine($"{acknowledged.Count} stored, {storedTwice} stored twice, {seqs.Count} lines, {duplicates} duplicates, {redelivered} redelivered, "
                 + $"{stats.Value("nats_connects_total", ("source", "bus"))} connections");
             Assert.True(acknowledged.Count == Total, $"only {acknowledged.Count} of {Total} publishes were ever acknowledged by the cluster");
-            Assert.True(duplicates <= redelivered, $"{duplicates} duplicates in the output, only {redelivered} redeliveries counted");
+            Assert.True(duplicates <= redelivered + storedTwice,
+                $"{duplicates} duplicates in the output, only {redelivered} redeliveries counted and {storedTwice} messages stored twice");
         }
         finally
         {

@@ -58,6 +58,16 @@ public sealed class NatsSinkConfigTests
         Assert.True(a == b && a is >= 0 and < 16, $"the same user went to partitions {a} and {b}");
     }
 
+    [Theory]
+    [InlineData("{\"user\":\"alice\"}", 16, 3)]
+    [InlineData("{\"user\":\"bob\"}", 16, 15)]
+    [InlineData("{\"user\":42}", 1000, 504)]
+    public void PartitionOf_IsPinned_SoEveryProcessAndVersionAgrees(string line, int partitions, int expected)
+    {
+        int partition = EventDaemon.Daemon.Sinks.Transports.NatsTransport.PartitionOf(System.Text.Encoding.UTF8.GetBytes(line), "user"u8, partitions);
+        Assert.True(partition == expected, $"{line} is in partition {partition} of {partitions}; it was {expected}: changing the hash moves every group between instances");
+    }
+
     [Fact]
     public void PartitionOf_SpreadsValuesOverEveryPartition_AndSendsAMissingFieldToZero()
     {

@@ -66,12 +66,12 @@ public sealed class NatsSourceConfigTests
     }
 
     [Theory]
-    [InlineData("$JS.ACK.EVENTS.eventd.1.42.40.1733500000000000000.7", 1)]
-    [InlineData("$JS.ACK.EVENTS.eventd.3.42.40.1733500000000000000.0", 3)]
-    [InlineData("$JS.ACK.hub.ACCHASH.EVENTS.eventd.5.42.40.1733500000000000000.0.tok", 5)]
-    public void DeliveryCount_IsReadFromBothAckSubjectShapes(string subject, long expected)
+    [InlineData("$JS.ACK.EVENTS.eventd.1.42.40.1733500000000000000.7", 1, 42)]
+    [InlineData("$JS.ACK.EVENTS.eventd.3.43.40.1733500000000000000.0", 3, 43)]
+    [InlineData("$JS.ACK.hub.ACCHASH.EVENTS.eventd.5.44.40.1733500000000000000.0.tok", 5, 44)]
+    public void AckSubject_GivesDeliveryCountAndStreamSequence_InBothShapes(string subject, long delivered, long sequence)
     {
-        long count = NatsSource.DeliveryCount(Encoding.ASCII.GetBytes(subject));
-        Assert.True(count == expected, $"delivery count {count} read from '{subject}', expected {expected}");
+        (long d, long s) = NatsSource.ParseAckSubject(Encoding.ASCII.GetBytes(subject));
+        Assert.True((d, s) == (delivered, sequence), $"({d}, {s}) read from '{subject}', expected ({delivered}, {sequence})");
     }
 }

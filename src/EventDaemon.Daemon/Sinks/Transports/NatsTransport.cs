@@ -78,19 +78,30 @@ public readonly struct NatsTransport : ISinkTransport
     /// <summary>
     /// The partition of one event's JSON line: the raw bytes of its top-level <paramref name="field"/>
     /// (a string's bytes between its quotes, escapes as written; a number's text) hashed with
-    /// <see cref="GroupKey.Hash"/> (fixed seed, 64-bit rounds and a full avalanche: the same on every
-    /// machine and every run), then mapped to [0, <paramref name="partitions"/>) by its high bits
-    /// (<see cref="GroupKey.Partition"/>). An event without the field, or with an object or array
-    /// there, goes to partition 0.
+    /// 64-bit FNV-1a and MurmurHash3's fmix64 finisher, then mapped to [0, <paramref name="partitions"/>)
+    /// by the hash's high 32 bits (<c>hi32 × partitions &gt;&gt; 32</c>). An event without the field,
+    /// or with an object or array there, goes to partition 0.
     /// </summary>
+    /// <remarks>
+    /// Not the daemon's group-key hash: that one is seeded at random per process (hash flooding),
+    /// while a partition must be the same in every process, on every machine, in every version,
+    /// since ingest instances and the aggregation tier must agree on it. Pinned by a test.
+    /// </remarks>
     public static int PartitionOf(ReadOnlySpan<byte> jsonLine, ReadOnlySpan<byte> field, int partitions)
     {
-        if (!JsonFieldReader.TryGetField(jsonLine, field, out JsonScalar value) || value.Length < 0)
+        if (!JsonFieldReader.TryGetField(jsonLine, field, out JsonScalar value))
         {
             return 0;
         }
 
-        return GroupKey.Partition(GroupKey.Hash(value.RawIn(jsonLine)), partitions);
+        ulong hash = 14695981039346656037;
+        foreach (byte b in value.RawIn(jsonLine))
+        {
+            hash = (hash ^ b) * 1099511628211;
+        }
+
+        hash = GroupKey.Avalanche(hash);
+        return (int)(((hash >> 32) * (uint)partitions) >> 32);
     }
 
     /// <summary>4,096: enough to keep a loopback or LAN server busy (≈200k msg/s measured for issue 14), bounded memory.</summary>
