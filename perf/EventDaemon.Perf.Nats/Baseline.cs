@@ -28,7 +28,7 @@ public static class Baseline
         long window = -1;
         int received = 0;
         double latencyMs = 0;
-        long gcBefore = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2);
+        long gcBefore = GC.CollectionCount(0);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         while (received < messages)
@@ -60,7 +60,7 @@ public static class Baseline
 
         await Publish(js, counts, window);
         double seconds = clock.Elapsed.TotalSeconds;
-        long gc = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2) - gcBefore;
+        long gc = GC.CollectionCount(0) - gcBefore;
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         return new Result("NATS.Client loop", received / seconds, gc, (double)allocated / received, latencyMs / received, seconds);
     }

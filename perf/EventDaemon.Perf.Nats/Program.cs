@@ -158,7 +158,8 @@ public static class Program
                     {
                         double seconds = clock.Elapsed.TotalSeconds;
                         double acks = Value(s, "nats_acks_total") - Value(f, "nats_acks_total");
-                        double gc = Value(s, "gc_collections_total") - Value(f, "gc_collections_total");
+                        // Generation 0's count includes every collection (a gen-1 or gen-2 one collects gen 0 too).
+                        double gc = Gen0(s) - Gen0(f);
                         double allocated = Value(s, "managed_allocated_bytes_total") - Value(f, "managed_allocated_bytes_total");
                         double latency = Value(s, "nats_ack_latency_seconds_total") / Value(s, "nats_acks_total");
                         return new Result("eventd", acks / seconds, gc, allocated / acks, latency * 1000, seconds);
@@ -198,6 +199,19 @@ public static class Program
         {
             return null;
         }
+    }
+
+    private static double Gen0(JsonElement stats)
+    {
+        foreach (JsonElement sample in stats.GetProperty("gc_collections_total").EnumerateArray())
+        {
+            if (sample.GetProperty("generation").GetString() == "0")
+            {
+                return sample.GetProperty("value").GetDouble();
+            }
+        }
+
+        return 0;
     }
 
     /// <summary>A series' value, summed over its labels.</summary>
