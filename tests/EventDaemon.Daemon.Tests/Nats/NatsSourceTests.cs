@@ -136,6 +136,26 @@ public sealed class NatsSourceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void NoServerReachable_StartsAnyway_AndHealthSaysSo()
+    {
+        int nobody = TestPorts.Next();
+        using DaemonProcess daemon = DaemonProcess.Start(output, l => $"""
+            [sources.bus]
+            type = "nats"
+            url = "nats://127.0.0.1:{nobody}"
+            stream = "{Stream}"
+            consumer = "{Consumer}"
+
+            [sinks.out]
+            type = "blackhole"
+            inputs = ["bus"]
+            """);
+        string health = daemon.Control("health");
+        Assert.True(health.Contains("source bus: cannot reach any nats server", StringComparison.Ordinal),
+            $"health does not say the source cannot reach its server:\n{health}");
+    }
+
+    [Fact]
     public void MissingStream_RunRefusesInOneLineNamingIt()
     {
         using NatsServer server = NatsServer.Start();
