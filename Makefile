@@ -5,7 +5,7 @@ RID ?= linux-x64
 ARTIFACTS := artifacts
 RESULTS := $(ARTIFACTS)/test-results
 
-.PHONY: all deps build test aot-smoke publish demo install bench-ring bench-micro bench-codec bench-stages bench-journal bench-e2e crash-loop profile fuzz fuzz-ci clean format
+.PHONY: all deps build test aot-smoke publish demo install bench-ring bench-micro bench-codec bench-stages bench-journal bench-nats bench-e2e crash-loop profile fuzz fuzz-ci clean format
 
 all: build
 
@@ -64,6 +64,11 @@ crash-loop: deps publish
 # and .md; fails if the writer thread allocates. QUICK=1 for a ~30 s run, ROUNDS=N, METHODS=a,b.
 bench-journal: deps
 	sh scripts/bench-journal.sh
+
+# nats -> filter -> aggregate -> nats through eventd against a plain NATS.Client loop on one local
+# nats-server, in the same run; table and artifacts/bench/nats.json
+bench-nats: deps
+	sh scripts/bench-nats.sh
 
 # End to end: eventd, load generator, floors and baseline in one run; table, artifacts/bench/e2e.json and
 # e2e-latency.svg; fails if the 60 s steady state collects or allocates. E2E_QUICK=1 for a short run,

@@ -105,6 +105,10 @@ public static class ConfigRenderer
                 toml.String("stream", nats.Stream);
                 toml.OptionalString("subject", nats.Subject);
                 toml.String("consumer", nats.Consumer);
+                toml.Integer("batch", nats.Batch);
+                toml.String("ack_wait", nats.AckWaitOrDefault.ToString());
+                toml.Integer("max_ack_pending", nats.MaxAckPending);
+                toml.Integer("max_deliver", nats.MaxDeliver);
                 break;
         }
     }
@@ -200,6 +204,11 @@ public static class ConfigRenderer
             case NatsSinkConfig nats:
                 toml.String("url", nats.Url);
                 toml.String("subject", nats.Subject);
+                toml.OptionalString("partition_by", nats.PartitionBy);
+                if (nats.Partitions > 0)
+                {
+                    toml.Integer("partitions", nats.Partitions);
+                }
                 break;
         }
     }

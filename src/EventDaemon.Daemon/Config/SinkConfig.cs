@@ -59,7 +59,10 @@ public sealed record BlackholeSinkConfig(string Name, ConfigPosition Position, E
 }
 
 /// <summary><c>type = "nats"</c>: publishes each event to <see cref="Subject"/> (SPEC §8).</summary>
-public sealed record NatsSinkConfig(string Name, ConfigPosition Position, EquatableArray<string> Inputs, string Url, string Subject)
+/// <param name="PartitionBy">The field whose hash picks the partition when <see cref="Subject"/> holds <c>{partition}</c>.</param>
+/// <param name="Partitions">How many partitions; 0 when not partitioned.</param>
+public sealed record NatsSinkConfig(string Name, ConfigPosition Position, EquatableArray<string> Inputs, string Url, string Subject,
+    string? PartitionBy = null, int Partitions = 0)
     : SinkConfig(Name, Position, Inputs)
 {
     public override string TypeName => "nats";

@@ -55,11 +55,34 @@ public sealed record UnixSourceConfig(
 /// <summary><c>type = "nats"</c>: a durable pull consumer on a JetStream stream (SPEC §8).</summary>
 /// <param name="Subject">A filter subject within the stream, or <c>null</c> for all of it.</param>
 /// <param name="Consumer">The durable consumer's name; instances that share it share the work.</param>
+/// <param name="Batch">Messages asked for per pull request.</param>
+/// <param name="AckWait">How long the server waits for an acknowledgement before it delivers a message again; 30 s when <c>null</c>.</param>
+/// <param name="MaxAckPending">Messages delivered and not yet acknowledged, at most, over every instance of the consumer.</param>
+/// <param name="MaxDeliver">Deliveries of one message, at most: a message still not acknowledged after that many is given up.</param>
 public sealed record NatsSourceConfig(
-    string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, string Url, string Stream, string? Subject, string Consumer)
+    string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, string Url, string Stream, string? Subject, string Consumer,
+    int Batch = NatsSourceConfig.DefaultBatch, Duration? AckWait = null, int MaxAckPending = NatsSourceConfig.DefaultMaxAckPending,
+    int MaxDeliver = NatsSourceConfig.DefaultMaxDeliver)
     : SourceConfig(Name, Position, Format, MaxEventBytes)
 {
     public const string DefaultUrl = "nats://127.0.0.1:4222";
+
+    /// <summary>256: one ring turn's worth of events for a loopback server; the SPEC's example.</summary>
+    public const int DefaultBatch = 256;
+
+    /// <summary>The server's own default (1,000), which covers every instance of the consumer together.</summary>
+    public const int DefaultMaxAckPending = 1000;
+
+    /// <summary>
+    /// 10: a message is delivered again after an instance died or after <c>ack_wait</c>; ten such
+    /// failures in a row mean the message itself is the problem (a poison message), not the fleet.
+    /// </summary>
+    public const int DefaultMaxDeliver = 10;
+
+    /// <summary>The server's own default, long enough for a sink's retries to ride out a short outage.</summary>
+    public static Duration DefaultAckWait => Duration.FromSeconds(30);
+
+    public Duration AckWaitOrDefault => AckWait ?? DefaultAckWait;
 
     public override string TypeName => "nats";
 }

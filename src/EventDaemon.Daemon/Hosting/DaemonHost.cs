@@ -353,6 +353,14 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
             problems.Add($"journal blocked: {journal}");
         }
 
+        foreach (Source source in p.Sources)
+        {
+            if (source is NatsSource { Problem: { } natsProblem })
+            {
+                problems.Add(natsProblem);
+            }
+        }
+
         long used = p.Ring.ArenaUsed;
         if (used > p.Ring.Arena.Capacity * 9 / 10)
         {

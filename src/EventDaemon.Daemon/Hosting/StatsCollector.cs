@@ -2,6 +2,7 @@ using System.Globalization;
 using EventDaemon.Daemon.Journal;
 using EventDaemon.Daemon.Metrics;
 using EventDaemon.Daemon.Runtime;
+using EventDaemon.Daemon.Sources;
 using EventDaemon.Ring;
 using EventDaemon.Stages.Metrics;
 using Microsoft.Win32.SafeHandles;
@@ -59,6 +60,8 @@ public static class StatsCollector
 
             acks.Add(s.AcksSent, label);
         }
+
+        NatsFamilies(p, Family);
 
         MetricFamily processed = Family("events_processed_total", "counter", "Events a transform or sink has handled.");
         MetricFamily late = Family("events_late_total", "counter", "Events later than the allowed lateness (event-time aggregates).");
@@ -223,6 +226,37 @@ public static class StatsCollector
 
         family("journal_replayed_total", "counter", "Events replayed from the journal at start.").Add(journal.Replayed);
         family("journal_records_lost_total", "counter", "Journal records lost to damage (counted at start and while replaying).").Add(journal.RecordsLost);
+    }
+
+    /// <summary>The nats sources' own counters (STATS.md); present only when a nats source is configured.</summary>
+    private static void NatsFamilies(Pipeline p, Func<string, string, string, MetricFamily> family)
+    {
+        List<NatsSource> sources = p.Sources.OfType<NatsSource>().ToList();
+        if (sources.Count == 0)
+        {
+            return;
+        }
+
+        MetricFamily acks = family("nats_acks_total", "counter", "Messages acknowledged once every sink held their events.");
+        MetricFamily progress = family("nats_progress_acks_total", "counter", "Progress acks (+WPI) for messages held longer than half the ack_wait.");
+        MetricFamily redelivered = family("nats_redelivered_total", "counter", "Messages received on a second or later delivery (possible duplicates).");
+        MetricFamily poison = family("nats_poison_total", "counter", "Messages received on their last delivery (max_deliver).");
+        MetricFamily skipped = family("nats_skipped_total", "counter", "Messages received with no room to keep them, left to be delivered again.");
+        MetricFamily inFlight = family("nats_in_flight", "gauge", "Messages received and not yet acknowledged.");
+        MetricFamily latency = family("nats_ack_latency_seconds_total", "counter", "Sum of receive-to-ack times of acknowledged messages.");
+        MetricFamily connects = family("nats_connects_total", "counter", "Connections made with the consumer found, the first included.");
+        foreach (NatsSource s in sources)
+        {
+            (string, string) label = ("source", s.Name);
+            acks.Add(s.Nats.Acks, label);
+            progress.Add(s.Nats.ProgressAcks, label);
+            redelivered.Add(s.Nats.Redelivered, label);
+            poison.Add(s.Nats.Poison, label);
+            skipped.Add(s.Nats.Skipped, label);
+            inFlight.Add(s.Nats.InFlight, label);
+            latency.Add(s.Nats.AckLatencyNanos / 1e9, label);
+            connects.Add(s.Nats.Connects, label);
+        }
     }
 
     /// <summary>

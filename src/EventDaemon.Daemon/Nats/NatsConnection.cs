@@ -184,6 +184,54 @@ public sealed class NatsConnection : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Buffers one <c>PUB</c> without headers: what JetStream's API requests (a pull) and
+    /// acknowledgements (<c>+ACK</c> to a message's reply subject) are. Sends the buffer first when
+    /// it has no room. Returns <c>false</c> when that send broke the connection. Allocates nothing.
+    /// </summary>
+    public bool TryPublishPlain(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> replyTo, ReadOnlySpan<byte> payload, out string? error)
+    {
+        if (_socket is null)
+        {
+            error = NotConnected();
+            return false;
+        }
+
+        // PUB <subject> [reply] <size>\r\n<payload>\r\n
+        int needed = 4 + subject.Length + 1 + replyTo.Length + 1 + 11 + 2 + payload.Length + 2;
+        if (needed > _out.Length - _outLength && !Flush(out error))
+        {
+            return false;
+        }
+
+        if (needed > _out.Length)
+        {
+            error = TooLarge(payload.Length);
+            return false;
+        }
+
+        Span<byte> o = _out.AsSpan(_outLength);
+        int n = Put(o, 0, "PUB "u8);
+        n = Put(o, n, subject);
+        o[n++] = (byte)' ';
+        if (!replyTo.IsEmpty)
+        {
+            n = Put(o, n, replyTo);
+            o[n++] = (byte)' ';
+        }
+
+        n = PutNumber(o, n, payload.Length);
+        n = Put(o, n, "\r\n"u8);
+        n = Put(o, n, payload);
+        n = Put(o, n, "\r\n"u8);
+        _outLength += n;
+        error = null;
+        return true;
+    }
+
+    /// <summary>Bytes buffered and not yet sent.</summary>
+    public int Buffered => _outLength;
+
     /// <summary>Buffers a <c>PING</c>; the server's <c>PONG</c> shows in <see cref="Pongs"/> after a later <see cref="Poll{THandler}"/>.</summary>
     public void Ping()
     {

@@ -495,7 +495,7 @@ public static class PipelineBuilder
                 NatsTransport natsTransport;
                 try
                 {
-                    natsTransport = new NatsTransport(nats.Url, nats.Subject);
+                    natsTransport = new NatsTransport(nats.Url, nats.Subject, partitionBy: nats.PartitionBy, partitions: nats.Partitions);
                 }
                 catch (Exception e) when (e is ArgumentException or FormatException)
                 {
@@ -587,6 +587,7 @@ public static class PipelineBuilder
             UnixSourceConfig unix => new StreamSource(source, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes,
                 daemon.IoThreads, (unix.IdleTimeout ?? SourceConfig.DefaultIdleTimeout).ToTimeSpan(), pipeline.DurableHorizon),
             UdpSourceConfig udp => new UdpSource(udp, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes),
+            NatsSourceConfig nats => new NatsSource(nats, metrics, pipeline.Ring, pipeline.Errors, maxEventBytes),
             _ => throw new PipelineException($"source '{source.Name}': type '{source.TypeName}' is not supported by this build"),
         };
     }

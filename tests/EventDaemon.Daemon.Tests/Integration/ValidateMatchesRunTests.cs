@@ -44,7 +44,7 @@ public sealed class ValidateMatchesRunTests(ITestOutputHelper output) : IDisposa
         { "more than 64 sources", ManySources(65) },
         { "more than 64 fields read on one stream", WideFilter(65) },
         { "more than 256 sinks", ManySinks(2000) },
-        { "nats source in a build without it", "[sources.in]\ntype = ⟨\"nats\"\nstream = \"EVENTS\"\nconsumer = \"eventd\"\n\n[sinks.out]\ntype = \"blackhole\"\ninputs = [\"in\"]\n" },
+        { "nats source over tls, which its connection does not speak", "[sources.in]\ntype = \"nats\"\nurl = ⟨\"tls://127.0.0.1:4222\"\nstream = \"EVENTS\"\nconsumer = \"eventd\"\n\n[sinks.out]\ntype = \"blackhole\"\ninputs = [\"in\"]\n" },
     };
 
     [Theory]

@@ -18,6 +18,7 @@ public sealed class NatsServer : IDisposable
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
 
     private readonly string _storeDir;
+    private readonly List<string> _clusterArgs = [];
     private Process? _process;
     private readonly System.Text.StringBuilder _log = new();
 
@@ -45,6 +46,55 @@ public sealed class NatsServer : IDisposable
                 return _log.ToString();
             }
         }
+    }
+
+    /// <summary>The name the server goes by in its cluster (<c>--server_name</c>): what stream and consumer info name as leader.</summary>
+    public string Name { get; private set; } = "";
+
+    /// <summary>
+    /// <paramref name="count"/> servers with JetStream routed to each other on loopback as one
+    /// cluster (<c>--cluster</c>, <c>--routes</c> to all of them): the shape of a 3-node production
+    /// cluster, for replicated streams. Each keeps its own ports and store across <see cref="Restart"/>.
+    /// </summary>
+    public static NatsServer[] StartCluster(int count)
+    {
+        var servers = new NatsServer[count];
+        int[] routePorts = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            servers[i] = new NatsServer();
+            routePorts[i] = TestPorts.Next();
+        }
+
+        string routes = string.Join(",", routePorts.Select(p => $"nats://127.0.0.1:{p}"));
+        string cluster = $"eventd-test-{Environment.ProcessId}-{servers[0].Port}";
+        try
+        {
+            // All launched before any is waited on: JetStream needs a quorum of the cluster up to be ready.
+            for (int i = 0; i < count; i++)
+            {
+                servers[i].Name = $"n{i}";
+                servers[i]._clusterArgs.AddRange(["--server_name", $"n{i}", "--cluster_name", cluster,
+                    "--cluster", $"nats://127.0.0.1:{routePorts[i]}", "--routes", routes]);
+                servers[i].Spawn();
+            }
+
+            foreach (NatsServer server in servers)
+            {
+                server.WaitReady(server._process!);
+            }
+        }
+        catch
+        {
+            foreach (NatsServer server in servers)
+            {
+                server.Dispose();
+            }
+
+            throw;
+        }
+
+        return servers;
     }
 
     public static NatsServer Start()
@@ -123,6 +173,12 @@ public sealed class NatsServer : IDisposable
 
     private void Launch()
     {
+        Spawn();
+        WaitReady(_process!);
+    }
+
+    private void Spawn()
+    {
         var info = new ProcessStartInfo(Executable)
         {
             RedirectStandardOutput = true,
@@ -139,6 +195,11 @@ public sealed class NatsServer : IDisposable
             info.ArgumentList.Add(arg);
         }
 
+        foreach (string arg in _clusterArgs)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
         var process = new Process { StartInfo = info };
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -146,7 +207,6 @@ public sealed class NatsServer : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
-        WaitReady(process);
     }
 
     private void Append(string? line)

@@ -102,6 +102,45 @@ public sealed class NatsSinkTests(ITestOutputHelper output)
         Assert.True(ids.Count == Total, $"the stream holds {ids.Count} messages for {Total} events: replays were not deduplicated");
     }
 
+    [Fact]
+    public void PartitionedSubject_PutsEveryEventOnThePartitionOfItsField()
+    {
+        using NatsServer server = NatsServer.Start();
+        using (var probe = new JetStreamProbe(server.Url))
+        {
+            probe.CreateStreamAsync("EVENTS", "events.>").GetAwaiter().GetResult();
+        }
+
+        using DaemonProcess daemon = DaemonProcess.Start(output, l => $$"""
+            [sources.tcp_in]
+            type = "tcp"
+            address = "{{l.Address("tcp")}}"
+
+            [sinks.bus]
+            type = "nats"
+            inputs = ["tcp_in"]
+            url = "{{server.Url}}"
+            subject = "events.p{partition}"
+            partition_by = "conn"
+            partitions = 3
+            """);
+        const int Each = 200;
+        SendEvents(daemon, 0, Each);
+        using var reader = new JetStreamProbe(server.Url);
+        Eventually.True(() => reader.CountAsync("EVENTS").GetAwaiter().GetResult() >= Connections * Each,
+            () => $"the stream holds {reader.CountAsync("EVENTS").GetAwaiter().GetResult()} of {Connections * Each} events: {daemon.Stats().Describe("sink_errors_total")}");
+
+        var subjectOfConn = new Dictionary<string, string>();
+        foreach ((string subject, byte[] body) in reader.ReadAllWithSubjectsAsync("EVENTS").GetAwaiter().GetResult())
+        {
+            string expected = $"events.p{EventDaemon.Daemon.Sinks.Transports.NatsTransport.PartitionOf(body, "conn"u8, 3)}";
+            Assert.True(subject == expected, $"an event went to {subject}, its partition is {expected}: {Encoding.UTF8.GetString(body)}");
+            using JsonDocument json = JsonDocument.Parse(body);
+            string conn = json.RootElement.GetProperty("conn").GetString()!;
+            Assert.True(subjectOfConn.TryAdd(conn, subject) || subjectOfConn[conn] == subject, $"events of {conn} went to {subjectOfConn[conn]} and {subject}");
+        }
+    }
+
     private DaemonProcess StartDaemon(NatsServer server) => DaemonProcess.Start(output, l => $"""
         [sources.tcp_in]
         type = "tcp"

@@ -33,7 +33,7 @@ internal static class ConfigNames
         ["tcp"] = ["address", "max_connections", "idle_timeout"],
         ["udp"] = ["address"],
         ["unix"] = ["path", "max_connections", "idle_timeout"],
-        ["nats"] = ["url", "stream", "subject", "consumer"],
+        ["nats"] = ["url", "stream", "subject", "consumer", "batch", "ack_wait", "max_ack_pending", "max_deliver"],
     };
 
     /// <summary>The keys each transform type reads beyond <c>type</c> and <c>inputs</c>.</summary>
@@ -55,7 +55,7 @@ internal static class ConfigNames
         ["file"] = ["path", "rotate_bytes", "fsync", "fsync_interval"],
         ["tcp"] = ["address", "buffer_bytes", "max_backoff"],
         ["blackhole"] = [],
-        ["nats"] = ["url", "subject"],
+        ["nats"] = ["url", "subject", "partition_by", "partitions"],
     };
 
     public static readonly Choices<WaitStrategyKind> WaitStrategies = new(

@@ -74,6 +74,9 @@ internal static class SinkBinder
         return address is { } a ? new TcpSinkConfig(name, declared, inputs, a, buffer, backoff) : null;
     }
 
+    /// <summary>A partition is a subject a consumer filters on: thousands of them are already more than a fleet runs.</summary>
+    private const int MaxPartitions = 4096;
+
     private static NatsSinkConfig? Nats(TableReader reader, string name, ConfigPosition declared, EquatableArray<string> inputs)
     {
         string? url = NatsNames.Url(reader, "url", NatsSourceConfig.DefaultUrl);
@@ -91,12 +94,30 @@ internal static class SinkBinder
             url = null;
         }
 
-        if (subject is not null && subject.Contains('{', StringComparison.Ordinal))
+        string? partitionBy = reader.Text("partition_by");
+        int partitions = reader.Int32("partitions", 1, MaxPartitions) ?? 0;
+        if (subject is not null)
         {
-            reader.Context.Error(reader.Table.Find("subject")!.Value.Position, $"subject: '{subject}': {{partition}} is not supported by this build");
-            subject = null;
+            ConfigPosition at = reader.Table.Find("subject")!.Value.Position;
+            bool partitioned = subject.Contains("{partition}", StringComparison.Ordinal);
+            if (subject.Replace("{partition}", "0", StringComparison.Ordinal).Contains('{', StringComparison.Ordinal)
+                || subject.Replace("{partition}", "0", StringComparison.Ordinal).Contains('}', StringComparison.Ordinal))
+            {
+                reader.Context.Error(at, $"subject: '{subject}': the only placeholder is {{partition}}");
+                subject = null;
+            }
+            else if (partitioned && (partitions == 0 || partitionBy is null))
+            {
+                reader.Context.Error(at, $"subject: '{subject}': {{partition}} needs partition_by (the field to hash) and partitions (how many)");
+                subject = null;
+            }
+            else if (!partitioned && (partitions > 0 || partitionBy is not null))
+            {
+                reader.Context.Error(at, $"subject: '{subject}': partition_by and partitions need {{partition}} in the subject");
+                subject = null;
+            }
         }
 
-        return url is null || subject is null ? null : new NatsSinkConfig(name, declared, inputs, url, subject);
+        return url is null || subject is null ? null : new NatsSinkConfig(name, declared, inputs, url, subject, partitionBy?.TrimStart('.'), partitions);
     }
 }

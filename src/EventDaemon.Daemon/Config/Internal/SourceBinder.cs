@@ -9,6 +9,17 @@ internal static class SourceBinder
 {
     private const int MaxConnectionsLimit = 1_000_000;
 
+    /// <summary>A pull's messages are decoded into one read buffer; past a few thousand a pull only adds latency.</summary>
+    private const int MaxNatsBatch = 4096;
+
+    /// <summary>The source keeps a slot (with the message's 256-byte ack subject) per unacknowledged message: bounded memory.</summary>
+    private const int MaxAckPendingLimit = 65_536;
+
+    /// <summary>Below 1 s a sink's ordinary batch latency would trigger redeliveries.</summary>
+    private static readonly Duration MinAckWait = Duration.FromSeconds(1);
+
+    private static readonly Duration MaxAckWait = Duration.FromSeconds(3600);
+
     /// <summary>Below 100 ms a sender's ordinary pause between writes would close it.</summary>
     private static readonly Duration MinIdleTimeout = Duration.FromMilliseconds(100);
 
@@ -23,12 +34,6 @@ internal static class SourceBinder
         var reader = new TableReader(context, table, $"source '{name}'", declared);
 
         string? type = ComponentBinding.ReadType(reader, ConfigNames.SourceTypes, "source");
-        if (type == "nats" && context.CheckMachine)
-        {
-            // Parsed and checked (SPEC §8), but this build has no JetStream client: refused here rather than at start.
-            context.Error(reader.Entry("type")!.Value.Position, $"type: source type 'nats' is not supported by this build of eventd");
-        }
-
         if (reader.Entry("inputs") is { } inputs)
         {
             context.Error(inputs.KeyPosition, $"sources take no inputs; remove 'inputs' from source '{name}'");
@@ -128,9 +133,31 @@ internal static class SourceBinder
             reader.Missing("consumer", " (the durable consumer's name, shared by every instance)");
         }
 
+        // What the source's own connection cannot do, refused here so that validate and run agree.
+        if (url is not null && reader.Table.Find("url") is { } urlKey
+            && url.Split(',', StringSplitOptions.TrimEntries).Any(u => !u.StartsWith("nats://", StringComparison.OrdinalIgnoreCase) || u.Contains('@', StringComparison.Ordinal)))
+        {
+            reader.Context.Error(urlKey.Value.Position, $"url: \"{url}\": the nats source supports plain nats:// URLs without credentials in this build");
+            url = null;
+        }
+
+        int batch = reader.Int32("batch", 1, MaxNatsBatch) ?? NatsSourceConfig.DefaultBatch;
+        Duration? ackWait = reader.Duration("ack_wait", MinAckWait);
+        if (ackWait > MaxAckWait)
+        {
+            reader.Context.Error(reader.Entry("ack_wait")!.Value.Position, $"ack_wait: at most {MaxAckWait}");
+        }
+
+        int maxAckPending = reader.Int32("max_ack_pending", 1, MaxAckPendingLimit) ?? NatsSourceConfig.DefaultMaxAckPending;
+        int maxDeliver = reader.Int32("max_deliver", 1, 1000) ?? NatsSourceConfig.DefaultMaxDeliver;
+        if (batch > maxAckPending && reader.Entry("batch") is { } batchKey)
+        {
+            reader.Context.Error(batchKey.Value.Position, $"batch: {batch} is more than max_ack_pending ({maxAckPending}): a pull could never be filled");
+        }
+
         return url is null || stream is null || consumer is null
             ? null
-            : new NatsSourceConfig(name, declared, format, maxEventBytes, url, stream, subject, consumer);
+            : new NatsSourceConfig(name, declared, format, maxEventBytes, url, stream, subject, consumer, batch, ackWait ?? NatsSourceConfig.DefaultAckWait, maxAckPending, maxDeliver);
     }
 
     private static HostPort? RequiredAddress(TableReader reader)

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using EventDaemon.Daemon.Nats;
+using EventDaemon.Events.Fields;
 
 namespace EventDaemon.Daemon.Sinks.Transports;
 
@@ -34,6 +35,12 @@ namespace EventDaemon.Daemon.Sinks.Transports;
 /// holds all of it. Replays across a restart of the daemon are not deduplicated (the instance
 /// changes), nor after the duplicate window.
 /// </para>
+/// <para>
+/// Partitioned (<c>{partition}</c> in the subject): each event goes to the subject with its
+/// partition number in place of <c>{partition}</c>, <see cref="PartitionOf"/> of its
+/// <c>partition_by</c> field: the same value always lands on the same subject, so one consumer
+/// filtering that subject sees every event of the group.
+/// </para>
 /// </remarks>
 public readonly struct NatsTransport : ISinkTransport
 {
@@ -44,16 +51,57 @@ public readonly struct NatsTransport : ISinkTransport
     /// <param name="maxInFlight">Messages sent and not yet acknowledged, at most.</param>
     /// <param name="ackTimeout">How long a batch waits for its next PubAck before it fails; 5 s when <c>null</c>.</param>
     /// <param name="instance">The message id's prefix; random when <c>null</c>.</param>
-    public NatsTransport(string url, string subject, int maxInFlight = DefaultMaxInFlight, TimeSpan? ackTimeout = null, string? instance = null)
+    /// <param name="partitionBy">The top-level field whose value picks the partition, with <paramref name="partitions"/> and <c>{partition}</c> in the subject.</param>
+    /// <param name="partitions">How many partitions; 0 when the subject has no <c>{partition}</c>.</param>
+    public NatsTransport(string url, string subject, int maxInFlight = DefaultMaxInFlight, TimeSpan? ackTimeout = null, string? instance = null,
+        string? partitionBy = null, int partitions = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(subject);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxInFlight, 1);
-        if (subject.AsSpan().IndexOfAny(" \t\r\n*>{}") >= 0)
+        bool partitioned = subject.Contains(PartitionToken, StringComparison.Ordinal);
+        if (subject.Replace(PartitionToken, "0", StringComparison.Ordinal).AsSpan().IndexOfAny(" \t\r\n*>{}") >= 0)
         {
-            throw new ArgumentException($"'{subject}' is not a subject to publish to (no wildcards, spaces or partitions)", nameof(subject));
+            throw new ArgumentException($"'{subject}' is not a subject to publish to (no wildcards or spaces; {PartitionToken} at most as written)", nameof(subject));
         }
 
-        _publisher = new Publisher(url, subject, maxInFlight, ackTimeout ?? TimeSpan.FromSeconds(5), instance ?? NewInstance());
+        if (partitioned != (partitions > 0) || (partitioned && string.IsNullOrEmpty(partitionBy)))
+        {
+            throw new ArgumentException($"'{subject}': {PartitionToken} in the subject goes with partition_by and partitions, and only with them", nameof(subject));
+        }
+
+        _publisher = new Publisher(url, subject, maxInFlight, ackTimeout ?? TimeSpan.FromSeconds(5), instance ?? NewInstance(), partitionBy, partitions);
+    }
+
+    /// <summary>What a partitioned subject holds in place of the partition's number.</summary>
+    public const string PartitionToken = "{partition}";
+
+    /// <summary>
+    /// The partition of one event's JSON line: the raw bytes of its top-level <paramref name="field"/>
+    /// (a string's bytes between its quotes, escapes as written; a number's text) hashed with
+    /// 64-bit FNV-1a and MurmurHash3's fmix64 finisher, then mapped to [0, <paramref name="partitions"/>)
+    /// by the hash's high 32 bits (<c>hi32 × partitions &gt;&gt; 32</c>). An event without the field,
+    /// or with an object or array there, goes to partition 0.
+    /// </summary>
+    /// <remarks>
+    /// Not the daemon's group-key hash: that one is seeded at random per process (hash flooding),
+    /// while a partition must be the same in every process, on every machine, in every version,
+    /// since ingest instances and the aggregation tier must agree on it. Pinned by a test.
+    /// </remarks>
+    public static int PartitionOf(ReadOnlySpan<byte> jsonLine, ReadOnlySpan<byte> field, int partitions)
+    {
+        if (!JsonFieldReader.TryGetField(jsonLine, field, out JsonScalar value))
+        {
+            return 0;
+        }
+
+        ulong hash = 14695981039346656037;
+        foreach (byte b in value.RawIn(jsonLine))
+        {
+            hash = (hash ^ b) * 1099511628211;
+        }
+
+        hash = GroupKey.Avalanche(hash);
+        return (int)(((hash >> 32) * (uint)partitions) >> 32);
     }
 
     /// <summary>4,096: enough to keep a loopback or LAN server busy (≈200k msg/s measured for issue 14), bounded memory.</summary>
@@ -124,6 +172,12 @@ public readonly struct NatsTransport : ISinkTransport
         public long Resent;
 
         private readonly byte[] _subject;
+
+        // Partitioned: the subject's bytes before and after {partition}, and the field that picks it.
+        private readonly byte[] _subjectPrefix = [];
+        private readonly byte[] _subjectSuffix = [];
+        private readonly byte[] _partitionField = [];
+        private readonly int _partitions;
         private readonly byte[] _replyPrefix;
         private readonly byte[] _idPrefix;
         private readonly int _maxInFlight;
@@ -149,11 +203,20 @@ public readonly struct NatsTransport : ISinkTransport
 
         private long _nextConnectAttempt;
 
-        public Publisher(string url, string subject, int maxInFlight, TimeSpan ackTimeout, string instance)
+        public Publisher(string url, string subject, int maxInFlight, TimeSpan ackTimeout, string instance, string? partitionBy, int partitions)
         {
             Instance = instance;
             Connection = new NatsConnection(url, $"eventd {instance}");
             _subject = Encoding.ASCII.GetBytes(subject);
+            if (partitions > 0)
+            {
+                int at = subject.IndexOf(PartitionToken, StringComparison.Ordinal);
+                _subjectPrefix = Encoding.ASCII.GetBytes(subject[..at]);
+                _subjectSuffix = Encoding.ASCII.GetBytes(subject[(at + PartitionToken.Length)..]);
+                _partitionField = Encoding.UTF8.GetBytes(partitionBy!.TrimStart('.'));
+                _partitions = partitions;
+            }
+
             _replyPrefix = Encoding.ASCII.GetBytes($"_INBOX.{instance}.");
             _idPrefix = Encoding.ASCII.GetBytes($"{instance}-");
             _maxInFlight = maxInFlight;
@@ -301,7 +364,18 @@ public readonly struct NatsTransport : ISinkTransport
             _idPrefix.CopyTo(id);
             reply[_replyPrefix.Length..].CopyTo(id[_idPrefix.Length..]);
             id = id[..(_idPrefix.Length + digits)];
-            if (!Connection.TryPublish(_subject, reply, id, batch.Slice(_starts[index], _lengths[index]), out error))
+            ReadOnlySpan<byte> line = batch.Slice(_starts[index], _lengths[index]);
+            scoped ReadOnlySpan<byte> subject = _subject;
+            Span<byte> partitioned = stackalloc byte[_partitions > 0 ? _subjectPrefix.Length + 11 + _subjectSuffix.Length : 0];
+            if (_partitions > 0)
+            {
+                _subjectPrefix.CopyTo(partitioned);
+                Utf8Formatter.TryFormat(PartitionOf(line, _partitionField, _partitions), partitioned[_subjectPrefix.Length..], out int written);
+                _subjectSuffix.CopyTo(partitioned[(_subjectPrefix.Length + written)..]);
+                subject = partitioned[..(_subjectPrefix.Length + written + _subjectSuffix.Length)];
+            }
+
+            if (!Connection.TryPublish(subject, reply, id, line, out error))
             {
                 return false;
             }

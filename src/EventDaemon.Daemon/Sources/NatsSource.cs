@@ -1,0 +1,714 @@
+using System.Buffers.Text;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using EventDaemon.Daemon.Config;
+using EventDaemon.Daemon.Hosting;
+using EventDaemon.Daemon.Metrics;
+using EventDaemon.Daemon.Nats;
+using EventDaemon.Events.BadInput;
+using EventDaemon.Events.Codecs;
+using EventDaemon.Events.Ingest;
+
+namespace EventDaemon.Daemon.Sources;
+
+/// <summary>
+/// A JetStream durable pull consumer (SPEC §8): pulls batches of messages over one
+/// <see cref="NatsConnection"/>, decodes their bodies with the stream sources' codecs and
+/// bad-input table into the ring, and acknowledges each message only once every stage of the
+/// ring has finished with its events, so a crash before then gets it delivered again.
+/// </summary>
+/// <remarks>
+/// <para>
+/// One thread does everything: pull requests (<c>$JS.API.CONSUMER.MSG.NEXT</c>, one outstanding
+/// at a time, for at most <c>batch</c> messages and the bytes one read buffer holds), decoding
+/// (the messages of one poll are framed from one buffer, a body per line or per frames, and
+/// appended in one ring turn per <see cref="IngestBuffers.StageCapacity"/> events), and acks.
+/// The stage threads are never asked anything: a message's ack waits on the ring's gating
+/// sequence (the minimum over the last stages' sequences, which is what the sinks have
+/// finished with), read by this thread.
+/// </para>
+/// <para>
+/// Each message gets, when its events are published, the ring's cursor as its bound: the cursor
+/// is at or past its last event (another source may have published after it, which only makes
+/// the bound later). Messages are acknowledged in the order they came, once the gating sequence
+/// reaches their bound. A message held longer than half the <c>ack_wait</c> (a sink retrying,
+/// the ring full behind a slow sink) gets a progress ack (<c>+WPI</c>) so that the server does not
+/// deliver it to another instance meanwhile.
+/// </para>
+/// <para>
+/// Nothing is allocated per message: bodies are copied from the connection's receive buffer into
+/// the read buffer, ack subjects into a fixed table (one slot per unacknowledged message, at most
+/// <c>max_ack_pending</c>), requests and acks formatted into the connection's send buffer.
+/// </para>
+/// </remarks>
+public sealed class NatsSource : Source
+{
+    /// <summary>The server's default <c>max_payload</c> (1 MiB) plus room for many small messages and their newlines.</summary>
+    private const int ReadBytes = (1 << 20) + (64 << 10);
+
+    /// <summary>An ack subject is ~60–120 bytes (<c>$JS.ACK.&lt;stream&gt;.&lt;consumer&gt;.</c> and seven numbers); names are bounded by the server.</summary>
+    private const int AckSubjectBytes = 256;
+
+    /// <summary>A pull waits this long for messages on an idle stream; the server then ends it with a 408.</summary>
+    private static readonly long PullExpiresNanos = 5_000_000_000;
+
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly NatsSourceConfig _config;
+    private readonly EventRing _ring;
+    private readonly BadInputLog _errors;
+    private readonly int _maxEventBytes;
+    private readonly NatsConnection _connection;
+    private readonly string _description;
+    private readonly string _instance;
+    private readonly byte[] _nextSubject;
+    private readonly byte[] _inboxPrefix;
+    private readonly long _progressAfterTicks;
+
+    // The table of unacknowledged messages: a circular array indexed by arrival number modulo capacity.
+    private readonly int _capacity;
+    private readonly long[] _bound;
+    private readonly long[] _receivedAt;
+    private readonly long[] _progressAt;
+    private readonly byte[] _ackSubjects;
+    private readonly short[] _ackSubjectLength;
+    private long _head;
+    private long _boundEnd;
+    private long _tail;
+
+    // Read buffers: messages land in _fill; a paused ingest keeps the one it was fed (_heldEnd is
+    // the arrival number after its last message) and the other takes messages meanwhile.
+    private IngestBuffers _fill;
+    private IngestBuffers? _spare;
+    private int _fillLength;
+    private long _heldEnd = -1;
+
+    private long _pullId;
+    private bool _pullOutstanding;
+    private int _pullRemaining;
+    private long _pullDeadline;
+    private long _nextProgressScan;
+
+    private string? _apiReply;
+    private bool _needConsumer = true;
+    private bool _poisonLogged;
+    private long _highestSequence;
+    private string? _problem;
+
+    private StreamIngest? _ingest;
+    private Thread? _thread;
+    private volatile bool _stopping;
+    private long _stopTimeoutTicks;
+
+    public NatsSource(NatsSourceConfig config, SourceMetrics metrics, EventRing ring, BadInputLog errors, int maxEventBytes)
+        : base(config.Name, metrics)
+    {
+        _config = config;
+        _ring = ring;
+        _errors = errors;
+        _maxEventBytes = maxEventBytes;
+        _instance = NewInstance();
+        _connection = new NatsConnection(config.Url, $"eventd {config.Name} {_instance}");
+        _description = $"nats {_connection.Description} stream {config.Stream} consumer {config.Consumer}";
+        _nextSubject = Encoding.ASCII.GetBytes($"$JS.API.CONSUMER.MSG.NEXT.{config.Stream}.{config.Consumer}");
+        _inboxPrefix = Encoding.ASCII.GetBytes($"_INBOX.{_instance}.");
+        _connection.Subscribe($"_INBOX.{_instance}.*", 1);
+        _progressAfterTicks = config.AckWaitOrDefault.Nanoseconds / 2 * Stopwatch.Frequency / 1_000_000_000;
+
+        _capacity = config.MaxAckPending;
+        _bound = new long[_capacity];
+        _receivedAt = new long[_capacity];
+        _progressAt = new long[_capacity];
+        _ackSubjects = new byte[_capacity * AckSubjectBytes];
+        _ackSubjectLength = new short[_capacity];
+        _fill = new IngestBuffers(ReadBytes, maxEventBytes);
+        _spare = new IngestBuffers(ReadBytes, maxEventBytes);
+    }
+
+    public NatsSourceMetrics Nats { get; } = new();
+
+    /// <summary>Why the source cannot consume now (no server reachable, no stream); <c>null</c> while it can. For <c>health</c>.</summary>
+    public string? Problem => Volatile.Read(ref _problem);
+
+    public override string Describe() => _description;
+
+    /// <summary>
+    /// Connects and finds or creates the durable consumer. A stream that does not exist is refused
+    /// here, in one line naming it; a server that cannot be reached is not (it may come up later):
+    /// the source keeps trying and <c>health</c> says so.
+    /// </summary>
+    public override void Start()
+    {
+        _ingest = new StreamIngest(_ring, Metrics, _errors, _config.Format, _maxEventBytes, pauseWhenFull: true);
+        if (!TryConnect(out bool streamMissing) && streamMissing)
+        {
+            _connection.Disconnect();
+            throw new SourceBindException($"source '{Name}': {Problem}");
+        }
+
+        if (!_connection.IsConnected)
+        {
+            Log.Warning($"source '{Name}': {Problem}; retrying every second");
+        }
+
+        _thread = new Thread(Run) { Name = $"src-{Name}", IsBackground = true };
+        _thread.Start();
+    }
+
+    /// <summary>Stops pulling, appends what was received, and acknowledges what the sinks finish within <paramref name="timeout"/>; the rest is delivered again later.</summary>
+    public override void Stop(TimeSpan timeout)
+    {
+        if (_stopping || _thread is null)
+        {
+            _connection.Disconnect();
+            return;
+        }
+
+        _stopTimeoutTicks = (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        _stopping = true;
+        _thread.Join();
+    }
+
+    private void Run()
+    {
+        long nextConnect = 0;
+        long stopDeadline = 0;
+        var handler = new Handler(this);
+        while (true)
+        {
+            long now = Stopwatch.GetTimestamp();
+            if (_stopping && stopDeadline == 0)
+            {
+                stopDeadline = now + _stopTimeoutTicks;
+            }
+
+            if ((!_connection.IsConnected || _needConsumer) && !_stopping && now >= nextConnect && !TryConnect(out _))
+            {
+                nextConnect = now + Stopwatch.Frequency;
+            }
+
+            Ingest();
+            Acknowledge(now);
+            if (_stopping)
+            {
+                bool settled = _heldEnd < 0 && _fillLength == 0 && _head == _tail;
+                if (settled || now >= stopDeadline || !_connection.IsConnected)
+                {
+                    break;
+                }
+            }
+            else
+            {
+                Pull(now);
+            }
+
+            if (_connection.IsConnected && _connection.Buffered > 0)
+            {
+                _connection.Flush(out _);
+            }
+
+            if (_connection.IsConnected)
+            {
+                // Short while acks wait on the sinks (their progress wakes no one), long while idle.
+                int timeout = _heldEnd >= 0 || _boundEnd > _head ? 1_000 : 50_000;
+                if (_connection.Poll(ref handler, timeout, out string? error) < 0)
+                {
+                    Lost(error);
+                }
+            }
+            else
+            {
+                Thread.Sleep(_heldEnd >= 0 || _fillLength > 0 ? 1 : 20);
+            }
+        }
+
+        if (_heldEnd >= 0)
+        {
+            _ingest!.Abandon();
+        }
+
+        if (_connection.IsConnected)
+        {
+            Metrics.ConnectionClosed();
+        }
+
+        _connection.Disconnect();
+    }
+
+    /// <summary>Resumes a paused ingest, then feeds what arrived since; binds each message fed to the ring's cursor.</summary>
+    private void Ingest()
+    {
+        StreamIngest ingest = _ingest!;
+        if (_heldEnd >= 0)
+        {
+            ingest.Resume(out IngestBuffers? released);
+            if (ingest.IsPaused)
+            {
+                return;
+            }
+
+            _spare = released;
+            Bind(_heldEnd);
+            _heldEnd = -1;
+        }
+
+        if (_fillLength == 0)
+        {
+            return;
+        }
+
+        IngestBuffers fed = _fill;
+        int length = _fillLength;
+        _fill = _spare!;
+        _spare = null;
+        _fillLength = 0;
+        FrameError error = ingest.Feed(fed, length);
+        if (ingest.IsPaused)
+        {
+            _heldEnd = _tail;
+            return;
+        }
+
+        if (error != FrameError.None)
+        {
+            // A body that was not whole frames: start the next read at a frame boundary again.
+            ingest.Reset();
+        }
+
+        _spare = fed;
+        Bind(_tail);
+    }
+
+    private void Bind(long end)
+    {
+        // Every event of these messages is published now: the cursor is at or past the last one.
+        long cursor = _ring.Sequencer.Cursor.Value;
+        for (long i = _boundEnd; i < end; i++)
+        {
+            _bound[i % _capacity] = cursor;
+        }
+
+        _boundEnd = end;
+    }
+
+    /// <summary>Acks, in arrival order, every message whose events every stage has finished with; progress acks for the long-held ones.</summary>
+    private void Acknowledge(long now)
+    {
+        if (!_connection.IsConnected || _needConsumer)
+        {
+            return;
+        }
+
+        long cursor = _ring.Sequencer.Cursor.Value;
+        long done = _ring.Sequencer.MinimumGating(cursor);
+        long acked = 0;
+        long latency = 0;
+        while (_head < _boundEnd && _bound[_head % _capacity] <= done)
+        {
+            int slot = (int)(_head % _capacity);
+            if (!_connection.TryPublishPlain(AckSubject(slot), default, "+ACK"u8, out string? error))
+            {
+                Lost(error);
+                break;
+            }
+
+            latency += now - _receivedAt[slot];
+            acked++;
+            _head++;
+        }
+
+        if (acked > 0)
+        {
+            Nats.AddAcks(acked, (long)(latency * (1e9 / Stopwatch.Frequency)));
+            Nats.SetInFlight(_tail - _head);
+        }
+
+        if (now < _nextProgressScan)
+        {
+            return;
+        }
+
+        _nextProgressScan = now + Stopwatch.Frequency / 4;
+        for (long i = _head; i < _tail; i++)
+        {
+            int slot = (int)(i % _capacity);
+            if (now - _progressAt[slot] > _progressAfterTicks)
+            {
+                if (!_connection.TryPublishPlain(AckSubject(slot), default, "+WPI"u8, out string? error))
+                {
+                    Lost(error);
+                    return;
+                }
+
+                _progressAt[slot] = now;
+                Nats.AddProgressAck();
+            }
+        }
+    }
+
+    /// <summary>Asks for the next batch when the last one is over, nothing waits to be fed and the table has room.</summary>
+    private void Pull(long now)
+    {
+        if (!_connection.IsConnected || _needConsumer || _heldEnd >= 0 || _fillLength > 0)
+        {
+            return;
+        }
+
+        if (_pullOutstanding && now < _pullDeadline)
+        {
+            return;
+        }
+
+        long free = _capacity - (_tail - _head);
+        if (free <= 0)
+        {
+            return;
+        }
+
+        int batch = (int)Math.Min(_config.Batch, free);
+        _pullId++;
+        Span<byte> reply = stackalloc byte[_inboxPrefix.Length + 20];
+        _inboxPrefix.CopyTo(reply);
+        Utf8Formatter.TryFormat(_pullId, reply[_inboxPrefix.Length..], out int digits);
+        reply = reply[..(_inboxPrefix.Length + digits)];
+
+        // {"batch":N,"expires":NS,"max_bytes":B}: max_bytes keeps a pull's messages within one read buffer.
+        Span<byte> body = stackalloc byte[96];
+        int n = Put(body, 0, "{\"batch\":"u8);
+        Utf8Formatter.TryFormat(batch, body[n..], out int w);
+        n = Put(body, n + w, ",\"expires\":"u8);
+        Utf8Formatter.TryFormat(PullExpiresNanos, body[n..], out w);
+        n = Put(body, n + w, ",\"max_bytes\":"u8);
+        Utf8Formatter.TryFormat(ReadBytes - 4096, body[n..], out w);
+        n = Put(body, n + w, "}"u8);
+        if (!_connection.TryPublishPlain(_nextSubject, reply, body[..n], out string? error))
+        {
+            Lost(error);
+            return;
+        }
+
+        _pullOutstanding = true;
+        _pullRemaining = batch;
+        _pullDeadline = now + (PullExpiresNanos / 1_000_000_000 + 2) * Stopwatch.Frequency;
+    }
+
+    /// <summary>
+    /// A message on the inbox subscription: a stream message (it carries its ack subject as reply;
+    /// its subject is the one it was published to), or, without a reply subject, an API answer
+    /// (<c>…api</c>) or a pull's status (<c>_INBOX.&lt;instance&gt;.&lt;pull&gt;</c>).
+    /// </summary>
+    private void OnMessage(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> replyTo, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload)
+    {
+        if (replyTo.IsEmpty)
+        {
+            OnControl(subject, headers, payload);
+            return;
+        }
+
+        // Counted against the pull outstanding; a late one of an older pull only ends it sooner.
+        if (--_pullRemaining <= 0)
+        {
+            _pullOutstanding = false;
+        }
+
+        bool json = _config.Format == SourceFormat.Json;
+        int needed = payload.Length + (json ? 1 : 0);
+        if (_tail - _head >= _capacity || needed > ReadBytes - _fillLength || replyTo.Length > AckSubjectBytes)
+        {
+            // No room (a late answer to a pull given up on): not acknowledged, so delivered again.
+            Nats.AddSkipped();
+            return;
+        }
+
+        long now = Stopwatch.GetTimestamp();
+        int slot = (int)(_tail % _capacity);
+        replyTo.CopyTo(_ackSubjects.AsSpan(slot * AckSubjectBytes));
+        _ackSubjectLength[slot] = (short)replyTo.Length;
+        _bound[slot] = long.MaxValue;
+        _receivedAt[slot] = now;
+        _progressAt[slot] = now;
+        _tail++;
+        Nats.SetInFlight(_tail - _head);
+
+        Span<byte> into = _fill.Read.AsSpan(_fillLength);
+        payload.CopyTo(into);
+        _fillLength += payload.Length;
+        if (json && (payload.IsEmpty || payload[^1] != (byte)'\n'))
+        {
+            // One body, one line: a body never runs on into the next message's.
+            _fill.Read[_fillLength++] = (byte)'\n';
+        }
+
+        // A redelivery says so in its count; but after a consumer leader moved, the new leader may
+        // deliver again what the old one had delivered, with a count of 1: a stream sequence this
+        // instance has already passed (deliveries come in stream order otherwise) tells those apart.
+        (long delivered, long sequence) = ParseAckSubject(replyTo);
+        if (delivered > 1 || (sequence != 0 && sequence <= _highestSequence))
+        {
+            Nats.AddRedelivered();
+        }
+
+        _highestSequence = Math.Max(_highestSequence, sequence);
+
+        if (delivered >= _config.MaxDeliver)
+        {
+            Nats.AddPoison();
+            if (!_poisonLogged)
+            {
+                LogPoison(replyTo, delivered);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void OnControl(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload)
+    {
+        if (subject.EndsWith(".api"u8))
+        {
+            _apiReply = Encoding.UTF8.GetString(payload);
+            return;
+        }
+
+        // A status without a message: 408 (the pull expired), 404, 409 (ended early), 100 (heartbeat).
+        int dot = subject.LastIndexOf((byte)'.');
+        if (Utf8Parser.TryParse(subject[(dot + 1)..], out long pullId, out _) && pullId == _pullId
+            && headers.Length >= 12 && headers[9] == (byte)'4')
+        {
+            // Over: ask again, but not at once after a refusal (409: max_ack_pending reached over
+            // every instance, a batch too large), which would repeat at the poll's pace.
+            _pullOutstanding = headers[11] == (byte)'9';
+            _pullDeadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 10;
+            if (headers.IndexOf("Consumer Deleted"u8) >= 0)
+            {
+                _needConsumer = true;
+            }
+        }
+    }
+
+    private ReadOnlySpan<byte> AckSubject(int slot) => _ackSubjects.AsSpan(slot * AckSubjectBytes, _ackSubjectLength[slot]);
+
+    /// <summary>
+    /// The delivery count and the stream sequence in an ack subject:
+    /// <c>$JS.ACK.&lt;stream&gt;.&lt;consumer&gt;.&lt;delivered&gt;.&lt;stream seq&gt;.…</c> (9 tokens), or
+    /// with a domain and account hash before the stream (12 tokens, servers 2.10+). 1 and 0 when unreadable.
+    /// </summary>
+    internal static (long Delivered, long StreamSequence) ParseAckSubject(ReadOnlySpan<byte> ackSubject)
+    {
+        int tokens = ackSubject.Count((byte)'.') + 1;
+        int index = tokens >= 11 ? 6 : 4;
+        for (int i = 0; i < index; i++)
+        {
+            int dot = ackSubject.IndexOf((byte)'.');
+            if (dot < 0)
+            {
+                return (1, 0);
+            }
+
+            ackSubject = ackSubject[(dot + 1)..];
+        }
+
+        int end = ackSubject.IndexOf((byte)'.');
+        if (end < 0 || !Utf8Parser.TryParse(ackSubject[..end], out long delivered, out _))
+        {
+            return (1, 0);
+        }
+
+        ackSubject = ackSubject[(end + 1)..];
+        end = ackSubject.IndexOf((byte)'.');
+        return Utf8Parser.TryParse(end < 0 ? ackSubject : ackSubject[..end], out long sequence, out _) ? (delivered, sequence) : (delivered, 0);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void LogPoison(ReadOnlySpan<byte> ackSubject, long delivered)
+    {
+        _poisonLogged = true;
+        Log.Warning($"source '{Name}': a message is on its delivery {delivered} of max_deliver {_config.MaxDeliver} ({Encoding.ASCII.GetString(ackSubject)}): "
+            + "if it is not acknowledged now the server gives it up; later ones are only counted (nats_poison_total)");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Lost(string? error)
+    {
+        Volatile.Write(ref _problem, $"source {Name}: {error ?? "connection lost"}");
+        if (Metrics.ConnectionsOpen > 0)
+        {
+            Metrics.ConnectionClosed();
+        }
+
+        _pullOutstanding = false;
+        _needConsumer = true;
+    }
+
+    /// <summary>Connects (the next server of the list first) and finds or creates the consumer. Cold path.</summary>
+    private bool TryConnect(out bool streamMissing)
+    {
+        streamMissing = false;
+        if (!_connection.IsConnected)
+        {
+            if (!_connection.TryConnect(out string? error))
+            {
+                Volatile.Write(ref _problem, $"source {Name}: cannot reach any nats server ({error})");
+                return false;
+            }
+
+            Metrics.ConnectionOpened();
+        }
+
+        string? failure = EnsureConsumer(out streamMissing);
+        if (failure is not null)
+        {
+            Volatile.Write(ref _problem, failure);
+            return false;
+        }
+
+        _needConsumer = false;
+        _pullOutstanding = false;
+        Nats.AddConnect();
+        Volatile.Write(ref _problem, null);
+        return true;
+    }
+
+    /// <summary>Looks the consumer up, and creates it when absent. Returns why it cannot be used, or <c>null</c>.</summary>
+    private string? EnsureConsumer(out bool streamMissing)
+    {
+        streamMissing = false;
+        string? info = Request($"$JS.API.CONSUMER.INFO.{_config.Stream}.{_config.Consumer}", "", out string? failure);
+        if (info is null)
+        {
+            return failure;
+        }
+
+        (int code, string? description) = ApiError(info);
+        if (code == 0)
+        {
+            return null;
+        }
+
+        if (code == StreamNotFound)
+        {
+            streamMissing = true;
+            return $"stream '{_config.Stream}' does not exist on {_connection.Description}: create it first (the nats source consumes a stream, it does not create one)";
+        }
+
+        if (code != ConsumerNotFound)
+        {
+            return $"source {Name}: consumer '{_config.Consumer}' on stream '{_config.Stream}': {description}";
+        }
+
+        string created = Request($"$JS.API.CONSUMER.DURABLE.CREATE.{_config.Stream}.{_config.Consumer}", ConsumerConfig(), out failure) ?? "";
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        (code, description) = ApiError(created);
+        if (code == 0)
+        {
+            Log.Info($"source '{Name}': created durable consumer '{_config.Consumer}' on stream '{_config.Stream}'");
+            return null;
+        }
+
+        // Another instance may have created it in between: use it if it exists now.
+        info = Request($"$JS.API.CONSUMER.INFO.{_config.Stream}.{_config.Consumer}", "", out failure);
+        return info is not null && ApiError(info).Code == 0
+            ? null
+            : $"source {Name}: cannot create consumer '{_config.Consumer}' on stream '{_config.Stream}': {description}";
+    }
+
+    private const int StreamNotFound = 10059;
+    private const int ConsumerNotFound = 10014;
+
+    private string ConsumerConfig()
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"{{\"stream_name\":\"{_config.Stream}\",\"config\":{{\"durable_name\":\"{_config.Consumer}\"");
+        text.Append(",\"deliver_policy\":\"all\",\"ack_policy\":\"explicit\",\"replay_policy\":\"instant\"");
+        text.Append(CultureInfo.InvariantCulture, $",\"ack_wait\":{_config.AckWaitOrDefault.Nanoseconds},\"max_deliver\":{_config.MaxDeliver},\"max_ack_pending\":{_config.MaxAckPending}");
+        if (_config.Subject is { } subject)
+        {
+            text.Append(CultureInfo.InvariantCulture, $",\"filter_subject\":\"{subject}\"");
+        }
+
+        return text.Append("}}").ToString();
+    }
+
+    /// <summary>One JetStream API request and its answer, waited for with a deadline; stream messages arriving meanwhile are kept as usual.</summary>
+    private string? Request(string subject, string body, out string? failure)
+    {
+        _apiReply = null;
+        byte[] reply = Encoding.ASCII.GetBytes($"_INBOX.{_instance}.api");
+        if (!_connection.TryPublishPlain(Encoding.ASCII.GetBytes(subject), reply, Encoding.UTF8.GetBytes(body), out string? error)
+            || !_connection.Flush(out error))
+        {
+            Lost(error);
+            failure = _problem;
+            return null;
+        }
+
+        var handler = new Handler(this);
+        long deadline = Stopwatch.GetTimestamp() + (long)(RequestTimeout.TotalSeconds * Stopwatch.Frequency);
+        while (_apiReply is null)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                failure = $"source {Name}: no answer from JetStream to {subject} within {RequestTimeout.TotalSeconds:0} s (is JetStream enabled?)";
+                return null;
+            }
+
+            if (_connection.Poll(ref handler, 100_000, out error) < 0)
+            {
+                Lost(error);
+                failure = _problem;
+                return null;
+            }
+        }
+
+        failure = null;
+        return _apiReply;
+    }
+
+    private static (int Code, string? Description) ApiError(string answer)
+    {
+        try
+        {
+            using JsonDocument json = JsonDocument.Parse(answer);
+            if (json.RootElement.TryGetProperty("error", out JsonElement error))
+            {
+                int code = error.TryGetProperty("err_code", out JsonElement c) && c.TryGetInt32(out int v) ? v : -1;
+                string? description = error.TryGetProperty("description", out JsonElement d) ? d.GetString() : answer;
+                return (code, description);
+            }
+
+            return (0, null);
+        }
+        catch (JsonException)
+        {
+            return (-1, $"unreadable answer: {answer}");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Put(Span<byte> to, int at, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(to[at..]);
+        return at + bytes.Length;
+    }
+
+    private static string NewInstance()
+    {
+        // 64 random bits: the inbox of one start of one source, never another's.
+        Span<byte> random = stackalloc byte[8];
+        RandomNumberGenerator.Fill(random);
+        return Convert.ToHexStringLower(random);
+    }
+
+    private readonly struct Handler(NatsSource source) : INatsMessageHandler
+    {
+        public void OnMessage(ReadOnlySpan<byte> subject, int sid, ReadOnlySpan<byte> replyTo, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload) =>
+            source.OnMessage(subject, replyTo, headers, payload);
+    }
+}
