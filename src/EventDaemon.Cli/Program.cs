@@ -1,3 +1,4 @@
+using EventDaemon.Cli.Commands;
 using EventDaemon.Daemon.Config;
 using EventDaemon.Daemon.Control;
 using EventDaemon.Daemon.Hosting;
@@ -14,6 +15,7 @@ public static class Program
           validate --config PATH              check a config; prints file:line:col: message per error
           stats [--json] [--socket PATH]      print the running daemon's counters
           ctl COMMAND [--socket PATH]         send a control command (try: eventd ctl help)
+          top [--socket PATH] [--once]        live view of rates, lag, drops, errors and latency (q quits)
           version                             version, commit and build flags
         """;
 
@@ -105,6 +107,14 @@ public static class Program
                     }
 
                     return ControlClient.Run(string.Join(' ', words), socket, Console.Out, Console.Error);
+                }
+
+            case "top":
+                {
+                    string socket = options.Value("--socket") ?? DefaultSocket();
+                    bool once = options.Flag("--once");
+                    options.EnsureConsumed(0);
+                    return TopCommand.Run(socket, once);
                 }
 
             case "version" or "--version":
