@@ -16,6 +16,7 @@ public static class Program
           stats [--json] [--socket PATH]      print the running daemon's counters
           ctl COMMAND [--socket PATH]         send a control command (try: eventd ctl help)
           top [--socket PATH] [--once]        live view of rates, lag, drops, errors and latency (q quits)
+          tap STAGE [--limit N] [--sample N]  the events leaving a stage as JSON lines
           version                             version, commit and build flags
         """;
 
@@ -115,6 +116,20 @@ public static class Program
                     bool once = options.Flag("--once");
                     options.EnsureConsumed(0);
                     return TopCommand.Run(socket, once);
+                }
+
+            case "tap":
+                {
+                    string? limit = options.Value("--limit");
+                    string? sample = options.Value("--sample");
+                    string socket = options.Value("--socket") ?? DefaultSocket();
+                    string[] target = options.Remaining();
+                    if (target.Length != 1)
+                    {
+                        throw new UsageException("tap needs one STAGE, e.g. 'eventd tap clicks'");
+                    }
+
+                    return TapCommand.Run(target[0], limit, sample, socket);
                 }
 
             case "version" or "--version":

@@ -61,7 +61,7 @@ public static class Reloader
         GraphParts parts;
         try
         {
-            parts = PipelineBuilder.BuildGraph(pipeline.Ring, next, ids, pipeline.StageMetrics);
+            parts = PipelineBuilder.BuildGraph(pipeline.Ring, next, ids, pipeline.StageMetrics, pipeline.Taps);
         }
         catch (PipelineException e)
         {
