@@ -9,6 +9,8 @@ command -v socat >/dev/null 2>&1 || need="$need socat"
 command -v nc >/dev/null 2>&1 || need="$need netcat-openbsd"
 command -v prlimit >/dev/null 2>&1 || need="$need util-linux"
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+# eventd top is tested in a real terminal: a detached tmux session of 80x24.
+command -v tmux >/dev/null 2>&1 || need="$need tmux"
 # The NATS tests start their own servers; the package's systemd unit is not used.
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need="$need nats-server"
 if [ -n "$need" ]; then
