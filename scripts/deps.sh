@@ -13,6 +13,8 @@ command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 # prometheus package, whose own service is not used) checks the metrics exposition.
 command -v curl >/dev/null 2>&1 || need="$need curl"
 command -v promtool >/dev/null 2>&1 || need="$need prometheus"
+# eventd top is tested in a real terminal: a detached tmux session of 80x24.
+command -v tmux >/dev/null 2>&1 || need="$need tmux"
 # The NATS tests start their own servers; the package's systemd unit is not used.
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need="$need nats-server"
 if [ -n "$need" ]; then

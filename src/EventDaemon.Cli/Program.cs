@@ -1,3 +1,4 @@
+using EventDaemon.Cli.Commands;
 using EventDaemon.Daemon.Config;
 using EventDaemon.Daemon.Control;
 using EventDaemon.Daemon.Hosting;
@@ -16,6 +17,8 @@ public static class Program
           stats [--json] [--socket PATH]      print the running daemon's counters
           ctl COMMAND [--socket PATH]         send a control command (try: eventd ctl help)
           journal verify|repair --config PATH check the journal (read-only), or rewrite its damaged segments
+          top [--socket PATH] [--once]        live view of rates, lag, drops, errors and latency (q quits)
+          tap STAGE [--limit N] [--sample N]  the events leaving a stage as JSON lines
           version                             version, commit and build flags
         """;
 
@@ -132,6 +135,28 @@ public static class Program
                         "repair" => Commands.JournalCommand.Repair(config, Console.Out, Console.Error),
                         _ => throw new UsageException($"unknown journal command '{verb}' (verify or repair)"),
                     };
+                }
+
+            case "top":
+                {
+                    string socket = options.Value("--socket") ?? DefaultSocket();
+                    bool once = options.Flag("--once");
+                    options.EnsureConsumed(0);
+                    return TopCommand.Run(socket, once);
+                }
+
+            case "tap":
+                {
+                    string? limit = options.Value("--limit");
+                    string? sample = options.Value("--sample");
+                    string socket = options.Value("--socket") ?? DefaultSocket();
+                    string[] target = options.Remaining();
+                    if (target.Length != 1)
+                    {
+                        throw new UsageException("tap needs one STAGE, e.g. 'eventd tap clicks'");
+                    }
+
+                    return TapCommand.Run(target[0], limit, sample, socket);
                 }
 
             case "version" or "--version":

@@ -145,7 +145,7 @@ public static class ControlClient
     }
 
     /// <summary>Why the process serving <paramref name="path"/> is not to be believed; null when it is root or an expected user.</summary>
-    private static string? Untrusted(Socket socket, string path)
+    internal static string? Untrusted(Socket socket, string path)
     {
         uint own = Libc.geteuid();
         if (!PeerCredentials.TryGetUid(socket, out uint peer))
@@ -233,7 +233,7 @@ public static class ControlClient
         return Encoding.UTF8.GetString(reply.GetBuffer(), 0, (int)reply.Length);
     }
 
-    private static string DescribeConnectError(SocketException e) => e.SocketErrorCode switch
+    internal static string DescribeConnectError(SocketException e) => e.SocketErrorCode switch
     {
         SocketError.ConnectionRefused => "connection refused",
         SocketError.AddressNotAvailable or SocketError.HostNotFound => "no such socket",
@@ -241,7 +241,7 @@ public static class ControlClient
         _ => e.Message.ToLowerInvariant(),
     };
 
-    private static string ConnectHint(SocketException e) => e.SocketErrorCode == SocketError.AccessDenied
+    internal static string ConnectHint(SocketException e) => e.SocketErrorCode == SocketError.AccessDenied
         ? "run as root, as the daemon's user, or as a member of its group"
         : NotRunningHint;
 }

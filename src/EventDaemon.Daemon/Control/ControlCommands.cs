@@ -15,6 +15,9 @@ public static class ControlCommands
     public const string Drain = "drain";
     public const string Help = "help";
 
+    /// <summary><c>tap STAGE [sample N]</c>: streams the events leaving a stage as JSON lines until the client closes.</summary>
+    public const string Tap = "tap";
+
     /// <summary>The reply to <c>help</c>: one command per line with what it does.</summary>
     public const string HelpText =
         "stats       counters, one 'name value' line per series\n" +
@@ -27,6 +30,7 @@ public static class ControlCommands
         "config      the effective config\n" +
         "reload      re-read the config and tables (root or the daemon's user)\n" +
         "drain       stop sources, finish in-flight events, flush, exit (root or the daemon's user)\n" +
+        "tap STAGE [sample N]  stream the events leaving a stage as JSON lines, 1 in N (root or the daemon's user)\n" +
         "help        this list\n";
 
     /// <summary>Whether <paramref name="command"/> changes the daemon's state, so needs root or the daemon's user.</summary>

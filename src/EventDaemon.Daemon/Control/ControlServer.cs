@@ -33,7 +33,7 @@ namespace EventDaemon.Daemon.Control;
 /// is no kernel registration to keep in step with the table.
 /// </para>
 /// </remarks>
-public sealed class ControlServer : IDisposable
+public sealed partial class ControlServer : IDisposable
 {
     /// <summary>Longest command line, newline included; longer ones are refused unread.</summary>
     public const int MaxCommandBytes = 4096;
@@ -57,6 +57,13 @@ public sealed class ControlServer : IDisposable
 
     /// <summary>How long a client has to take the whole reply (the <c>metrics</c> one can be large), from when it is ready.</summary>
     public static readonly TimeSpan DefaultWriteDeadline = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How often the loop takes events from the stages' taps while a client taps: often enough that
+    /// a tap's 256 KiB ring does not fill at a few hundred thousand events a second, rarely enough
+    /// that an idle tap costs nothing noticeable.
+    /// </summary>
+    private const int TapIntervalMs = 20;
 
     /// <summary>The kernel's accept queue; the loop empties it every turn, so it only absorbs bursts.</summary>
     private const int Backlog = 64;
@@ -358,13 +365,16 @@ public sealed class ControlServer : IDisposable
                 {
                     ConnectionState.Reading => Libc.PollIn,
                     ConnectionState.Writing => Libc.PollOut,
+
+                    // In: to see the client leave. Out: only while bytes wait, else poll would spin.
+                    ConnectionState.Tapping => (short)(Libc.PollIn | (connection.Tap!.Pending ? Libc.PollOut : 0)),
                     _ => 0,
                 };
                 if (events != 0)
                 {
                     fds[count] = new Libc.PollFd { Fd = connection.Fd, Events = events };
                     owners[count++] = connection;
-                    next = Math.Min(next, connection.Deadline);
+                    next = Math.Min(next, connection.State == ConnectionState.Tapping ? now + TapIntervalMs : connection.Deadline);
                 }
             }
 
@@ -380,6 +390,7 @@ public sealed class ControlServer : IDisposable
             {
                 // A timeout (deadlines are handled at the top), or EINTR; poll's other errors
                 // (EFAULT, EINVAL, ENOMEM) cannot come from this fixed table.
+                PumpTaps(Environment.TickCount64);
                 continue;
             }
 
@@ -404,6 +415,8 @@ public sealed class ControlServer : IDisposable
             {
                 AcceptPending(now, ref acceptPausedUntil);
             }
+
+            PumpTaps(now);
         }
 
         CloseAllBut(ConnectionState.Free);
@@ -424,6 +437,10 @@ public sealed class ControlServer : IDisposable
             else if (connection.State == ConnectionState.Writing)
             {
                 Write(connection);
+            }
+            else if (connection.State == ConnectionState.Tapping)
+            {
+                ServeTap(connection, events, now);
             }
         }
         catch (Exception)
@@ -588,6 +605,12 @@ public sealed class ControlServer : IDisposable
             return;
         }
 
+        if (command == ControlCommands.Tap || command.StartsWith(ControlCommands.Tap + " ", StringComparison.Ordinal))
+        {
+            StartTap(connection, command, now);
+            return;
+        }
+
         if (command == ControlCommands.Reload)
         {
             connection.Command = command;
@@ -664,8 +687,10 @@ public sealed class ControlServer : IDisposable
                 // room for one line, the write deadline ends it.
                 Reply(connection, _timeoutReply, now);
             }
-            else if (connection.State == ConnectionState.Writing)
+            else if (connection.State == ConnectionState.Writing || (connection.State == ConnectionState.Tapping && connection.Tap!.Pending))
             {
+                // A tapping client that took nothing for the write deadline is cut off: its
+                // events are not buffered for it without bound (the stage counts what it drops).
                 Close(connection);
             }
         }

@@ -1,4 +1,5 @@
 using EventDaemon.Daemon.Metrics;
+using EventDaemon.Daemon.Runtime;
 
 namespace EventDaemon.Daemon.Control;
 
@@ -38,4 +39,14 @@ public interface IControlTarget
 
     /// <summary>Starts the drain and returns; the reply is written before the process exits.</summary>
     ControlReply Drain();
+
+    /// <summary>
+    /// The tap point of <paramref name="stage"/> for <c>tap</c>; null when it has none, with
+    /// <paramref name="tappable"/> the stages that do. A target without taps has none.
+    /// </summary>
+    StageTap? FindTap(string stage, out IReadOnlyList<string> tappable)
+    {
+        tappable = [];
+        return null;
+    }
 }

@@ -395,6 +395,13 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
         return text.Length == 0 ? "no bad input recorded" : text.TrimEnd('\n');
     }
 
+    public StageTap? FindTap(string stage, out IReadOnlyList<string> tappable)
+    {
+        IReadOnlyDictionary<string, StageTap> taps = Volatile.Read(ref _pipeline).Taps;
+        tappable = [.. taps.Keys];
+        return taps.GetValueOrDefault(stage);
+    }
+
     public string Config() => _pipeline.Config.ToString().TrimEnd('\n');
 
     public ControlReply Drain()

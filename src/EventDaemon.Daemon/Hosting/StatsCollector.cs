@@ -208,6 +208,18 @@ public static class StatsCollector
             }
         }
 
+        // eventd tap (Runtime/StageTap.cs): what clients were sent, and what a slow client lost.
+        if (p.Taps.Count > 0)
+        {
+            MetricFamily taken = Family("tap_events_total", "counter", "Events copied for a tapping client (eventd tap).");
+            MetricFamily tapDropped = Family("tap_dropped_total", "counter", "Events a tap sampled but dropped because its client did not keep up.");
+            foreach (StageTap tap in p.Taps.Values)
+            {
+                taken.Add(tap.Taken, ("stage", tap.Stage));
+                tapDropped.Add(tap.Dropped, ("stage", tap.Stage));
+            }
+        }
+
         return families;
     }
 

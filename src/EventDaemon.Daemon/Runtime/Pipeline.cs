@@ -68,6 +68,9 @@ public sealed class Pipeline : IDisposable
     /// <summary>Set when sinks must stop retrying a failing destination (drain timed out).</summary>
     public SinkAbandon Abandon { get; internal set; } = new();
 
+    /// <summary>The stages <c>eventd tap</c> can tap, by name (marking transforms on one thread).</summary>
+    public IReadOnlyDictionary<string, StageTap> Taps { get; private set; } = new Dictionary<string, StageTap>();
+
     /// <summary>Makes <paramref name="parts"/> the current graph (at start, and on reload once the old one halted).</summary>
     public void Use(GraphParts parts)
     {
@@ -81,6 +84,7 @@ public sealed class Pipeline : IDisposable
         Plan = parts.Plan;
         StageMetrics = parts.Metrics;
         Abandon = parts.Abandon;
+        Taps = parts.Taps;
     }
 
     public Stage? FindStage(string name)

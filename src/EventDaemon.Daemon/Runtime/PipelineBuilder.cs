@@ -91,22 +91,25 @@ public static class PipelineBuilder
     /// <summary>Builds (does not start) the consumer graph of <paramref name="config"/> on a ring: at start and on reload.</summary>
     /// <param name="previous">Metrics of the graph being replaced: a stage of the same name and
     /// type keeps its counters across a reload, so totals never go backwards.</param>
+    /// <param name="previousTaps">Tap points of the graph being replaced: a stage of the same name keeps
+    /// its tap (the old stage halts before the new one starts), so a tapping client and the tap counters carry over.</param>
     /// <param name="journal">The daemon's journal, whose stage joins the main ring's graph; null without one.</param>
     public static GraphParts BuildGraph(EventRing ring, EventdConfig config, Dictionary<string, ushort> sourceIds,
-        IReadOnlyList<StageMetrics>? previous = null, DaemonJournal? journal = null) =>
+        IReadOnlyList<StageMetrics>? previous = null, IReadOnlyDictionary<string, StageTap>? previousTaps = null, DaemonJournal? journal = null) =>
         config.Daemon.WaitStrategy switch
         {
-            WaitStrategyKind.BusySpin => BuildGraph<BusySpinWait>(ring, config, sourceIds, previous, journal),
-            WaitStrategyKind.Yielding => BuildGraph<YieldingWait>(ring, config, sourceIds, previous, journal),
-            WaitStrategyKind.Sleeping => BuildGraph<SleepingWait>(ring, config, sourceIds, previous, journal),
-            WaitStrategyKind.Blocking => BuildGraph<BlockingWait>(ring, config, sourceIds, previous, journal),
-            _ => BuildGraph<AdaptiveWait>(ring, config, sourceIds, previous, journal),
+            WaitStrategyKind.BusySpin => BuildGraph<BusySpinWait>(ring, config, sourceIds, previous, previousTaps, journal),
+            WaitStrategyKind.Yielding => BuildGraph<YieldingWait>(ring, config, sourceIds, previous, previousTaps, journal),
+            WaitStrategyKind.Sleeping => BuildGraph<SleepingWait>(ring, config, sourceIds, previous, previousTaps, journal),
+            WaitStrategyKind.Blocking => BuildGraph<BlockingWait>(ring, config, sourceIds, previous, previousTaps, journal),
+            _ => BuildGraph<AdaptiveWait>(ring, config, sourceIds, previous, previousTaps, journal),
         };
 
     private static GraphParts BuildGraph<TWait>(EventRing mainRing, EventdConfig config, Dictionary<string, ushort> sourceIds,
-        IReadOnlyList<StageMetrics>? previous = null, DaemonJournal? journal = null)
+        IReadOnlyList<StageMetrics>? previous = null, IReadOnlyDictionary<string, StageTap>? previousTaps = null, DaemonJournal? journal = null)
         where TWait : struct, IWaitStrategy
     {
+        var taps = new Dictionary<string, StageTap>(StringComparer.Ordinal);
         GraphPlan plan = GraphPlan.Of(config, sourceIds);
         Dictionary<string, FieldCatalog> catalogs = CatalogsOf(config.Topology, plan);
         var main = new RingContext<TWait>(GraphPlan.MainRing, mainRing, ownsRing: false, catalogs[GraphPlan.MainRing]);
@@ -163,7 +166,7 @@ public static class PipelineBuilder
                             }
 
                             int bit = AllocateBit(ctx.Bits, filter.Name);
-                            placement.Place(i => new FilterHandler(ring, program, reach, bit, parts[i], sp.Split.For(i, n)), null);
+                            PlaceTapped(placement, sp, taps, previousTaps, ring, reach, bit, i => new FilterHandler(ring, program, reach, bit, parts[i], sp.Split.For(i, n)));
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -211,7 +214,7 @@ public static class PipelineBuilder
                         {
                             FieldSelector? key = sample.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
                             int bit = AllocateBit(ctx.Bits, sample.Name);
-                            placement.Place(i => new SampleHandler(ring, sample.Rate, key, reach, bit, parts[i], sp.Split.For(i, n)), null);
+                            PlaceTapped(placement, sp, taps, previousTaps, ring, reach, bit, i => new SampleHandler(ring, sample.Rate, key, reach, bit, parts[i], sp.Split.For(i, n)));
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -221,7 +224,7 @@ public static class PipelineBuilder
                             FieldSelector? key = throttle.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
                             int bit = AllocateBit(ctx.Bits, throttle.Name);
                             int maxKeys = Share(throttle.MaxKeys, n);
-                            placement.Place(i => new ThrottleHandler(ring, throttle.Limit, key, maxKeys, reach, bit, parts[i], sp.Split.For(i, n)), null);
+                            PlaceTapped(placement, sp, taps, previousTaps, ring, reach, bit, i => new ThrottleHandler(ring, throttle.Limit, key, maxKeys, reach, bit, parts[i], sp.Split.For(i, n)));
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -231,7 +234,7 @@ public static class PipelineBuilder
                             var field = FieldSelector.Parse(dedupe.Field.ToString());
                             int bit = AllocateBit(ctx.Bits, dedupe.Name);
                             int maxKeys = Share(dedupe.MaxKeys, n);
-                            placement.Place(i => new DedupeHandler(ring, field, dedupe.Window.Nanoseconds, maxKeys, reach, bit, parts[i], sp.Split.For(i, n)), null);
+                            PlaceTapped(placement, sp, taps, previousTaps, ring, reach, bit, i => new DedupeHandler(ring, field, dedupe.Window.Nanoseconds, maxKeys, reach, bit, parts[i], sp.Split.For(i, n)));
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -252,7 +255,7 @@ public static class PipelineBuilder
                             int bit = AllocateBit(ctx.Bits, enrich.Name);
                             // One side array of matched rows per enrich stage, shared by its threads.
                             var rows = new EnrichRows(ring.Capacity);
-                            placement.Place(i => new EnrichHandler(ring, field, table, reach, bit, parts[i], sp.Split.For(i, n), rows), null);
+                            PlaceTapped(placement, sp, taps, previousTaps, ring, reach, bit, i => new EnrichHandler(ring, field, table, reach, bit, parts[i], sp.Split.For(i, n), rows));
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -301,7 +304,28 @@ public static class PipelineBuilder
         return new GraphParts(rings.Select(r => new RingGraph(r.Name, r.Ring, r.Graph, r.OwnsRing, r.Catalog)).ToList(), metrics, abandon)
         {
             Plan = plan.Describe(),
+            Taps = taps,
         };
+    }
+
+    /// <summary>
+    /// Places a marking transform with its <see cref="StageTap"/> when it runs on one thread (the
+    /// only kind <c>eventd tap</c> serves, see <see cref="TapHandler{THandler}"/>), bare otherwise.
+    /// </summary>
+    private static void PlaceTapped<TWait, THandler>(Placement<TWait> placement, StagePlan sp, Dictionary<string, StageTap> taps,
+        IReadOnlyDictionary<string, StageTap>? previousTaps, EventReader ring, Reach reach, int bit, Func<int, THandler> create)
+        where TWait : struct, IWaitStrategy
+        where THandler : struct, IEventHandler<EventSlot>
+    {
+        if (sp.Threads != 1)
+        {
+            placement.Place(create, null);
+            return;
+        }
+
+        StageTap tap = previousTaps is not null && previousTaps.TryGetValue(sp.Name, out StageTap? kept) ? kept : new StageTap(sp.Name);
+        taps[sp.Name] = tap;
+        placement.Place(i => new TapHandler<THandler>(create(i), tap, ring, reach, bit), null);
     }
 
     /// <summary>
@@ -609,6 +633,9 @@ public sealed record GraphParts(List<RingGraph> Graphs, List<StageMetrics> Metri
 {
     /// <summary>The plan the graphs were built from (<see cref="GraphPlan.Describe"/>), for <c>ctl info</c>.</summary>
     public string Plan { get; init; } = "";
+
+    /// <summary>The stages <c>eventd tap</c> can tap, by name.</summary>
+    public IReadOnlyDictionary<string, StageTap> Taps { get; init; } = new Dictionary<string, StageTap>();
 }
 
 /// <summary>A ring and the graph consuming it. Aggregates' rings are owned by the graph set and replaced on reload.</summary>

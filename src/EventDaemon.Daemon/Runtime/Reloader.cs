@@ -67,7 +67,7 @@ public static class Reloader
         GraphParts parts;
         try
         {
-            parts = PipelineBuilder.BuildGraph(pipeline.Ring, next, ids, pipeline.StageMetrics, pipeline.Journal);
+            parts = PipelineBuilder.BuildGraph(pipeline.Ring, next, ids, pipeline.StageMetrics, pipeline.Taps, pipeline.Journal);
         }
         catch (PipelineException e)
         {

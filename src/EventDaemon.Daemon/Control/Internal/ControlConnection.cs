@@ -14,6 +14,9 @@ internal enum ConnectionState
 
     /// <summary>Sending the reply, until the write deadline; then the server closes.</summary>
     Writing,
+
+    /// <summary>Streaming a stage's events (<c>tap</c>) until the client leaves or stops reading.</summary>
+    Tapping,
 }
 
 /// <summary>
@@ -53,6 +56,9 @@ internal sealed class ControlConnection
 
     public int Sent { get; set; }
 
+    /// <summary>The stream of a <see cref="ConnectionState.Tapping"/> connection.</summary>
+    public TapStream? Tap { get; private set; }
+
     /// <summary>Nothing received yet: the first kind of connection dropped when the table is full.</summary>
     public bool IsSilent => State == ConnectionState.Reading && Filled == 0;
 
@@ -81,6 +87,14 @@ internal sealed class ControlConnection
         State = ConnectionState.Writing;
     }
 
+    /// <summary>Streams <paramref name="tap"/> (already attached) until the connection is released.</summary>
+    public void StartTapping(TapStream tap, long writeDeadline)
+    {
+        Tap = tap;
+        Deadline = writeDeadline;
+        State = ConnectionState.Tapping;
+    }
+
     /// <summary>Called once by the slow-command thread with the reply; the release pairs with the loop's acquire.</summary>
     public void Complete(byte[] reply) => Volatile.Write(ref _completed, reply);
 
@@ -96,6 +110,8 @@ internal sealed class ControlConnection
     {
         int fd = Fd;
         Fd = -1;
+        Tap?.Tap.Detach();
+        Tap = null;
         State = ConnectionState.Free;
         Reply = [];
         Command = "";
