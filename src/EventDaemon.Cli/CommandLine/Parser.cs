@@ -19,8 +19,10 @@ internal sealed class Parser
     private readonly RootCommand _root = new("eventd");
     private readonly Option<bool> _help = new("--help", "-h") { Recursive = true };
     private readonly Dictionary<Command, CommandSpec> _specs = [];
-    private readonly Dictionary<FlagSpec, Option> _options = [];
-    private readonly Dictionary<ArgSpec, Argument<string[]>> _arguments = [];
+    // Keyed by command and name, not by the spec: one FlagSpec (--socket) is shared by several
+    // commands, and each command has an Option of its own.
+    private readonly Dictionary<(string Command, string Flag), Option> _options = [];
+    private readonly Dictionary<(string Command, string Arg), Argument<string[]>> _arguments = [];
     private readonly IReadOnlyList<CommandSpec> _table;
 
     public Parser(IReadOnlyList<CommandSpec> table)
@@ -35,7 +37,7 @@ internal sealed class Parser
             foreach (FlagSpec flag in spec.Flags)
             {
                 Option option = flag.IsSwitch ? new Option<bool>(flag.Name) : new Option<string>(flag.Name);
-                _options[flag] = option;
+                _options[(spec.Name, flag.Name)] = option;
                 command.Options.Add(option);
             }
 
@@ -44,7 +46,7 @@ internal sealed class Parser
                 // Every argument takes any number of words here; the table's arity is checked below,
                 // so a missing or extra word gets eventd's message rather than the library's.
                 var argument = new Argument<string[]>(arg.Name) { Arity = ArgumentArity.ZeroOrMore };
-                _arguments[arg] = argument;
+                _arguments[(spec.Name, arg.Name)] = argument;
                 command.Arguments.Add(argument);
             }
 
@@ -100,7 +102,7 @@ internal sealed class Parser
         var switches = new HashSet<string>(StringComparer.Ordinal);
         foreach (FlagSpec flag in spec.Flags)
         {
-            Option option = _options[flag];
+            Option option = _options[(spec.Name, flag.Name)];
             OptionResult? given = result.GetResult(option);
             if (given is null || given.Implicit)
             {
@@ -138,7 +140,7 @@ internal sealed class Parser
         }
 
         var words = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        string[] positional = [.. spec.Args.SelectMany(a => result.GetValue(_arguments[a]) ?? [])];
+        string[] positional = [.. spec.Args.SelectMany(a => result.GetValue(_arguments[(spec.Name, a.Name)]) ?? [])];
         int next = 0;
         foreach (ArgSpec arg in spec.Args)
         {
