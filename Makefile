@@ -5,7 +5,7 @@ RID ?= linux-x64
 ARTIFACTS := artifacts
 RESULTS := $(ARTIFACTS)/test-results
 
-.PHONY: all deps build test aot-smoke publish demo install bench-ring bench-micro bench-codec bench-stages bench-journal bench-nats bench-e2e crash-loop profile fuzz fuzz-ci clean format
+.PHONY: all deps build test aot-smoke publish docs demo install bench-ring bench-micro bench-codec bench-stages bench-journal bench-nats bench-e2e crash-loop profile fuzz fuzz-ci clean format
 
 all: build
 
@@ -33,6 +33,10 @@ aot-smoke: deps
 # Native AOT binary with symbols beside it for perf; any AOT or trim warning fails the publish.
 publish: deps
 	sh scripts/publish.sh
+
+# docs/eventd.1 and docs/eventd.bash-completion from the binary's own command table (the tests compare them).
+docs: publish
+	sh scripts/docs.sh
 
 # Runs the daemon on its embedded default, sends a few seconds of events, shows stats and output.
 demo: publish

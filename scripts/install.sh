@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs eventd: the binary, the systemd unit, and a default config (an existing one is kept).
+# Installs eventd: the binary, the systemd unit, a default config (an existing one is kept), the
+# man page eventd(1) and the bash completion script.
 #
 #   sh scripts/install.sh                 # after `make publish`, as root
 #   DESTDIR=/tmp/stage sh scripts/install.sh
@@ -11,6 +12,8 @@
 #   EVENTD_BINARY  the binary to install (default artifacts/eventd; artifacts/eventd.dbg beside
 #                  it, if present, goes where perf and gdb look for it)
 #   SYSCONFDIR     default /etc; UNITDIR default $SYSCONFDIR/systemd/system
+#   MANDIR         default $PREFIX/share/man; COMPLETIONDIR default $PREFIX/share/bash-completion/completions
+#                  (bash-completion looks there for /usr/local, and under /usr/share for PREFIX=/usr)
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +22,8 @@ PREFIX=${PREFIX:-/usr/local}
 DESTDIR=${DESTDIR:-}
 SYSCONFDIR=${SYSCONFDIR:-/etc}
 UNITDIR=${UNITDIR:-$SYSCONFDIR/systemd/system}
+MANDIR=${MANDIR:-$PREFIX/share/man}
+COMPLETIONDIR=${COMPLETIONDIR:-$PREFIX/share/bash-completion/completions}
 binary=${EVENTD_BINARY:-$root/artifacts/eventd}
 
 fail() { echo "install.sh: $*" >&2; exit 1; }
@@ -26,6 +31,8 @@ fail() { echo "install.sh: $*" >&2; exit 1; }
 [ -f "$binary" ] || fail "$binary not found: run 'make publish' first, or set EVENTD_BINARY"
 [ -f "$here/eventd.service" ] || fail "$here/eventd.service is missing"
 [ -f "$here/eventd.toml" ] || fail "$here/eventd.toml is missing"
+[ -f "$root/docs/eventd.1" ] || fail "$root/docs/eventd.1 is missing"
+[ -f "$root/docs/eventd.bash-completion" ] || fail "$root/docs/eventd.bash-completion is missing"
 case "$PREFIX" in /*) ;; *) fail "PREFIX must be an absolute path, not '$PREFIX'" ;; esac
 
 bindir=$DESTDIR$PREFIX/bin
@@ -53,6 +60,21 @@ sed "s|^ExecStart=/usr/local/bin/eventd |ExecStart=$PREFIX/bin/eventd |; s|^Exec
 chmod 0644 "$unitdir/.eventd.service.new"
 mv -f "$unitdir/.eventd.service.new" "$unitdir/eventd.service"
 echo "installed $unitdir/eventd.service"
+
+# Both are checked in, made by 'make docs' from the binary's one command table, and the tests keep
+# them equal to what it prints ('eventd help --man', 'eventd completion bash').
+mandir=$DESTDIR$MANDIR/man1
+mkdir -p "$mandir"
+cp "$root/docs/eventd.1" "$mandir/eventd.1"
+chmod 0644 "$mandir/eventd.1"
+echo "installed $mandir/eventd.1"
+
+completiondir=$DESTDIR$COMPLETIONDIR
+mkdir -p "$completiondir"
+cp "$root/docs/eventd.bash-completion" "$completiondir/.eventd.new"
+chmod 0644 "$completiondir/.eventd.new"
+mv -f "$completiondir/.eventd.new" "$completiondir/eventd"
+echo "installed $completiondir/eventd"
 
 if [ -e "$confdir/eventd.toml" ]; then
   echo "kept existing $confdir/eventd.toml"

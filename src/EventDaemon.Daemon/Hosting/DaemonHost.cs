@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using EventDaemon.Daemon.Config;
+using EventDaemon.Daemon.Config.Internal;
 using EventDaemon.Daemon.Control;
 using EventDaemon.Daemon.Http;
 using EventDaemon.Daemon.Metrics;
@@ -291,9 +292,9 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
         text.Append(CultureInfo.InvariantCulture, $"pid {_pid}\n");
         text.Append(CultureInfo.InvariantCulture, $"uptime_seconds {_uptime.Elapsed.TotalSeconds:0}\n");
         text.Append(CultureInfo.InvariantCulture, $"config {_configPath ?? EmbeddedConfig.SourceName}\n");
-        text.Append(CultureInfo.InvariantCulture, $"ring {p.Ring.Capacity} slots x {Events.EventSlot.Size} B, locked={p.Ring.Slots.Region.IsLocked}, huge_pages_advised={p.Ring.Slots.Region.HugePagesAdvised}\n");
-        text.Append(CultureInfo.InvariantCulture, $"arena {p.Ring.Arena.Capacity} B, locked={p.Ring.Arena.Region.IsLocked}\n");
-        text.Append(CultureInfo.InvariantCulture, $"wait_strategy {p.Config.Daemon.WaitStrategy}\n");
+        text.Append(CultureInfo.InvariantCulture, $"ring {p.Ring.Capacity} slots x {Events.EventSlot.Size} B, locked={Lower(p.Ring.Slots.Region.IsLocked)}, huge_pages_advised={Lower(p.Ring.Slots.Region.HugePagesAdvised)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"arena {p.Ring.Arena.Capacity} B, locked={Lower(p.Ring.Arena.Region.IsLocked)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"wait_strategy {ConfigNames.WaitStrategies.NameOf(p.Config.Daemon.WaitStrategy)}\n");
         foreach (Source source in p.Sources)
         {
             text.Append(CultureInfo.InvariantCulture, $"source {source.Name}: {source.Describe()}\n");
@@ -314,6 +315,9 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
 
         return text.ToString().TrimEnd('\n');
     }
+
+    /// <summary>The config's spelling of a boolean (<c>true</c>), not .NET's (<c>True</c>): info is read by people who write configs.</summary>
+    private static string Lower(bool value) => value ? "true" : "false";
 
     public string Health()
     {

@@ -38,6 +38,37 @@ internal sealed record SplitSpec(PartitionKind Kind, FieldSelector? Selector = n
 /// <param name="StreamSources">The sources (bits of ids) whose events make up its input stream.</param>
 internal sealed record StagePlan(string Name, string Ring, int Threads, SplitSpec Split, bool Fused, ulong StreamSources);
 
+/// <summary>Where one stage runs, as <c>eventd graph</c> shows it (a read-only copy of <see cref="StagePlan"/>).</summary>
+/// <param name="Split">How its threads share the events (<c>whole</c>, <c>by sequence</c>, <c>by group key</c>, <c>by FIELD</c>).</param>
+public sealed record StagePlacement(string Name, string Ring, int Threads, string Split, bool Fused);
+
+/// <summary>The daemon's own placement decisions for a config, for tools that draw the topology.</summary>
+public static class GraphPlanner
+{
+    /// <summary>
+    /// The plan <c>run</c> would build from <paramref name="config"/>, in topology order. Plans
+    /// only: no ring, socket or thread is made.
+    /// </summary>
+    public static IReadOnlyList<StagePlacement> Place(EventdConfig config)
+    {
+        // Source ids only feed the stream masks, which a drawing does not show: declaration order will do.
+        var sourceIds = new Dictionary<string, ushort>(StringComparer.Ordinal);
+        foreach (SourceConfig source in config.Topology.Sources)
+        {
+            sourceIds[source.Name] = (ushort)sourceIds.Count;
+        }
+
+        GraphPlan plan = GraphPlan.Of(config, sourceIds);
+        var placements = new List<StagePlacement>(plan.Stages.Count);
+        foreach (StagePlan stage in plan.Stages)
+        {
+            placements.Add(new StagePlacement(stage.Name, stage.Ring, stage.Threads, stage.Split.ToString(), stage.Fused));
+        }
+
+        return placements;
+    }
+}
+
 /// <summary>
 /// The plan of a config's consumer graph, made before anything is built: which ring each stage
 /// reads, how many threads it gets, how they split its events, and which stages share threads.

@@ -92,9 +92,10 @@ public sealed class ControlSocketTests(ITestOutputHelper output)
             Assert.True(help.Stdout.Split('\n').Any(l => l.StartsWith(command + " ", StringComparison.Ordinal)), $"help does not list '{command}':\n{help.Stdout}");
         }
 
+        // The client knows the server's list: a command not on it is a usage error before any round trip.
         CliResult bogus = daemon.Cli("ctl", "bogus");
-        Assert.True(bogus.ExitCode != 0, bogus.Describe());
-        Assert.True(bogus.Stderr == "error: unknown command 'bogus' (try help)\n", bogus.Describe());
+        Assert.True(bogus.ExitCode == 2, bogus.Describe());
+        Assert.True(bogus.Stderr == "eventd: ctl: unknown control command 'bogus' (see 'eventd ctl help')\n", bogus.Describe());
 
         string raw = daemon.Control("bogus");
         Assert.True(raw.StartsWith("error: unknown command", StringComparison.Ordinal), $"over the socket: {raw}");
