@@ -792,7 +792,7 @@ public sealed partial class ControlServer : IDisposable
             {
                 ControlCommands.Stats => MetricsFormatter.Text(_target.CollectMetrics()),
                 ControlCommands.StatsJson => MetricsFormatter.Json(_target.CollectMetrics()),
-                ControlCommands.Metrics => MetricsFormatter.Prometheus(_target.CollectMetrics(), _target.LatencyHistograms()),
+                ControlCommands.Metrics => MetricsFormatter.Prometheus(_target.CollectMetrics(), _target.LatencyHistograms(), _target.JournalSyncLatency()),
                 ControlCommands.Info => _target.Info(),
                 ControlCommands.Health => _target.Health(),
                 ControlCommands.Latency => _target.Latency(),

@@ -19,6 +19,9 @@ public interface IControlTarget
     /// </summary>
     IReadOnlyList<StageLatency> LatencyHistograms() => [];
 
+    /// <summary>The journal's sync times, for <c>eventd_journal_sync_seconds</c>; null without a journal.</summary>
+    Stages.Metrics.LatencyHistogram? JournalSyncLatency() => null;
+
     /// <summary>Version, pid, uptime, config path, ring and arena sizes, threads and their CPUs.</summary>
     string Info();
 

@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using EventDaemon.Daemon.Hosting;
 using EventDaemon.Daemon.Metrics;
+using EventDaemon.Stages.Metrics;
 
 namespace EventDaemon.Daemon.Control;
 
@@ -57,7 +58,9 @@ public static class MetricsFormatter
     /// <c>eventd_stage_latency_seconds</c>, a histogram per stage, in place of <c>latency_ns</c>,
     /// whose quantiles since start cannot be aggregated across stages or daemons.
     /// </summary>
-    public static string Prometheus(IReadOnlyList<MetricFamily> families, IReadOnlyList<StageLatency> latency)
+    /// <param name="journalSync">The journal's sync times, written as the <c>eventd_journal_sync_seconds</c>
+    /// histogram in place of <c>journal_sync_seconds</c>'s quantiles; null without a journal.</param>
+    public static string Prometheus(IReadOnlyList<MetricFamily> families, IReadOnlyList<StageLatency> latency, LatencyHistogram? journalSync = null)
     {
         ArgumentNullException.ThrowIfNull(latency);
         Validate(families);
@@ -82,21 +85,33 @@ public static class MetricsFormatter
 
         AppendHeader(text, LatencyName, "histogram",
             "Ingest to stage-done latency since start (transforms time one event in 64 and each batch's last; sinks every event).");
-        Span<long> cumulative = stackalloc long[LatencyBuckets.Length];
         foreach (StageLatency stage in latency)
         {
-            long count = stage.Histogram.CumulativeCounts(LatencyBucketNanos, cumulative);
-            for (int b = 0; b < LatencyBuckets.Length; b++)
-            {
-                AppendStageSample(text, "_bucket", stage.Stage, LatencyBuckets[b].Label).Append(cumulative[b].ToString(CultureInfo.InvariantCulture)).Append('\n');
-            }
+            AppendHistogram(text, LatencyName, stage.Stage, stage.Histogram);
+        }
 
-            AppendStageSample(text, "_bucket", stage.Stage, "+Inf").Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
-            AppendStageSample(text, "_sum", stage.Stage, null).Append(FormatValue(stage.Histogram.Sum / 1e9)).Append('\n');
-            AppendStageSample(text, "_count", stage.Stage, null).Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        if (journalSync is not null)
+        {
+            AppendHeader(text, JournalSyncName, "histogram", "Time one journal fdatasync took, since start.");
+            AppendHistogram(text, JournalSyncName, stage: null, journalSync);
         }
 
         return text.ToString();
+    }
+
+    /// <summary>The cumulative <c>_bucket</c> series, <c>_sum</c> and <c>_count</c> of one histogram (a <c>stage</c> label when given).</summary>
+    private static void AppendHistogram(StringBuilder text, string name, string? stage, LatencyHistogram histogram)
+    {
+        Span<long> cumulative = stackalloc long[LatencyBuckets.Length];
+        long count = histogram.CumulativeCounts(LatencyBucketNanos, cumulative);
+        for (int b = 0; b < LatencyBuckets.Length; b++)
+        {
+            AppendSample(text, name, "_bucket", stage, LatencyBuckets[b].Label).Append(cumulative[b].ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        AppendSample(text, name, "_bucket", stage, "+Inf").Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        AppendSample(text, name, "_sum", stage, null).Append(FormatValue(histogram.Sum / 1e9)).Append('\n');
+        AppendSample(text, name, "_count", stage, null).Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
     }
 
     /// <inheritdoc cref="Prometheus(IReadOnlyList{MetricFamily}, IReadOnlyList{StageLatency})"/>
@@ -105,12 +120,13 @@ public static class MetricsFormatter
     /// <summary>
     /// The Prometheus name of a <c>stats</c> family: <c>eventd_</c> and the same name, except
     /// <c>bytes_received_total</c>, which becomes <c>eventd_received_bytes_total</c> (the unit before
-    /// <c>_total</c>, as Prometheus names read); null for <c>latency_ns</c>, which
-    /// <c>eventd_stage_latency_seconds</c> replaces.
+    /// <c>_total</c>, as Prometheus names read); null for <c>latency_ns</c> and
+    /// <c>journal_sync_seconds</c>, which the histograms <c>eventd_stage_latency_seconds</c> and
+    /// <c>eventd_journal_sync_seconds</c> replace.
     /// </summary>
     public static string? PrometheusName(string statsName) => statsName switch
     {
-        "latency_ns" => null,
+        "latency_ns" or "journal_sync_seconds" => null,
         "bytes_received_total" => "eventd_received_bytes_total",
         _ => Prefix + statsName,
     };
@@ -118,6 +134,7 @@ public static class MetricsFormatter
     private const string Prefix = "eventd_";
     private const string BuildInfoName = "eventd_build_info";
     private const string LatencyName = "eventd_stage_latency_seconds";
+    private const string JournalSyncName = "eventd_journal_sync_seconds";
 
     /// <summary>
     /// The <c>le</c> bounds of the latency histogram: 1-2.5-5 steps from 1 µs (a fused filter on
@@ -145,15 +162,26 @@ public static class MetricsFormatter
         text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
     }
 
-    /// <summary><c>eventd_stage_latency_seconds{suffix}{stage="s"[,le="b"]} </c>, ready for the value.</summary>
-    private static StringBuilder AppendStageSample(StringBuilder text, string suffix, string stage, string? le)
+    /// <summary><c>NAME{suffix}{stage="s",le="b"} </c> (each label only when given), ready for the value.</summary>
+    private static StringBuilder AppendSample(StringBuilder text, string name, string suffix, string? stage, string? le)
     {
-        text.Append(LatencyName).Append(suffix).Append("{stage=\"");
-        AppendEscapedLabelValue(text, stage);
-        text.Append('"');
+        text.Append(name).Append(suffix);
+        if (stage is null && le is null)
+        {
+            return text.Append(' ');
+        }
+
+        text.Append('{');
+        if (stage is not null)
+        {
+            text.Append("stage=\"");
+            AppendEscapedLabelValue(text, stage);
+            text.Append('"');
+        }
+
         if (le is not null)
         {
-            text.Append(",le=\"").Append(le).Append('"');
+            text.Append(stage is null ? "" : ",").Append("le=\"").Append(le).Append('"');
         }
 
         return text.Append("} ");

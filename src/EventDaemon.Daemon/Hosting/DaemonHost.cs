@@ -108,6 +108,8 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
 
         ReportMemory();
         ReportJournal();
+        // Before the control socket and the http endpoint serve: stats, metrics and health read it.
+        _monitor = new PipelineMonitor(() => Volatile.Read(ref _pipeline));
         try
         {
             _control = ControlServer.Start(config.Daemon.ControlSocket, this);
@@ -154,7 +156,6 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
         using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnStopSignal);
         using PosixSignalRegistration hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnReloadSignal);
 
-        _monitor = new PipelineMonitor(() => Volatile.Read(ref _pipeline));
         _watchdog = _notify.WatchdogInterval is { } interval
             ? new Watchdog(_notify, interval, () => _monitor.Stalled().Count == 0, Log.Warning)
             : null;
@@ -279,7 +280,9 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
 
     public DaemonPhase Phase => _phase;
 
-    public string Metrics() => MetricsFormatter.Prometheus(CollectMetrics(), LatencyHistograms());
+    public string Metrics() => MetricsFormatter.Prometheus(CollectMetrics(), LatencyHistograms(), JournalSyncLatency());
+
+    public Stages.Metrics.LatencyHistogram? JournalSyncLatency() => _pipeline.Journal?.SyncLatency;
 
     public IReadOnlyList<StageLatency> LatencyHistograms() =>
         _pipeline.StageMetrics.Select(m => new StageLatency(m.Name, m.Latency)).ToList();

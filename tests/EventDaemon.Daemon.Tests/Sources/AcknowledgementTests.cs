@@ -21,7 +21,7 @@ namespace EventDaemon.Daemon.Tests.Sources;
 /// that does not read them does not stall its connection; a half-closed connection is closed only
 /// once what it sent is durable.
 /// </summary>
-[Collection(ReadPathCollection.Name)]
+[Collection(AllocationMeasurements.Name)]
 public sealed class AcknowledgementTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
