@@ -1,16 +1,22 @@
-namespace EventDaemon.Daemon.Config.Internal;
+namespace EventDaemon.Daemon.Config;
 
-/// <summary>"did you mean 'x'?" for misspelt keys, values and component names.</summary>
-internal static class Suggestions
+/// <summary>"did you mean 'x'?" for misspelt keys, values and component names, and (through the
+/// command line's own wording) for mistyped commands and flags.</summary>
+public static class Suggestions
 {
     /// <summary>The candidate closest to <paramref name="input"/>, if it is close enough to be a typo of it.</summary>
     /// <remarks>
     /// Close enough = at most one edit per three characters (at least one): catches <c>adress</c>,
     /// <c>tpc</c> and <c>purchse</c> without offering <c>sum</c> for <c>max</c>.
+    /// Leading dashes of a flag do not count towards its length.
     /// </remarks>
-    public static string? Closest(string input, IEnumerable<string> candidates)
+    /// <param name="maxEdits">A cap on the edits, whatever the length: the command line's words are
+    /// short and many, and two edits already change most of a three-letter one.</param>
+    public static string? Closest(string input, IEnumerable<string> candidates, int maxEdits = int.MaxValue)
     {
-        int limit = Math.Max(1, input.Length / 3);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(candidates);
+        int limit = Math.Min(maxEdits, Math.Max(1, input.TrimStart('-').Length / 3));
         string? best = null;
         int bestDistance = int.MaxValue;
         foreach (string candidate in candidates)
