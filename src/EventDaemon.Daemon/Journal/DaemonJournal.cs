@@ -55,6 +55,7 @@ public sealed class DaemonJournal : IDisposable
     /// <summary>Records the journal lost to damage, found at start or while replaying (<c>journal_records_lost_total</c>).</summary>
     public long RecordsLost => Volatile.Read(ref _recordsLost);
 
+    private readonly List<SinkCheckpointer> _checkpointers = [];
     private long _replayed;
     private long _recordsLost;
 
@@ -114,9 +115,15 @@ public sealed class DaemonJournal : IDisposable
     /// of this run); and, with <c>when_full = "drop_oldest"</c> while the disk is full, the oldest segment
     /// whatever was passed, its records counted as lost. Any thread but the stage's; returns the number deleted.
     /// </summary>
+    /// <remarks>
+    /// A sink that checkpoints (the file sink) has passed an event only once its synced checkpoint says
+    /// so: handed to the page cache is not delivered. Sinks that do not checkpoint yet count by their
+    /// stage's position, as before.
+    /// </remarks>
     public int Retain(long passedRingSequence)
     {
-        int deleted = _writer.Retain(LiveBase + passedRingSequence, Settings.RetentionBytes.Bytes);
+        long passed = Math.Min(LiveBase + passedRingSequence, CheckpointedSequence());
+        int deleted = _writer.Retain(passed, Settings.RetentionBytes.Bytes);
         if (Settings.WhenFull == JournalWhenFull.DropOldest && _writer.Problem is not null)
         {
             IReadOnlyList<JournalSegment> segments = _writer.Segments;
@@ -125,7 +132,7 @@ public sealed class DaemonJournal : IDisposable
                 // A segment's records run up to one before the next segment's first; those already
                 // passed were delivered, the rest are lost.
                 long last = segments[1].FirstSequence - 1;
-                long lost = Math.Max(0, last - Math.Max(segments[0].FirstSequence - 1, LiveBase + passedRingSequence));
+                long lost = Math.Max(0, last - Math.Max(segments[0].FirstSequence - 1, passed));
                 int dropped = _writer.Retain(last, retentionBytes: 0);
                 if (dropped > 0)
                 {
@@ -148,5 +155,92 @@ public sealed class DaemonJournal : IDisposable
     /// <returns>false when something written could not be made durable in time.</returns>
     public bool Close(TimeSpan timeout) => _writer.Close(timeout);
 
-    public void Dispose() => _writer.Dispose();
+    /// <summary>
+    /// The checkpoint of sink <paramref name="sink"/> (<c>sink-NAME.checkpoint</c> in the journal's
+    /// directory), opened on first use and kept across reloads, so a sink a reload rebuilds goes on
+    /// from the same file and generation.
+    /// </summary>
+    public SinkCheckpointer Checkpointer(string sink)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sink);
+        lock (_checkpointers)
+        {
+            foreach (SinkCheckpointer existing in _checkpointers)
+            {
+                if (existing.Sink == sink)
+                {
+                    return existing;
+                }
+            }
+
+            var file = SinkCheckpoint.Open(System.IO.Path.Combine(Settings.Directory, CheckpointFileName(sink)));
+            var checkpointer = new SinkCheckpointer(sink, file, LiveBase) { AtStart = file.Last };
+            _checkpointers.Add(checkpointer);
+            return checkpointer;
+        }
+    }
+
+    /// <summary>The sinks' checkpoints opened so far (stats).</summary>
+    public IReadOnlyList<SinkCheckpointer> Checkpointers
+    {
+        get
+        {
+            lock (_checkpointers)
+            {
+                return [.. _checkpointers];
+            }
+        }
+    }
+
+    /// <summary>A checkpoint file's name: the sink's name, any byte but a letter, digit, '-' or '_' written
+    /// as %XX, so a quoted TOML key can neither leave the directory nor meet another sink's file.</summary>
+    public static string CheckpointFileName(string sink)
+    {
+        var name = new System.Text.StringBuilder("sink-");
+        foreach (byte b in System.Text.Encoding.UTF8.GetBytes(sink))
+        {
+            if (char.IsAsciiLetterOrDigit((char)b) || b == '-' || b == '_')
+            {
+                name.Append((char)b);
+            }
+            else
+            {
+                name.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        return name.Append(".checkpoint").ToString();
+    }
+
+    public void Dispose()
+    {
+        _writer.Dispose();
+        lock (_checkpointers)
+        {
+            foreach (SinkCheckpointer checkpointer in _checkpointers)
+            {
+                checkpointer.Dispose();
+            }
+
+            _checkpointers.Clear();
+        }
+    }
+
+    /// <summary>
+    /// The journal sequence every checkpointing sink has delivered, by its synced checkpoint; long.MaxValue
+    /// when no sink checkpoints. A sink that has not written one yet holds retention at its start.
+    /// </summary>
+    private long CheckpointedSequence()
+    {
+        long passed = long.MaxValue;
+        lock (_checkpointers)
+        {
+            foreach (SinkCheckpointer checkpointer in _checkpointers)
+            {
+                passed = Math.Min(passed, checkpointer.Sequence);
+            }
+        }
+
+        return passed;
+    }
 }
