@@ -21,7 +21,7 @@ public sealed class SinkCheckpointer : IDisposable
     public const int UnsyncedCommitMs = 100;
 
     private readonly SinkCheckpoint _file;
-    private readonly long _liveBase;
+    private readonly DaemonJournal _journal;
     private readonly long _unsyncedTicks = UnsyncedCommitMs * Stopwatch.Frequency / 1000;
 
     private long _batchRing = -1;
@@ -32,11 +32,11 @@ public sealed class SinkCheckpointer : IDisposable
     private long _lastCommit;
     private long _sequence;
 
-    internal SinkCheckpointer(string sink, SinkCheckpoint file, long liveBase)
+    internal SinkCheckpointer(string sink, SinkCheckpoint file, DaemonJournal journal)
     {
         Sink = sink;
         _file = file;
-        _liveBase = liveBase;
+        _journal = journal;
         _sequence = file.Last?.Sequence ?? -1;
     }
 
@@ -46,6 +46,30 @@ public sealed class SinkCheckpointer : IDisposable
 
     /// <summary>The checkpoint found at start, before this run wrote any; null when there was none.</summary>
     public Checkpoint? AtStart { get; init; }
+
+    /// <summary>
+    /// Ring sequences below this were replayed and this sink delivered them before the crash (its
+    /// checkpoint is past them): skipped. Set by the replay before it publishes; 0 without one.
+    /// </summary>
+    public long SkipBelowRing { get; internal set; }
+
+    /// <summary>
+    /// The byte offset the file is cut back to when the sink opens it at start: what follows the
+    /// checkpoint is replayed, so kept it would be there twice. Once per run (a reload opens the file
+    /// again and must keep it whole); null without a checkpoint.
+    /// </summary>
+    public long? TakeStartOffset()
+    {
+        if (_startTaken || AtStart is not { } c)
+        {
+            return null;
+        }
+
+        _startTaken = true;
+        return c.Offset;
+    }
+
+    private bool _startTaken;
 
     /// <summary>The last journal sequence the synced checkpoint says was delivered; -1 before the first (<c>sink_checkpoint_sequence</c>).</summary>
     public long Sequence => Volatile.Read(ref _sequence);
@@ -70,7 +94,7 @@ public sealed class SinkCheckpointer : IDisposable
     /// </summary>
     public void Passed(long ringSequence)
     {
-        if (_opened && ringSequence > _pendingRing)
+        if (_opened && ringSequence > _pendingRing && ringSequence >= SkipBelowRing)
         {
             _pendingRing = ringSequence;
             _pending = true;
@@ -109,7 +133,7 @@ public sealed class SinkCheckpointer : IDisposable
             return;
         }
 
-        long sequence = _liveBase + _pendingRing;
+        long sequence = _journal.JournalOf(_pendingRing);
         int errno = _file.Write(new Checkpoint(sequence, _pendingOffset));
         if (errno != 0)
         {

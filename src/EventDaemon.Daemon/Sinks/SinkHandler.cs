@@ -76,7 +76,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
 
     public void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        if (_reach.Delivers(ref slot))
+        if (_reach.Delivers(ref slot) && (_checkpoint is null || sequence >= _checkpoint.SkipBelowRing))
         {
             ref StageCounters counters = ref _metrics.Counters;
             Volatile.Write(ref counters.Processed, counters.Processed + 1);

@@ -2,6 +2,7 @@ using System.Text;
 using EventDaemon.Daemon.Config;
 using EventDaemon.Daemon.Journal;
 using EventDaemon.Daemon.Runtime;
+using EventDaemon.Daemon.Sources;
 using EventDaemon.Daemon.Tests.Config;
 using EventDaemon.Daemon.Tests.Sinks;
 using EventDaemon.Events;
@@ -121,6 +122,59 @@ public sealed class SinkCheckpointPipelineTests : IDisposable
         Assert.True(checkpointer.Sequence == journal.LiveBase + 149_999, $"the close should checkpoint the last event, checkpoint at {checkpointer.Sequence}");
         int deleted = pipeline.RetainJournal();
         Assert.True(deleted == before - 1, $"every segment but the one being written should go ({before - 1}), {deleted} went");
+    }
+
+    [Fact]
+    public void Start_AfterACrashPastTheCheckpoint_CutsTheFileBack_AndReplays_SoEachEventIsInItOnce()
+    {
+        EventdConfig config = Config("fsync = \"always\"");
+        long liveBase;
+        using (Pipeline first = PipelineBuilder.Build(config))
+        {
+            DaemonJournal journal = first.Journal!;
+            liveBase = journal.LiveBase;
+            SinkCheckpointer checkpointer = Assert.Single(journal.Checkpointers);
+            first.StartGraphs(Sequence.InitialValue);
+            Publish(first.Ring, 0, 3000);
+            Eventually(() => checkpointer.Sequence == liveBase + 2999 && journal.DurableRingSequence == 2999,
+                () => $"the checkpoint and the journal should reach the last event: {checkpointer.Sequence}, {journal.DurableRingSequence}");
+            Assert.True(first.HaltGraphs(TimeSpan.FromSeconds(10)), "the graphs should halt");
+            Assert.True(journal.Close(TimeSpan.FromSeconds(10)), "the journal should close durable");
+        }
+
+        // As if the daemon died after writing events 1500.. to the file but before checkpointing them:
+        // the checkpoint says event 1499 (not for the sink) and the file length after event 1498's line.
+        string[] lines = File.ReadAllLines(OutPath);
+        long offset = lines.Take(1000).Sum(l => Encoding.UTF8.GetByteCount(l) + 1);
+        Assert.True(lines[999].Contains("\"n\":1498", StringComparison.Ordinal), $"line 1000 should be event 1498: {lines[999]}");
+        using (SinkCheckpoint file = SinkCheckpoint.Open(CheckpointPath))
+        {
+            Assert.True(file.Write(new Checkpoint(liveBase + 1499, offset)) == 0, "the earlier checkpoint should be written");
+        }
+
+        using (Pipeline second = PipelineBuilder.Build(config))
+        {
+            DaemonJournal journal = second.Journal!;
+            second.Start();
+            Assert.True(journal.Replayed == 1500 && journal.FirstLive == 1500, $"events 1500..2999 should be replayed, {journal.Replayed} were (first live {journal.FirstLive})");
+            SinkCheckpointer checkpointer = Assert.Single(journal.Checkpointers);
+            Eventually(() => checkpointer.Sequence == liveBase + 2999,
+                () => $"the sink should checkpoint the last replayed event {liveBase + 2999}, is at {checkpointer.Sequence}");
+            Assert.True(journal.Appended == 0, $"replayed events are not journaled again, {journal.Appended} were");
+            Assert.True(journal.NextSequence == liveBase + 3000 && journal.JournalOf(journal.FirstLive) == liveBase + 3000,
+                $"live events should number on from {liveBase + 3000}: next {journal.NextSequence}, first live carries {journal.JournalOf(journal.FirstLive)}");
+            foreach (Source source in second.Sources)
+            {
+                source.Stop(TimeSpan.FromSeconds(5));
+            }
+
+            Assert.True(second.HaltGraphs(TimeSpan.FromSeconds(10)), "the graphs should halt");
+        }
+
+        int[] numbers = [.. File.ReadAllLines(OutPath).Select(l => int.Parse(l[(l.IndexOf("\"n\":", StringComparison.Ordinal) + 4)..].TrimEnd('}'), System.Globalization.CultureInfo.InvariantCulture))];
+        int[] expected = [.. Enumerable.Range(0, 3000).Where(i => i % 3 != 2)];
+        Assert.True(numbers.SequenceEqual(expected),
+            $"the file should hold each event for the sink once, in order: {numbers.Length} lines, {numbers.Length - numbers.Distinct().Count()} repeated, first difference at {Enumerable.Range(0, Math.Min(numbers.Length, expected.Length)).FirstOrDefault(i => numbers[i] != expected[i], -1)}");
     }
 
     [Fact]

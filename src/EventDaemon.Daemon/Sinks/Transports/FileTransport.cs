@@ -238,6 +238,19 @@ public readonly struct FileTransport : ISinkTransport
             }
 
             LastSync = Stopwatch.GetTimestamp();
+            if (Checkpoint?.TakeStartOffset() is { } offset && offset < Size)
+            {
+                // Bytes past the checkpoint were written before a crash and are replayed from the
+                // journal now: cut off, so the file holds each event once.
+                if (Libc.ftruncate(Fd, offset) != 0 || (Fsync != FsyncMode.Never && Libc.fdatasync(Fd) != 0))
+                {
+                    throw new IOException($"file sink: cannot cut '{Path}' back to its checkpoint ({offset} bytes): {Errno.Describe(Marshal.GetLastPInvokeError())}");
+                }
+
+                Volatile.Write(ref Size, offset);
+                Checkpoint.Opened(offset);
+            }
+
             if (Fsync != FsyncMode.Never)
             {
                 SyncDirectory();
