@@ -92,9 +92,9 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
             {
                 Flush(mayHandBack: true);
             }
-            else
+            else if (_checkpoint is not null && !_abandon.IsAbandoned)
             {
-                _checkpoint?.Passed(_covered);
+                _checkpoint.Passed(_covered);
             }
         }
     }
@@ -108,7 +108,11 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
             return;
         }
 
-        _checkpoint?.Passed(_covered);
+        if (_checkpoint is not null && !_abandon.IsAbandoned)
+        {
+            _checkpoint.Passed(_covered);
+        }
+
         _transport.Tick(Stopwatch.GetTimestamp());
     }
 

@@ -134,6 +134,36 @@ public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposabl
         Assert.True(replayed > 0, "some start should have replayed events the file sink had not checkpointed; the replay was not exercised");
     }
 
+    [Fact]
+    public void Sigterm_WithAFileSinkThatCannotWrite_TimesOut_ButExitsZero_TheEventsBeingInTheJournal()
+    {
+        // /dev/full fails every write with ENOSPC: the sink retries, the drain times out.
+        using DaemonProcess daemon = DaemonProcess.Start(output, l => $"""
+            [journal]
+            segment_bytes = "4MiB"
+
+            [sources.in]
+            type = "tcp"
+            address = "{l.Address("in")}"
+            format = "json"
+
+            [sinks.out]
+            type = "file"
+            inputs = ["in"]
+            path = "/dev/full"
+            """, new DaemonOptions { DaemonSettings = $"state_dir = \"{_state}\"\ndrain_timeout = \"1s\"" });
+        using (Socket socket = TestSockets.ConnectTcp(daemon.Layout.Port("in")))
+        {
+            TestSockets.SendAll(socket, string.Concat(Enumerable.Range(0, 100).Select(i => $"{{\"type\":\"t\",\"n\":{i}}}\n")));
+        }
+
+        Eventually.True(() => daemon.Stats().Value("journal_durable_sequence") >= 99, () => $"the 100 events should be durable: {daemon.Stats().Json}");
+        daemon.Signal(15);
+        int exitCode = daemon.WaitForExit();
+        Assert.True(exitCode == 0, $"a drain that times out with every event in the journal should exit 0, got {exitCode}; stderr:\n{daemon.Stderr}");
+        Assert.True(daemon.Stderr.Contains("the next start replays them", StringComparison.Ordinal), $"the log should say the events are replayed next start:\n{daemon.Stderr}");
+    }
+
     /// <summary>Sends events numbered from <paramref name="from"/> until the daemon dies or told to stop; returns the next number.</summary>
     private static long Send(int port, long from, CancellationToken stop)
     {
