@@ -171,19 +171,29 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
         _notify.Stopping();
         Log.Info("draining: sources stopped, finishing events in flight");
         bool drained = _pipeline.Drain(_pipeline.Config.Daemon.DrainTimeout.ToTimeSpan());
-        if (!drained)
+        bool journalDurable = _pipeline.Journal is not { } journal || journal.Close(JournalCloseTimeout);
+        if (!journalDurable)
+        {
+            Log.Error($"journal: what was written in the last {JournalCloseTimeout.TotalSeconds:0} s could not be made durable before exit: {_pipeline.Journal!.Problem ?? "sync did not finish"}");
+        }
+
+        // With a journal made durable and every sink checkpointing, what a drain gave up on is in the
+        // journal past those sinks' checkpoints: the next start replays it, so nothing is lost.
+        bool replayable = !drained && journalDurable && _pipeline.Journal is { } j
+            && j.Checkpointers.Count >= _pipeline.StageMetrics.Count(m => m.Kind == "sink");
+        if (replayable)
+        {
+            Log.Warning(string.Create(CultureInfo.InvariantCulture,
+                $"drain timed out after {_pipeline.Config.Daemon.DrainTimeout}: {_pipeline.AbandonedEvents} events not delivered; they are in the journal and the next start replays them; exit code 0"));
+        }
+        else if (!drained)
         {
             Log.Error(string.Create(CultureInfo.InvariantCulture,
                 $"drain timed out after {_pipeline.Config.Daemon.DrainTimeout}: {_pipeline.AbandonedEvents} events abandoned (a sink could not deliver them; see sink_errors_total); exit code {AbandonedExitCode}"));
         }
 
-        if (_pipeline.Journal is { } journal && !journal.Close(JournalCloseTimeout))
-        {
-            Log.Error($"journal: what was written in the last {JournalCloseTimeout.TotalSeconds:0} s could not be made durable before exit: {journal.Problem ?? "sync did not finish"}");
-        }
-
         Log.Info($"stopped after {_uptime.Elapsed.TotalSeconds:0.0} s");
-        return drained ? 0 : AbandonedExitCode;
+        return drained || replayable ? 0 : AbandonedExitCode;
     }
 
     /// <summary>

@@ -238,6 +238,15 @@ public static class StatsCollector
 
         family("journal_replayed_total", "counter", "Events replayed from the journal at start.").Add(journal.Replayed);
         family("journal_records_lost_total", "counter", "Journal records lost to damage (counted at start and while replaying).").Add(journal.RecordsLost);
+        IReadOnlyList<SinkCheckpointer> checkpoints = journal.Checkpointers;
+        if (checkpoints.Count > 0)
+        {
+            MetricFamily checkpoint = family("sink_checkpoint_sequence", "gauge", "Last journal sequence a sink's synced checkpoint says it delivered (-1: none yet).");
+            foreach (SinkCheckpointer c in checkpoints)
+            {
+                checkpoint.Add(c.Sequence, ("sink", c.Sink));
+            }
+        }
     }
 
     /// <summary>The nats sources' own counters (STATS.md); present only when a nats source is configured.</summary>

@@ -27,7 +27,7 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
     {
         Settings = settings;
         _writer = writer;
-        LiveBase = liveBase;
+        _numbering = new JournalNumbering(liveBase);
         WallOffsetNanos = wallOffsetNanos;
         TornBytes = tornBytes;
         DamagedSegments = damagedSegments;
@@ -36,11 +36,21 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
 
     public JournalSettings Settings { get; }
 
-    /// <summary>The journal sequence live ring sequence 0 carries: one past the last one recovered at start.</summary>
-    public long LiveBase { get; }
+    /// <summary>The largest event a source accepts: what a replayed record may decode to.</summary>
+    public int MaxEventBytes { get; private init; }
+
+    /// <summary>The journal sequence live ring sequence 0 would carry: one past the last one recovered
+    /// at start, less the events replayed (live ring sequence <see cref="FirstLive"/> carries that one).</summary>
+    public long LiveBase => _numbering.LiveBase;
 
     /// <summary>Ring sequences below this were replayed at start; 0 without a replay.</summary>
-    public long FirstLive { get; private set; }
+    public long FirstLive => _numbering.FirstLive;
+
+    /// <summary>The journal sequence the first live event carries: one past the last one recovered at start.</summary>
+    public long NextSequence { get; private set; }
+
+    private readonly JournalNumbering _numbering;
+    private SequenceMap? _map;
 
     /// <summary>Unix time minus the monotonic clock that slots carry, at open: the journal keeps ingest times as Unix time.</summary>
     public long WallOffsetNanos { get; }
@@ -57,6 +67,7 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
     /// <summary>Records the journal lost to damage, found at start or while replaying (<c>journal_records_lost_total</c>).</summary>
     public long RecordsLost => Volatile.Read(ref _recordsLost);
 
+    private readonly List<SinkCheckpointer> _checkpointers = [];
     private long _replayed;
     private long _recordsLost;
 
@@ -132,11 +143,113 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
         }
 
         long wallOffset = MonotonicClock.UnixNanos() - MonotonicClock.NowNanos();
-        return new DaemonJournal(settings, writer, state.LastSequence + 1, wallOffset, state.TornBytes, state.Damage.Count);
+        return new DaemonJournal(settings, writer, state.LastSequence + 1, wallOffset, state.TornBytes, state.Damage.Count) { MaxEventBytes = maxEventBytes };
     }
 
     /// <summary>The journal stage's handler for a graph on <paramref name="ring"/>: one per graph, all on this writer.</summary>
-    public JournalHandler Handler(EventReader ring) => new(ring, _writer, LiveBase, WallOffsetNanos);
+    public JournalHandler Handler(EventReader ring) => new(ring, _writer, _numbering, WallOffsetNanos);
+
+    /// <summary>The journal sequence ring sequence <paramref name="ring"/> of this run carries.</summary>
+    public long JournalOf(long ring) => ring < _numbering.FirstLive && _map is { } map ? map.JournalOf(ring) : _numbering.LiveBase + ring;
+
+    /// <summary>
+    /// Replays the journal into <paramref name="ring"/> from just after the oldest checkpoint of the
+    /// file sinks opened so far, before any live event (the graphs run, the sources are not bound).
+    /// A first pass decodes without publishing, to number the ring before any stage sees a replayed
+    /// event: where live events start, and for each sink the first ring sequence past its checkpoint
+    /// (what it delivered before is skipped). A sink with no checkpoint yet takes no replayed event.
+    /// </summary>
+    /// <returns>Events replayed.</returns>
+    public long Replay(EventRing ring, Action<string> log)
+    {
+        ArgumentNullException.ThrowIfNull(ring);
+        ArgumentNullException.ThrowIfNull(log);
+        IReadOnlyList<SinkCheckpointer> sinks = Checkpointers;
+        long next = _numbering.LiveBase;
+        NextSequence = next;
+        long from = long.MaxValue;
+        foreach (SinkCheckpointer sink in sinks)
+        {
+            sink.SkipBelowRing = long.MaxValue;
+            if (sink.AtStart is { } c)
+            {
+                from = Math.Min(from, c.Sequence + 1);
+            }
+        }
+
+        if (from >= next)
+        {
+            foreach (SinkCheckpointer sink in sinks)
+            {
+                sink.SkipBelowRing = 0;
+            }
+
+            return 0;
+        }
+
+        // Pass 1: number the ring as pass 2 will publish (the same records decode the same way).
+        var map = new SequenceMap();
+        long count = 0;
+        var damage = new List<JournalDamage>();
+        using (var reader = new JournalReader(JournalState.ListSegments(Settings.Directory, damage), from))
+        {
+            var slot = default(EventSlot);
+            while (reader.TryRead(out JournalEntry entry, out ReadOnlySpan<byte> payload))
+            {
+                if (entry.Sequence >= next)
+                {
+                    break;
+                }
+
+                slot = default;
+                if (!JournalReplay.Decode(payload, (EventFlags)entry.Flags, MaxEventBytes, ref slot))
+                {
+                    continue;
+                }
+
+                map.Start(count, entry.Sequence);
+                foreach (SinkCheckpointer sink in sinks)
+                {
+                    if (sink.SkipBelowRing == long.MaxValue && sink.AtStart is { } c && entry.Sequence > c.Sequence)
+                    {
+                        sink.SkipBelowRing = count;
+                    }
+                }
+
+                count++;
+            }
+        }
+
+        map.StartLive(count, next);
+        foreach (SinkCheckpointer sink in sinks)
+        {
+            // Past the end of the replay: nothing replayed is for it (no checkpoint, or one at the end).
+            sink.SkipBelowRing = Math.Min(sink.SkipBelowRing, count);
+        }
+
+        _map = map;
+        _numbering.FirstLive = count;
+        _numbering.LiveBase = next - count;
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        log($"journal: replaying {count} events from sequence {from} (the oldest sink checkpoint)");
+        long replayed;
+        using (var reader = new JournalReader(JournalState.ListSegments(Settings.Directory, damage), from))
+        {
+            // Nothing past `next` yet: the journal stage appends only live events, and none is published before this returns.
+            JournalReplay.Result result = JournalReplay.Run(reader, ring, MaxEventBytes, next, WallOffsetNanos,
+                n => log($"journal: replayed {n} of {count} events"));
+            replayed = result.Replayed;
+            AddLost(reader.LostRecords);
+        }
+
+        AddReplayed(replayed);
+        log($"journal: replayed {replayed} events; live events start at sequence {next}");
+        return replayed;
+    }
 
     /// <summary>
     /// Deletes the oldest segments while the journal holds more than <c>retention_bytes</c>, only those
@@ -144,9 +257,15 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
     /// of this run); and, with <c>when_full = "drop_oldest"</c> while the disk is full, the oldest segment
     /// whatever was passed, its records counted as lost. Any thread but the stage's; returns the number deleted.
     /// </summary>
+    /// <remarks>
+    /// A sink that checkpoints (the file sink) has passed an event only once its synced checkpoint says
+    /// so: handed to the page cache is not delivered. Sinks that do not checkpoint yet count by their
+    /// stage's position, as before.
+    /// </remarks>
     public int Retain(long passedRingSequence)
     {
-        int deleted = _writer.Retain(LiveBase + passedRingSequence, Settings.RetentionBytes.Bytes);
+        long passed = Math.Min(LiveBase + passedRingSequence, CheckpointedSequence());
+        int deleted = _writer.Retain(passed, Settings.RetentionBytes.Bytes);
         if (Settings.WhenFull == JournalWhenFull.DropOldest && _writer.Problem is not null)
         {
             IReadOnlyList<JournalSegment> segments = _writer.Segments;
@@ -155,7 +274,7 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
                 // A segment's records run up to one before the next segment's first; those already
                 // passed were delivered, the rest are lost.
                 long last = segments[1].FirstSequence - 1;
-                long lost = Math.Max(0, last - Math.Max(segments[0].FirstSequence - 1, LiveBase + passedRingSequence));
+                long lost = Math.Max(0, last - Math.Max(segments[0].FirstSequence - 1, passed));
                 int dropped = _writer.Retain(last, retentionBytes: 0);
                 if (dropped > 0)
                 {
@@ -178,5 +297,92 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
     /// <returns>false when something written could not be made durable in time.</returns>
     public bool Close(TimeSpan timeout) => _writer.Close(timeout);
 
-    public void Dispose() => _writer.Dispose();
+    /// <summary>
+    /// The checkpoint of sink <paramref name="sink"/> (<c>sink-NAME.checkpoint</c> in the journal's
+    /// directory), opened on first use and kept across reloads, so a sink a reload rebuilds goes on
+    /// from the same file and generation.
+    /// </summary>
+    public SinkCheckpointer Checkpointer(string sink)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sink);
+        lock (_checkpointers)
+        {
+            foreach (SinkCheckpointer existing in _checkpointers)
+            {
+                if (existing.Sink == sink)
+                {
+                    return existing;
+                }
+            }
+
+            var file = SinkCheckpoint.Open(System.IO.Path.Combine(Settings.Directory, CheckpointFileName(sink)));
+            var checkpointer = new SinkCheckpointer(sink, file, this) { AtStart = file.Last };
+            _checkpointers.Add(checkpointer);
+            return checkpointer;
+        }
+    }
+
+    /// <summary>The sinks' checkpoints opened so far (stats).</summary>
+    public IReadOnlyList<SinkCheckpointer> Checkpointers
+    {
+        get
+        {
+            lock (_checkpointers)
+            {
+                return [.. _checkpointers];
+            }
+        }
+    }
+
+    /// <summary>A checkpoint file's name: the sink's name, any byte but a letter, digit, '-' or '_' written
+    /// as %XX, so a quoted TOML key can neither leave the directory nor meet another sink's file.</summary>
+    public static string CheckpointFileName(string sink)
+    {
+        var name = new System.Text.StringBuilder("sink-");
+        foreach (byte b in System.Text.Encoding.UTF8.GetBytes(sink))
+        {
+            if (char.IsAsciiLetterOrDigit((char)b) || b == '-' || b == '_')
+            {
+                name.Append((char)b);
+            }
+            else
+            {
+                name.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        return name.Append(".checkpoint").ToString();
+    }
+
+    public void Dispose()
+    {
+        _writer.Dispose();
+        lock (_checkpointers)
+        {
+            foreach (SinkCheckpointer checkpointer in _checkpointers)
+            {
+                checkpointer.Dispose();
+            }
+
+            _checkpointers.Clear();
+        }
+    }
+
+    /// <summary>
+    /// The journal sequence every checkpointing sink has delivered, by its synced checkpoint; long.MaxValue
+    /// when no sink checkpoints. A sink that has not written one yet holds retention at its start.
+    /// </summary>
+    private long CheckpointedSequence()
+    {
+        long passed = long.MaxValue;
+        lock (_checkpointers)
+        {
+            foreach (SinkCheckpointer checkpointer in _checkpointers)
+            {
+                passed = Math.Min(passed, checkpointer.Sequence);
+            }
+        }
+
+        return passed;
+    }
 }

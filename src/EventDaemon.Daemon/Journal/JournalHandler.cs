@@ -23,18 +23,23 @@ public struct JournalHandler : IEventHandler<EventSlot>
     private readonly EventReader _ring;
     private readonly JournalWriter _writer;
 
-    /// <summary>The journal sequence of the ring's sequence 0: one past the last one recovered at start.</summary>
-    private readonly long _base;
+    /// <summary>Which ring sequences were replayed (not journaled again) and the journal sequence live ones carry.</summary>
+    private readonly JournalNumbering _numbering;
 
     /// <summary>Unix time minus the monotonic clock slots carry: the journal keeps ingest times as Unix
     /// time, since a replay after a reboot runs on another monotonic clock.</summary>
     private readonly long _wallOffset;
 
     public JournalHandler(EventReader ring, JournalWriter writer, long baseSequence, long wallOffsetNanos)
+        : this(ring, writer, new JournalNumbering(baseSequence), wallOffsetNanos)
+    {
+    }
+
+    internal JournalHandler(EventReader ring, JournalWriter writer, JournalNumbering numbering, long wallOffsetNanos)
     {
         _ring = ring;
         _writer = writer;
-        _base = baseSequence;
+        _numbering = numbering;
         _wallOffset = wallOffsetNanos;
     }
 
@@ -44,7 +49,18 @@ public struct JournalHandler : IEventHandler<EventSlot>
 
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        var entry = new JournalEntry(_base + sequence, slot.Timestamp, slot.IngestNanos + _wallOffset, slot.SourceId, (ushort)slot.Flags);
+        if (sequence < _numbering.FirstLive)
+        {
+            // Replayed from the journal at start: already there, under its own sequence.
+            if (endOfBatch)
+            {
+                Flush(mayHandBack: true);
+            }
+
+            return;
+        }
+
+        var entry = new JournalEntry(_numbering.LiveBase + sequence, slot.Timestamp, slot.IngestNanos + _wallOffset, slot.SourceId, (ushort)slot.Flags);
         ReadOnlySpan<byte> payload = _ring.Payload(ref slot);
         if (!_writer.TryAppend(entry, payload))
         {

@@ -66,7 +66,7 @@ public static class JournalReplay
         return new Result(replayed, undecodable, map);
     }
 
-    private static bool Decode(ReadOnlySpan<byte> payload, EventFlags flags, int maxEventBytes, ref EventSlot slot)
+    internal static bool Decode(ReadOnlySpan<byte> payload, EventFlags flags, int maxEventBytes, ref EventSlot slot)
     {
         if ((flags & EventFlags.Binary) != 0)
         {

@@ -119,6 +119,8 @@ public sealed class Pipeline : IDisposable
         StartGraphs(Sequence.InitialValue);
         try
         {
+            // What the sinks had not delivered before the last stop, before any live event.
+            Journal?.Replay(Ring, Hosting.Log.Info);
             foreach (Source source in Sources)
             {
                 source.Start();

@@ -261,8 +261,9 @@ public static class PipelineBuilder
                         }
 
                     case SinkConfig sink:
+                        // Only the main ring's sequences are journal sequences: a sink behind another ring does not checkpoint.
                         AddSink(placement, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon,
-                            EnrichColumns.Upstream(after));
+                            EnrichColumns.Upstream(after), ReferenceEquals(ctx, main) ? journal : null);
                         break;
 
                     default:
@@ -496,7 +497,7 @@ public static class PipelineBuilder
     }
 
     private static void AddSink<TWait>(Placement<TWait> placement, EventReader ring, SinkConfig sink, Reach reach,
-        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, EnrichColumns? enrich)
+        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, EnrichColumns? enrich, DaemonJournal? journal)
         where TWait : struct, IWaitStrategy
     {
         switch (sink)
@@ -505,8 +506,10 @@ public static class PipelineBuilder
                 placement.Place(_ => Sink(ring, reach, metrics, new StdoutTransport(), buffer, abandon, enrich), IdleTick);
                 return;
             case FileSinkConfig file:
-                var fileTransport = new FileTransport(file.Path, file.RotateBytes?.Bytes, FsyncModeOf(file.Fsync), file.FsyncInterval.ToTimeSpan());
-                placement.Place(_ => Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich), IdleTick);
+                SinkCheckpointer? checkpoint = journal?.Checkpointer(sink.Name);
+                var fileTransport = new FileTransport(file.Path, file.RotateBytes?.Bytes, FsyncModeOf(file.Fsync), file.FsyncInterval.ToTimeSpan(),
+                    checkpoint: checkpoint);
+                placement.Place(_ => Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich, checkpoint), IdleTick);
                 return;
             case TcpSinkConfig tcp:
                 var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan());
@@ -538,7 +541,7 @@ public static class PipelineBuilder
     }
 
     private static SinkHandler<T> Sink<T>(EventReader ring, Reach reach, StageMetrics metrics, T transport, SinkBuffer buffer, SinkAbandon abandon,
-        EnrichColumns? enrich)
+        EnrichColumns? enrich, SinkCheckpointer? checkpoint = null)
         where T : struct, ISinkTransport
     {
         try
@@ -550,7 +553,7 @@ public static class PipelineBuilder
             throw new PipelineException($"sink '{metrics.Name}': {e.Message}");
         }
 
-        return new SinkHandler<T>(ring, reach, metrics, transport, buffer, abandon, enrich);
+        return new SinkHandler<T>(ring, reach, metrics, transport, buffer, abandon, enrich, checkpoint);
     }
 
     private static FsyncMode FsyncModeOf(FsyncPolicy policy) => policy switch

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using EventDaemon.Daemon.Journal;
 using EventDaemon.Daemon.Sinks.Transports;
 using EventDaemon.Events;
 using EventDaemon.Events.Ingest;
@@ -49,9 +50,17 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
     /// </summary>
     private bool _unfinished;
 
+    /// <summary>With a journal, the sink's checkpoint: told which ring sequence each written batch reaches; null otherwise.</summary>
+    private readonly SinkCheckpointer? _checkpoint;
+
+    /// <summary>Every event up to this ring sequence is in the buffer, written, or not for this sink.</summary>
+    private long _covered;
+
     public SinkHandler(EventReader ring, Reach reach, StageMetrics metrics, TTransport transport, SinkBuffer buffer, SinkAbandon abandon,
-        EnrichColumns? enrich = null)
+        EnrichColumns? enrich = null, SinkCheckpointer? checkpoint = null)
     {
+        _checkpoint = checkpoint;
+        _covered = -1;
         _enrich = enrich;
         _ring = ring;
         _reach = reach;
@@ -67,16 +76,26 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
 
     public void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        if (_reach.Delivers(ref slot))
+        if (_reach.Delivers(ref slot) && (_checkpoint is null || sequence >= _checkpoint.SkipBelowRing))
         {
             ref StageCounters counters = ref _metrics.Counters;
             Volatile.Write(ref counters.Processed, counters.Processed + 1);
             Append(ref slot, sequence);
         }
 
-        if (endOfBatch && !_buffer.IsEmpty)
+        // After Append: a flush it made to find room covered only the events before this one.
+        _covered = sequence;
+
+        if (endOfBatch)
         {
-            Flush(mayHandBack: true);
+            if (!_buffer.IsEmpty)
+            {
+                Flush(mayHandBack: true);
+            }
+            else if (_checkpoint is not null && !_abandon.IsAbandoned)
+            {
+                _checkpoint.Passed(_covered);
+            }
         }
     }
 
@@ -89,12 +108,23 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
             return;
         }
 
+        if (_checkpoint is not null && !_abandon.IsAbandoned)
+        {
+            _checkpoint.Passed(_covered);
+        }
+
         _transport.Tick(Stopwatch.GetTimestamp());
     }
 
     public void OnShutdown()
     {
         Flush();
+        if (!_abandon.IsAbandoned)
+        {
+            // Events given up on are not delivered: the checkpoint stays before them, so the next start replays them.
+            _checkpoint?.Passed(_covered);
+        }
+
         _transport.Close();
     }
 
@@ -143,6 +173,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
         }
 
         int backoffMs = 10;
+        _checkpoint?.Batch(_covered);
         ReadOnlySpan<byte> bytes = _buffer.Bytes.AsSpan(0, _buffer.Length);
         while (!_transport.TryWrite(bytes, out string? error))
         {

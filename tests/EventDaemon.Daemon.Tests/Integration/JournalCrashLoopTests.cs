@@ -12,7 +12,8 @@ namespace EventDaemon.Daemon.Tests.Integration;
 /// The journal against the real binary under <c>kill -9</c>: a client numbers its events and sends
 /// them under load to a tcp (JSON) source while the daemon is killed at random moments and started
 /// again on the same journal. Acknowledgements are not built yet, so "made durable" is what
-/// <c>journal_durable_sequence</c> in <c>stats json</c> reported before each kill.
+/// <c>journal_durable_sequence</c> in <c>stats json</c> reported before each kill. Each start replays
+/// what the file sink had not checkpointed; at the end the file holds every durable event once.
 /// </summary>
 [Collection(IntegrationCollection.Name)]
 public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposable
@@ -56,6 +57,7 @@ public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposabl
         var random = new Random(13);
         long next = 0;
         long durableReported = -1;
+        long replayed = 0;
         // About two minutes for the 30 kills of the test path; the long run gets 3 s a kill.
         long deadline = Environment.TickCount64 + Math.Max(150_000, Kills * 3_000L);
         int kills = 0;
@@ -67,6 +69,7 @@ public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposabl
             var sender = new Thread(() => next = Send(daemon.Layout.Port("in"), from, stop.Token)) { IsBackground = true };
             sender.Start();
             Thread.Sleep(random.Next(50, 400));
+            replayed += (long)daemon.Stats().Value("journal_replayed_total");
 
             // What the daemon said was durable, read just before the kill (acks will replace this).
             double durable = daemon.Stats().Value("journal_durable_sequence");
@@ -80,7 +83,15 @@ public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposabl
             Assert.True(verify.ExitCode == 0, $"journal verify after kill {kills + 1} should exit 0: {verify.Describe()}");
         }
 
-        output.WriteLine($"{kills} kills; {next} events sent; durable reported up to journal sequence {durableReported}");
+        // One more start replays what the last kill left undelivered; a drain (SIGTERM) then closes the file.
+        using (DaemonProcess last = DaemonProcess.Start(output, Topology, options))
+        {
+            replayed += (long)last.Stats().Value("journal_replayed_total");
+            last.Signal(15);
+            Assert.True(last.WaitForExit(TimeSpan.FromSeconds(30)) == 0, $"the drain after the last start should exit 0: {last.Stderr}");
+        }
+
+        output.WriteLine($"{kills} kills; {next} events sent; durable reported up to journal sequence {durableReported}; {replayed} events replayed over all starts");
         Assert.True(kills >= 30, $"the loop should reach 30 kills within its time, reached {kills}");
         Assert.True(durableReported > 0, "the daemon should have reported events durable before some kill; the test checked nothing");
 
@@ -89,17 +100,68 @@ public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposabl
         var damage = new List<JournalDamage>();
         using var reader = new JournalReader(JournalState.ListSegments(Path.Combine(_state, "journal"), damage), 0);
         var seen = new HashSet<long>();
+        var durableEvents = new List<long>();
         long expected = 0;
         while (reader.TryRead(out JournalEntry entry, out ReadOnlySpan<byte> payload))
         {
             Assert.True(entry.Sequence == expected, $"journal sequence {expected} should follow, found {entry.Sequence}");
             long n = Number(payload);
             Assert.True(seen.Add(n), $"event {n} is journaled twice (second at sequence {entry.Sequence})");
+            if (entry.Sequence <= durableReported)
+            {
+                durableEvents.Add(n);
+            }
+
             expected++;
         }
 
         Assert.True(expected - 1 >= durableReported, $"the journal ends at {expected - 1}, before {durableReported} which the daemon reported durable");
         Assert.True(damage.Count == 0 && reader.LostRecords == 0, $"kill -9 should damage nothing: {string.Join("; ", damage)}, {reader.LostRecords} lost");
+
+        // The file: every event reported durable is in it exactly once, and no event is in it twice.
+        var inFile = new Dictionary<long, int>();
+        foreach (string line in File.ReadLines(Path.Combine(_state, "out.jsonl")))
+        {
+            long n = Number(Encoding.UTF8.GetBytes(line));
+            inFile[n] = inFile.GetValueOrDefault(n) + 1;
+        }
+
+        long[] twice = [.. inFile.Where(p => p.Value > 1).Select(p => p.Key).Take(5)];
+        Assert.True(twice.Length == 0, $"{inFile.Count(p => p.Value > 1)} events are in the file more than once, e.g. {string.Join(", ", twice)}");
+        long[] missing = [.. durableEvents.Where(n => !inFile.ContainsKey(n)).Take(5)];
+        Assert.True(missing.Length == 0,
+            $"{durableEvents.Count(n => !inFile.ContainsKey(n))} of the {durableEvents.Count} events reported durable are missing from the file, e.g. {string.Join(", ", missing)}");
+        Assert.True(replayed > 0, "some start should have replayed events the file sink had not checkpointed; the replay was not exercised");
+    }
+
+    [Fact]
+    public void Sigterm_WithAFileSinkThatCannotWrite_TimesOut_ButExitsZero_TheEventsBeingInTheJournal()
+    {
+        // /dev/full fails every write with ENOSPC: the sink retries, the drain times out.
+        using DaemonProcess daemon = DaemonProcess.Start(output, l => $"""
+            [journal]
+            segment_bytes = "4MiB"
+
+            [sources.in]
+            type = "tcp"
+            address = "{l.Address("in")}"
+            format = "json"
+
+            [sinks.out]
+            type = "file"
+            inputs = ["in"]
+            path = "/dev/full"
+            """, new DaemonOptions { DaemonSettings = $"state_dir = \"{_state}\"\ndrain_timeout = \"1s\"" });
+        using (Socket socket = TestSockets.ConnectTcp(daemon.Layout.Port("in")))
+        {
+            TestSockets.SendAll(socket, string.Concat(Enumerable.Range(0, 100).Select(i => $"{{\"type\":\"t\",\"n\":{i}}}\n")));
+        }
+
+        Eventually.True(() => daemon.Stats().Value("journal_durable_sequence") >= 99, () => $"the 100 events should be durable: {daemon.Stats().Json}");
+        daemon.Signal(15);
+        int exitCode = daemon.WaitForExit();
+        Assert.True(exitCode == 0, $"a drain that times out with every event in the journal should exit 0, got {exitCode}; stderr:\n{daemon.Stderr}");
+        Assert.True(daemon.Stderr.Contains("the next start replays them", StringComparison.Ordinal), $"the log should say the events are replayed next start:\n{daemon.Stderr}");
     }
 
     /// <summary>Sends events numbered from <paramref name="from"/> until the daemon dies or told to stop; returns the next number.</summary>

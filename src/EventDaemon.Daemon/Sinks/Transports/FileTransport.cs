@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EventDaemon.Daemon.Interop;
+using EventDaemon.Daemon.Journal;
 using EventDaemon.Daemon.Sinks.Transports.Internal;
 
 namespace EventDaemon.Daemon.Sinks.Transports;
@@ -42,7 +43,11 @@ public readonly struct FileTransport : ISinkTransport
     /// <param name="fsync">When written bytes are synced to disk.</param>
     /// <param name="fsyncInterval">With <see cref="FsyncMode.Interval"/>: at most this long between a write and its sync.</param>
     /// <param name="keepFiles">Rotated files kept (<c>path.1</c> … <c>path.{keepFiles}</c>).</param>
-    public FileTransport(string path, long? rotateBytes = null, FsyncMode fsync = FsyncMode.Never, TimeSpan fsyncInterval = default, int keepFiles = DefaultKeepFiles)
+    /// <param name="checkpoint">With a journal: told where each batch ended and when it is on disk, so the
+    /// sink's checkpoint follows every sync of the file (with <c>fsync = never</c>: the page cache, at most
+    /// every <see cref="SinkCheckpointer.UnsyncedCommitMs"/> ms).</param>
+    public FileTransport(string path, long? rotateBytes = null, FsyncMode fsync = FsyncMode.Never, TimeSpan fsyncInterval = default, int keepFiles = DefaultKeepFiles,
+        SinkCheckpointer? checkpoint = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (path.Contains('\0', StringComparison.Ordinal))
@@ -66,7 +71,7 @@ public readonly struct FileTransport : ISinkTransport
             throw new ArgumentOutOfRangeException(nameof(fsyncInterval), fsyncInterval, "fsync = interval needs a positive interval");
         }
 
-        _state = new State(System.IO.Path.GetFullPath(path), rotateBytes ?? 0, fsync, fsyncInterval, keepFiles);
+        _state = new State(System.IO.Path.GetFullPath(path), rotateBytes ?? 0, fsync, fsyncInterval, keepFiles) { Checkpoint = checkpoint };
     }
 
     public string Path => _state.Path;
@@ -127,6 +132,15 @@ public readonly struct FileTransport : ISinkTransport
         }
 
         Volatile.Write(ref s.Size, before + batch.Length);
+        if (s.Checkpoint is { } checkpoint)
+        {
+            checkpoint.Written(before + batch.Length);
+            if (s.Fsync == FsyncMode.Always)
+            {
+                checkpoint.Commit(Stopwatch.GetTimestamp());
+            }
+        }
+
         if (s.LastError is not null)
         {
             Volatile.Write(ref s.LastError, null);
@@ -148,6 +162,12 @@ public readonly struct FileTransport : ISinkTransport
         {
             s.SyncOnTick(nowTimestamp);
         }
+        else if (!s.Dirty && s.Checkpoint is { } checkpoint)
+        {
+            // Nothing unsynced (or fsync = never, where the page cache is what there is): a checkpoint
+            // that moved without a write, or the one fsync = never takes, at most every 100 ms.
+            checkpoint.Commit(nowTimestamp, limited: true);
+        }
     }
 
     public void Close() => _state.Close();
@@ -168,6 +188,7 @@ public readonly struct FileTransport : ISinkTransport
         public long Syncs;
         public long Rotations;
         public string? LastError;
+        public SinkCheckpointer? Checkpoint;
 
         // NUL-terminated UTF-8, made once: [0] = path, [i] = path.i; renames and reopens marshal nothing.
         private readonly byte[][] _paths;
@@ -217,6 +238,19 @@ public readonly struct FileTransport : ISinkTransport
             }
 
             LastSync = Stopwatch.GetTimestamp();
+            if (Checkpoint?.TakeStartOffset() is { } offset && offset < Size)
+            {
+                // Bytes past the checkpoint were written before a crash and are replayed from the
+                // journal now: cut off, so the file holds each event once.
+                if (Libc.ftruncate(Fd, offset) != 0 || (Fsync != FsyncMode.Never && Libc.fdatasync(Fd) != 0))
+                {
+                    throw new IOException($"file sink: cannot cut '{Path}' back to its checkpoint ({offset} bytes): {Errno.Describe(Marshal.GetLastPInvokeError())}");
+                }
+
+                Volatile.Write(ref Size, offset);
+                Checkpoint.Opened(offset);
+            }
+
             if (Fsync != FsyncMode.Never)
             {
                 SyncDirectory();
@@ -273,6 +307,7 @@ public readonly struct FileTransport : ISinkTransport
                 Dirty = false;
                 LastSync = now;
                 Syncs++;
+                Checkpoint?.Commit(now);
             }
             else
             {
@@ -293,6 +328,12 @@ public readonly struct FileTransport : ISinkTransport
             {
                 Syncs++;
                 Dirty = false;
+            }
+
+            // Everything written is on disk now, or (fsync = never) in the page cache.
+            if (!Dirty)
+            {
+                Checkpoint?.Commit(Stopwatch.GetTimestamp());
             }
 
             if (Libc.close(Fd) != 0)
@@ -324,6 +365,7 @@ public readonly struct FileTransport : ISinkTransport
 
                 Fd = fd;
                 Volatile.Write(ref Size, size);
+                Checkpoint?.Opened(size);
                 errno = 0;
                 return true;
             }
@@ -371,6 +413,15 @@ public readonly struct FileTransport : ISinkTransport
             if (Fsync != FsyncMode.Never)
             {
                 SyncDirectory();
+            }
+
+            // The checkpoint's offset is into the live file: before a batch lands in the new one, say
+            // that everything so far (synced above) is behind offset 0, so a start never truncates the
+            // new file to an offset of the old one.
+            if (Checkpoint is { } checkpoint)
+            {
+                checkpoint.Rotated();
+                checkpoint.Commit(Stopwatch.GetTimestamp());
             }
 
             error = null;
