@@ -71,6 +71,8 @@ public sealed class BatchEventProcessor<T, THandler, TWait> : IEventProcessor, I
     /// <summary>The handler, for reading its state once the processor has stopped.</summary>
     public ref THandler Handler => ref _handler;
 
+    public object BoxedHandler => _handler;
+
     /// <summary>This stage's wait strategy, as configured (for tests).</summary>
     internal ref readonly TWait WaitStrategy => ref _wait;
 

@@ -2,9 +2,26 @@ namespace EventDaemon.Ring;
 
 /// <summary>Something that runs a handler of type <typeparamref name="THandler"/>: a processor,
 /// or one step of a fused stage. Lets the daemon find a handler's state whatever the stage's shape.</summary>
-public interface IHandlerHost<THandler>
+public interface IHandlerHost<THandler> : IHandlerHost
 {
     ref THandler Handler { get; }
+}
+
+/// <summary>The handler a host runs, whatever its type: boxed on each read, so for building and
+/// inspecting a graph only, never per event.</summary>
+public interface IHandlerHost
+{
+    object BoxedHandler { get; }
+}
+
+/// <summary>
+/// A struct handler that runs another inside it (e.g. a tap around a stage's own handler): the
+/// stage's lookups (<see cref="Stage.Handlers{THandler}"/>, <see cref="Stage.TryGetHandler{THandler}"/>)
+/// see through it to <see cref="Inner"/>, so wrapping a stage never hides its state.
+/// </summary>
+public interface IHandlerWrapper<TInner>
+{
+    TInner Inner { get; }
 }
 
 /// <summary>A struct handler boxed once (at graph build time) as a step of a fused stage: called
@@ -17,6 +34,8 @@ public sealed class HandlerStep<T, THandler>(THandler handler) : IEventHandler<T
     private THandler _handler = handler;
 
     public ref THandler Handler => ref _handler;
+
+    public object BoxedHandler => _handler;
 
     public void OnStart() => _handler.OnStart();
 

@@ -302,6 +302,12 @@ public sealed class Stage
                 handler = host.Handler;
                 return true;
             }
+
+            if (part is IHandlerHost { BoxedHandler: IHandlerWrapper<THandler> wrapper })
+            {
+                handler = wrapper.Inner;
+                return true;
+            }
         }
 
         handler = default;
@@ -318,6 +324,10 @@ public sealed class Stage
             if (part is IHandlerHost<THandler> host)
             {
                 yield return host.Handler;
+            }
+            else if (part is IHandlerHost { BoxedHandler: IHandlerWrapper<THandler> wrapper })
+            {
+                yield return wrapper.Inner;
             }
         }
     }

@@ -17,7 +17,7 @@ namespace EventDaemon.Daemon.Runtime;
 /// one thread is wrapped: the events of a split stage's other threads are marked when they get to
 /// them, so no one thread could tell which left.
 /// </remarks>
-internal struct TapHandler<THandler> : IEventHandler<EventSlot>
+internal struct TapHandler<THandler> : IEventHandler<EventSlot>, IHandlerWrapper<THandler>
     where THandler : struct, IEventHandler<EventSlot>
 {
     private readonly EventReader _ring;
@@ -36,6 +36,9 @@ internal struct TapHandler<THandler> : IEventHandler<EventSlot>
         _reach = reach;
         _bit = 1UL << markBit;
     }
+
+    /// <summary>The stage's own handler, for lookups of its state (enrich columns, stats).</summary>
+    public readonly THandler Inner => _stage;
 
     public void OnStart() => _stage.OnStart();
 
