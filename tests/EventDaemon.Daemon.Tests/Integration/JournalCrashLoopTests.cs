@@ -8,11 +8,11 @@ using Xunit.Abstractions;
 namespace EventDaemon.Daemon.Tests.Integration;
 
 /// <summary>
-/// The journal against the real binary under <c>kill -9</c>: a client numbers its events and sends
-/// them under load to a tcp (JSON) source while the daemon is killed at random moments and started
-/// again on the same journal. Acknowledgements are not built yet, so "made durable" is what
-/// <c>journal_durable_sequence</c> in <c>stats json</c> reported before each kill. Each start replays
-/// what the file sink had not checkpointed; at the end the file holds every durable event once.
+/// The journal against the real binary under <c>kill -9</c>: a binary client that requests acks
+/// numbers its frames and sends them under load to a tcp source while the daemon is killed at
+/// random moments and started again on the same journal and port; after each kill it reconnects
+/// and resends what was not acked. Each start replays what the file sink had not checkpointed; at
+/// the end no acked frame is missing from the file and none is in it more often than it was sent.
 /// </summary>
 [Collection(IntegrationCollection.Name)]
 public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposable
