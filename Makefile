@@ -58,7 +58,7 @@ bench-stages: deps
 	sh scripts/bench-stages.sh
 
 # The journal under kill -9, long run: the crash-loop integration test with 200 kills instead of the
-# test path's 30 (about ten minutes); the daemon must lose no event it reported durable.
+# test path's 30 (a few minutes); the daemon must lose no frame it acknowledged.
 crash-loop: deps publish
 	EVENTD_CRASH_KILLS=200 dotnet test tests/EventDaemon.Daemon.Tests -c $(CONFIG) -nologo \
 	  --filter "FullyQualifiedName~JournalCrashLoopTests"

@@ -1,7 +1,6 @@
-using System.Globalization;
 using System.Net.Sockets;
-using System.Text;
-using EventDaemon.Daemon.Journal;
+using System.Text.Json;
+using EventDaemon.Client;
 using EventDaemon.Daemon.Tests.Integration.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -9,11 +8,11 @@ using Xunit.Abstractions;
 namespace EventDaemon.Daemon.Tests.Integration;
 
 /// <summary>
-/// The journal against the real binary under <c>kill -9</c>: a client numbers its events and sends
-/// them under load to a tcp (JSON) source while the daemon is killed at random moments and started
-/// again on the same journal. Acknowledgements are not built yet, so "made durable" is what
-/// <c>journal_durable_sequence</c> in <c>stats json</c> reported before each kill. Each start replays
-/// what the file sink had not checkpointed; at the end the file holds every durable event once.
+/// The journal against the real binary under <c>kill -9</c>: a binary client that requests acks
+/// numbers its frames and sends them under load to a tcp source while the daemon is killed at
+/// random moments and started again on the same journal and port; after each kill it reconnects
+/// and resends what was not acked. Each start replays what the file sink had not checkpointed; at
+/// the end no acked frame is missing from the file and none is in it more often than it was sent.
 /// </summary>
 [Collection(IntegrationCollection.Name)]
 public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposable
@@ -34,15 +33,15 @@ public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposabl
         }
     }
 
-    private string Topology(DaemonLayout l) => $"""
+    private string Topology(int port) => $"""
         [journal]
         segment_bytes = "4MiB"
         fsync = "batch"
 
         [sources.in]
         type = "tcp"
-        address = "{l.Address("in")}"
-        format = "json"
+        address = "127.0.0.1:{port}"
+        format = "binary"
 
         [sinks.out]
         type = "file"
@@ -51,87 +50,88 @@ public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposabl
         """;
 
     [Fact]
-    public void KillNine_AtRandomMoments_LosesNoDurableEvent_DuplicatesNone_AndVerifyPassesAfterEveryKill()
+    public void KillNine_AtRandomMoments_AnAckingClientResends_NoAckedFrameIsMissing_NoneIsDuplicated_AndVerifyPassesAfterEveryKill()
     {
         var options = new DaemonOptions { DaemonSettings = $"state_dir = \"{_state}\"", RingSize = 4096, ArenaSize = "4MiB" };
+
+        // One port for every start: the client reconnects to where it was (EventClient.Reconnect).
+        int port = TestPorts.Next();
         var random = new Random(13);
-        long next = 0;
-        long durableReported = -1;
         long replayed = 0;
         // About two minutes for the 30 kills of the test path; the long run gets 3 s a kill.
-        long deadline = Environment.TickCount64 + Math.Max(150_000, Kills * 3_000L);
+        long deadline = Environment.TickCount64 + Math.Max(100_000, Kills * 3_000L);
+        var sender = new AckingSender(port);
         int kills = 0;
-        for (; kills < Kills && Environment.TickCount64 < deadline; kills++)
+        long ackedBeforeLastKill = 0;
+        try
         {
-            using DaemonProcess daemon = DaemonProcess.Start(output, Topology, options);
-            using var stop = new CancellationTokenSource();
-            long from = next;
-            var sender = new Thread(() => next = Send(daemon.Layout.Port("in"), from, stop.Token)) { IsBackground = true };
-            sender.Start();
-            Thread.Sleep(random.Next(50, 400));
-            replayed += (long)daemon.Stats().Value("journal_replayed_total");
+            for (; kills < Kills && Environment.TickCount64 < deadline; kills++)
+            {
+                using DaemonProcess daemon = DaemonProcess.Start(output, l => Topology(port), options);
+                if (kills == 0)
+                {
+                    // The client connects once; every later daemon it reaches by reconnecting.
+                    sender.Start();
+                }
 
-            // What the daemon said was durable, read just before the kill (acks will replace this).
-            double durable = daemon.Stats().Value("journal_durable_sequence");
-            durableReported = Math.Max(durableReported, (long)durable);
-            daemon.Signal(9);
-            daemon.WaitForExit();
-            stop.Cancel();
-            Assert.True(sender.Join(TimeSpan.FromSeconds(10)), "the sender should stop once the daemon is gone");
+                long ackedAtStart = sender.Acknowledged;
+                Eventually.True(() => sender.Acknowledged > ackedAtStart, () => $"start {kills + 1}: no frame acked since the start ({sender.Acknowledged} in all)");
+                Thread.Sleep(random.Next(50, 400));
+                replayed += (long)daemon.Stats().Value("journal_replayed_total");
+                daemon.Signal(9);
+                daemon.WaitForExit();
+                ackedBeforeLastKill = sender.Acknowledged;
 
-            CliResult verify = EventdBinary.Run("journal", "verify", "--config", daemon.ConfigPath);
-            Assert.True(verify.ExitCode == 0, $"journal verify after kill {kills + 1} should exit 0: {verify.Describe()}");
+                CliResult verify = EventdBinary.Run("journal", "verify", "--config", daemon.ConfigPath);
+                Assert.True(verify.ExitCode == 0, $"journal verify after kill {kills + 1} should exit 0: {verify.Describe()}");
+            }
+        }
+        finally
+        {
+            sender.Stop();
         }
 
-        // One more start replays what the last kill left undelivered; a drain (SIGTERM) then closes the file.
-        using (DaemonProcess last = DaemonProcess.Start(output, Topology, options))
+        // One more start: the client resends what no daemon acked, waits until all is acked, and a
+        // drain (SIGTERM) then closes the file.
+        EventClient client = sender.Client;
+        using (DaemonProcess last = DaemonProcess.Start(output, l => Topology(port), options))
         {
             replayed += (long)last.Stats().Value("journal_replayed_total");
+            sender.ReconnectOnce();
+            Assert.True(client.WaitForAcks(TimeSpan.FromSeconds(60)), $"{client.UnacknowledgedFrames} frames not acked by the last start");
+            client.Dispose();
             last.Signal(15);
             Assert.True(last.WaitForExit(TimeSpan.FromSeconds(30)) == 0, $"the drain after the last start should exit 0: {last.Stderr}");
         }
 
-        output.WriteLine($"{kills} kills; {next} events sent; durable reported up to journal sequence {durableReported}; {replayed} events replayed over all starts");
+        long sent = client.EventsAppended;
+        output.WriteLine($"{kills} kills; {sent} frames numbered and sent; {ackedBeforeLastKill} acked before the last kill; " +
+            $"{client.FramesResent} resent after {sender.Reconnects} reconnects; {replayed} events replayed over all starts");
         Assert.True(kills >= 30, $"the loop should reach 30 kills within its time, reached {kills}");
-        Assert.True(durableReported > 0, "the daemon should have reported events durable before some kill; the test checked nothing");
+        Assert.True(client.FramesResent > 0, "some kill should have left frames unacked for the client to resend; the resend was not exercised");
+        Assert.True(replayed > 0, "some start should have replayed events the file sink had not checkpointed; the replay was not exercised");
 
-        // Every journal sequence up to the last one reported durable is there, once, and no event
-        // the client sent is journaled twice (the client never resends).
-        var damage = new List<JournalDamage>();
-        using var reader = new JournalReader(JournalState.ListSegments(Path.Combine(_state, "journal"), damage), 0);
-        var seen = new HashSet<long>();
-        var durableEvents = new List<long>();
-        long expected = 0;
-        while (reader.TryRead(out JournalEntry entry, out ReadOnlySpan<byte> payload))
-        {
-            Assert.True(entry.Sequence == expected, $"journal sequence {expected} should follow, found {entry.Sequence}");
-            long n = Number(payload);
-            Assert.True(seen.Add(n), $"event {n} is journaled twice (second at sequence {entry.Sequence})");
-            if (entry.Sequence <= durableReported)
-            {
-                durableEvents.Add(n);
-            }
-
-            expected++;
-        }
-
-        Assert.True(expected - 1 >= durableReported, $"the journal ends at {expected - 1}, before {durableReported} which the daemon reported durable");
-        Assert.True(damage.Count == 0 && reader.LostRecords == 0, $"kill -9 should damage nothing: {string.Join("; ", damage)}, {reader.LostRecords} lost");
-
-        // The file: every event reported durable is in it exactly once, and no event is in it twice.
-        var inFile = new Dictionary<long, int>();
+        // The file: every frame is acked by now, so every one is in it. A frame resent after a kill
+        // may have been journaled before the kill without its ack reaching the client (at least
+        // once); it may be there once more per resend, and a frame never resent is there once.
+        var inFile = new int[sent];
+        long lines = 0;
         foreach (string line in File.ReadLines(Path.Combine(_state, "out.jsonl")))
         {
-            long n = Number(Encoding.UTF8.GetBytes(line));
-            inFile[n] = inFile.GetValueOrDefault(n) + 1;
+            long n = Number(line);
+            Assert.True(n >= 0 && n < sent, $"the file holds frame {n}, which the client never sent (it sent 0 to {sent - 1})");
+            inFile[n]++;
+            lines++;
         }
 
-        long[] twice = [.. inFile.Where(p => p.Value > 1).Select(p => p.Key).Take(5)];
-        Assert.True(twice.Length == 0, $"{inFile.Count(p => p.Value > 1)} events are in the file more than once, e.g. {string.Join(", ", twice)}");
-        long[] missing = [.. durableEvents.Where(n => !inFile.ContainsKey(n)).Take(5)];
+        long[] missing = [.. Enumerable.Range(0, (int)sent).Where(n => inFile[n] == 0).Select(n => (long)n).Take(5)];
         Assert.True(missing.Length == 0,
-            $"{durableEvents.Count(n => !inFile.ContainsKey(n))} of the {durableEvents.Count} events reported durable are missing from the file, e.g. {string.Join(", ", missing)}");
-        Assert.True(replayed > 0, "some start should have replayed events the file sink had not checkpointed; the replay was not exercised");
+            $"{inFile.Count(c => c == 0)} of the {sent} acknowledged frames are missing from the file, e.g. {string.Join(", ", missing)} (acked before the last kill: {ackedBeforeLastKill})");
+        long[] duplicated = [.. Enumerable.Range(0, (int)sent).Where(n => inFile[n] > 1 + sender.Resends(n)).Select(n => (long)n).Take(5)];
+        Assert.True(duplicated.Length == 0,
+            $"{Enumerable.Range(0, (int)sent).Count(n => inFile[n] > 1 + sender.Resends(n))} frames are in the file more often than they were sent, e.g. " +
+            string.Join(", ", duplicated.Select(n => $"{n} ({inFile[n]} times, resent {sender.Resends(n)})")));
+        output.WriteLine($"{lines} lines in the file; {lines - sent} are resent frames the journal had already taken before a kill");
     }
 
     [Fact]
@@ -164,39 +164,10 @@ public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposabl
         Assert.True(daemon.Stderr.Contains("the next start replays them", StringComparison.Ordinal), $"the log should say the events are replayed next start:\n{daemon.Stderr}");
     }
 
-    /// <summary>Sends events numbered from <paramref name="from"/> until the daemon dies or told to stop; returns the next number.</summary>
-    private static long Send(int port, long from, CancellationToken stop)
+    /// <summary>The frame number in one line of the file sink (its <c>value</c>).</summary>
+    private static long Number(string line)
     {
-        long n = from;
-        try
-        {
-            using Socket socket = TestSockets.ConnectTcp(port);
-            var batch = new StringBuilder();
-            while (!stop.IsCancellationRequested)
-            {
-                batch.Clear();
-                for (int i = 0; i < 200; i++)
-                {
-                    batch.Append(CultureInfo.InvariantCulture, $"{{\"type\":\"t\",\"n\":{n + i}}}\n");
-                }
-
-                TestSockets.SendAll(socket, batch.ToString());
-                n += 200;
-            }
-        }
-        catch (SocketException)
-        {
-            // The daemon was killed: what it had not read is lost, and was never reported durable.
-        }
-
-        return n;
-    }
-
-    private static long Number(ReadOnlySpan<byte> payload)
-    {
-        string text = Encoding.UTF8.GetString(payload);
-        int at = text.IndexOf("\"n\":", StringComparison.Ordinal) + 4;
-        int end = text.IndexOfAny([',', '}'], at);
-        return long.Parse(text.AsSpan(at, end - at), CultureInfo.InvariantCulture);
+        using JsonDocument json = JsonDocument.Parse(line);
+        return (long)json.RootElement.GetProperty("value").GetDouble();
     }
 }
