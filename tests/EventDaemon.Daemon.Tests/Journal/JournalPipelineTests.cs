@@ -62,16 +62,10 @@ public sealed class JournalPipelineTests : IDisposable
         }
     }
 
-    private static void WaitDurable(DaemonJournal journal, long ringSequence)
-    {
-        long deadline = Environment.TickCount64 + 10_000;
-        while (journal.DurableRingSequence < ringSequence)
-        {
-            Assert.True(Environment.TickCount64 < deadline,
-                $"the journal made ring sequence {journal.DurableRingSequence} durable in 10 s, expected {ringSequence}: {journal.Problem}");
-            Thread.Sleep(1);
-        }
-    }
+    private static void WaitDurable(DaemonJournal journal, long ringSequence) =>
+        Integration.Support.Eventually.True(() => journal.DurableRingSequence >= ringSequence,
+            () => $"the journal made ring sequence {journal.DurableRingSequence} durable, expected {ringSequence}: {journal.Problem}",
+            TimeSpan.FromSeconds(10));
 
     [Fact]
     public void Pipeline_WithJournal_JournalsEveryPublishedEvent_AcrossAReload_AndClosesDurable()
@@ -145,22 +139,12 @@ public sealed class JournalPipelineTests : IDisposable
         WaitDurable(journal, 149_999);
         int before = journal.SegmentCount;
         Assert.True(before >= 3, $"150 000 events should span three segments or more, span {before}");
-        Eventually(() => pipeline.AllStages.All(s => s.Position == 149_999), "every stage should reach the last event");
+        Integration.Support.Eventually.True(() => pipeline.AllStages.All(s => s.Position == 149_999), () => "every stage should reach the last event", TimeSpan.FromSeconds(10));
 
         int deleted = pipeline.RetainJournal();
         Assert.True(deleted == before - 1, $"every segment but the one being written should go ({before - 1}), {deleted} went");
         Assert.True(journal.SegmentCount == 1 && journal.DiskBytes == 3L << 20, $"one segment should stay, {journal.SegmentCount} did ({journal.DiskBytes} bytes)");
         Assert.True(journal.RecordsLost == 0, $"retention of delivered records loses nothing, counted {journal.RecordsLost}");
         Assert.True(pipeline.HaltGraphs(TimeSpan.FromSeconds(10)), "the graphs should halt");
-    }
-
-    private static void Eventually(Func<bool> condition, string what)
-    {
-        long deadline = Environment.TickCount64 + 10_000;
-        while (!condition())
-        {
-            Assert.True(Environment.TickCount64 < deadline, $"not within 10 s: {what}");
-            Thread.Sleep(1);
-        }
     }
 }
