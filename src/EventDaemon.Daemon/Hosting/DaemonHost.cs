@@ -266,10 +266,16 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
                 $"journal: a torn final write ({journal.TornBytes} bytes, never durable) was zeroed"));
         }
 
-        if (journal.DamagedSegments > 0)
+        // Each place once, naming segment and offset; a replay logs only damage this did not name.
+        foreach (EventDaemon.Daemon.Journal.JournalDamage damage in journal.DamageAtStart)
+        {
+            Log.Warning(string.Create(CultureInfo.InvariantCulture, $"journal: damage in {damage} (see eventd journal verify)"));
+        }
+
+        if (journal.LostAtStart > 0)
         {
             Log.Warning(string.Create(CultureInfo.InvariantCulture,
-                $"journal: {journal.DamagedSegments} damaged places met at start (segments with a damaged header are set aside as NAME.damaged; see eventd journal verify)"));
+                $"journal: {journal.LostAtStart} records lost to damage in the last segment (journal_records_lost_total); reading goes on at the next intact group"));
         }
     }
 

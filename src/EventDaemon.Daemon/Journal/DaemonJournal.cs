@@ -23,14 +23,23 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
 
     private readonly JournalWriter _writer;
 
-    private DaemonJournal(JournalSettings settings, JournalWriter writer, long liveBase, long wallOffsetNanos, long tornBytes, int damagedSegments)
+    private DaemonJournal(JournalSettings settings, JournalWriter writer, long liveBase, long wallOffsetNanos, JournalState recovered)
     {
         Settings = settings;
         _writer = writer;
         _numbering = new JournalNumbering(liveBase);
         WallOffsetNanos = wallOffsetNanos;
-        TornBytes = tornBytes;
-        DamagedSegments = damagedSegments;
+        TornBytes = recovered.TornBytes;
+        DamagedSegments = recovered.Damage.Count;
+        DamageAtStart = recovered.Damage;
+        _gapsAtStart = recovered.Gaps;
+        foreach (JournalGap gap in recovered.Gaps)
+        {
+            LostAtStart += gap.Count;
+        }
+
+        // Counted from the start: stats show the loss before any replay or live event.
+        _recordsLost = LostAtStart;
         writer.OnDurable = TellListeners;
     }
 
@@ -60,6 +69,15 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
 
     /// <summary>Segments whose header was damaged at start (set aside as <c>NAME.damaged</c>, never deleted).</summary>
     public int DamagedSegments { get; }
+
+    /// <summary>Damage met at start (segment headers, and bytes inside the last segment that are not
+    /// intact records), each naming segment and offset: what the start logs, once.</summary>
+    public IReadOnlyList<JournalDamage> DamageAtStart { get; }
+
+    /// <summary>Records the damage met at start lost (in <see cref="RecordsLost"/> from the start).</summary>
+    public long LostAtStart { get; }
+
+    private readonly IReadOnlyList<JournalGap> _gapsAtStart;
 
     /// <summary>Events appended to the ring from the journal at start (<c>journal_replayed_total</c>).</summary>
     public long Replayed => Volatile.Read(ref _replayed);
@@ -143,7 +161,7 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
         }
 
         long wallOffset = MonotonicClock.UnixNanos() - MonotonicClock.NowNanos();
-        return new DaemonJournal(settings, writer, state.LastSequence + 1, wallOffset, state.TornBytes, state.Damage.Count) { MaxEventBytes = maxEventBytes };
+        return new DaemonJournal(settings, writer, state.LastSequence + 1, wallOffset, state) { MaxEventBytes = maxEventBytes };
     }
 
     /// <summary>The journal stage's handler for a graph on <paramref name="ring"/>: one per graph, all on this writer.</summary>
@@ -243,7 +261,14 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
             JournalReplay.Result result = JournalReplay.Run(reader, ring, MaxEventBytes, next, WallOffsetNanos,
                 n => log($"journal: replayed {n} of {count} events"));
             replayed = result.Replayed;
-            AddLost(reader.LostRecords);
+            AddLost(reader.LostRecords - CountedAtStart(from));
+            foreach (JournalDamage d in reader.Damage)
+            {
+                if (!DamageAtStart.Contains(d))
+                {
+                    log($"journal: damage in {d}; the records lost are counted in journal_records_lost_total (see eventd journal verify)");
+                }
+            }
         }
 
         AddReplayed(replayed);
@@ -287,6 +312,24 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
         return deleted;
     }
 
+    /// <summary>
+    /// Records lost in gaps that start-up recovery already counted and that a replay from
+    /// <paramref name="from"/> counts again: the reader counts a gap once it has read the record before it.
+    /// </summary>
+    private long CountedAtStart(long from)
+    {
+        long counted = 0;
+        foreach (JournalGap gap in _gapsAtStart)
+        {
+            if (gap.From - 1 >= from)
+            {
+                counted += gap.Count;
+            }
+        }
+
+        return counted;
+    }
+
     /// <summary>Counts events replayed into the ring at start.</summary>
     public void AddReplayed(long events) => Interlocked.Add(ref _replayed, events);
 
@@ -315,12 +358,22 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
                 }
             }
 
-            var file = SinkCheckpoint.Open(System.IO.Path.Combine(Settings.Directory, CheckpointFileName(sink)));
-            var checkpointer = new SinkCheckpointer(sink, file, this) { AtStart = file.Last };
+            string path = System.IO.Path.Combine(Settings.Directory, CheckpointFileName(sink));
+            // No checkpoint file at all (deleted, or a sink new to this journal): nothing says what the
+            // sink holds, so it takes every record the journal still has, from the oldest, into its
+            // file as it is (at least once). A file that exists with no intact slot is a sink that
+            // never reached its first checkpoint: it takes no replayed event, as before.
+            bool existed = File.Exists(path);
+            var file = SinkCheckpoint.Open(path);
+            var checkpointer = new SinkCheckpointer(sink, file, this) { AtStart = file.Last ?? (existed ? null : FromOldest) };
             _checkpointers.Add(checkpointer);
             return checkpointer;
         }
     }
+
+    /// <summary>What a sink whose checkpoint file is missing starts from: before the oldest record, the
+    /// file kept whole (<see cref="SinkCheckpointer.TakeStartOffset"/> cuts nothing).</summary>
+    private static readonly Checkpoint FromOldest = new(-1, -1);
 
     /// <summary>The sinks' checkpoints opened so far (stats).</summary>
     public IReadOnlyList<SinkCheckpointer> Checkpointers

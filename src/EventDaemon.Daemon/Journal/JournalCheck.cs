@@ -91,9 +91,20 @@ public static class JournalCheck
 
             long records = 0;
             long lost = 0;
-            foreach (JournalSegment segment in segments)
+            bool gapBefore = false;
+            for (int i = 0; i < segments.Count; i++)
             {
-                (long kept, long dropped, bool rewritten) = RepairSegment(segment);
+                JournalSegment segment = segments[i];
+                (long kept, long dropped, bool rewritten, long lastKept) = RepairSegment(segment, gapBefore);
+                // Records lost at a segment's end (damage up to its end, a truncated file, a missing
+                // segment) leave a gap before the next segment's first record: that segment's first
+                // group says so, or every later read would report the gap again.
+                gapBefore = i + 1 < segments.Count && lastKept < segments[i + 1].FirstSequence - 1;
+                if (gapBefore)
+                {
+                    dropped += segments[i + 1].FirstSequence - 1 - lastKept;
+                }
+
                 records += kept;
                 lost += dropped;
                 if (rewritten)
@@ -115,7 +126,9 @@ public static class JournalCheck
         }
     }
 
-    private static (long Kept, long Lost, bool Rewritten) RepairSegment(JournalSegment segment)
+    /// <param name="gapBefore">Records before this segment's first were lost: its first group is
+    /// flagged, and the segment rewritten for that even when it is intact.</param>
+    private static (long Kept, long Lost, bool Rewritten, long LastKept) RepairSegment(JournalSegment segment, bool gapBefore)
     {
         long segmentBytes;
         using (SegmentReader? header = SegmentReader.Open(segment.Path, out _))
@@ -130,9 +143,10 @@ public static class JournalCheck
             intact.Add((entry, payload.ToArray()));
         }
 
-        if (reader.Damage.Count == 0)
+        long lastKept = intact.Count > 0 ? intact[^1].Entry.Sequence : segment.FirstSequence - 1;
+        if (reader.Damage.Count == 0 && !gapBefore)
         {
-            return (intact.Count, 0, false);
+            return (intact.Count, 0, false, lastKept);
         }
 
         string temporary = segment.Path + ".repair";
@@ -152,12 +166,15 @@ public static class JournalCheck
             int used = JournalLayout.GroupHeaderBytes;
             int count = 0;
             long first = 0;
-            long last = 0;
+            long last = segment.FirstSequence - 1;
             uint flags = 0;
+            bool leading = gapBefore;
             foreach ((JournalEntry entry, byte[] payload) in intact)
             {
-                // A gap (records lost to the damage) ends the group: the next one says the gap was repaired.
-                bool gap = count > 0 && entry.Sequence != last + 1;
+                // A gap (records lost to the damage) ends the group: the next one says the gap was
+                // repaired. The first record's gap is one before this segment (or damage at its start).
+                bool gap = leading || entry.Sequence != last + 1;
+                leading = false;
                 if (count > 0 && (gap || used + JournalLayout.RecordBytes(payload.Length) > buffer.Length))
                 {
                     JournalLayout.WriteGroupHeader(buffer, count, used - JournalLayout.GroupHeaderBytes, first, last, flags);
@@ -202,6 +219,6 @@ public static class JournalCheck
             File.Delete(temporary);
         }
 
-        return (intact.Count, reader.LostRecords, true);
+        return (intact.Count, reader.LostRecords, true, lastKept);
     }
 }

@@ -22,7 +22,7 @@ public sealed class JournalState
 {
     private int _directoryFd;
 
-    private JournalState(int directoryFd, List<JournalSegment> segments, (string Path, long Position)? tail, long lastSequence, long tornBytes, List<JournalDamage> damage)
+    private JournalState(int directoryFd, List<JournalSegment> segments, (string Path, long Position)? tail, long lastSequence, long tornBytes, List<JournalDamage> damage, List<JournalGap> gaps)
     {
         _directoryFd = directoryFd;
         Segments = segments;
@@ -30,6 +30,7 @@ public sealed class JournalState
         LastSequence = lastSequence;
         TornBytes = tornBytes;
         Damage = damage;
+        Gaps = gaps;
     }
 
     /// <summary>Segments in sequence order.</summary>
@@ -46,6 +47,9 @@ public sealed class JournalState
 
     /// <summary>Segments whose header could not be read (set aside, not deleted) and other damage met at start.</summary>
     public IReadOnlyList<JournalDamage> Damage { get; }
+
+    /// <summary>Records lost to damage inside the last segment (the one read whole at start), gap by gap.</summary>
+    public IReadOnlyList<JournalGap> Gaps { get; }
 
     /// <summary>
     /// Opens (creating if needed) and locks the journal directory, lists its segments, reads the last
@@ -125,8 +129,19 @@ public sealed class JournalState
         {
             JournalSegment last = segments[^1];
             using var reader = new JournalReader([last], 0);
-            while (reader.TryRead(out _, out _))
+            var gaps = new List<JournalGap>();
+            long counted = 0;
+            long previous = -1;
+            while (reader.TryRead(out JournalEntry entry, out _))
             {
+                // The reader counts a gap when it reads the record after it: a gap opens just past the previous record.
+                if (reader.LostRecords > counted)
+                {
+                    gaps.Add(new JournalGap(previous + 1, reader.LostRecords - counted));
+                    counted = reader.LostRecords;
+                }
+
+                previous = entry.Sequence;
             }
 
             (string _, long end, long lastWhole, long dirtyEnd) = reader.Tail ?? new JournalTail(last.Path, JournalLayout.SegmentHeaderBytes, -1, JournalLayout.SegmentHeaderBytes);
@@ -146,10 +161,12 @@ public sealed class JournalState
                 torn += dirtyEnd - end;
             }
 
-            return new JournalState(directoryFd, segments, (last.Path, end), lastWhole, torn, [.. damage, .. reader.Damage.Where(d => d.Offset < end)]);
+            // A gap after the last whole group is inside the torn write zeroed above: never durable, not lost.
+            return new JournalState(directoryFd, segments, (last.Path, end), lastWhole, torn,
+                [.. damage, .. reader.Damage.Where(d => d.Offset < end)], gaps.FindAll(g => g.From <= lastWhole));
         }
 
-        return new JournalState(directoryFd, segments, null, -1, torn, damage);
+        return new JournalState(directoryFd, segments, null, -1, torn, damage, []);
     }
 
     /// <summary>Zeroes a torn write so that the next group written there is not followed by its leftovers.</summary>
@@ -200,6 +217,9 @@ public sealed class JournalState
         return fd;
     }
 }
+
+/// <summary>Records missing between two intact ones: <paramref name="Count"/> sequences from <paramref name="From"/> on.</summary>
+public readonly record struct JournalGap(long From, long Count);
 
 /// <summary>A journal that cannot be opened, in one line for the operator.</summary>
 public sealed class JournalException(string message) : Exception(message);

@@ -60,7 +60,8 @@ public sealed class SinkCheckpointer : IDisposable
     /// </summary>
     public long? TakeStartOffset()
     {
-        if (_startTaken || AtStart is not { } c)
+        // A negative offset: a sink whose checkpoint was missing, whose file is kept whole.
+        if (_startTaken || AtStart is not { Offset: >= 0 } c)
         {
             return null;
         }
