@@ -1,16 +1,21 @@
 #!/bin/sh
 # End-to-end benchmark (make bench-e2e): builds eventd, the load generator, the floors and the
 # baseline, runs them all from one harness (eventd-loadgen e2e): the throughput matrix (per-key,
-# per-key-1m, by-type, binary), latency and the zero-GC steady state; prints a markdown table and
-# leaves artifacts/bench/e2e.json, e2e.md, latency/*.hgrm and the plot e2e-latency.svg.
+# per-key-journal, per-key-1m, by-type, binary), latency, the zero-GC steady state and acks (ack
+# latency at 100k events/s with [journal] fsync = "batch", beside a 4 KiB fdatasync timed on the
+# journal's filesystem in the same run); prints a markdown table and leaves artifacts/bench/e2e.json,
+# e2e.md, latency/*.hgrm and the plot e2e-latency.svg. per-key-journal is per-key with the journal on
+# (eventd only): the table gives its events/s as a share of per-key's (target >= 80 %). The journal's
+# segments go in the run's temporary directory (TMPDIR): keep that on a disk, not tmpfs.
 #
 # Exit status: non-zero when a build fails; 4 when a workload could not run (its row says why and
 # carries no numbers); 3 when the steady-state run shows a GC collection or >= 0.01 managed bytes
 # allocated per event (the zero-GC regression check).
 #
 # Environment: E2E_QUICK=1 for a short development run (numbers not to be quoted);
-# E2E_WORKLOADS=per-key,by-type runs a subset (of per-key, per-key-1m, by-type, binary, latency,
-# steady; default all); E2E_AGG_THREADS=N writes threads = N into the aggregate's table (default:
+# E2E_WORKLOADS=per-key,by-type runs a subset (of per-key, per-key-journal, per-key-1m, by-type,
+# binary, latency, steady, acks; default all; E2E_WORKLOADS=per-key,per-key-journal,acks is the
+# journal's part alone, about two minutes); E2E_AGG_THREADS=N writes threads = N into the aggregate's table (default:
 # not written); E2E_ROUNDS=N runs each throughput row N times, the systems taking turns, and keeps
 # each one's best (default 1); E2E_STEADY=SECONDS overrides the steady-state length (default 60);
 # E2E_SKIP_BUILD=1 reuses the binaries already in artifacts/; E2E_ARGS passes more options to

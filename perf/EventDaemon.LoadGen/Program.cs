@@ -33,7 +33,7 @@ public static class Program
               --workload per-key|per-key-1m|by-type|binary   the events (and format) of a bench-e2e row
           eventd-loadgen e2e --eventd PATH --baseline PATH --floor PATH [--out DIR] [--quick]
               [--steady SECONDS] [--connections N (2)] [--agg-threads N] [--rounds N (1)]
-              [--workloads per-key,per-key-1m,by-type,binary,latency,steady (all)]
+              [--workloads per-key,per-key-journal,per-key-1m,by-type,binary,latency,steady,acks (all)]
         """;
 
     public static int Main(string[] args)
@@ -156,7 +156,7 @@ public static class Program
     private static int E2e(Arguments a)
     {
         bool quick = a.Flag("--quick");
-        string[] all = [.. Workloads.All, Workloads.Latency, Workloads.Steady];
+        string[] all = [.. Workloads.All, Workloads.Latency, Workloads.Steady, Workloads.Acks];
         string[] selected = a.String("--workloads", string.Join(',', all)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (string w in selected)
         {

@@ -13,12 +13,21 @@ internal static class Configs
     /// <summary>The filter of the latency pipeline: true for every generated event, so all come back.</summary>
     public const string LatencyCondition = "value >= 0";
 
-    private static string Daemon(string dir) => $"""
+    private static string Daemon(string dir, bool journal = false) => $"""
         [daemon]
         control_socket = "{dir}/ctl.sock"
         ring_size = {RingSize}
         arena_size = "64MiB"
         lock_memory = true
+        {(journal ? $"state_dir = \"{dir}\"" : "")}
+
+        {(journal ? Journal : "")}
+        """;
+
+    /// <summary>The journal as shipped (scripts/eventd.toml): group commit, default segments, under the run's directory.</summary>
+    private const string Journal = """
+        [journal]
+        fsync = "batch"
 
         """;
 
@@ -35,7 +44,7 @@ internal static class Configs
     public static string ForWorkload(string dir, int port, Workload w, int? aggregateThreads)
     {
         static string Quoted(string[] items) => string.Join(", ", items.Select(i => $"\"{i}\""));
-        var toml = new System.Text.StringBuilder(Daemon(dir));
+        var toml = new System.Text.StringBuilder(Daemon(dir, w.Journal));
         toml.Append($"""
 
             [sources.{Source}]

@@ -40,6 +40,7 @@ internal sealed class E2eBench(E2eOptions options)
     private DirectoryInfo _tmp = null!;
     private EventPool _latencyPool = null!;
     private SteadyStateResult? _steady;
+    private AckResult? _acks;
     private string? _latencyBasis;
 
     public int Run()
@@ -68,7 +69,19 @@ internal sealed class E2eBench(E2eOptions options)
             RunLatencySection();
         }
 
-        var report = new Report(options, Machine.Describe(), _rows, _latency, _steady, _latencyBasis);
+        if (options.Workloads.Contains(Workloads.Acks))
+        {
+            try
+            {
+                _acks = RunAcks();
+            }
+            catch (Exception e) when (e is WorkloadFailedException or InvalidOperationException or IOException or SocketException)
+            {
+                Fail(Workloads.Acks, e.Message);
+            }
+        }
+
+        var report = new Report(options, Machine.Describe(), _rows, _latency, _steady, _latencyBasis) { Acks = _acks };
         List<TargetCheck> targets = report.Evaluate();
         string markdown = report.Markdown(targets, _failures);
         Console.WriteLine();
@@ -193,7 +206,11 @@ internal sealed class E2eBench(E2eOptions options)
 
             bool steadyHere = steady && round == 0;
             Try("eventd", () => eventds.Add(Eventd(w, pool, steadyHere)));
-            Try("baseline", () => baselines.Add(Baseline(w, pool)));
+            if (!w.Journal)
+            {
+                // The baseline keeps nothing on disk: beside a journaled eventd it would compare nothing.
+                Try("baseline", () => baselines.Add(Baseline(w, pool)));
+            }
         }
 
         floor = floorKnown ? known! with { Workload = w.Name } : Best(floors);
@@ -522,6 +539,100 @@ internal sealed class E2eBench(E2eOptions options)
                 _latency.Add(Finish(run, rate, label, rounds));
             }
         }
+    }
+
+    /// <summary>
+    /// Acknowledgements with the journal on: eventd on the binary row's pipeline with
+    /// <c>[journal] fsync = "batch"</c>, one connection sending binary frames with
+    /// <c>ack_requested</c> through <c>EventClient</c> at <see cref="Workloads.AckRate"/> (what
+    /// <c>eventd-loadgen send --acks</c> does), the time from each frame's append to the ack that
+    /// settled it; and a bare 4 KiB <c>fdatasync</c> in the same directory (the journal's filesystem)
+    /// just before and just after, merged, because this disk's sync time drifts over minutes.
+    /// </summary>
+    private AckResult RunAcks()
+    {
+        Workload w = Workloads.Get(Workloads.Binary) with { Journal = true };
+        EventPool pool = Pool(w);
+        int port = FreePort();
+        string dir = Path.Combine(_tmp.FullName, Workloads.Acks);
+        Directory.CreateDirectory(dir);
+        using Daemon daemon = StartDaemon(Workloads.Acks, Configs.ForWorkload(dir, port, w, options.AggregateThreads), dir);
+        int syncs = options.Quick ? 300 : 1000;
+        HdrHistogram.LongHistogram sync = SyncProbe.Measure(dir, syncs);
+        TimeSpan warmup = options.LatencyWarmup;
+        long start = Clock.NowNs() + 20_000_000;
+        var plan = new SendPlan
+        {
+            Target = Target.Parse($"tcp://127.0.0.1:{port}"),
+            Pool = pool,
+            Connections = 1,
+            Rate = Workloads.AckRate,
+            StartNs = start,
+            Duration = warmup + options.AckMeasure,
+            Acks = true,
+            WarmupSeconds = warmup.TotalSeconds,
+        };
+        (Thread sender, Func<SendResult> result) = LoadSender.Start(plan);
+        Sample first;
+        Sample last;
+        try
+        {
+            (first, last) = Window(start + Nanos(warmup), options.AckMeasure, () => DaemonSample(daemon, cpu: false));
+        }
+        finally
+        {
+            sender.Join();
+        }
+
+        SendResult sent = result();
+        sync.Add(SyncProbe.Measure(dir, syncs));
+        if (sent.Errors > 0)
+        {
+            throw new WorkloadFailedException($"the acking sender hit {sent.Errors} socket error(s)");
+        }
+
+        HdrHistogram.HistogramBase ack = sent.AckLatency ?? throw new WorkloadFailedException("the sender measured no ack latency");
+        if (ack.TotalCount == 0)
+        {
+            throw new WorkloadFailedException($"no frame was acknowledged after the warm-up ({sent.Acknowledged:N0} of {sent.Events:N0} in all)");
+        }
+
+        Report.WriteHistogram(Path.Combine(_dataDir, $"acks-{Workloads.AckRate:0}"), ack);
+        Report.WriteHistogram(Path.Combine(_dataDir, "fdatasync"), sync);
+        string filesystem;
+        try
+        {
+            filesystem = new DriveInfo(dir).DriveFormat;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            filesystem = "unknown";
+        }
+
+        var r = new AckResult(
+            Workloads.AckRate,
+            sent.EventsPerSecond,
+            sent.Events,
+            sent.Acknowledged,
+            sent.Unacknowledged,
+            ack.TotalCount,
+            ack.GetValueAtPercentile(50),
+            ack.GetValueAtPercentile(90),
+            ack.GetValueAtPercentile(99),
+            ack.GetValueAtPercentile(99.9),
+            ack.GetMaxValue(),
+            sent.MaxLagNs,
+            sync.TotalCount,
+            sync.GetValueAtPercentile(50),
+            sync.GetValueAtPercentile(99),
+            sync.GetMaxValue(),
+            last.GcCollections - first.GcCollections,
+            PerEvent(first, last),
+            filesystem);
+        Log($"e2e: acks at {r.Rate:N0}/s (journal fsync = batch, {filesystem}): ack p50 {Us(r.P50)} p90 {Us(r.P90)} p99 {Us(r.P99)} p99.9 {Us(r.P999)} max {Us(r.Max)} µs " +
+            $"({r.Acknowledged:N0} of {r.Sent:N0} frames acked, {r.Unacknowledged:N0} unsettled); 4 KiB fdatasync p50 {Us(r.SyncP50)} p99 {Us(r.SyncP99)} µs ({r.Syncs:N0} syncs); " +
+            $"ack p50 = {r.P50OfSync:0.00}× sync p50; {r.GcCollections} GCs, {r.AllocatedBytesPerEvent:0.###} B/event");
+        return r;
     }
 
     /// <summary>One system's latency rounds at one rate, merged.</summary>

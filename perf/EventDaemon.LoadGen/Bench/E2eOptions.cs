@@ -40,6 +40,9 @@ internal sealed class E2eOptions
 
     public TimeSpan LatencyMeasure => TimeSpan.FromSeconds(Quick ? 2 : 3);
 
+    /// <summary>How long acks are timed at their fixed rate, after <see cref="LatencyWarmup"/>.</summary>
+    public TimeSpan AckMeasure => TimeSpan.FromSeconds(Quick ? 2 : 5);
+
     /// <summary>Interleaved rounds per system at each fixed target rate, merged into one histogram.</summary>
     public int LatencyRounds => Quick ? 1 : 3;
 

@@ -14,6 +14,18 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
 
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
+    /// <summary>Ack latency with the journal on, when the acks section ran.</summary>
+    public AckResult? Acks { get; init; }
+
+    /// <summary>The per-key row without and with the journal, when both ran.</summary>
+    private (WorkloadResult Off, WorkloadResult On)? JournalPair =>
+        rows.Find(r => r.Workload.Name == Workloads.PerKey) is { Eventd: not null } off
+        && rows.Find(r => r.Workload.Name == Workloads.PerKeyJournal) is { Eventd: not null } on
+            ? (off, on)
+            : null;
+
+    private static double JournalShare((WorkloadResult Off, WorkloadResult On) p) => p.On.Eventd!.EventsPerSecond / p.Off.Eventd!.EventsPerSecond;
+
     public List<TargetCheck> Evaluate()
     {
         var checks = new List<TargetCheck>();
@@ -39,6 +51,21 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
 
             checks.Add(new($"{w.Name}: GC collections", "0", e.GcCollections.ToString(Invariant), e.GcCollections == 0));
             checks.Add(new($"{w.Name}: managed bytes allocated per event", "< 0.01", e.AllocatedBytesPerEvent.ToString("0.#####", Invariant), e.AllocatedBytesPerEvent < 0.01));
+        }
+
+        if (JournalPair is { } pair)
+        {
+            double share = JournalShare(pair);
+            checks.Add(new($"{Workloads.PerKeyJournal}: events/s with the journal vs without ({Workloads.PerKey})", $"≥ {Workloads.JournalThroughputTarget * 100:0} %",
+                $"{Rate(pair.On.Eventd!.EventsPerSecond)} vs {Rate(pair.Off.Eventd!.EventsPerSecond)} = {share * 100:0.0} %", share >= Workloads.JournalThroughputTarget));
+        }
+
+        if (Acks is { } a)
+        {
+            checks.Add(new($"ack p50 at {a.Rate / 1000:0}k/s (journal fsync = batch) vs 4 KiB fdatasync p50, same filesystem", $"≤ {Workloads.AckToSyncTarget:0}×",
+                $"{Us(a.P50)} vs {Us(a.SyncP50)} µs = {a.P50OfSync:0.00}×", a.P50OfSync <= Workloads.AckToSyncTarget));
+            checks.Add(new("frames left unacknowledged at the end of the ack run", "0", a.Unacknowledged.ToString(Invariant), a.Unacknowledged == 0));
+            checks.Add(new("GC collections during the ack run (journal on)", "0", a.GcCollections.ToString(Invariant), a.GcCollections == 0));
         }
 
         // Targets are for the defaults; the idle_handoff = false rows are in the latency table.
@@ -102,7 +129,7 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
             {
                 ThroughputResult? e = r.Eventd;
                 string floor = r.Floor is null ? "FAILED" : Rate(r.Floor.EventsPerSecond);
-                string baseline = r.Baseline is null ? "FAILED" : Rate(r.Baseline.EventsPerSecond);
+                string baseline = r.Baseline is not null ? Rate(r.Baseline.EventsPerSecond) : r.Workload.Journal ? "–" : "FAILED";
                 string met = r.Failure is not null ? "**FAILED**" : r.TargetMet ? "yes" : "**no**";
                 md.Append(e is null
                     ? string.Create(Invariant, $"| {r.Workload.Name} | {floor} | FAILED | | | | | | | {baseline} | | {r.Workload.TargetText} | {met} |\n")
@@ -143,6 +170,30 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
                 string perEvent = l.AllocatedBytesPerEvent?.ToString("0.###", Invariant) ?? "–";
                 string lost = l.Returned < l.Sent ? $" ({l.Sent - l.Returned:N0} not back)" : "";
                 md.Append(Invariant, $"| {l.Rate:N0} ({l.RateLabel}) | {l.System}{lost} | {l.AchievedRate:N0} | {Us(l.P50)} | {Us(l.P90)} | {Us(l.P99)} | {Us(l.P999)} | {Us(l.P9999)} | {Us(l.Max)} | {gcs} | {perEvent} |\n");
+            }
+        }
+
+        if (JournalPair is not null || Acks is not null)
+        {
+            md.Append("\n### The journal: its cost in throughput, and acknowledgements against the disk's sync\n\n");
+            if (JournalPair is { } pair)
+            {
+                ThroughputResult off = pair.Off.Eventd!;
+                ThroughputResult on = pair.On.Eventd!;
+                md.Append(Invariant, $"The {Workloads.PerKey} workload flat out in the same run, without and with `[journal] fsync = \"batch\"` (eventd only; {options.Connections} TCP connections, {options.ThroughputMeasure.TotalSeconds:0} s measured at the receiver after the warm-up).\n\n");
+                md.Append("| workload | journal | events/s | vs journal off | eventd cores | CPU-ns/event | GCs | B/event | target |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n");
+                md.Append(Invariant, $"| {Workloads.PerKey} | off | {Rate(off.EventsPerSecond)} | 100 % | {off.Cpu.Cores:0.00} | {off.CpuNsPerEvent:N0} | {off.GcCollections} | {off.AllocatedBytesPerEvent:0.###} | |\n");
+                md.Append(Invariant, $"| {Workloads.PerKeyJournal} | fsync = batch | {Rate(on.EventsPerSecond)} | {Pct(JournalShare(pair))} | {on.Cpu.Cores:0.00} | {on.CpuNsPerEvent:N0} | {on.GcCollections} | {on.AllocatedBytesPerEvent:0.###} | ≥ {Workloads.JournalThroughputTarget * 100:0} %, 0 GC |\n");
+            }
+
+            if (Acks is { } a)
+            {
+                md.Append(Invariant, $"\nAcks: eventd on the {Workloads.Binary} row's pipeline with `[journal] fsync = \"batch\"`; one connection sends binary frames with `ack_requested` through `EventClient` at {a.Rate:N0}/s (what `eventd-loadgen send --acks` does) for {options.AckMeasure.TotalSeconds:0} s after {options.LatencyWarmup.TotalSeconds:0} s of warm-up; ");
+                md.Append(Invariant, $"latency from a frame's append to the read of the ack that settled it. fdatasync: a 4 KiB `pwrite` into a pre-zeroed file then `fdatasync`, the sync alone timed, {a.Syncs:N0} times in the journal's directory ({a.Filesystem}) just before and after, merged.\n\n");
+                md.Append("| measured | rate | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | n | ack p50 / sync p50 | target |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+                md.Append(Invariant, $"| ack latency (journal on) | {a.AchievedRate:N0}/s | {Us(a.P50)} | {Us(a.P90)} | {Us(a.P99)} | {Us(a.P999)} | {Us(a.Max)} | {a.Recorded:N0} | {a.P50OfSync:0.00}× | ≤ {Workloads.AckToSyncTarget:0}× |\n");
+                md.Append(Invariant, $"| 4 KiB fdatasync, same filesystem | – | {Us(a.SyncP50)} | | {Us(a.SyncP99)} | | {Us(a.SyncMax)} | {a.Syncs:N0} | | |\n");
+                md.Append(Invariant, $"\n{a.Acknowledged:N0} of {a.Sent:N0} frames acknowledged ({a.Unacknowledged:N0} unsettled at the end); {a.GcCollections} GCs and {a.AllocatedBytesPerEvent:0.###} B/event in the daemon over the measured window.\n");
             }
         }
 
@@ -306,6 +357,50 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
             w.WriteNumber("locked_bytes", steady.LockedBytes);
             w.WriteNumber("rss_limit_bytes", steady.RssLimitBytes);
             w.WriteBoolean("zero_gc", steady.ZeroGc);
+            w.WriteEndObject();
+        }
+
+        if (JournalPair is { } journal)
+        {
+            w.WriteStartObject("journal_throughput");
+            w.WriteString("workload", Workloads.PerKey);
+            w.WriteString("fsync", "batch");
+            w.WriteNumber("off_events_per_second", Math.Round(journal.Off.Eventd!.EventsPerSecond));
+            w.WriteNumber("on_events_per_second", Math.Round(journal.On.Eventd!.EventsPerSecond));
+            Number(w, "on_vs_off", JournalShare(journal));
+            w.WriteNumber("target", Workloads.JournalThroughputTarget);
+            w.WriteNumber("on_gc_collections", journal.On.Eventd!.GcCollections);
+            Number(w, "on_allocated_bytes_per_event", journal.On.Eventd!.AllocatedBytesPerEvent);
+            w.WriteEndObject();
+        }
+
+        if (Acks is { } acks)
+        {
+            w.WriteStartObject("acks");
+            w.WriteString("pipeline", $"{Workloads.Binary} row, [journal] fsync = batch, 1 connection, EventClient with ack_requested");
+            w.WriteNumber("rate", acks.Rate);
+            w.WriteNumber("sent_per_second", Math.Round(acks.AchievedRate));
+            w.WriteNumber("sent", acks.Sent);
+            w.WriteNumber("acknowledged", acks.Acknowledged);
+            w.WriteNumber("unacknowledged", acks.Unacknowledged);
+            w.WriteNumber("recorded", acks.Recorded);
+            w.WriteNumber("ack_p50_ns", acks.P50);
+            w.WriteNumber("ack_p90_ns", acks.P90);
+            w.WriteNumber("ack_p99_ns", acks.P99);
+            w.WriteNumber("ack_p999_ns", acks.P999);
+            w.WriteNumber("ack_max_ns", acks.Max);
+            w.WriteNumber("sender_max_lag_ns", acks.SenderMaxLagNs);
+            w.WriteString("filesystem", acks.Filesystem);
+            w.WriteNumber("fdatasync_count", acks.Syncs);
+            w.WriteNumber("fdatasync_p50_ns", acks.SyncP50);
+            w.WriteNumber("fdatasync_p99_ns", acks.SyncP99);
+            w.WriteNumber("fdatasync_max_ns", acks.SyncMax);
+            Number(w, "ack_p50_vs_fdatasync_p50", acks.P50OfSync);
+            w.WriteNumber("target", Workloads.AckToSyncTarget);
+            w.WriteNumber("gc_collections", acks.GcCollections);
+            Number(w, "allocated_bytes_per_event", acks.AllocatedBytesPerEvent);
+            w.WriteString("ack_percentiles", $"latency/acks-{acks.Rate:0}.dat");
+            w.WriteString("fdatasync_percentiles", "latency/fdatasync.dat");
             w.WriteEndObject();
         }
 

@@ -86,3 +86,34 @@ internal sealed record SteadyStateResult(
 
 /// <summary>One target from the issue, with what was measured.</summary>
 internal sealed record TargetCheck(string Name, string Target, string Measured, bool Pass);
+
+/// <summary>
+/// Acknowledgements with the journal on: binary frames with <c>ack_requested</c> at a fixed rate, the
+/// time from a frame's append to the read of the ack that settled it (ns), beside a bare 4 KiB
+/// <c>fdatasync</c> on the journal's filesystem measured in the same run.
+/// </summary>
+internal sealed record AckResult(
+    double Rate,
+    double AchievedRate,
+    long Sent,
+    long Acknowledged,
+    long Unacknowledged,
+    long Recorded,
+    long P50,
+    long P90,
+    long P99,
+    long P999,
+    long Max,
+    long SenderMaxLagNs,
+    long Syncs,
+    long SyncP50,
+    long SyncP99,
+    long SyncMax,
+    long GcCollections,
+    double AllocatedBytesPerEvent,
+    string Filesystem)
+{
+    public double P50OfSync => SyncP50 <= 0 ? double.NaN : (double)P50 / SyncP50;
+
+    public bool TargetMet => P50OfSync <= Workloads.AckToSyncTarget && Unacknowledged == 0 && GcCollections == 0;
+}

@@ -6,7 +6,7 @@ namespace EventDaemon.LoadGen.Bench;
 /// One row of the throughput matrix: the events, the format and the pipeline that eventd (and the
 /// baseline, doing the same in code) runs flat out, and the target it is judged against.
 /// </summary>
-internal sealed class Workload
+internal sealed record Workload
 {
     public required string Name { get; init; }
 
@@ -45,14 +45,20 @@ internal sealed class Workload
     /// <summary>Seconds sent before the measured window: the 1M-group table touches its pages in the first window.</summary>
     public double WarmupSeconds { get; init; } = 2;
 
+    /// <summary>eventd runs with <c>[journal] fsync = "batch"</c> (segments in the run's directory, on its disk); no baseline runs beside it.</summary>
+    public bool Journal { get; init; }
+
     /// <summary>What it is, in a line: events, filter, grouping, metrics.</summary>
     public string Describe(int connections) =>
         $"{(Format == EventFormat.Json ? "JSON lines" : "binary frames (client library)")}, {Shape}; {connections} TCP connection(s) flat out → " +
         $"filter `{Condition}` (passes ~{ExpectedPass * 100:0.#} %) → aggregate 1 s processing time by {string.Join(", ", GroupBy)} " +
-        $"({string.Join(" ", Metrics)}; ≤ {GroupsBound:N0} groups a window{(MaxGroups is int m ? $", max_groups = {m:N0}" : "")}) → blackhole";
+        $"({string.Join(" ", Metrics)}; ≤ {GroupsBound:N0} groups a window{(MaxGroups is int m ? $", max_groups = {m:N0}" : "")}) → blackhole" +
+        (Journal ? "; with `[journal] fsync = \"batch\"` (default 128 MiB segments, group commit, on the run directory's disk)" : "");
 
     public string TargetText =>
-        FloorTarget is double f
+        Journal
+            ? $"≥ {Workloads.JournalThroughputTarget * 100:0} % of {Workloads.PerKey} (journal off); 0 GC; < 0.01 B/event"
+            : FloorTarget is double f
             ? $"≥ {f * 100:0} % of floor{(CoresTarget is double c ? $" using ≥ {c:0.0#} cores" : "")}; 0 GC; < 0.01 B/event"
             : "0 GC; < 0.01 B/event";
 }
@@ -61,6 +67,7 @@ internal sealed class Workload
 internal static class Workloads
 {
     public const string PerKey = "per-key";
+    public const string PerKeyJournal = "per-key-journal";
     public const string PerKey1M = "per-key-1m";
     public const string ByType = "by-type";
     public const string Binary = "binary";
@@ -68,6 +75,18 @@ internal static class Workloads
     /// <summary>Sections of <c>--workloads</c> that are not throughput rows.</summary>
     public const string Latency = "latency";
     public const string Steady = "steady";
+
+    /// <summary>Ack latency at <see cref="AckRate"/> with the journal on, beside a bare fdatasync on the same disk.</summary>
+    public const string Acks = "acks";
+
+    /// <summary>Events/s with the journal on (fsync = "batch"), as a share of the same workload without it.</summary>
+    public const double JournalThroughputTarget = 0.80;
+
+    /// <summary>Ack latency p50 at most this many times a bare 4 KiB fdatasync's p50 on the same filesystem.</summary>
+    public const double AckToSyncTarget = 3.0;
+
+    /// <summary>The acks' fixed rate, events/s.</summary>
+    public const double AckRate = 100_000;
 
     /// <summary>The per-key pipeline's filter, as a user wrote it.</summary>
     public const string PerKeyCondition = "value >= 10 && .region != \"ap\"";
@@ -99,7 +118,7 @@ internal static class Workloads
         MeanSize = 107,
     };
 
-    public static readonly string[] All = [PerKey, PerKey1M, ByType, Binary];
+    public static readonly string[] All = [PerKey, PerKeyJournal, PerKey1M, ByType, Binary];
 
     public static Workload Get(string name)
     {
@@ -126,6 +145,8 @@ internal static class Workloads
 
             // Every event in the pool is its own group and the pool holds 1M / pass events, so a
             // window holds one group per event that passed in that second, up to 1M.
+            // The per-key row again, eventd only, with the journal on: its ratio to per-key is the journal's cost.
+            PerKeyJournal => Get(PerKey) with { Name = PerKeyJournal, Journal = true, FloorTarget = null, CoresTarget = null },
             PerKey1M => new Workload
             {
                 Name = PerKey1M,
@@ -170,7 +191,7 @@ internal static class Workloads
                 GroupsBound = (long)shape.Types.Length * shape.KeyCardinality,
                 BaselinePipeline = PerKey,
             },
-            _ => throw new ArgumentException($"unknown workload '{name}' (workloads: {string.Join(", ", All)}; sections: {Latency}, {Steady})"),
+            _ => throw new ArgumentException($"unknown workload '{name}' (workloads: {string.Join(", ", All)}; sections: {Latency}, {Steady}, {Acks})"),
         };
     }
 }

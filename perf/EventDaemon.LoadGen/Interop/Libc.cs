@@ -31,6 +31,10 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "sysconf")]
     public static partial long sysconf(int name);
 
+    /// <summary>The journal's sync (data, and the metadata needed to read it back): what the sync probe times.</summary>
+    [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
+    public static partial int fdatasync(int fd);
+
     /// <summary>SIGTERM lets eventd drain and exit cleanly, which Process.Kill (SIGKILL) does not.</summary>
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     public static partial int kill(int pid, int signal);
