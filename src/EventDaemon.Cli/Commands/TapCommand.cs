@@ -4,9 +4,9 @@ using EventDaemon.Daemon.Control;
 namespace EventDaemon.Cli.Commands;
 
 /// <summary>
-/// <c>eventd tap STAGE [--limit N] [--sample N|1/N] [--socket PATH]</c>: the events leaving a stage
-/// as JSON lines, as the sinks write them (the streaming is <see cref="TapClient"/>; the stage
-/// side, which never slows the pipeline, is <c>Runtime/StageTap.cs</c>).
+/// <c>eventd tap NAME [--limit N] [--sample N|1/N] [--socket PATH]</c>: the events of a source,
+/// stage, route output or sink as JSON lines, as the sinks write them (the streaming is
+/// <see cref="TapClient"/>; the pipeline side, which never slows the pipeline, is <c>Runtime/StageTap.cs</c>).
 /// </summary>
 public static class TapCommand
 {
