@@ -1,5 +1,6 @@
 using System.Globalization;
 using EventDaemon.Daemon.Control;
+using Microsoft.Win32.SafeHandles;
 
 namespace EventDaemon.Cli.Commands;
 
@@ -42,7 +43,10 @@ public static class TapCommand
             }
         }
 
-        using Stream stdout = Console.OpenStandardOutput();
+        // Not Console.OpenStandardOutput(): its stream pretends a write to a closed pipe succeeded
+        // (EPIPE is ignored), so '| head' would never end the tap. A plain stream on fd 1 throws
+        // there, which TapClient takes as the reader having gone: exit 0.
+        using var stdout = new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
         return TapClient.Run(stage, maxLines, keepOneIn, socket, stdout, Console.Error);
     }
 }

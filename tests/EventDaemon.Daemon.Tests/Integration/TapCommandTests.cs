@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using EventDaemon.Daemon.Tests.Integration.Support;
 using Xunit;
@@ -51,6 +52,35 @@ public sealed class TapCommandTests(ITestOutputHelper output)
         Assert.True(again.ExitCode == 0 && again.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == 1, again.Describe());
         StatsSnapshot stats = daemon.Stats();
         Assert.True(stats.Value("tap_events_total", ("stage", "clicks")) >= 201, stats.Describe("tap_events_total"));
+    }
+
+    [Fact]
+    public void ATapWhoseReaderLeaves_Exits0_AsWithHead()
+    {
+        using DaemonProcess daemon = DaemonProcess.Start(output, Topology);
+        using Traffic traffic = Traffic.Start(daemon.Layout.Port("in"), Load);
+        var start = new ProcessStartInfo(EventdBinary.Path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string arg in (string[])["tap", "clicks", "--socket", daemon.ControlSocket])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using Process tap = Process.Start(start) ?? throw new InvalidOperationException("cannot start eventd tap");
+        Task<string> stderr = tap.StandardError.ReadToEndAsync();
+        string? first = tap.StandardOutput.ReadLine();
+        Assert.True(first is not null && first.StartsWith("{\"type\":\"click\"", StringComparison.Ordinal), $"the first line was not a click: {first}");
+
+        // What '| head -n 1' does once it has its line: the read end of the pipe goes away.
+        tap.StandardOutput.Close();
+        bool exited = tap.WaitForExit(Eventually.DefaultTimeout);
+        if (!exited)
+        {
+            tap.Kill();
+            tap.WaitForExit();
+        }
+
+        Assert.True(exited && tap.ExitCode == 0,
+            $"eventd tap should end with 0 once its reader left; {(exited ? $"exit {tap.ExitCode}" : "still running after 30 s")}: {stderr.Result}");
     }
 
     [Fact]
