@@ -43,10 +43,27 @@ public static class TapCommand
             }
         }
 
-        // Not Console.OpenStandardOutput(): its stream pretends a write to a closed pipe succeeded
-        // (EPIPE is ignored), so '| head' would never end the tap. A plain stream on fd 1 throws
-        // there, which TapClient takes as the reader having gone: exit 0.
-        using var stdout = new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+        using Stream stdout = OpenStdout();
         return TapClient.Run(stage, maxLines, keepOneIn, socket, stdout, Console.Error);
+    }
+
+    /// <summary>
+    /// Standard output as a stream that fails when its reader has gone. The console's own stream
+    /// pretends a write to a closed pipe succeeded (it ignores EPIPE), so '| head' would never end
+    /// the tap; a FileStream on fd 1 throws there, which <see cref="TapClient"/> takes as a normal
+    /// end. Only for what cannot seek (a pipe, a socket, a terminal): on a regular file a
+    /// FileStream writes at its own offset, not the descriptor's, and would overwrite what
+    /// others write to the same file ('(date; eventd tap x) > log').
+    /// </summary>
+    private static Stream OpenStdout()
+    {
+        var stream = new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+        if (!stream.CanSeek)
+        {
+            return stream;
+        }
+
+        stream.Dispose();
+        return Console.OpenStandardOutput();
     }
 }
