@@ -163,7 +163,7 @@ public sealed class StageTap
     public void Offer(int lane, ref readonly EventSlot slot, ReadOnlySpan<byte> payload)
     {
         Lane l = _lanes[lane];
-        if (++l.Cursors.Seen % _sample != 0)
+        if (!Sampled(l))
         {
             return;
         }
@@ -182,7 +182,7 @@ public sealed class StageTap
     public void OfferLine(ReadOnlySpan<byte> line)
     {
         Lane l = _lanes[0];
-        if (++l.Cursors.Seen % _sample != 0)
+        if (!Sampled(l))
         {
             return;
         }
@@ -211,6 +211,10 @@ public sealed class StageTap
         _nextLane = (first + 1) % _lanes.Length;
         return copied;
     }
+
+    /// <summary>Whether the lane keeps this event: 1 in N, counted per lane; no division when every event is kept (the usual tap).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Sampled(Lane lane) => _sample == 1 || ++lane.Cursors.Seen % _sample == 0;
 
     /// <summary>Room for a line of at most <paramref name="longest"/> bytes, or a counted drop.</summary>
     private static bool TryReserve(Lane lane, int longest, out Span<byte> room)
