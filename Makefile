@@ -5,7 +5,7 @@ RID ?= linux-x64
 ARTIFACTS := artifacts
 RESULTS := $(ARTIFACTS)/test-results
 
-.PHONY: all deps build test aot-smoke publish docs demo install bench-ring bench-micro bench-codec bench-stages bench-journal bench-nats bench-e2e crash-loop profile fuzz fuzz-ci clean format
+.PHONY: all deps build test aot-smoke publish docs demo install bench-ring bench-micro bench-codec bench-stages bench-tap bench-journal bench-nats bench-e2e crash-loop profile fuzz fuzz-ci clean format
 
 all: build
 
@@ -56,6 +56,10 @@ bench-codec: deps
 # Filter evaluation and aggregation per event against LINQ / Dictionary over POCOs.
 bench-stages: deps
 	sh scripts/bench-stages.sh
+
+# The per-key pipeline flat out with no tap, a reading tap and a tap that never reads, interleaved; ratios to no tap.
+bench-tap: deps
+	sh scripts/bench-tap.sh
 
 # The journal under kill -9, long run: the crash-loop integration test with 200 kills instead of the
 # test path's 30 (a few minutes); the daemon must lose no frame it acknowledged.

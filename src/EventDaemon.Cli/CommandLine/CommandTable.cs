@@ -72,13 +72,13 @@ internal static class CommandTable
             [],
             i => TopCommand.Run(ControlSocket.Resolve(i.Value("--socket")), i.Has("--once"))),
 
-        new("tap", "stream the events leaving a stage as JSON lines",
+        new("tap", "stream the events leaving a source, stage or sink as JSON lines",
             """
-            Prints the events leaving a filter, sample, throttle, dedupe or enrich stage (one running on one thread) as JSON lines, as the sinks write them, until interrupted or --limit is reached. The stage copies sampled events into a small buffer of its own and never waits: what a slow reader cannot take is dropped and counted in tap_dropped_total{stage}, so a tap never slows the pipeline. An unknown stage gets the list of stages that can be tapped, and exit 2. Needs root or the daemon's user.
+            Prints events as JSON lines, as the sinks write them, until interrupted or --limit is reached. NAME is a source (the events it publishes), a filter, sample, throttle, dedupe or enrich stage (the events it lets through), a route (every event reaching it) or one of its outputs as inputs name it, ROUTE.OUTPUT (what that output lets through), an aggregate (its window results) or a sink (the lines it takes, enrich columns included, before its transport). A split stage's threads each keep their own order; the order across threads is not kept. The stage copies sampled events into a small buffer of its own and never waits: what a slow reader cannot take is dropped and counted in tap_dropped_total{stage}, so a tap never slows the pipeline. An unknown name gets the list of those that can be tapped, and exit 2. Needs root or the daemon's user.
             """,
             [new("--limit", "N", "exit after N events"), new("--sample", "N", "keep one event in N (N or 1/N)"), Socket],
-            [new("STAGE", "the stage whose output to stream", Required: true)],
-            i => TapCommand.Run(i.Word("STAGE")!, i.Value("--limit"), i.Value("--sample"), ControlSocket.Resolve(i.Value("--socket")))),
+            [new("NAME", "the source, stage, route output or sink whose events to stream", Required: true)],
+            i => TapCommand.Run(i.Word("NAME")!, i.Value("--limit"), i.Value("--sample"), ControlSocket.Resolve(i.Value("--socket")))),
 
         new("test", "run the config's [[tests]]: inputs through the real stages, outputs checked",
             """

@@ -1,12 +1,13 @@
 using System.Globalization;
 using EventDaemon.Daemon.Control;
+using Microsoft.Win32.SafeHandles;
 
 namespace EventDaemon.Cli.Commands;
 
 /// <summary>
-/// <c>eventd tap STAGE [--limit N] [--sample N|1/N] [--socket PATH]</c>: the events leaving a stage
-/// as JSON lines, as the sinks write them (the streaming is <see cref="TapClient"/>; the stage
-/// side, which never slows the pipeline, is <c>Runtime/StageTap.cs</c>).
+/// <c>eventd tap NAME [--limit N] [--sample N|1/N] [--socket PATH]</c>: the events of a source,
+/// stage, route output or sink as JSON lines, as the sinks write them (the streaming is
+/// <see cref="TapClient"/>; the pipeline side, which never slows the pipeline, is <c>Runtime/StageTap.cs</c>).
 /// </summary>
 public static class TapCommand
 {
@@ -42,7 +43,27 @@ public static class TapCommand
             }
         }
 
-        using Stream stdout = Console.OpenStandardOutput();
+        using Stream stdout = OpenStdout();
         return TapClient.Run(stage, maxLines, keepOneIn, socket, stdout, Console.Error);
+    }
+
+    /// <summary>
+    /// Standard output as a stream that fails when its reader has gone. The console's own stream
+    /// pretends a write to a closed pipe succeeded (it ignores EPIPE), so '| head' would never end
+    /// the tap; a FileStream on fd 1 throws there, which <see cref="TapClient"/> takes as a normal
+    /// end. Only for what cannot seek (a pipe, a socket, a terminal): on a regular file a
+    /// FileStream writes at its own offset, not the descriptor's, and would overwrite what
+    /// others write to the same file ('(date; eventd tap x) > log').
+    /// </summary>
+    private static Stream OpenStdout()
+    {
+        var stream = new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+        if (!stream.CanSeek)
+        {
+            return stream;
+        }
+
+        stream.Dispose();
+        return Console.OpenStandardOutput();
     }
 }

@@ -20,7 +20,7 @@ public static class ControlCommands
     public const string Drain = "drain";
     public const string Help = "help";
 
-    /// <summary><c>tap STAGE [sample N]</c>: streams the events leaving a stage as JSON lines until the client closes.</summary>
+    /// <summary><c>tap NAME [sample N]</c>: streams the events of a source, stage, route output or sink as JSON lines until the client closes.</summary>
     public const string Tap = "tap";
 
     /// <summary>
@@ -40,7 +40,7 @@ public static class ControlCommands
         new(Config, "the effective config"),
         new(Reload, "re-read the config and tables (root or the daemon's user)"),
         new(Drain, "stop sources, finish in-flight events, flush, exit (root or the daemon's user)"),
-        new("tap STAGE [sample N]", "stream the events leaving a stage as JSON lines, 1 in N (root or the daemon's user)"),
+        new("tap NAME [sample N]", "stream the events of a source, stage, route output or sink as JSON lines, 1 in N (root or the daemon's user)"),
         new(Help, "this list"),
     ];
 

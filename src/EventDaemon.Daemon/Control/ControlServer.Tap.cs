@@ -7,14 +7,15 @@ using EventDaemon.Daemon.Runtime;
 namespace EventDaemon.Daemon.Control;
 
 /// <summary>
-/// <c>tap STAGE [sample N]</c> on the control loop: the one command whose connection stays open.
-/// The loop attaches the stage's <see cref="StageTap"/>, then every turn (at least every
+/// <c>tap NAME [sample N]</c> on the control loop: the one command whose connection stays open.
+/// NAME is a source, a stage, a route's output (<c>route.output</c>) or a sink. The loop attaches
+/// its <see cref="StageTap"/>, then every turn (at least every
 /// <see cref="TapIntervalMs"/> while a client taps) moves what the stage copied to the client, as
 /// the client's socket takes it. Nothing here blocks: the other clients are served in the same turns.
 /// </summary>
 public sealed partial class ControlServer
 {
-    /// <summary>The reply's first words when the target names no tappable stage: the client exits 2 on it.</summary>
+    /// <summary>The reply's first words when the target names nothing that can be tapped: the client exits 2 on it.</summary>
     public const string UnknownTapTarget = "error: unknown tap target";
 
     private void StartTap(ControlConnection connection, string command, long now)
@@ -31,7 +32,7 @@ public sealed partial class ControlServer
             || (words.Length == 4 && words[2] == "sample" && long.TryParse(words[3], NumberStyles.None, CultureInfo.InvariantCulture, out sample) && sample >= 1);
         if (!usable)
         {
-            Reply(connection, "error: usage: tap STAGE [sample N] (N >= 1 keeps 1 event in N)", now);
+            Reply(connection, "error: usage: tap NAME [sample N] (a source, stage, route.output or sink; N >= 1 keeps 1 event in N)", now);
             return;
         }
 
@@ -40,13 +41,13 @@ public sealed partial class ControlServer
         if (tap is null)
         {
             string valid = tappable.Count == 0 ? "none in this config" : string.Join(", ", tappable);
-            Reply(connection, $"{UnknownTapTarget} '{Echo(stage)}'; stages that can be tapped: {valid}", now);
+            Reply(connection, $"{UnknownTapTarget} '{Echo(stage)}'; sources, stages, route outputs and sinks that can be tapped: {valid}", now);
             return;
         }
 
         if (!tap.TryAttach(sample))
         {
-            Reply(connection, $"error: stage '{stage}' is already tapped by another client", now);
+            Reply(connection, $"error: '{stage}' is already tapped by another client", now);
             return;
         }
 

@@ -5,7 +5,7 @@ using System.Text;
 namespace EventDaemon.Daemon.Control;
 
 /// <summary>
-/// The client side of <c>tap</c>, behind <c>eventd tap STAGE [--limit N] [--sample N]</c>: sends
+/// The client side of <c>tap</c>, behind <c>eventd tap NAME [--limit N] [--sample N]</c>: sends
 /// the command and copies the JSON lines the daemon streams to <c>stdout</c>, until the limit, the
 /// daemon closing, or the reader of stdout going away.
 /// </summary>
@@ -17,10 +17,10 @@ public static class TapClient
     /// <summary>The daemon refused, stopped the tap, or cannot be reached.</summary>
     public const int ExitFailed = 1;
 
-    /// <summary>The target names no stage that can be tapped (the reply lists those that can).</summary>
+    /// <summary>The target names nothing that can be tapped (the reply lists what can).</summary>
     public const int ExitUnknownTarget = 2;
 
-    /// <summary>Streams the events leaving <paramref name="stage"/>, 1 in <paramref name="sample"/>, to <paramref name="stdout"/>; stops after <paramref name="limit"/> lines when given.</summary>
+    /// <summary>Streams the events of <paramref name="stage"/> (a source, stage, route output or sink), 1 in <paramref name="sample"/>, to <paramref name="stdout"/>; stops after <paramref name="limit"/> lines when given.</summary>
     public static int Run(string stage, long? limit, long sample, string socketPath, Stream stdout, TextWriter stderr)
     {
         ArgumentNullException.ThrowIfNull(stage);

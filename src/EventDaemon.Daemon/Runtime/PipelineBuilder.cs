@@ -109,7 +109,7 @@ public static class PipelineBuilder
         IReadOnlyList<StageMetrics>? previous = null, IReadOnlyDictionary<string, StageTap>? previousTaps = null, DaemonJournal? journal = null)
         where TWait : struct, IWaitStrategy
     {
-        var taps = new Dictionary<string, StageTap>(StringComparer.Ordinal);
+        var taps = new TapPoints(previousTaps);
         GraphPlan plan = GraphPlan.Of(config, sourceIds);
         Dictionary<string, FieldCatalog> catalogs = CatalogsOf(config.Topology, plan);
         var main = new RingContext<TWait>(GraphPlan.MainRing, mainRing, ownsRing: false, catalogs[GraphPlan.MainRing]);
@@ -119,6 +119,10 @@ public static class PipelineBuilder
         {
             ringOf[source] = main;
         }
+
+        // eventd tap SOURCE: what each source publishes, offered by the first stage of the main ring.
+        taps.Ingress(GraphPlan.MainRing, main.Reader,
+            [.. config.Topology.Sources.Where(s => sourceIds.ContainsKey(s.Name)).Select(s => (s.Name, sourceIds[s.Name]))]);
 
         var metrics = new List<StageMetrics>();
         var abandon = new SinkAbandon();
@@ -154,7 +158,7 @@ public static class PipelineBuilder
                 int n = sp.Threads;
                 // One set of counters per thread of a split stage (one writer each), summed on read.
                 StageMetrics[] parts = n > 1 ? stageMetrics.Split(n) : [stageMetrics];
-                var placement = new Placement<TWait>(ctx, sp, after, pins);
+                var placement = new Placement<TWait>(ctx, sp, after, pins, taps);
 
                 switch (stage.Config)
                 {
@@ -166,7 +170,8 @@ public static class PipelineBuilder
                             }
 
                             int bit = AllocateBit(ctx.Bits, filter.Name);
-                            PlaceTapped(placement, sp, taps, previousTaps, ring, reach, bit, i => new FilterHandler(ring, program, reach, bit, parts[i], sp.Split.For(i, n)));
+                            placement.Outputs = taps.Marking(sp, ring, reach, bit);
+                            placement.Place(i => new FilterHandler(ring, program, reach, bit, parts[i], sp.Split.For(i, n)), null);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -182,6 +187,9 @@ public static class PipelineBuilder
                             // A ring of its own, not yet fed: its catalog can be installed now.
                             output.Ring.UseCatalog(output.Catalog);
                             rings.Add(output);
+
+                            // eventd tap AGGREGATE: its window results, as they enter its ring (source id 0 there).
+                            taps.Ingress(aggregate.Name, output.Reader, [(aggregate.Name, 0)]);
                             ringOf[stage.Name] = output;
                             AggregateSpec spec = SpecOf(aggregate, n);
                             placement.Place(i => new AggregateHandler(ring, output.Ring, spec, reach, parts[i], sp.Split.For(i, n), sp.StreamSources), IdleTick);
@@ -205,6 +213,17 @@ public static class PipelineBuilder
                             }
 
                             int unmatched = AllocateBit(ctx.Bits, $"{route.Name}.{RouteTransformConfig.UnmatchedOutput}");
+
+                            // eventd tap ROUTE: every event that reached it (each leaves through one output at
+                            // least); eventd tap ROUTE.OUTPUT: what that output let through, as inputs name it.
+                            var points = new List<(string, ulong)> { (route.Name, 0) };
+                            for (int i = 0; i < route.Routes.Count; i++)
+                            {
+                                points.Add(($"{route.Name}.{route.Routes[i].Name}", 1UL << routeBits[i]));
+                            }
+
+                            points.Add(($"{route.Name}.{RouteTransformConfig.UnmatchedOutput}", 1UL << unmatched));
+                            placement.Outputs = taps.Outputs(sp, ring, reach, points);
                             placement.Place(i => new RouteHandler(ring, conditions, routeBits, unmatched, reach, parts[i], sp.Split.For(i, n)), null);
                             ringOf[stage.Name] = ctx;
                             break;
@@ -214,7 +233,8 @@ public static class PipelineBuilder
                         {
                             FieldSelector? key = sample.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
                             int bit = AllocateBit(ctx.Bits, sample.Name);
-                            PlaceTapped(placement, sp, taps, previousTaps, ring, reach, bit, i => new SampleHandler(ring, sample.Rate, key, reach, bit, parts[i], sp.Split.For(i, n)));
+                            placement.Outputs = taps.Marking(sp, ring, reach, bit);
+                            placement.Place(i => new SampleHandler(ring, sample.Rate, key, reach, bit, parts[i], sp.Split.For(i, n)), null);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -224,7 +244,8 @@ public static class PipelineBuilder
                             FieldSelector? key = throttle.Key is { } k ? FieldSelector.Parse(k.ToString()) : null;
                             int bit = AllocateBit(ctx.Bits, throttle.Name);
                             int maxKeys = Share(throttle.MaxKeys, n);
-                            PlaceTapped(placement, sp, taps, previousTaps, ring, reach, bit, i => new ThrottleHandler(ring, throttle.Limit, key, maxKeys, reach, bit, parts[i], sp.Split.For(i, n)));
+                            placement.Outputs = taps.Marking(sp, ring, reach, bit);
+                            placement.Place(i => new ThrottleHandler(ring, throttle.Limit, key, maxKeys, reach, bit, parts[i], sp.Split.For(i, n)), null);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -234,7 +255,8 @@ public static class PipelineBuilder
                             var field = FieldSelector.Parse(dedupe.Field.ToString());
                             int bit = AllocateBit(ctx.Bits, dedupe.Name);
                             int maxKeys = Share(dedupe.MaxKeys, n);
-                            PlaceTapped(placement, sp, taps, previousTaps, ring, reach, bit, i => new DedupeHandler(ring, field, dedupe.Window.Nanoseconds, maxKeys, reach, bit, parts[i], sp.Split.For(i, n)));
+                            placement.Outputs = taps.Marking(sp, ring, reach, bit);
+                            placement.Place(i => new DedupeHandler(ring, field, dedupe.Window.Nanoseconds, maxKeys, reach, bit, parts[i], sp.Split.For(i, n)), null);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -255,7 +277,8 @@ public static class PipelineBuilder
                             int bit = AllocateBit(ctx.Bits, enrich.Name);
                             // One side array of matched rows per enrich stage, shared by its threads.
                             var rows = new EnrichRows(ring.Capacity);
-                            PlaceTapped(placement, sp, taps, previousTaps, ring, reach, bit, i => new EnrichHandler(ring, field, table, reach, bit, parts[i], sp.Split.For(i, n), rows));
+                            placement.Outputs = taps.Marking(sp, ring, reach, bit);
+                            placement.Place(i => new EnrichHandler(ring, field, table, reach, bit, parts[i], sp.Split.For(i, n), rows), null);
                             ringOf[stage.Name] = ctx;
                             break;
                         }
@@ -263,7 +286,7 @@ public static class PipelineBuilder
                     case SinkConfig sink:
                         // Only the main ring's sequences are journal sequences: a sink behind another ring does not checkpoint.
                         AddSink(placement, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon,
-                            EnrichColumns.Upstream(after), ReferenceEquals(ctx, main) ? journal : null);
+                            EnrichColumns.Upstream(after), ReferenceEquals(ctx, main) ? journal : null, taps.Sink(sink.Name));
                         break;
 
                     default:
@@ -305,28 +328,8 @@ public static class PipelineBuilder
         return new GraphParts(rings.Select(r => new RingGraph(r.Name, r.Ring, r.Graph, r.OwnsRing, r.Catalog)).ToList(), metrics, abandon)
         {
             Plan = plan.Describe(),
-            Taps = taps,
+            Taps = taps.All,
         };
-    }
-
-    /// <summary>
-    /// Places a marking transform with its <see cref="StageTap"/> when it runs on one thread (the
-    /// only kind <c>eventd tap</c> serves, see <see cref="TapHandler{THandler}"/>), bare otherwise.
-    /// </summary>
-    private static void PlaceTapped<TWait, THandler>(Placement<TWait> placement, StagePlan sp, Dictionary<string, StageTap> taps,
-        IReadOnlyDictionary<string, StageTap>? previousTaps, EventReader ring, Reach reach, int bit, Func<int, THandler> create)
-        where TWait : struct, IWaitStrategy
-        where THandler : struct, IEventHandler<EventSlot>
-    {
-        if (sp.Threads != 1)
-        {
-            placement.Place(create, null);
-            return;
-        }
-
-        StageTap tap = previousTaps is not null && previousTaps.TryGetValue(sp.Name, out StageTap? kept) ? kept : new StageTap(sp.Name);
-        taps[sp.Name] = tap;
-        placement.Place(i => new TapHandler<THandler>(create(i), tap, ring, reach, bit), null);
     }
 
     /// <summary>
@@ -497,26 +500,26 @@ public static class PipelineBuilder
     }
 
     private static void AddSink<TWait>(Placement<TWait> placement, EventReader ring, SinkConfig sink, Reach reach,
-        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, EnrichColumns? enrich, DaemonJournal? journal)
+        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, EnrichColumns? enrich, DaemonJournal? journal, StageTap? tap)
         where TWait : struct, IWaitStrategy
     {
         switch (sink)
         {
             case StdoutSinkConfig:
-                placement.Place(_ => Sink(ring, reach, metrics, new StdoutTransport(), buffer, abandon, enrich), IdleTick);
+                placement.Place(_ => Sink(ring, reach, metrics, new StdoutTransport(), buffer, abandon, enrich, tap: tap), IdleTick);
                 return;
             case FileSinkConfig file:
                 SinkCheckpointer? checkpoint = journal?.Checkpointer(sink.Name);
                 var fileTransport = new FileTransport(file.Path, file.RotateBytes?.Bytes, FsyncModeOf(file.Fsync), file.FsyncInterval.ToTimeSpan(),
                     checkpoint: checkpoint);
-                placement.Place(_ => Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich, checkpoint), IdleTick);
+                placement.Place(_ => Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich, checkpoint, tap), IdleTick);
                 return;
             case TcpSinkConfig tcp:
                 var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan());
-                placement.Place(_ => Sink(ring, reach, metrics, tcpTransport, buffer, abandon, enrich), IdleTick);
+                placement.Place(_ => Sink(ring, reach, metrics, tcpTransport, buffer, abandon, enrich, tap: tap), IdleTick);
                 return;
             case BlackholeSinkConfig:
-                placement.Place(_ => Sink(ring, reach, metrics, new BlackholeTransport(), buffer, abandon, enrich), IdleTick);
+                placement.Place(_ => Sink(ring, reach, metrics, new BlackholeTransport(), buffer, abandon, enrich, tap: tap), IdleTick);
                 return;
             case NatsSinkConfig nats:
                 NatsTransport natsTransport;
@@ -529,11 +532,11 @@ public static class PipelineBuilder
                     throw new PipelineException($"sink '{sink.Name}': {e.Message}");
                 }
 
-                placement.Place(_ => Sink(ring, reach, metrics, natsTransport, buffer, abandon, enrich), IdleTick);
+                placement.Place(_ => Sink(ring, reach, metrics, natsTransport, buffer, abandon, enrich, tap: tap), IdleTick);
                 return;
             case Testing.CaptureSinkConfig capture:
                 // Only eventd test places it: what the watched transform emits, kept in memory.
-                placement.Place(_ => Sink(ring, reach, metrics, capture.Transport, buffer, abandon, enrich), IdleTick);
+                placement.Place(_ => Sink(ring, reach, metrics, capture.Transport, buffer, abandon, enrich, tap: tap), IdleTick);
                 return;
             default:
                 throw new PipelineException($"sink '{sink.Name}': type '{sink.TypeName}' is not supported by this build");
@@ -541,7 +544,7 @@ public static class PipelineBuilder
     }
 
     private static SinkHandler<T> Sink<T>(EventReader ring, Reach reach, StageMetrics metrics, T transport, SinkBuffer buffer, SinkAbandon abandon,
-        EnrichColumns? enrich, SinkCheckpointer? checkpoint = null)
+        EnrichColumns? enrich, SinkCheckpointer? checkpoint = null, StageTap? tap = null)
         where T : struct, ISinkTransport
     {
         try
@@ -553,7 +556,7 @@ public static class PipelineBuilder
             throw new PipelineException($"sink '{metrics.Name}': {e.Message}");
         }
 
-        return new SinkHandler<T>(ring, reach, metrics, transport, buffer, abandon, enrich, checkpoint);
+        return new SinkHandler<T>(ring, reach, metrics, transport, buffer, abandon, enrich, checkpoint, tap);
     }
 
     private static FsyncMode FsyncModeOf(FsyncPolicy policy) => policy switch
@@ -637,7 +640,7 @@ public sealed record GraphParts(List<RingGraph> Graphs, List<StageMetrics> Metri
     /// <summary>The plan the graphs were built from (<see cref="GraphPlan.Describe"/>), for <c>ctl info</c>.</summary>
     public string Plan { get; init; } = "";
 
-    /// <summary>The stages <c>eventd tap</c> can tap, by name.</summary>
+    /// <summary>What <c>eventd tap</c> can tap, by name: sources, stages, route outputs and sinks, in the topology's order.</summary>
     public IReadOnlyDictionary<string, StageTap> Taps { get; init; } = new Dictionary<string, StageTap>();
 }
 

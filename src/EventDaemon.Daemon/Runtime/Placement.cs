@@ -16,11 +16,31 @@ internal sealed class Pins(int[] cpus)
 /// Puts the handlers of one stage into its ring's graph as its plan says: on a thread of its own
 /// (one per partition when split), or on the threads of the stage before it (fused, partition by
 /// partition), and maps the stage's name (and a fused stage's members) to the resulting stages.
+/// A stage that feeds taps (its own outputs', or, as the first stage of its ring, the ring's
+/// ingress: see <see cref="RingIngressTaps"/>) is placed inside its <see cref="TapHandler{THandler}"/>.
 /// </summary>
-internal sealed class Placement<TWait>(RingContext<TWait> ctx, StagePlan plan, Stage[] after, Pins pins)
+internal sealed class Placement<TWait>(RingContext<TWait> ctx, StagePlan plan, Stage[] after, Pins pins, TapPoints? taps = null)
     where TWait : struct, IWaitStrategy
 {
+    /// <summary>The taps of the events leaving the stage, fed by its threads; null when it feeds none itself.</summary>
+    public StageOutputTaps? Outputs { get; set; }
+
     public void Place<THandler>(Func<int, THandler> create, TimeSpan? idle)
+        where THandler : struct, IEventHandler<EventSlot>
+    {
+        // No stage of its ring before it: every slot reaches it as soon as it is published.
+        RingIngressTaps? ingress = after.Length == 0 ? taps?.TakeIngress(ctx.Name) : null;
+        StageOutputTaps? outputs = Outputs;
+        if (ingress is null && outputs is null)
+        {
+            PlaceHandlers(create, idle);
+            return;
+        }
+
+        PlaceHandlers(i => new TapHandler<THandler>(create(i), i == 0 ? ingress : null, outputs, i), idle);
+    }
+
+    private void PlaceHandlers<THandler>(Func<int, THandler> create, TimeSpan? idle)
         where THandler : struct, IEventHandler<EventSlot>
     {
         int n = plan.Threads;

@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 namespace EventDaemon.Daemon.Runtime;
 
 /// <summary>
-/// The positions and counters of one <see cref="StageTap"/>, each side's on a cache line of its
-/// own: the stage thread writes <see cref="Write"/>, <see cref="Seen"/>, <see cref="Taken"/> and
-/// <see cref="Dropped"/> on every tapped event, the control thread writes <see cref="Read"/> as
+/// The positions and counters of one lane of a <see cref="StageTap"/>, each side's on a cache line
+/// of its own: the lane's one stage thread writes <see cref="Write"/>, <see cref="Seen"/>,
+/// <see cref="Taken"/>, <see cref="Dropped"/> and <see cref="Reserved"/> on every tapped event, the control thread writes <see cref="Read"/> as
 /// it sends, and neither side's stores evict the other's line.
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 192)]
@@ -29,7 +29,11 @@ internal struct TapCursors
     /// <remarks>As <see cref="Taken"/>.</remarks>
     [FieldOffset(88)] public long Dropped;
 
-    // padding: 96..127
+    /// <summary>Where the record being written starts (after any wrap): set when room is found, used when it is committed.</summary>
+    /// <remarks>Stage thread only: plain reads and writes.</remarks>
+    [FieldOffset(96)] public long Reserved;
+
+    // padding: 104..127
 
     /// <summary>Bytes the control thread has taken out of the buffer (monotonic).</summary>
     /// <remarks>Written by the control thread with release after it copied the bytes out; read by the stage thread with acquire before it reuses them.</remarks>

@@ -7,34 +7,48 @@ using EventDaemon.Stages.Routing;
 namespace EventDaemon.Daemon.Runtime;
 
 /// <summary>
-/// A marking transform (filter, sample, throttle, dedupe, enrich) with its <see cref="StageTap"/>:
-/// runs the stage, then, only while a client is attached, offers the event to the tap if it left
-/// the stage, i.e. reached it and the stage did not set its bit.
+/// A stage's handler with the taps its thread feeds: before the stage runs, the events entering
+/// the ring (<see cref="RingIngressTaps"/>, on the one thread chosen to see them); after it, the
+/// events that left the stage (<see cref="StageOutputTaps"/>: a marking transform's, a route's outputs'),
+/// each only while a client is attached.
 /// </summary>
 /// <remarks>
 /// A struct generic over the stage's own struct handler, so the stage's call stays direct and
-/// inlined, and an untapped event costs one volatile read more than the bare stage. Only a stage on
-/// one thread is wrapped: the events of a split stage's other threads are marked when they get to
-/// them, so no one thread could tell which left.
+/// inlined, and an untapped event costs one volatile read per kind of tap the thread serves
+/// (<see cref="TapGroup.Any"/>; a group that can never be attached stands in for a kind it does
+/// not serve, so there is no null test either). A stage that feeds no tap is placed bare.
+/// The one wrapper a stage gets (never one inside another), so lookups of the stage's state see
+/// through it (<see cref="IHandlerWrapper{TInner}"/>).
 /// </remarks>
 internal struct TapHandler<THandler> : IEventHandler<EventSlot>, IHandlerWrapper<THandler>
     where THandler : struct, IEventHandler<EventSlot>
 {
-    private readonly EventReader _ring;
-    private readonly StageTap _tap;
-    private readonly Reach _reach;
-    private readonly ulong _bit;
+    private readonly TapGroup _entering;
+    private readonly TapGroup _leaving;
+    private readonly RingIngressTaps? _ingress;
+    private readonly StageOutputTaps? _outputs;
+
+    /// <summary>This thread's share of the stage's events (a split stage's), bound to the ring's catalog.</summary>
+    private readonly Partition _partition;
+
+    /// <summary>This thread's lane in the stage's taps.</summary>
+    private readonly int _lane;
 
     /// <summary>Mutable struct: handlers keep state in their fields, so this is not readonly.</summary>
     private THandler _stage;
 
-    public TapHandler(THandler stage, StageTap tap, EventReader ring, Reach reach, int markBit)
+    /// <param name="ingress">The taps of the events entering the ring, when this thread is the one that offers them.</param>
+    /// <param name="outputs">The taps of the stage's outputs, or null.</param>
+    /// <param name="thread">This thread's index among the stage's (its lane, and its share of a split stage).</param>
+    public TapHandler(THandler stage, RingIngressTaps? ingress, StageOutputTaps? outputs, int thread)
     {
         _stage = stage;
-        _tap = tap;
-        _ring = ring;
-        _reach = reach;
-        _bit = 1UL << markBit;
+        _ingress = ingress;
+        _outputs = outputs;
+        _entering = ingress?.Group ?? TapGroup.Never;
+        _leaving = outputs?.Group ?? TapGroup.Never;
+        _partition = outputs?.PartitionOf(thread) ?? Partition.Whole;
+        _lane = thread;
     }
 
     /// <summary>The stage's own handler, for lookups of its state (enrich columns, stats).</summary>
@@ -45,10 +59,15 @@ internal struct TapHandler<THandler> : IEventHandler<EventSlot>, IHandlerWrapper
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        _stage.OnEvent(ref slot, sequence, endOfBatch);
-        if (_tap.Attached)
+        if (_entering.Any)
         {
-            OfferIfLeft(ref slot);
+            _ingress!.Offer(ref slot);
+        }
+
+        _stage.OnEvent(ref slot, sequence, endOfBatch);
+        if (_leaving.Any)
+        {
+            OfferIfLeft(ref slot, sequence);
         }
     }
 
@@ -57,11 +76,26 @@ internal struct TapHandler<THandler> : IEventHandler<EventSlot>, IHandlerWrapper
     public void OnShutdown() => _stage.OnShutdown();
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly void OfferIfLeft(ref EventSlot slot)
+    private readonly void OfferIfLeft(ref EventSlot slot, long sequence)
     {
-        if ((slot.Marks & _bit) == 0 && _reach.Delivers(ref slot))
+        StageOutputTaps outputs = _outputs!;
+        EventReader ring = outputs.Ring;
+
+        // Another thread's share is marked when that thread gets to it: not this thread's to judge.
+        if (!outputs.Reach.Delivers(ref slot) || _partition.Skips(ring, ref slot, sequence))
         {
-            _tap.Offer(ref slot, _ring.Payload(ref slot));
+            return;
+        }
+
+        StageTap[] taps = outputs.Taps;
+        ulong[] blockedBy = outputs.BlockedBy;
+        for (int i = 0; i < taps.Length; i++)
+        {
+            // The event left through this output unless the stage set the output's bit.
+            if (taps[i].Attached && (slot.Marks & blockedBy[i]) == 0)
+            {
+                taps[i].Offer(_lane, in slot, ring.Payload(ref slot));
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using EventDaemon.Daemon.Journal;
+using EventDaemon.Daemon.Runtime;
 using EventDaemon.Daemon.Sinks.Transports;
 using EventDaemon.Events;
 using EventDaemon.Events.Ingest;
@@ -56,9 +57,13 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
     /// <summary>Every event up to this ring sequence is in the buffer, written, or not for this sink.</summary>
     private long _covered;
 
+    /// <summary><c>eventd tap SINK</c>: each line the sink takes, as it renders it, while a client taps; null when untapped.</summary>
+    private readonly StageTap? _tap;
+
     public SinkHandler(EventReader ring, Reach reach, StageMetrics metrics, TTransport transport, SinkBuffer buffer, SinkAbandon abandon,
-        EnrichColumns? enrich = null, SinkCheckpointer? checkpoint = null)
+        EnrichColumns? enrich = null, SinkCheckpointer? checkpoint = null, StageTap? tap = null)
     {
+        _tap = tap;
         _checkpoint = checkpoint;
         _covered = -1;
         _enrich = enrich;
@@ -150,9 +155,16 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
         }
 
         ReadOnlySpan<byte> payload = _ring.Payload(ref slot);
+        Span<byte> free = _buffer.Free;
         int written = _enrich is null
-            ? EventJson.Write(ref slot, payload, _buffer.Free)
-            : _enrich.Write(ref slot, sequence, payload, _buffer.Free);
+            ? EventJson.Write(ref slot, payload, free)
+            : _enrich.Write(ref slot, sequence, payload, free);
+        if (_tap is not null && _tap.Attached)
+        {
+            // Before the transport: the line as rendered, whether or not the write then succeeds.
+            _tap.OfferLine(free[..written]);
+        }
+
         _buffer.Commit(written, slot.IngestNanos);
     }
 
