@@ -155,7 +155,7 @@ a_keys=$(grep -o '"key":"[^"]*"' "$dir/agg-a.jsonl" | sort -u | tr '\n' ' ')
 b_keys=$(grep -o '"key":"[^"]*"' "$dir/agg-b.jsonl" | sort -u | tr '\n' ' ')
 echo "   keys in a: $a_keys"
 echo "   keys in b: $b_keys"
-both=$(grep -o '"key":"[^"]*"' "$dir/agg-a.jsonl" "$dir/agg-b.jsonl" | cut -d: -f2- | sort | uniq -d | sort -u | wc -l)
+both=$( { grep -o '"key":"[^"]*"' "$dir/agg-a.jsonl" | sort -u; grep -o '"key":"[^"]*"' "$dir/agg-b.jsonl" | sort -u; } | sort | uniq -d | wc -l)
 [ "$both" -eq 0 ] && echo "   no key is aggregated in both instances" || echo "   $both keys were aggregated in both (a handover happened)"
 
 echo "== kill -9 agg-a: its leases age out (3 s) and agg-b claims its partitions at its next round"
@@ -176,3 +176,7 @@ echo "== agg-b's aggregates since the kill (every key now):"
 tail -n 12 "$dir/agg-b.jsonl" | sed 's/^/   /'
 echo "== agg-b's nats counters"
 "$bin" stats --socket "$dir/agg-b.sock" | grep -E "nats_(acks|redelivered|partitions_owned|lease)" | sed 's/^/   /'
+echo "== events counted per key over both instances' files (6000 + 1200 sent: 600 per key)"
+cat "$dir/agg-a.jsonl" "$dir/agg-b.jsonl" | sed -n 's/.*"key":"\([^"]*\)","count":\([0-9]*\).*/\1 \2/p' \
+  | awk '{ n[$1] += $2 } END { for (k in n) printf "%s=%d ", k, n[k]; printf "\n" }' | tr ' ' '\n' | sort -t- -k2 -n | tr '\n' ' ' | sed 's/^ */   /'
+echo

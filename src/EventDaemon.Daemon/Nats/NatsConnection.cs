@@ -127,6 +127,18 @@ public sealed class NatsConnection : IDisposable
     }
 
     /// <summary>
+    /// Ends subscription <paramref name="sid"/>, now if connected and for every reconnection after.
+    /// Buffered: sent by the next <see cref="Flush"/>. Cold path: allocates.
+    /// </summary>
+    public void Unsubscribe(int sid)
+    {
+        if (_subscriptions.RemoveAll(s => s.Sid == sid) > 0 && _socket is not null)
+        {
+            Append(Encoding.ASCII.GetBytes($"UNSUB {sid}\r\n"));
+        }
+    }
+
+    /// <summary>
     /// Buffers one <c>HPUB</c>: <paramref name="payload"/> to <paramref name="subject"/> with
     /// <paramref name="replyTo"/> (may be empty) and a <c>Nats-Msg-Id</c> header (left out when
     /// empty). Sends the buffer first when it has no room. Returns <c>false</c> when that send

@@ -175,7 +175,7 @@ public sealed class NatsPartitionLeases : IDisposable
             {
                 Round();
             }
-            catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+            catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
             {
                 Volatile.Write(ref _problem, $"{_owner}: {Description}: {e.Message}");
             }

@@ -120,9 +120,10 @@ public sealed partial class NatsSource : Source
         _description = $"nats {_connection.Description} stream {config.Stream} consumer {config.Consumer}";
         _connection.Subscribe($"_INBOX.{_instance}.api", ApiSid);
         _consumers = Consumers(config, _instance);
-        for (int i = 0; i < _consumers.Length; i++)
+        for (int i = 0; i < _consumers.Length && !config.LeasePartitions; i++)
         {
-            _connection.Subscribe($"_INBOX.{_instance}.{i}.*", FirstConsumerSid + i);
+            // With leases, a consumer's inbox is subscribed while its partition is held (ApplyOwnership).
+            _connection.Subscribe(_consumers[i].Inbox, FirstConsumerSid + i);
         }
 
         if (config.LeasePartitions)
@@ -869,7 +870,7 @@ public sealed partial class NatsSource : Source
             int p = partitions[i];
             string name = p < 0 ? config.Consumer : config.PartitionConsumer(p);
             consumers[i] = new ConsumerState(p, name, p < 0 ? config.Subject : config.PartitionSubject(p),
-                Encoding.ASCII.GetBytes($"$JS.API.CONSUMER.MSG.NEXT.{config.Stream}.{name}"), Encoding.ASCII.GetBytes($"_INBOX.{instance}.{i}."));
+                Encoding.ASCII.GetBytes($"$JS.API.CONSUMER.MSG.NEXT.{config.Stream}.{name}"), $"_INBOX.{instance}.{i}.");
         }
 
         return consumers;
@@ -885,14 +886,27 @@ public sealed partial class NatsSource : Source
     {
         int[]? owned = _leases?.Owned;
         int active = 0;
-        foreach (ConsumerState c in _consumers)
+        for (int i = 0; i < _consumers.Length; i++)
         {
+            ConsumerState c = _consumers[i];
             bool now = owned is null || Array.BinarySearch(owned, c.Partition) >= 0;
             if (now && !c.Active)
             {
                 c.NeedConsumer = true;
                 c.PullOutstanding = false;
                 _needConsumer = true;
+                if (owned is not null)
+                {
+                    _connection.Subscribe(c.Inbox, FirstConsumerSid + i);
+                }
+            }
+            else if (!now && c.Active)
+            {
+                // A pull cannot be cancelled, but the server skips (and drops) a waiting pull whose
+                // reply subject has no interest: without the inbox, the last pull of a partition
+                // given up takes nothing more, and the new owner's pull gets the messages.
+                _connection.Unsubscribe(FirstConsumerSid + i);
+                c.PullOutstanding = false;
             }
 
             c.Active = now;
@@ -903,12 +917,18 @@ public sealed partial class NatsSource : Source
         _ownedApplied = owned;
         if (owned is not null)
         {
+            if (_connection.IsConnected && _connection.Buffered > 0)
+            {
+                // Sent before the lease is written free: the new owner's pull must not queue behind ours.
+                _connection.Flush(out _);
+            }
+
             _leases!.Applied(owned);
         }
     }
 
     /// <summary>One durable consumer's pull state. Owned by the source's thread.</summary>
-    private sealed class ConsumerState(int partition, string name, string? filter, byte[] nextSubject, byte[] inboxPrefix)
+    private sealed class ConsumerState(int partition, string name, string? filter, byte[] nextSubject, string inboxPrefix)
     {
         /// <summary>The partition it consumes; -1 for the one consumer of an unpartitioned source.</summary>
         public int Partition { get; } = partition;
@@ -919,7 +939,10 @@ public sealed partial class NatsSource : Source
 
         public byte[] NextSubject { get; } = nextSubject;
 
-        public byte[] InboxPrefix { get; } = inboxPrefix;
+        public byte[] InboxPrefix { get; } = Encoding.ASCII.GetBytes(inboxPrefix);
+
+        /// <summary>The subscription its pulls' messages and statuses arrive on: <c>_INBOX.&lt;instance&gt;.&lt;index&gt;.*</c>.</summary>
+        public string Inbox { get; } = inboxPrefix + "*";
 
         public bool Active;
         public bool NeedConsumer = true;
