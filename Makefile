@@ -5,7 +5,7 @@ RID ?= linux-x64
 ARTIFACTS := artifacts
 RESULTS := $(ARTIFACTS)/test-results
 
-.PHONY: all deps build test aot-smoke publish docs demo install bench-ring bench-micro bench-codec bench-stages bench-tap bench-journal bench-nats bench-e2e crash-loop profile fuzz fuzz-ci clean format
+.PHONY: all deps build test aot-smoke publish docs demo install bench-ring bench-micro bench-codec bench-stages bench-tap bench-journal bench-nats demo-cluster bench-e2e crash-loop profile fuzz fuzz-ci clean format
 
 all: build
 
@@ -73,10 +73,17 @@ crash-loop: deps publish
 bench-journal: deps
 	sh scripts/bench-journal.sh
 
-# nats -> filter -> aggregate -> nats through eventd against a plain NATS.Client loop on one local
-# nats-server, in the same run; table and artifacts/bench/nats.json
+# nats -> filter -> aggregate -> nats through eventd against a plain NATS.Client loop, on one local
+# nats-server and on a 3-node loopback cluster (R3 streams), in the same run; table and
+# artifacts/bench/nats.json. STEADY=1: a 60 s steady state nats -> filter -> nats with eventd's GC
+# collections and B/message (artifacts/bench/nats-steady.json).
 bench-nats: deps
 	sh scripts/bench-nats.sh
+
+# Two tiers over a 3-node nats cluster on loopback: tcp -> nats sink by partition, then two
+# aggregation instances sharing the partitions through leases; shows the aggregates and a kill -9.
+demo-cluster: publish
+	sh scripts/demo-cluster.sh
 
 # End to end: eventd, load generator, floors and baseline in one run; table, artifacts/bench/e2e.json and
 # e2e-latency.svg; fails if the 60 s steady state collects or allocates. E2E_QUICK=1 for a short run,

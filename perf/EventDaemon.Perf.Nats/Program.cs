@@ -11,7 +11,8 @@ namespace EventDaemon.Perf.Nats;
 
 /// <summary>
 /// make bench-nats: messages/s through nats → filter → aggregate → nats, eventd against a plain
-/// NATS.Client consumer loop doing the same work, on one local nats-server, in the same run.
+/// NATS.Client consumer loop doing the same work, on one local nats-server and then on a 3-node
+/// loopback cluster with R3 streams, in the same run. <c>STEADY=1</c>: <see cref="Steady"/> instead.
 /// </summary>
 /// <remarks>
 /// Both read the same pre-filled stream through durable consumers of their own, one after the
@@ -28,37 +29,71 @@ public static class Program
     {
         string eventd = args.Length > 0 ? args[0] : "artifacts/eventd";
         string json = args.Length > 1 ? args[1] : "artifacts/bench/nats.json";
-        int messages = int.Parse(Environment.GetEnvironmentVariable("NATS_BENCH_MESSAGES") ?? "500000", CultureInfo.InvariantCulture);
-        string work = Directory.CreateTempSubdirectory("eventd-bench-nats-").FullName;
-        using var server = NatsServerProcess.Start(Path.Combine(work, "store"));
-        try
+        if (Environment.GetEnvironmentVariable("STEADY") == "1")
         {
-            await using var nats = new NatsConnection(new NatsOpts { Url = server.Url, Name = "bench-nats" });
-            var js = new NatsJSContext(nats);
-            await js.CreateStreamAsync(new StreamConfig(InStream, ["bench.in"]));
-            await js.CreateStreamAsync(new StreamConfig(OutStream, ["bench.out"]));
-            Console.WriteLine($"bench-nats: filling {InStream} with {messages:N0} messages on {server.Url}");
-            await Fill(nats, js, messages);
-
-            Result daemon = await RunEventd(eventd, server.Url, work, messages);
-            Result baseline = await Baseline.Run(server.Url, InStream, "baseline", messages);
-            Print(messages, daemon, baseline);
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
-            File.WriteAllText(json, JsonSerializer.Serialize(new Dictionary<string, object>
-            {
-                ["workload"] = $"{messages} JSON messages of ~90 B in a file stream; nats source -> filter (3 of 4 pass) -> aggregate (1 s, count by type) -> nats sink; one local nats-server 2.9",
-                ["messages"] = messages,
-                ["eventd"] = daemon.ToDictionary(),
-                ["baseline"] = baseline.ToDictionary(),
-                ["ratio_messages_per_second"] = Math.Round(daemon.MessagesPerSecond / baseline.MessagesPerSecond, 2),
-            }, new JsonSerializerOptions { WriteIndented = true }));
-            Console.WriteLine($"bench-nats: wrote {json}");
-            return 0;
+            return await Steady.Run(eventd, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(json))!, "nats-steady.json"));
         }
-        finally
+
+        int messages = int.Parse(Environment.GetEnvironmentVariable("NATS_BENCH_MESSAGES") ?? "200000", CultureInfo.InvariantCulture);
+        var rows = new List<(string Topology, Result Daemon, Result Baseline)>();
+        foreach ((string topology, int servers) in new[] { ("one server", 1), ("3-node cluster, R3", 3) })
         {
-            server.Dispose();
-            Directory.Delete(work, recursive: true);
+            string work = Directory.CreateTempSubdirectory("eventd-bench-nats-").FullName;
+            using var server = NatsServerProcess.StartCluster(Path.Combine(work, "store"), servers);
+            try
+            {
+                await using var nats = new NatsConnection(new NatsOpts { Url = server.Url, Name = "bench-nats" });
+                var js = new NatsJSContext(nats);
+                await CreateStream(js, InStream, "bench.in", servers);
+                await CreateStream(js, OutStream, "bench.out", servers);
+                Console.WriteLine($"bench-nats: {topology}: filling {InStream} with {messages:N0} messages on {server.Url}");
+                await Fill(nats, js, messages);
+
+                Result daemon = await RunEventd(eventd, server.Url, work, messages);
+                Result baseline = await Baseline.Run(server.Url, InStream, "baseline", messages);
+                rows.Add((topology, daemon, baseline));
+            }
+            finally
+            {
+                server.Dispose();
+                Directory.Delete(work, recursive: true);
+            }
+        }
+
+        Print(messages, rows);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
+        File.WriteAllText(json, JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["workload"] = $"{messages} JSON messages of ~60 B in a file stream; nats source -> filter (3 of 4 pass) -> aggregate (1 s, count by type) -> nats sink; "
+                + "one local nats-server 2.9, then a 3-node loopback cluster with the streams replicated on all three (R3)",
+            ["messages"] = messages,
+            ["runs"] = rows.Select(r => new Dictionary<string, object>
+            {
+                ["topology"] = r.Topology,
+                ["eventd"] = r.Daemon.ToDictionary(),
+                ["baseline"] = r.Baseline.ToDictionary(),
+                ["ratio_messages_per_second"] = Math.Round(r.Daemon.MessagesPerSecond / r.Baseline.MessagesPerSecond, 2),
+            }).ToList(),
+        }, new JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine($"bench-nats: wrote {json}");
+        return 0;
+    }
+
+    /// <summary>A file stream replicated on every server; retried while a cluster elects its meta leader.</summary>
+    internal static async Task CreateStream(NatsJSContext js, string name, string subject, int replicas)
+    {
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await js.CreateStreamAsync(new StreamConfig(name, [subject]) { NumReplicas = replicas });
+                return;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
         }
     }
 
@@ -183,7 +218,7 @@ public static class Program
     }
 
     /// <summary><c>stats json</c> over the control socket; <c>null</c> until the daemon listens.</summary>
-    private static async Task<JsonElement?> Stats(string path)
+    internal static async Task<JsonElement?> Stats(string path)
     {
         try
         {
@@ -201,7 +236,7 @@ public static class Program
         }
     }
 
-    private static double Gen0(JsonElement stats)
+    internal static double Gen0(JsonElement stats)
     {
         foreach (JsonElement sample in stats.GetProperty("gc_collections_total").EnumerateArray())
         {
@@ -215,7 +250,7 @@ public static class Program
     }
 
     /// <summary>A series' value, summed over its labels.</summary>
-    private static double Value(JsonElement stats, string name)
+    internal static double Value(JsonElement stats, string name)
     {
         if (!stats.TryGetProperty(name, out JsonElement series))
         {
@@ -236,19 +271,21 @@ public static class Program
         return sum;
     }
 
-    private static void Print(int messages, Result daemon, Result baseline)
+    private static void Print(int messages, List<(string Topology, Result Daemon, Result Baseline)> rows)
     {
         Console.WriteLine();
-        Console.WriteLine($"nats -> filter -> aggregate -> nats, {messages:N0} messages, one local nats-server");
-        Console.WriteLine("| system | messages/s | seconds | GC collections | B/message | mean ack latency (ms) |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-        foreach (Result r in new[] { daemon, baseline })
+        Console.WriteLine($"nats -> filter -> aggregate -> nats, {messages:N0} messages");
+        Console.WriteLine("| topology | system | messages/s | seconds | GC collections | B/message | mean ack latency (ms) | ratio |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        foreach ((string topology, Result daemon, Result baseline) in rows)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.System} | {r.MessagesPerSecond:N0} | {r.Seconds:0.00} | {r.GcCollections:0} | {r.BytesPerMessage:0.0} | {r.AckLatencyMs:0.00} |"));
+            foreach (Result r in new[] { daemon, baseline })
+            {
+                string ratio = ReferenceEquals(r, daemon) ? string.Create(CultureInfo.InvariantCulture, $"{daemon.MessagesPerSecond / baseline.MessagesPerSecond:0.00}x") : "1";
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {topology} | {r.System} | {r.MessagesPerSecond:N0} | {r.Seconds:0.00} | {r.GcCollections:0} | {r.BytesPerMessage:0.0} | {r.AckLatencyMs:0.00} | {ratio} |"));
+            }
         }
-
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio eventd / baseline: {daemon.MessagesPerSecond / baseline.MessagesPerSecond:0.00}x messages/s"));
     }
 }
 

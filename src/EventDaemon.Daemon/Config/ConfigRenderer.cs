@@ -109,6 +109,19 @@ public static class ConfigRenderer
                 toml.String("ack_wait", nats.AckWaitOrDefault.ToString());
                 toml.Integer("max_ack_pending", nats.MaxAckPending);
                 toml.Integer("max_deliver", nats.MaxDeliver);
+                if (nats.LeasePartitions)
+                {
+                    toml.String("partitions", "auto");
+                    toml.Integer("partition_count", nats.PartitionCount);
+                    toml.String("lease_bucket", nats.LeaseBucketOrDefault);
+                    toml.String("lease_ttl", nats.LeaseTtlOrDefault.ToString());
+                }
+                else if (nats.IsPartitioned)
+                {
+                    toml.Integers("partitions", nats.Partitions);
+                    toml.Integer("partition_count", nats.PartitionCount);
+                }
+
                 break;
         }
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 
 namespace EventDaemon.Daemon.Config;
@@ -59,12 +60,44 @@ public sealed record UnixSourceConfig(
 /// <param name="AckWait">How long the server waits for an acknowledgement before it delivers a message again; 30 s when <c>null</c>.</param>
 /// <param name="MaxAckPending">Messages delivered and not yet acknowledged, at most, over every instance of the consumer.</param>
 /// <param name="MaxDeliver">Deliveries of one message, at most: a message still not acknowledged after that many is given up.</param>
+/// <param name="Partitions">
+/// The partitions this source owns (<c>partitions = [0, 3]</c>), each consumed through its own
+/// durable consumer filtered on <see cref="Subject"/> with the number in place of <c>{partition}</c>;
+/// empty when the source is not partitioned or claims its partitions through leases.
+/// </param>
+/// <param name="PartitionCount">How many partitions the producers' <c>{partition}</c> subjects spread over (<c>partition_count</c>); 0 when not partitioned.</param>
+/// <param name="LeasePartitions"><c>partitions = "auto"</c>: the partitions are claimed through leases in the JetStream key-value bucket <see cref="LeaseBucket"/>.</param>
+/// <param name="LeaseBucket">The key-value bucket of the leases; <c>&lt;consumer&gt;_leases</c> when <c>null</c>.</param>
+/// <param name="LeaseTtl">How long a lease outlives its holder's last renewal (renewed every third of it); 10 s when <c>null</c>.</param>
 public sealed record NatsSourceConfig(
     string Name, ConfigPosition Position, SourceFormat Format, int MaxEventBytes, string Url, string Stream, string? Subject, string Consumer,
     int Batch = NatsSourceConfig.DefaultBatch, Duration? AckWait = null, int MaxAckPending = NatsSourceConfig.DefaultMaxAckPending,
-    int MaxDeliver = NatsSourceConfig.DefaultMaxDeliver)
+    int MaxDeliver = NatsSourceConfig.DefaultMaxDeliver, EquatableArray<int> Partitions = default, int PartitionCount = 0,
+    bool LeasePartitions = false, string? LeaseBucket = null, Duration? LeaseTtl = null)
     : SourceConfig(Name, Position, Format, MaxEventBytes)
 {
+    /// <summary>What a partitioned subject holds in place of the partition's number, as in the nats sink's.</summary>
+    public const string PartitionToken = "{partition}";
+
+    /// <summary>
+    /// 10 s: a dead instance's partitions move after at most a lease plus one renewal round, and a
+    /// renewal every 3.3 s is a few small requests, nothing a cluster notices.
+    /// </summary>
+    public static Duration DefaultLeaseTtl => Duration.FromSeconds(10);
+
+    public Duration LeaseTtlOrDefault => LeaseTtl ?? DefaultLeaseTtl;
+
+    public string LeaseBucketOrDefault => LeaseBucket ?? $"{Consumer}_leases";
+
+    /// <summary>Whether the source consumes partitions (a list or leases) rather than one consumer over the whole subject.</summary>
+    public bool IsPartitioned => PartitionCount > 0;
+
+    /// <summary>The durable consumer of one partition: the configured name with the partition's number, <c>eventd-p3</c>.</summary>
+    public string PartitionConsumer(int partition) => $"{Consumer}-p{partition.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>The filter subject of one partition: <see cref="Subject"/> with its number in place of <c>{partition}</c>.</summary>
+    public string PartitionSubject(int partition) => Subject!.Replace(PartitionToken, partition.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+
     public const string DefaultUrl = "nats://127.0.0.1:4222";
 
     /// <summary>256: one ring turn's worth of events for a loopback server; the SPEC's example.</summary>

@@ -266,6 +266,11 @@ public static class StatsCollector
         MetricFamily inFlight = family("nats_in_flight", "gauge", "Messages received and not yet acknowledged.");
         MetricFamily latency = family("nats_ack_latency_seconds_total", "counter", "Sum of receive-to-ack times of acknowledged messages.");
         MetricFamily connects = family("nats_connects_total", "counter", "Connections made with the consumer found, the first included.");
+        MetricFamily owned = family("nats_partitions_owned", "gauge", "Partitions consumed now (a list, or leases held); 0 when not partitioned.");
+        MetricFamily renewals = family("nats_lease_renewals_total", "counter", "Partition leases renewed.");
+        MetricFamily claims = family("nats_lease_claims_total", "counter", "Partition leases claimed (free or released partitions).");
+        MetricFamily losses = family("nats_lease_losses_total", "counter", "Partition leases lost (taken by another instance, or not renewed for a TTL).");
+        MetricFamily releases = family("nats_lease_releases_total", "counter", "Partition leases given up (above the fair share, or at stop).");
         foreach (NatsSource s in sources)
         {
             (string, string) label = ("source", s.Name);
@@ -277,6 +282,11 @@ public static class StatsCollector
             inFlight.Add(s.Nats.InFlight, label);
             latency.Add(s.Nats.AckLatencyNanos / 1e9, label);
             connects.Add(s.Nats.Connects, label);
+            owned.Add(s.PartitionsOwned, label);
+            renewals.Add(s.Leases?.Renewals ?? 0, label);
+            claims.Add(s.Leases?.Claims ?? 0, label);
+            losses.Add(s.Leases?.Losses ?? 0, label);
+            releases.Add(s.Leases?.Releases ?? 0, label);
         }
     }
 

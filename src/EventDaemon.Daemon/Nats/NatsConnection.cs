@@ -127,13 +127,35 @@ public sealed class NatsConnection : IDisposable
     }
 
     /// <summary>
+    /// Ends subscription <paramref name="sid"/>, now if connected and for every reconnection after.
+    /// Buffered: sent by the next <see cref="Flush"/>. Cold path: allocates.
+    /// </summary>
+    public void Unsubscribe(int sid)
+    {
+        if (_subscriptions.RemoveAll(s => s.Sid == sid) > 0 && _socket is not null)
+        {
+            Append(Encoding.ASCII.GetBytes($"UNSUB {sid}\r\n"));
+        }
+    }
+
+    /// <summary>
     /// Buffers one <c>HPUB</c>: <paramref name="payload"/> to <paramref name="subject"/> with
     /// <paramref name="replyTo"/> (may be empty) and a <c>Nats-Msg-Id</c> header (left out when
     /// empty). Sends the buffer first when it has no room. Returns <c>false</c> when that send
     /// broke the connection. Allocates nothing.
     /// </summary>
     public bool TryPublish(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> replyTo, ReadOnlySpan<byte> msgId, ReadOnlySpan<byte> payload,
-        out string? error)
+        out string? error) =>
+        TryPublish(subject, replyTo, "Nats-Msg-Id"u8, msgId, payload, out error);
+
+    /// <summary>
+    /// Buffers one <c>HPUB</c> with one header <paramref name="headerName"/>: <paramref name="headerValue"/>
+    /// (left out when the value is empty): a message id, or the <c>Nats-Expected-Last-Subject-Sequence</c>
+    /// that makes a key-value write conditional. Sends the buffer first when it has no room. Returns
+    /// <c>false</c> when that send broke the connection. Allocates nothing.
+    /// </summary>
+    public bool TryPublish(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> replyTo, ReadOnlySpan<byte> headerName, ReadOnlySpan<byte> headerValue,
+        ReadOnlySpan<byte> payload, out string? error)
     {
         if (_socket is null)
         {
@@ -141,8 +163,8 @@ public sealed class NatsConnection : IDisposable
             return false;
         }
 
-        // HPUB <subject> [reply] <hdr_len> <total_len>\r\n NATS/1.0\r\nNats-Msg-Id: <id>\r\n\r\n <payload>\r\n
-        int headerLength = "NATS/1.0\r\n"u8.Length + (msgId.IsEmpty ? 0 : "Nats-Msg-Id: "u8.Length + msgId.Length + 2) + 2;
+        // HPUB <subject> [reply] <hdr_len> <total_len>\r\n NATS/1.0\r\n<name>: <value>\r\n\r\n <payload>\r\n
+        int headerLength = "NATS/1.0\r\n"u8.Length + (headerValue.IsEmpty ? 0 : headerName.Length + 2 + headerValue.Length + 2) + 2;
         int needed = 5 + subject.Length + 1 + replyTo.Length + 1 + 11 + 1 + 11 + 2 + headerLength + payload.Length + 2;
         if (needed > _out.Length - _outLength && !Flush(out error))
         {
@@ -169,10 +191,11 @@ public sealed class NatsConnection : IDisposable
         o[n++] = (byte)' ';
         n = PutNumber(o, n, headerLength + payload.Length);
         n = Put(o, n, "\r\nNATS/1.0\r\n"u8);
-        if (!msgId.IsEmpty)
+        if (!headerValue.IsEmpty)
         {
-            n = Put(o, n, "Nats-Msg-Id: "u8);
-            n = Put(o, n, msgId);
+            n = Put(o, n, headerName);
+            n = Put(o, n, ": "u8);
+            n = Put(o, n, headerValue);
             n = Put(o, n, "\r\n"u8);
         }
 

@@ -45,7 +45,7 @@ namespace EventDaemon.Daemon.Sources;
 /// <c>max_ack_pending</c>), requests and acks formatted into the connection's send buffer.
 /// </para>
 /// </remarks>
-public sealed class NatsSource : Source
+public sealed partial class NatsSource : Source
 {
     /// <summary>The server's default <c>max_payload</c> (1 MiB) plus room for many small messages and their newlines.</summary>
     private const int ReadBytes = (1 << 20) + (64 << 10);
@@ -65,9 +65,15 @@ public sealed class NatsSource : Source
     private readonly NatsConnection _connection;
     private readonly string _description;
     private readonly string _instance;
-    private readonly byte[] _nextSubject;
-    private readonly byte[] _inboxPrefix;
     private readonly long _progressAfterTicks;
+
+    // One consumer per partition owned (or the one consumer of an unpartitioned source); its pull
+    // answers arrive on its own inbox subscription, sid = FirstConsumerSid + index.
+    private readonly ConsumerState[] _consumers;
+    private readonly NatsPartitionLeases? _leases;
+    private int[]? _ownedApplied;
+    private int _active;
+    private int _nextPull;
 
     // The table of unacknowledged messages: a circular array indexed by arrival number modulo capacity.
     private readonly int _capacity;
@@ -88,21 +94,19 @@ public sealed class NatsSource : Source
     private long _heldEnd = -1;
 
     private long _pullId;
-    private bool _pullOutstanding;
-    private int _pullRemaining;
-    private long _pullDeadline;
     private long _nextProgressScan;
 
     private string? _apiReply;
     private bool _needConsumer = true;
     private bool _poisonLogged;
-    private long _highestSequence;
     private string? _problem;
 
     private StreamIngest? _ingest;
     private Thread? _thread;
     private volatile bool _stopping;
     private long _stopTimeoutTicks;
+    private long _stopDeadline;
+    private long _nextConnect;
 
     public NatsSource(NatsSourceConfig config, SourceMetrics metrics, EventRing ring, BadInputLog errors, int maxEventBytes)
         : base(config.Name, metrics)
@@ -114,9 +118,24 @@ public sealed class NatsSource : Source
         _instance = NewInstance();
         _connection = new NatsConnection(config.Url, $"eventd {config.Name} {_instance}");
         _description = $"nats {_connection.Description} stream {config.Stream} consumer {config.Consumer}";
-        _nextSubject = Encoding.ASCII.GetBytes($"$JS.API.CONSUMER.MSG.NEXT.{config.Stream}.{config.Consumer}");
-        _inboxPrefix = Encoding.ASCII.GetBytes($"_INBOX.{_instance}.");
-        _connection.Subscribe($"_INBOX.{_instance}.*", 1);
+        _connection.Subscribe($"_INBOX.{_instance}.api", ApiSid);
+        _consumers = Consumers(config, _instance);
+        for (int i = 0; i < _consumers.Length && !config.LeasePartitions; i++)
+        {
+            // With leases, a consumer's inbox is subscribed while its partition is held (ApplyOwnership).
+            _connection.Subscribe(_consumers[i].Inbox, FirstConsumerSid + i);
+        }
+
+        if (config.LeasePartitions)
+        {
+            _leases = new NatsPartitionLeases(config.Url, config.LeaseBucketOrDefault, config.PartitionCount, config.LeaseTtlOrDefault.ToTimeSpan(),
+                _instance, $"source '{config.Name}'");
+            _description += $", partitions of {config.PartitionCount} claimed through {_leases.Description}";
+        }
+        else if (config.IsPartitioned)
+        {
+            _description += $", partitions {string.Join(',', config.Partitions)} of {config.PartitionCount}";
+        }
         _progressAfterTicks = config.AckWaitOrDefault.Nanoseconds / 2 * Stopwatch.Frequency / 1_000_000_000;
 
         _capacity = config.MaxAckPending;
@@ -131,8 +150,22 @@ public sealed class NatsSource : Source
 
     public NatsSourceMetrics Nats { get; } = new();
 
-    /// <summary>Why the source cannot consume now (no server reachable, no stream); <c>null</c> while it can. For <c>health</c>.</summary>
-    public string? Problem => Volatile.Read(ref _problem);
+    /// <summary>
+    /// Why the source cannot consume now (no server reachable, no stream, no lease held); <c>null</c>
+    /// while it can. For <c>health</c>.
+    /// </summary>
+    public string? Problem =>
+        Volatile.Read(ref _problem)
+        ?? _leases?.Problem
+        ?? (_leases is { Owned.Length: 0 } leases
+            ? $"source {Name}: owns no partition of {_config.PartitionCount} ({leases.Members} instances share {leases.Description})"
+            : null);
+
+    /// <summary>The partitions' leases, when the source claims its partitions through them (<c>partitions = "auto"</c>).</summary>
+    public NatsPartitionLeases? Leases => _leases;
+
+    /// <summary>How many partitions the source consumes now: its list, its leases, or 0 when not partitioned.</summary>
+    public int PartitionsOwned => _config.IsPartitioned ? Volatile.Read(ref _active) : 0;
 
     public override string Describe() => _description;
 
@@ -144,6 +177,7 @@ public sealed class NatsSource : Source
     public override void Start()
     {
         _ingest = new StreamIngest(_ring, Metrics, _errors, _config.Format, _maxEventBytes, pauseWhenFull: true);
+        ApplyOwnership();
         if (!TryConnect(out bool streamMissing) && streamMissing)
         {
             _connection.Disconnect();
@@ -157,6 +191,7 @@ public sealed class NatsSource : Source
 
         _thread = new Thread(Run) { Name = $"src-{Name}", IsBackground = true };
         _thread.Start();
+        _leases?.Start();
     }
 
     /// <summary>Stops pulling, appends what was received, and acknowledges what the sinks finish within <paramref name="timeout"/>; the rest is delivered again later.</summary>
@@ -165,65 +200,23 @@ public sealed class NatsSource : Source
         if (_stopping || _thread is null)
         {
             _connection.Disconnect();
+            _leases?.Dispose();
             return;
         }
 
         _stopTimeoutTicks = (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         _stopping = true;
         _thread.Join();
+
+        // Only once nothing is pulled any more: the leases are written free for the survivors.
+        _leases?.Dispose();
     }
 
     private void Run()
     {
-        long nextConnect = 0;
-        long stopDeadline = 0;
         var handler = new Handler(this);
-        while (true)
+        while (Turn(ref handler))
         {
-            long now = Stopwatch.GetTimestamp();
-            if (_stopping && stopDeadline == 0)
-            {
-                stopDeadline = now + _stopTimeoutTicks;
-            }
-
-            if ((!_connection.IsConnected || _needConsumer) && !_stopping && now >= nextConnect && !TryConnect(out _))
-            {
-                nextConnect = now + Stopwatch.Frequency;
-            }
-
-            Ingest();
-            Acknowledge(now);
-            if (_stopping)
-            {
-                bool settled = _heldEnd < 0 && _fillLength == 0 && _head == _tail;
-                if (settled || now >= stopDeadline || !_connection.IsConnected)
-                {
-                    break;
-                }
-            }
-            else
-            {
-                Pull(now);
-            }
-
-            if (_connection.IsConnected && _connection.Buffered > 0)
-            {
-                _connection.Flush(out _);
-            }
-
-            if (_connection.IsConnected)
-            {
-                // Short while acks wait on the sinks (their progress wakes no one), long while idle.
-                int timeout = _heldEnd >= 0 || _boundEnd > _head ? 1_000 : 50_000;
-                if (_connection.Poll(ref handler, timeout, out string? error) < 0)
-                {
-                    Lost(error);
-                }
-            }
-            else
-            {
-                Thread.Sleep(_heldEnd >= 0 || _fillLength > 0 ? 1 : 20);
-            }
         }
 
         if (_heldEnd >= 0)
@@ -237,6 +230,67 @@ public sealed class NatsSource : Source
         }
 
         _connection.Disconnect();
+        _leases?.Stop();
+    }
+
+    /// <summary>
+    /// One pass of the loop: ownership, (re)connection, ingest, acks, pulls, and one wait on the
+    /// socket. <c>false</c> once a stop has settled or timed out. Nothing here allocates in steady
+    /// state (NatsSourceAllocationTests measures it on this thread).
+    /// </summary>
+    private bool Turn(ref Handler handler)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (_stopping && _stopDeadline == 0)
+        {
+            _stopDeadline = now + _stopTimeoutTicks;
+        }
+
+        if (_leases is not null && !ReferenceEquals(_leases.Owned, _ownedApplied))
+        {
+            ApplyOwnership();
+        }
+
+        if ((!_connection.IsConnected || _needConsumer) && !_stopping && now >= _nextConnect && !TryConnect(out _))
+        {
+            _nextConnect = now + Stopwatch.Frequency;
+        }
+
+        Ingest();
+        Acknowledge(now);
+        if (_stopping)
+        {
+            bool settled = _heldEnd < 0 && _fillLength == 0 && _head == _tail;
+            if (settled || now >= _stopDeadline || !_connection.IsConnected)
+            {
+                return false;
+            }
+        }
+        else
+        {
+            Pull(now);
+        }
+
+        if (_connection.IsConnected && _connection.Buffered > 0)
+        {
+            _connection.Flush(out _);
+        }
+
+        if (_connection.IsConnected)
+        {
+            // Short while acks wait on the sinks (their progress wakes no one), long while idle.
+            int timeout = _heldEnd >= 0 || _boundEnd > _head ? 1_000 : 50_000;
+            if (_connection.Poll(ref handler, timeout, out string? error) < 0)
+            {
+                Lost(error);
+            }
+        }
+        else
+        {
+            Thread.Sleep(_heldEnd >= 0 || _fillLength > 0 ? 1 : 20);
+        }
+
+        return true;
     }
 
     /// <summary>Resumes a paused ingest, then feeds what arrived since; binds each message fed to the ring's cursor.</summary>
@@ -350,50 +404,83 @@ public sealed class NatsSource : Source
         }
     }
 
-    /// <summary>Asks for the next batch when the last one is over, nothing waits to be fed and the table has room.</summary>
+    /// <summary>
+    /// Asks each consumer consumed for its next batch when its last one is over, nothing waits to
+    /// be fed and the table has room. With several consumers, each pull asks for at most its share
+    /// of the table and of the read buffer, so that every pull outstanding together fits both.
+    /// </summary>
     private void Pull(long now)
     {
-        if (!_connection.IsConnected || _needConsumer || _heldEnd >= 0 || _fillLength > 0)
+        if (!_connection.IsConnected || _needConsumer || _heldEnd >= 0 || _fillLength > 0 || _active == 0)
         {
             return;
         }
 
-        if (_pullOutstanding && now < _pullDeadline)
+        long reserved = 0;
+        foreach (ConsumerState c in _consumers)
         {
-            return;
+            if (c.Active && c.PullOutstanding && now < c.PullDeadline)
+            {
+                reserved += c.PullRemaining;
+            }
         }
 
-        long free = _capacity - (_tail - _head);
-        if (free <= 0)
+        int slotShare = Math.Max(1, _capacity / _active);
+        int byteShare = Math.Max((ReadBytes - 4096) / _active, Math.Min(_maxEventBytes + 1024, ReadBytes - 4096));
+        for (int i = 0; i < _consumers.Length; i++)
         {
-            return;
+            ConsumerState c = _consumers[(_nextPull + i) % _consumers.Length];
+            if (!c.Active || (c.PullOutstanding && now < c.PullDeadline))
+            {
+                continue;
+            }
+
+            long free = _capacity - (_tail - _head) - reserved;
+            int batch = (int)Math.Min(Math.Min(_config.Batch, slotShare), free);
+            if (batch <= 0)
+            {
+                break;
+            }
+
+            if (!RequestBatch(c, batch, byteShare, now))
+            {
+                return;
+            }
+
+            reserved += batch;
         }
 
-        int batch = (int)Math.Min(_config.Batch, free);
+        _nextPull = (_nextPull + 1) % _consumers.Length;
+    }
+
+    private bool RequestBatch(ConsumerState c, int batch, int maxBytes, long now)
+    {
         _pullId++;
-        Span<byte> reply = stackalloc byte[_inboxPrefix.Length + 20];
-        _inboxPrefix.CopyTo(reply);
-        Utf8Formatter.TryFormat(_pullId, reply[_inboxPrefix.Length..], out int digits);
-        reply = reply[..(_inboxPrefix.Length + digits)];
+        Span<byte> reply = stackalloc byte[c.InboxPrefix.Length + 20];
+        c.InboxPrefix.CopyTo(reply);
+        Utf8Formatter.TryFormat(_pullId, reply[c.InboxPrefix.Length..], out int digits);
+        reply = reply[..(c.InboxPrefix.Length + digits)];
 
-        // {"batch":N,"expires":NS,"max_bytes":B}: max_bytes keeps a pull's messages within one read buffer.
+        // {"batch":N,"expires":NS,"max_bytes":B}: max_bytes keeps a pull's messages within its share of the read buffer.
         Span<byte> body = stackalloc byte[96];
         int n = Put(body, 0, "{\"batch\":"u8);
         Utf8Formatter.TryFormat(batch, body[n..], out int w);
         n = Put(body, n + w, ",\"expires\":"u8);
         Utf8Formatter.TryFormat(PullExpiresNanos, body[n..], out w);
         n = Put(body, n + w, ",\"max_bytes\":"u8);
-        Utf8Formatter.TryFormat(ReadBytes - 4096, body[n..], out w);
+        Utf8Formatter.TryFormat(maxBytes, body[n..], out w);
         n = Put(body, n + w, "}"u8);
-        if (!_connection.TryPublishPlain(_nextSubject, reply, body[..n], out string? error))
+        if (!_connection.TryPublishPlain(c.NextSubject, reply, body[..n], out string? error))
         {
             Lost(error);
-            return;
+            return false;
         }
 
-        _pullOutstanding = true;
-        _pullRemaining = batch;
-        _pullDeadline = now + (PullExpiresNanos / 1_000_000_000 + 2) * Stopwatch.Frequency;
+        c.PullId = _pullId;
+        c.PullOutstanding = true;
+        c.PullRemaining = batch;
+        c.PullDeadline = now + (PullExpiresNanos / 1_000_000_000 + 2) * Stopwatch.Frequency;
+        return true;
     }
 
     /// <summary>
@@ -401,22 +488,39 @@ public sealed class NatsSource : Source
     /// its subject is the one it was published to), or, without a reply subject, an API answer
     /// (<c>…api</c>) or a pull's status (<c>_INBOX.&lt;instance&gt;.&lt;pull&gt;</c>).
     /// </summary>
-    private void OnMessage(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> replyTo, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload)
+    private void OnMessage(ReadOnlySpan<byte> subject, int sid, ReadOnlySpan<byte> replyTo, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload)
     {
+        if (sid == ApiSid)
+        {
+            OnApiReply(payload);
+            return;
+        }
+
+        int index = sid - FirstConsumerSid;
+        if ((uint)index >= (uint)_consumers.Length)
+        {
+            return;
+        }
+
+        ConsumerState consumer = _consumers[index];
         if (replyTo.IsEmpty)
         {
-            OnControl(subject, headers, payload);
+            OnControl(consumer, subject, headers);
             return;
         }
 
         // Counted against the pull outstanding; a late one of an older pull only ends it sooner.
-        if (--_pullRemaining <= 0)
+        if (--consumer.PullRemaining <= 0)
         {
-            _pullOutstanding = false;
+            consumer.PullOutstanding = false;
         }
 
         bool json = _config.Format == SourceFormat.Json;
         int needed = payload.Length + (json ? 1 : 0);
+        // A partition given up or lost still gets what its last pull brings (up to the pull's
+        // expiry): consumed here like any other message, each delivered once. Handing those back
+        // (-NAK) would not do: the server would deliver them again to that same pull, which still
+        // waits for its batch, until max_deliver gave them up.
         if (_tail - _head >= _capacity || needed > ReadBytes - _fillLength || replyTo.Length > AckSubjectBytes)
         {
             // No room (a late answer to a pull given up on): not acknowledged, so delivered again.
@@ -447,12 +551,14 @@ public sealed class NatsSource : Source
         // deliver again what the old one had delivered, with a count of 1: a stream sequence this
         // instance has already passed (deliveries come in stream order otherwise) tells those apart.
         (long delivered, long sequence) = ParseAckSubject(replyTo);
-        if (delivered > 1 || (sequence != 0 && sequence <= _highestSequence))
+        if (delivered > 1 || (sequence != 0 && sequence <= consumer.HighestSequence))
         {
             Nats.AddRedelivered();
         }
 
-        _highestSequence = Math.Max(_highestSequence, sequence);
+        // Per consumer: the partitions' messages interleave in the stream, so another partition's
+        // sequences say nothing about this one's order.
+        consumer.HighestSequence = Math.Max(consumer.HighestSequence, sequence);
 
         if (delivered >= _config.MaxDeliver)
         {
@@ -465,25 +571,24 @@ public sealed class NatsSource : Source
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void OnControl(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload)
-    {
-        if (subject.EndsWith(".api"u8))
-        {
-            _apiReply = Encoding.UTF8.GetString(payload);
-            return;
-        }
+    private void OnApiReply(ReadOnlySpan<byte> payload) => _apiReply = Encoding.UTF8.GetString(payload);
 
-        // A status without a message: 408 (the pull expired), 404, 409 (ended early), 100 (heartbeat).
+    /// <summary>A status without a message on a consumer's inbox: 408 (the pull expired), 404, 409 (ended early), 100 (heartbeat).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void OnControl(ConsumerState consumer, ReadOnlySpan<byte> subject, ReadOnlySpan<byte> headers)
+    {
         int dot = subject.LastIndexOf((byte)'.');
-        if (Utf8Parser.TryParse(subject[(dot + 1)..], out long pullId, out _) && pullId == _pullId
+        if (Utf8Parser.TryParse(subject[(dot + 1)..], out long pullId, out _) && pullId == consumer.PullId
             && headers.Length >= 12 && headers[9] == (byte)'4')
         {
             // Over: ask again, but not at once after a refusal (409: max_ack_pending reached over
             // every instance, a batch too large), which would repeat at the poll's pace.
-            _pullOutstanding = headers[11] == (byte)'9';
-            _pullDeadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 10;
+            consumer.PullOutstanding = headers[11] == (byte)'9';
+            consumer.PullRemaining = 0;
+            consumer.PullDeadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 10;
             if (headers.IndexOf("Consumer Deleted"u8) >= 0)
             {
+                consumer.NeedConsumer = true;
                 _needConsumer = true;
             }
         }
@@ -539,7 +644,12 @@ public sealed class NatsSource : Source
             Metrics.ConnectionClosed();
         }
 
-        _pullOutstanding = false;
+        foreach (ConsumerState c in _consumers)
+        {
+            c.PullOutstanding = false;
+            c.NeedConsumer = true;
+        }
+
         _needConsumer = true;
     }
 
@@ -558,25 +668,42 @@ public sealed class NatsSource : Source
             Metrics.ConnectionOpened();
         }
 
-        string? failure = EnsureConsumer(out streamMissing);
-        if (failure is not null)
+        foreach (ConsumerState c in _consumers)
         {
-            Volatile.Write(ref _problem, failure);
+            if (!c.Active || !c.NeedConsumer)
+            {
+                continue;
+            }
+
+            string? failure = EnsureConsumer(c, out streamMissing);
+            if (failure is not null)
+            {
+                Volatile.Write(ref _problem, failure);
+                return false;
+            }
+
+            c.NeedConsumer = false;
+            c.PullOutstanding = false;
+        }
+
+        if (_active == 0 && StreamProblem(out streamMissing) is { } missing)
+        {
+            // Nothing to find or create yet (no lease held): the stream is checked all the same, so that a missing one is refused at start.
+            Volatile.Write(ref _problem, missing);
             return false;
         }
 
         _needConsumer = false;
-        _pullOutstanding = false;
         Nats.AddConnect();
         Volatile.Write(ref _problem, null);
         return true;
     }
 
     /// <summary>Looks the consumer up, and creates it when absent. Returns why it cannot be used, or <c>null</c>.</summary>
-    private string? EnsureConsumer(out bool streamMissing)
+    private string? EnsureConsumer(ConsumerState c, out bool streamMissing)
     {
         streamMissing = false;
-        string? info = Request($"$JS.API.CONSUMER.INFO.{_config.Stream}.{_config.Consumer}", "", out string? failure);
+        string? info = Request($"$JS.API.CONSUMER.INFO.{_config.Stream}.{c.Name}", "", out string? failure);
         if (info is null)
         {
             return failure;
@@ -596,10 +723,10 @@ public sealed class NatsSource : Source
 
         if (code != ConsumerNotFound)
         {
-            return $"source {Name}: consumer '{_config.Consumer}' on stream '{_config.Stream}': {description}";
+            return $"source {Name}: consumer '{c.Name}' on stream '{_config.Stream}': {description}";
         }
 
-        string created = Request($"$JS.API.CONSUMER.DURABLE.CREATE.{_config.Stream}.{_config.Consumer}", ConsumerConfig(), out failure) ?? "";
+        string created = Request($"$JS.API.CONSUMER.DURABLE.CREATE.{_config.Stream}.{c.Name}", ConsumerConfig(c), out failure) ?? "";
         if (failure is not null)
         {
             return failure;
@@ -608,27 +735,43 @@ public sealed class NatsSource : Source
         (code, description) = ApiError(created);
         if (code == 0)
         {
-            Log.Info($"source '{Name}': created durable consumer '{_config.Consumer}' on stream '{_config.Stream}'");
+            Log.Info($"source '{Name}': created durable consumer '{c.Name}' on stream '{_config.Stream}'");
             return null;
         }
 
         // Another instance may have created it in between: use it if it exists now.
-        info = Request($"$JS.API.CONSUMER.INFO.{_config.Stream}.{_config.Consumer}", "", out failure);
+        info = Request($"$JS.API.CONSUMER.INFO.{_config.Stream}.{c.Name}", "", out failure);
         return info is not null && ApiError(info).Code == 0
             ? null
-            : $"source {Name}: cannot create consumer '{_config.Consumer}' on stream '{_config.Stream}': {description}";
+            : $"source {Name}: cannot create consumer '{c.Name}' on stream '{_config.Stream}': {description}";
+    }
+
+    private string? StreamProblem(out bool streamMissing)
+    {
+        streamMissing = false;
+        string? info = Request($"$JS.API.STREAM.INFO.{_config.Stream}", "", out string? failure);
+        if (info is null)
+        {
+            return failure;
+        }
+
+        (int code, string? description) = ApiError(info);
+        streamMissing = code == StreamNotFound;
+        return code == 0 ? null
+            : streamMissing ? $"stream '{_config.Stream}' does not exist on {_connection.Description}: create it first (the nats source consumes a stream, it does not create one)"
+            : $"source {Name}: stream '{_config.Stream}': {description}";
     }
 
     private const int StreamNotFound = 10059;
     private const int ConsumerNotFound = 10014;
 
-    private string ConsumerConfig()
+    private string ConsumerConfig(ConsumerState c)
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"{{\"stream_name\":\"{_config.Stream}\",\"config\":{{\"durable_name\":\"{_config.Consumer}\"");
+        text.Append(CultureInfo.InvariantCulture, $"{{\"stream_name\":\"{_config.Stream}\",\"config\":{{\"durable_name\":\"{c.Name}\"");
         text.Append(",\"deliver_policy\":\"all\",\"ack_policy\":\"explicit\",\"replay_policy\":\"instant\"");
         text.Append(CultureInfo.InvariantCulture, $",\"ack_wait\":{_config.AckWaitOrDefault.Nanoseconds},\"max_deliver\":{_config.MaxDeliver},\"max_ack_pending\":{_config.MaxAckPending}");
-        if (_config.Subject is { } subject)
+        if (c.Filter is { } subject)
         {
             text.Append(CultureInfo.InvariantCulture, $",\"filter_subject\":\"{subject}\"");
         }
@@ -706,9 +849,107 @@ public sealed class NatsSource : Source
         return Convert.ToHexStringLower(random);
     }
 
-    private readonly struct Handler(NatsSource source) : INatsMessageHandler
+    internal readonly struct Handler(NatsSource source) : INatsMessageHandler
     {
         public void OnMessage(ReadOnlySpan<byte> subject, int sid, ReadOnlySpan<byte> replyTo, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload) =>
-            source.OnMessage(subject, replyTo, headers, payload);
+            source.OnMessage(subject, sid, replyTo, headers, payload);
+    }
+
+    private const int ApiSid = 1;
+    private const int FirstConsumerSid = 2;
+
+    /// <summary>The consumers of a source: one per partition it may own, or the one durable consumer of an unpartitioned source.</summary>
+    private static ConsumerState[] Consumers(NatsSourceConfig config, string instance)
+    {
+        int[] partitions = config.LeasePartitions ? [.. Enumerable.Range(0, config.PartitionCount)]
+            : config.IsPartitioned ? [.. config.Partitions]
+            : [-1];
+        var consumers = new ConsumerState[partitions.Length];
+        for (int i = 0; i < partitions.Length; i++)
+        {
+            int p = partitions[i];
+            string name = p < 0 ? config.Consumer : config.PartitionConsumer(p);
+            consumers[i] = new ConsumerState(p, name, p < 0 ? config.Subject : config.PartitionSubject(p),
+                Encoding.ASCII.GetBytes($"$JS.API.CONSUMER.MSG.NEXT.{config.Stream}.{name}"), $"_INBOX.{instance}.{i}.");
+        }
+
+        return consumers;
+    }
+
+    /// <summary>
+    /// Which consumers are pulled: every one of a list or of an unpartitioned source; with leases,
+    /// those of the partitions held now. A partition given up is no longer pulled (what its last
+    /// pull still brings is handed back); one claimed has its consumer found or created first.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ApplyOwnership()
+    {
+        int[]? owned = _leases?.Owned;
+        int active = 0;
+        for (int i = 0; i < _consumers.Length; i++)
+        {
+            ConsumerState c = _consumers[i];
+            bool now = owned is null || Array.BinarySearch(owned, c.Partition) >= 0;
+            if (now && !c.Active)
+            {
+                c.NeedConsumer = true;
+                c.PullOutstanding = false;
+                _needConsumer = true;
+                if (owned is not null)
+                {
+                    _connection.Subscribe(c.Inbox, FirstConsumerSid + i);
+                }
+            }
+            else if (!now && c.Active)
+            {
+                // A pull cannot be cancelled, but the server skips (and drops) a waiting pull whose
+                // reply subject has no interest: without the inbox, the last pull of a partition
+                // given up takes nothing more, and the new owner's pull gets the messages.
+                _connection.Unsubscribe(FirstConsumerSid + i);
+                c.PullOutstanding = false;
+            }
+
+            c.Active = now;
+            active += now ? 1 : 0;
+        }
+
+        Volatile.Write(ref _active, active);
+        _ownedApplied = owned;
+        if (owned is not null)
+        {
+            if (_connection.IsConnected && _connection.Buffered > 0)
+            {
+                // Sent before the lease is written free: the new owner's pull must not queue behind ours.
+                _connection.Flush(out _);
+            }
+
+            _leases!.Applied(owned);
+        }
+    }
+
+    /// <summary>One durable consumer's pull state. Owned by the source's thread.</summary>
+    private sealed class ConsumerState(int partition, string name, string? filter, byte[] nextSubject, string inboxPrefix)
+    {
+        /// <summary>The partition it consumes; -1 for the one consumer of an unpartitioned source.</summary>
+        public int Partition { get; } = partition;
+
+        public string Name { get; } = name;
+
+        public string? Filter { get; } = filter;
+
+        public byte[] NextSubject { get; } = nextSubject;
+
+        public byte[] InboxPrefix { get; } = Encoding.ASCII.GetBytes(inboxPrefix);
+
+        /// <summary>The subscription its pulls' messages and statuses arrive on: <c>_INBOX.&lt;instance&gt;.&lt;index&gt;.*</c>.</summary>
+        public string Inbox { get; } = inboxPrefix + "*";
+
+        public bool Active;
+        public bool NeedConsumer = true;
+        public long PullId;
+        public bool PullOutstanding;
+        public int PullRemaining;
+        public long PullDeadline;
+        public long HighestSequence;
     }
 }

@@ -33,7 +33,8 @@ internal static class ConfigNames
         ["tcp"] = ["address", "max_connections", "idle_timeout"],
         ["udp"] = ["address"],
         ["unix"] = ["path", "max_connections", "idle_timeout"],
-        ["nats"] = ["url", "stream", "subject", "consumer", "batch", "ack_wait", "max_ack_pending", "max_deliver"],
+        ["nats"] = ["url", "stream", "subject", "consumer", "batch", "ack_wait", "max_ack_pending", "max_deliver", "partitions", "partition_count",
+            "lease_bucket", "lease_ttl"],
     };
 
     /// <summary>The keys each transform type reads beyond <c>type</c> and <c>inputs</c>.</summary>

@@ -20,6 +20,19 @@ internal static class SourceBinder
 
     private static readonly Duration MaxAckWait = Duration.FromSeconds(3600);
 
+    /// <summary>As many as the nats sink can publish to: one durable consumer each.</summary>
+    private const int MaxNatsPartitions = 4096;
+
+    /// <summary>Below 1 s a renewal every third of it would race the requests' own round trips.</summary>
+    private static readonly Duration MinLeaseTtl = Duration.FromSeconds(1);
+
+    /// <summary>An hour without moving a dead instance's partitions is an outage, not a lease.</summary>
+    private static readonly Duration MaxLeaseTtl = Duration.FromSeconds(3600);
+
+    /// <summary>What a JetStream key-value bucket's name may hold.</summary>
+    private static readonly System.Buffers.SearchValues<char> BucketCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
+
     /// <summary>Below 100 ms a sender's ordinary pause between writes would close it.</summary>
     private static readonly Duration MinIdleTimeout = Duration.FromMilliseconds(100);
 
@@ -155,9 +168,140 @@ internal static class SourceBinder
             reader.Context.Error(batchKey.Value.Position, $"batch: {batch} is more than max_ack_pending ({maxAckPending}): a pull could never be filled");
         }
 
-        return url is null || stream is null || consumer is null
+        bool partitionsValid = NatsPartitions(reader, subject, out EquatableArray<int> partitions, out int partitionCount, out bool leases,
+            out string? leaseBucket, out Duration? leaseTtl);
+        return url is null || stream is null || consumer is null || !partitionsValid
             ? null
-            : new NatsSourceConfig(name, declared, format, maxEventBytes, url, stream, subject, consumer, batch, ackWait ?? NatsSourceConfig.DefaultAckWait, maxAckPending, maxDeliver);
+            : new NatsSourceConfig(name, declared, format, maxEventBytes, url, stream, subject, consumer, batch, ackWait ?? NatsSourceConfig.DefaultAckWait,
+                maxAckPending, maxDeliver, partitions, partitionCount, leases, leaseBucket, leaseTtl);
+    }
+
+    /// <summary>
+    /// <c>partitions</c> (a list of numbers, or <c>"auto"</c> for leases), <c>partition_count</c>,
+    /// <c>lease_bucket</c> and <c>lease_ttl</c>, checked against the subject's <c>{partition}</c>:
+    /// each owned partition is one durable consumer filtered on one concrete subject, which is what
+    /// a 2.9 server can do (one <c>filter_subject</c> per consumer).
+    /// </summary>
+    private static bool NatsPartitions(TableReader reader, string? subject, out EquatableArray<int> partitions, out int count, out bool leases,
+        out string? leaseBucket, out Duration? leaseTtl)
+    {
+        partitions = default;
+        leases = false;
+        count = reader.Int32("partition_count", 1, MaxNatsPartitions) ?? 0;
+        leaseBucket = NatsNames.Name(reader, "lease_bucket");
+        leaseTtl = reader.Duration("lease_ttl", MinLeaseTtl);
+        bool valid = true;
+        if (leaseTtl > MaxLeaseTtl)
+        {
+            reader.Context.Error(reader.Entry("lease_ttl")!.Value.Position, $"lease_ttl: at most {MaxLeaseTtl}");
+            valid = false;
+        }
+
+        if (leaseBucket is not null && leaseBucket.AsSpan().ContainsAnyExcept(BucketCharacters))
+        {
+            reader.Context.Error(reader.Entry("lease_bucket")!.Value.Position,
+                $"lease_bucket: '{leaseBucket}' is not a key-value bucket name (letters, digits, '-' and '_')");
+            valid = false;
+        }
+
+        List<(long Value, ConfigPosition Position)>? listed = null;
+        TomlEntry? entry = reader.Entry("partitions");
+        if (entry is { Value: TomlValue { Syntax: StringValueSyntax { Value: { } text } } value })
+        {
+            if (text != "auto")
+            {
+                reader.Context.Error(value.Position, $"partitions: expected a list of partition numbers or \"auto\" (claimed through leases), found \"{text}\"");
+                return false;
+            }
+
+            leases = true;
+        }
+        else if (entry is not null)
+        {
+            listed = reader.IntegerArray("partitions");
+            if (listed is null)
+            {
+                return false;
+            }
+        }
+
+        bool partitioned = leases || listed is not null;
+        ConfigPosition at = entry?.KeyPosition ?? reader.Table.Position;
+        if (!partitioned)
+        {
+            if (count > 0 || (subject?.Contains(NatsSourceConfig.PartitionToken, StringComparison.Ordinal) ?? false))
+            {
+                ConfigPosition where = reader.Entry("partition_count")?.KeyPosition ?? reader.Entry("subject")!.Value.Position;
+                reader.Context.Error(where, "partition_count and {partition} in the subject go with partitions (a list, or \"auto\" for leases)");
+                return false;
+            }
+
+            foreach (string key in new[] { "lease_bucket", "lease_ttl" })
+            {
+                if (reader.Entry(key) is { } stray)
+                {
+                    reader.Context.Error(stray.KeyPosition, $"{key}: leases need partitions = \"auto\"");
+                    valid = false;
+                }
+            }
+
+            return valid;
+        }
+
+        if (subject is null || subject.Split(NatsSourceConfig.PartitionToken).Length != 2)
+        {
+            ConfigPosition where = reader.Entry("subject")?.Value.Position ?? at;
+            reader.Context.Error(where, $"partitions: the subject needs {NatsSourceConfig.PartitionToken} once (e.g. subject = \"events.{{partition}}\", as the nats sink publishes)");
+            return false;
+        }
+
+        if (subject.Replace(NatsSourceConfig.PartitionToken, "0", StringComparison.Ordinal).AsSpan().IndexOfAny("{}*>") >= 0)
+        {
+            reader.Context.Error(reader.Entry("subject")!.Value.Position,
+                $"subject: '{subject}': a partitioned subject has no wildcards and no placeholder but {NatsSourceConfig.PartitionToken}: each partition is one concrete subject");
+            return false;
+        }
+
+        if (count == 0)
+        {
+            reader.Missing("partition_count", " (how many partitions the producers spread over: the nats sink's partitions)");
+            return false;
+        }
+
+        if (!leases)
+        {
+            foreach (string key in new[] { "lease_bucket", "lease_ttl" })
+            {
+                if (reader.Entry(key) is { } stray)
+                {
+                    reader.Context.Error(stray.KeyPosition, $"{key}: leases need partitions = \"auto\", not a list");
+                    valid = false;
+                }
+            }
+
+            if (listed!.Count == 0)
+            {
+                reader.Context.Error(entry!.Value.Position, "partitions: an empty list owns nothing");
+                return false;
+            }
+
+            foreach ((long number, ConfigPosition position) in listed)
+            {
+                if (number < 0 || number >= count)
+                {
+                    reader.Context.Error(position, $"partitions: {number} is not a partition of partition_count {count} (0 to {count - 1})");
+                    valid = false;
+                }
+            }
+
+            valid &= reader.CheckDistinct("partitions", listed, n => n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (valid)
+            {
+                partitions = new EquatableArray<int>(listed.Select(p => (int)p.Value));
+            }
+        }
+
+        return valid;
     }
 
     private static HostPort? RequiredAddress(TableReader reader)
