@@ -71,6 +71,12 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true)]
     public static partial int shutdown(int fd, int how);
 
+    public const int IpProtoTcp = 6;
+    public const int TcpNoDelay = 1;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setsockopt(int fd, int level, int name, void* value, uint length);
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial int getsockopt(int fd, int level, int name, void* value, uint* length);
 

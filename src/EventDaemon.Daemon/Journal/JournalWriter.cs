@@ -126,8 +126,9 @@ public sealed class JournalWriter : IDisposable
     public long DurableSequence => Volatile.Read(ref _durable);
 
     /// <summary>
-    /// Called on the syncer's thread after each advance of <see cref="DurableSequence"/> (after the
-    /// release write): what wakes the I/O threads waiting to acknowledge. Set once, before the
+    /// Called after each advance of <see cref="DurableSequence"/> (after the release write), on the
+    /// syncer's thread, or with <see cref="JournalFsync.Never"/> on the appending thread at
+    /// <see cref="Flush"/>: what wakes the I/O threads waiting to acknowledge. Set once, before the
     /// first append; it must neither block nor allocate.
     /// </summary>
     public Action? OnDurable
@@ -213,8 +214,10 @@ public sealed class JournalWriter : IDisposable
         Volatile.Write(ref _written, _groupLast);
         if (_syncer is null)
         {
-            // Never synced: in the page cache is as durable as this mode gets.
+            // Never synced: in the page cache is as durable as this mode gets. Told at once, as the
+            // syncer tells its moves: I/O threads waiting to acknowledge do not poll the horizon.
             Volatile.Write(ref _durable, _groupLast);
+            _onDurable?.Invoke();
         }
         else if (Volatile.Read(ref _syncerParked) != 0)
         {

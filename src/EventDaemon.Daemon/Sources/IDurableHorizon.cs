@@ -7,8 +7,10 @@ namespace EventDaemon.Daemon.Sources;
 /// </summary>
 /// <remarks>
 /// I/O threads read it once per loop turn while they have acknowledgements waiting, never per
-/// event. A horizon that moves on its own thread (a journal's syncer) calls its listeners after
-/// each move so that a waiting I/O thread need not poll: the call must not allocate or block.
+/// event, and do not poll it: a horizon that moves on a thread other than the I/O thread that
+/// published (a journal's syncer, or its stage with <c>fsync = "never"</c>) must call its listeners
+/// after each move, or a waiting ack waits for the connection's next read. The call must not
+/// allocate or block.
 /// </remarks>
 public interface IDurableHorizon
 {
@@ -17,7 +19,8 @@ public interface IDurableHorizon
     long DurableRingSequence { get; }
 
     /// <summary>Calls <paramref name="listener"/> after each move of <see cref="DurableRingSequence"/>,
-    /// from then on, until <see cref="Unsubscribe"/>. A horizon that never moves by itself may ignore it.</summary>
+    /// from then on, until <see cref="Unsubscribe"/>. A horizon that moves only when an I/O thread
+    /// publishes (that thread settles on the same turn) may ignore it.</summary>
     void Subscribe(IDurableHorizonListener listener);
 
     void Unsubscribe(IDurableHorizonListener listener);

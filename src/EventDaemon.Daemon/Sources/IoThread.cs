@@ -22,8 +22,10 @@ namespace EventDaemon.Daemon.Sources;
 /// <para>Acknowledgements (PROTOCOL.md §3) are settled once per loop turn, never per read: a
 /// connection that asked for acks, or that ended (end of stream, a bad frame, a stop), waits in a
 /// list until the source's durable horizon passes the last event it published; then its ack is
-/// written without blocking, and an ended one is closed. While the list is not empty the thread
-/// sleeps at most <see cref="SettlePollMillis"/>, and a horizon that moves wakes it sooner.</para>
+/// written without blocking, and an ended one is closed. A horizon that moves wakes the thread
+/// (<see cref="WakeIfSettling"/>), so an ack goes out as soon as its events are durable, with no read
+/// traffic needed to turn the loop; the thread polls (every <see cref="SettlePollMillis"/>) only
+/// while an ack is held back by a client that does not read (EAGAIN), which no horizon signals.</para>
 /// </remarks>
 internal sealed unsafe partial class IoThread
 {
@@ -36,8 +38,9 @@ internal sealed unsafe partial class IoThread
     /// <summary>How often a paused connection retries the ring: short, since a stage frees room in microseconds.</summary>
     private const int PausedPollMillis = 1;
 
-    /// <summary>How long a thread with acks waiting sleeps at most: the horizon's wake is the fast
-    /// path, this covers an ack the client's full receive buffer held back (EAGAIN).</summary>
+    /// <summary>How long a thread sleeps at most while an ack waits for room in a client's receive
+    /// buffer (EAGAIN): nothing signals that room, so it is polled for. Acks waiting for the horizon
+    /// are not polled for: the horizon's move wakes the thread.</summary>
     private const int SettlePollMillis = 5;
 
     /// <summary>How often connections are checked against <c>idle_timeout</c>.</summary>
@@ -66,6 +69,9 @@ internal sealed unsafe partial class IoThread
 
     // Connections waiting on the horizon or on their ack's write (see remarks); compacted in place.
     private readonly List<StreamConnection> _settling = [];
+
+    // A connection's due ack could not be written whole at the last settle (EAGAIN): poll for room.
+    private bool _ackHeldBack;
 
     // 1 while this thread has connections settling: a horizon that moves wakes it (Dekker pairing
     // with StreamSource.DurableHorizonMoved: a full fence on each side between write and read).
@@ -247,7 +253,8 @@ internal sealed unsafe partial class IoThread
         }
     }
 
-    /// <summary>How long epoll_wait may sleep: 1 ms while paused, short while stopping, else until the next timer.</summary>
+    /// <summary>How long epoll_wait may sleep: 1 ms while paused, short while stopping or while an ack
+    /// is held back, else until the next timer (acks waiting for the horizon are woken by it).</summary>
     private int Timeout(long now)
     {
         if (_paused.Count > 0)
@@ -255,14 +262,14 @@ internal sealed unsafe partial class IoThread
             return PausedPollMillis;
         }
 
-        if (_settling.Count > 0)
-        {
-            return SettlePollMillis;
-        }
-
         if (_source.Stopping)
         {
             return 10;
+        }
+
+        if (_ackHeldBack)
+        {
+            return SettlePollMillis;
         }
 
         long until = _source.IdleTimeoutMillis > 0 ? _nextSweep : long.MaxValue;
@@ -536,6 +543,7 @@ internal sealed unsafe partial class IoThread
     private void Settle()
     {
         long horizon = _horizon.DurableRingSequence;
+        _ackHeldBack = false;
         int kept = 0;
         int count = _settling.Count;
         for (int i = 0; i < count; i++)
@@ -575,24 +583,14 @@ internal sealed unsafe partial class IoThread
 
         if (allDurable)
         {
-            connection.HasWaiting = false;
+            connection.PointCount = 0;
             connection.DueAccepted = ingest.Accepted;
             connection.DueRejected = ingest.Rejected;
         }
         else
         {
-            if (connection.HasWaiting && connection.Waiting.Sequence <= horizon)
-            {
-                connection.HasWaiting = false;
-                connection.DueAccepted = connection.Waiting.Accepted;
-                connection.DueRejected = connection.Waiting.Rejected;
-            }
-
-            if (!connection.HasWaiting)
-            {
-                connection.Waiting = new AckPoint { Sequence = ingest.LastSequence, Accepted = ingest.Accepted, Rejected = ingest.Rejected };
-                connection.HasWaiting = true;
-            }
+            TakeDurablePoints(connection, horizon);
+            AddPoint(connection, ingest);
         }
 
         if (!WriteAcks(connection))
@@ -602,7 +600,53 @@ internal sealed unsafe partial class IoThread
 
         bool written = connection.AckWritten == AckFrameWriter.FrameBytes
             && connection.SentAccepted == connection.DueAccepted && connection.SentRejected == connection.DueRejected;
+        _ackHeldBack |= !written;
         return allDurable && written ? SettleResult.Settled : SettleResult.Waiting;
+    }
+
+    /// <summary>Makes the newest point the horizon has passed due, and forgets it and those before it.</summary>
+    private static void TakeDurablePoints(StreamConnection connection, long horizon)
+    {
+        AckPoint[] points = connection.Points;
+        int head = connection.PointHead;
+        int count = connection.PointCount;
+        while (count > 0 && points[head].Sequence <= horizon)
+        {
+            connection.DueAccepted = points[head].Accepted;
+            connection.DueRejected = points[head].Rejected;
+            head = (head + 1) & (StreamConnection.MaxPoints - 1);
+            count--;
+        }
+
+        connection.PointHead = head;
+        connection.PointCount = count;
+    }
+
+    /// <summary>Records the ingest's totals as the newest point, unless the newest already holds them.
+    /// Rejections publish nothing: totals that moved without a new sequence update the newest point
+    /// in place. Full, the newest point takes them (they wait for its sequence's successor).</summary>
+    private static void AddPoint(StreamConnection connection, StreamIngest ingest)
+    {
+        AckPoint[] points = connection.Points;
+        int count = connection.PointCount;
+        if (count > 0)
+        {
+            ref AckPoint newest = ref points[(connection.PointHead + count - 1) & (StreamConnection.MaxPoints - 1)];
+            if (newest.Accepted == ingest.Accepted && newest.Rejected == ingest.Rejected)
+            {
+                return;
+            }
+
+            if (newest.Sequence == ingest.LastSequence || count == StreamConnection.MaxPoints)
+            {
+                newest = new AckPoint { Sequence = ingest.LastSequence, Accepted = ingest.Accepted, Rejected = ingest.Rejected };
+                return;
+            }
+        }
+
+        points[(connection.PointHead + count) & (StreamConnection.MaxPoints - 1)] =
+            new AckPoint { Sequence = ingest.LastSequence, Accepted = ingest.Accepted, Rejected = ingest.Rejected };
+        connection.PointCount = count + 1;
     }
 
     /// <summary>Writes the ack in flight, then one with the due totals if they are newer, without
@@ -623,6 +667,14 @@ internal sealed unsafe partial class IoThread
                 connection.SentAccepted = connection.DueAccepted;
                 connection.SentRejected = connection.DueRejected;
                 connection.AckWritten = 0;
+            }
+
+            if (!connection.NoDelay)
+            {
+                // Once per connection; fails harmlessly on a Unix socket, which has no Nagle.
+                connection.NoDelay = true;
+                int on = 1;
+                Libc.setsockopt(connection.Fd, Libc.IpProtoTcp, Libc.TcpNoDelay, &on, sizeof(int));
             }
 
             nint n;

@@ -166,12 +166,14 @@ public sealed unsafe class StreamSource : Source, IDurableHorizonListener
         }
 
         _threads = threads;
+
+        // Before the threads start: a move between a thread's first settle and a later subscription
+        // would not wake it, and the threads do not poll the horizon.
+        Horizon.Subscribe(this);
         foreach (IoThread thread in threads)
         {
             thread.Start();
         }
-
-        Horizon.Subscribe(this);
     }
 
     /// <summary>The horizon's thread, after each move: wakes the I/O threads that have acks waiting.</summary>

@@ -184,6 +184,17 @@ public sealed class JournalWriterTests : IDisposable
     }
 
     [Fact]
+    public void FsyncNever_TellsEachDurableMove_AsTheSyncerWould()
+    {
+        JournalOptions options = Options(Dir, JournalFsync.Never);
+        using var writer = new JournalWriter(options, JournalState.Recover(options));
+        long told = -1;
+        writer.OnDurable = () => told = writer.DurableSequence;
+        Append(writer, 0, 10);
+        Assert.True(told == 9, $"the last durable move told was to {told}, not 9: waiting acks would wait for the connection's next read");
+    }
+
+    [Fact]
     public void Append_SteadyState_AllocatesNothing()
     {
         JournalOptions options = Options(Dir);

@@ -92,6 +92,132 @@ public sealed class AcknowledgementTests
     }
 
     [Fact]
+    public void EachMoveOfTheHorizon_AcksEveryReadItCovers_NotOnlyTheOldestWaiting()
+    {
+        using var ring = new EventRing(slots: 1 << 12, arenaBytes: 1 << 20, lockMemory: false, notifyOnPublish: false);
+        var horizon = new HeldHorizon();
+        (StreamSource source, SourceMetrics metrics) = Source(ring, SourceFormat.Binary, horizon);
+        var io = new IoThread(source, 0, -1);
+        (Socket client, Socket server) = ConnectedPair();
+        using (client)
+        using (server)
+        {
+            StreamConnection connection = io.AdoptForTest(Fd(server));
+            long[] lastOfRead = new long[3];
+            for (int read = 0; read < 3; read++)
+            {
+                client.Send(Frames(read * 10, 10));
+                int expected = (read + 1) * 10;
+                ReadUntil(io, connection, () => metrics.Received == expected, () => $"{metrics.Received} of {expected} frames read");
+                lastOfRead[read] = ring.Sequencer.Cursor.Value;
+                io.SettleForTest();
+            }
+
+            Assert.True(client.Available == 0, $"{client.Available} ack bytes were sent while the horizon was behind every event");
+
+            // One sync covers the first two reads: both are acknowledged by it, not only the first.
+            horizon.Value = lastOfRead[1];
+            io.SettleForTest();
+            AckFrame covered = ReadAcksUntil(client, a => a.Settled >= 20);
+            Assert.True(covered == new AckFrame(20, 0), $"with the horizon past the second read the ack says {covered}, not 20 accepted");
+            Assert.True(client.Available == 0, "frames of the third read were acknowledged before they were durable");
+
+            horizon.Value = lastOfRead[2];
+            io.SettleForTest();
+            AckFrame all = ReadAcksUntil(client, a => a.Settled >= 30);
+            Assert.True(all == new AckFrame(30, 0), $"with every read durable the ack says {all}, not 30 accepted");
+            Assert.True(io.SettlingForTest == 0, "a connection with every frame acknowledged still waits on the horizon");
+        }
+    }
+
+    [Fact]
+    public void AConnectionWithMoreReadsWaitingThanPoints_IsAckedLater_NeverEarly()
+    {
+        int reads = StreamConnection.MaxPoints + 8;
+        using var ring = new EventRing(slots: 1 << 12, arenaBytes: 1 << 20, lockMemory: false, notifyOnPublish: false);
+        var horizon = new HeldHorizon();
+        (StreamSource source, SourceMetrics metrics) = Source(ring, SourceFormat.Binary, horizon);
+        var io = new IoThread(source, 0, -1);
+        (Socket client, Socket server) = ConnectedPair();
+        using (client)
+        using (server)
+        {
+            StreamConnection connection = io.AdoptForTest(Fd(server));
+            long[] lastOfRead = new long[reads];
+            for (int read = 0; read < reads; read++)
+            {
+                client.Send(Frames(read, 1));
+                ReadUntil(io, connection, () => metrics.Received == read + 1, () => $"{metrics.Received} of {read + 1} frames read");
+                lastOfRead[read] = ring.Sequencer.Cursor.Value;
+                io.SettleForTest();
+            }
+
+            var reader = new AckReader(client);
+            for (int read = 0; read < reads; read++)
+            {
+                horizon.Value = lastOfRead[read];
+                io.SettleForTest();
+                if (client.Poll(0, SelectMode.SelectRead))
+                {
+                    reader.Drain();
+                }
+
+                Assert.True(reader.Last.Settled <= read + 1, $"with {read + 1} frames durable the ack says {reader.Last}");
+            }
+
+            AckFrame last = ReadAcksUntil(client, a => a.Settled >= reads, reader);
+            Assert.True(last == new AckFrame(reads, 0), $"with every frame durable the ack says {last}, not {reads} accepted");
+        }
+    }
+
+    [Fact]
+    public void TheFirstAck_TurnsNagleOff_SoThatNoAckWaitsForTheClientsTcpAcknowledgement()
+    {
+        using var ring = new EventRing(slots: 1 << 12, arenaBytes: 1 << 20, lockMemory: false, notifyOnPublish: false);
+        (StreamSource source, SourceMetrics metrics) = Source(ring, SourceFormat.Binary, horizon: null);
+        var io = new IoThread(source, 0, -1);
+        (Socket client, Socket server) = ConnectedPair();
+        using (client)
+        using (server)
+        {
+            StreamConnection connection = io.AdoptForTest(Fd(server));
+            Assert.True(!server.NoDelay, "the accepted socket should start with Nagle on, as accept4 gives it");
+            client.Send(Frames(0, 5));
+            ReadUntil(io, connection, () => metrics.Received == 5, () => $"{metrics.Received} of 5 frames read");
+            io.SettleForTest();
+            AckFrame ack = ReadAcksUntil(client, a => a.Settled >= 5);
+            Assert.True(ack == new AckFrame(5, 0), $"the ack says {ack}, not 5 accepted");
+            Assert.True(server.NoDelay, "the connection's acks are written with Nagle on: a small ack would wait for the TCP acknowledgement of the previous one");
+        }
+    }
+
+    [Fact]
+    public void AnAck_IsSentWhenTheHorizonMoves_WithNoReadTrafficToWakeTheLoop()
+    {
+        using var ring = new EventRing(slots: 1 << 12, arenaBytes: 1 << 20, lockMemory: false, notifyOnPublish: false);
+        var horizon = new HeldHorizon();
+        (StreamSource source, SourceMetrics metrics) = Source(ring, SourceFormat.Binary, horizon);
+        source.Start();
+        try
+        {
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            client.Connect(source.LocalEndPoint!);
+            client.Send(Frames(0, 10));
+            Integration.Support.Eventually.True(() => metrics.Received == 10, () => $"{metrics.Received} of 10 frames read", Deadline);
+            Assert.True(!client.Poll(0, SelectMode.SelectRead), "an ack was sent while the horizon was behind every event");
+
+            // The loop now sleeps with nothing to read and no timer: only the horizon's move wakes it.
+            horizon.Move(ring.Sequencer.Cursor.Value);
+            AckFrame ack = ReadAcksUntil(client, a => a.Settled >= 10);
+            Assert.True(ack == new AckFrame(10, 0), $"after the horizon moved past every event the ack says {ack}, not 10 accepted");
+        }
+        finally
+        {
+            source.Stop(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    [Fact]
     public void AClientThatDoesNotReadItsAcks_IsStillRead_AndGetsTheLatestTotalsOnceItReads()
     {
         const int Rounds = 3000;
@@ -259,9 +385,9 @@ public sealed class AcknowledgementTests
     }
 
     /// <summary>Reads acks until one satisfies <paramref name="enough"/>; returns it.</summary>
-    private static AckFrame ReadAcksUntil(Socket client, Func<AckFrame, bool> enough)
+    private static AckFrame ReadAcksUntil(Socket client, Func<AckFrame, bool> enough, AckReader? reader = null)
     {
-        var reader = new AckReader(client);
+        reader ??= new AckReader(client);
         DateTime deadline = DateTime.UtcNow + Deadline;
         while (!enough(reader.Last))
         {
@@ -363,9 +489,11 @@ public sealed class AcknowledgementTests
         return (client, server);
     }
 
-    /// <summary>A horizon the test moves by hand (as a journal's syncer would).</summary>
+    /// <summary>A horizon the test moves by hand: <see cref="Value"/> quietly (the tests that settle
+    /// through the hooks), <see cref="Move"/> telling its listeners, as a journal's syncer does.</summary>
     private sealed class HeldHorizon : IDurableHorizon
     {
+        private readonly List<IDurableHorizonListener> _listeners = [];
         private long _value = -1;
 
         public long Value
@@ -376,12 +504,32 @@ public sealed class AcknowledgementTests
 
         public long DurableRingSequence => Value;
 
+        public void Move(long value)
+        {
+            Value = value;
+            lock (_listeners)
+            {
+                foreach (IDurableHorizonListener listener in _listeners)
+                {
+                    listener.DurableHorizonMoved();
+                }
+            }
+        }
+
         public void Subscribe(IDurableHorizonListener listener)
         {
+            lock (_listeners)
+            {
+                _listeners.Add(listener);
+            }
         }
 
         public void Unsubscribe(IDurableHorizonListener listener)
         {
+            lock (_listeners)
+            {
+                _listeners.Remove(listener);
+            }
         }
     }
 }
