@@ -7,7 +7,7 @@
 # e2e.md, latency/*.hgrm and the plot e2e-latency.svg. per-key-journal is per-key with the journal on
 # (eventd only): the table gives its events/s as a share of per-key's (target >= 80 %). The journal's
 # segments go in the run's temporary directory (TMPDIR): keep that on a disk, not tmpfs. By default
-# the journal row runs with 64 MiB segments and a retention of three, warmed up for 8 s so that the
+# the journal row runs with 64 MiB segments and a retention of eight (512 MiB), warmed up for 8 s so that the
 # measured window writes into recycled segments (a journal at its retention); E2E_JOURNAL=fresh runs
 # it with the shipped settings instead (128 MiB segments, 8 GiB retention: every segment zeroed).
 #

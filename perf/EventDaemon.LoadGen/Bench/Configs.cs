@@ -28,7 +28,7 @@ internal static class Configs
     /// <summary>Small segments and retention, so that the warm-up reaches recycling (<see cref="Workload.JournalRecycling"/>).</summary>
     private const string JournalRecycling = """
         segment_bytes = "64MiB"
-        retention_bytes = "192MiB"
+        retention_bytes = "512MiB"
 
         """;
 
