@@ -32,7 +32,7 @@ public static class Program
               --keys N --types name:weight,... --size BYTES --pool N   event shape
               --workload per-key|per-key-1m|by-type|binary   the events (and format) of a bench-e2e row
           eventd-loadgen e2e --eventd PATH --baseline PATH --floor PATH [--out DIR] [--quick]
-              [--steady SECONDS] [--connections N (2)] [--agg-threads N] [--rounds N (1)]
+              [--steady SECONDS] [--connections N (2)] [--agg-threads N] [--rounds N (1)] [--journal-recycle]
               [--workloads per-key,per-key-journal,per-key-1m,by-type,binary,latency,steady,acks (all)]
         """;
 
@@ -182,6 +182,7 @@ public static class Program
             AggregateThreads = a.Optional("--agg-threads") is string t ? int.Parse(t, CultureInfo.InvariantCulture) : null,
             Connections = a.Int("--connections", 2),
             Rounds = Math.Max(1, a.Int("--rounds", 1)),
+            JournalRecycling = a.Flag("--journal-recycle"),
             SteadyState = TimeSpan.FromSeconds(a.Double("--steady", quick ? 10 : 60)),
         };
         a.ThrowIfUnused();

@@ -13,7 +13,7 @@ internal static class Configs
     /// <summary>The filter of the latency pipeline: true for every generated event, so all come back.</summary>
     public const string LatencyCondition = "value >= 0";
 
-    private static string Daemon(string dir, bool journal = false) => $"""
+    private static string Daemon(string dir, bool journal = false, bool recycling = false) => $"""
         [daemon]
         control_socket = "{dir}/ctl.sock"
         ring_size = {RingSize}
@@ -22,6 +22,14 @@ internal static class Configs
         {(journal ? $"state_dir = \"{dir}\"" : "")}
 
         {(journal ? Journal : "")}
+        {(journal && recycling ? JournalRecycling : "")}
+        """;
+
+    /// <summary>Small segments and retention, so that the warm-up reaches recycling (<see cref="Workload.JournalRecycling"/>).</summary>
+    private const string JournalRecycling = """
+        segment_bytes = "64MiB"
+        retention_bytes = "512MiB"
+
         """;
 
     /// <summary>The journal as shipped (scripts/eventd.toml): group commit, default segments, under the run's directory.</summary>
@@ -44,7 +52,7 @@ internal static class Configs
     public static string ForWorkload(string dir, int port, Workload w, int? aggregateThreads)
     {
         static string Quoted(string[] items) => string.Join(", ", items.Select(i => $"\"{i}\""));
-        var toml = new System.Text.StringBuilder(Daemon(dir, w.Journal));
+        var toml = new System.Text.StringBuilder(Daemon(dir, w.Journal, w.JournalRecycling));
         toml.Append($"""
 
             [sources.{Source}]

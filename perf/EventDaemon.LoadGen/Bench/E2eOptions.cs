@@ -21,6 +21,9 @@ internal sealed class E2eOptions
 
     public bool Quick { get; init; }
 
+    /// <summary>The per-key-journal row writes into recycled segments (<see cref="Workload.JournalRecycling"/>).</summary>
+    public bool JournalRecycling { get; init; }
+
     /// <summary>Turns each system takes on each throughput row; each keeps its best.</summary>
     public int Rounds { get; init; } = 1;
 

@@ -8,14 +8,16 @@ namespace EventDaemon.Daemon.Journal;
 /// everything starts on an 8-byte boundary.
 /// </summary>
 /// <remarks>
-/// A segment is a file of fixed size, zeroed before its first record is written:
+/// A segment is a file of fixed size, zeroed (or recycled from an older segment) before its first record is written:
 /// <code>
 /// segment header (64 B) | group | group | … | zeros to the end
 /// group   = group header (32 B) | record | record | …     one write, one commit
 /// record  = record header (40 B) | original bytes | zero padding to 8
 /// </code>
 /// A reader needs nothing but the bytes: zeros where a group header should be is the end of what was
-/// written; a group header carries a magic and its own CRC, so after damage a reader resynchronises
+/// written, and a group belongs to the segment only if its first sequence follows the previous
+/// group's last (the header's first sequence for the first group), so a recycled segment's leftover
+/// groups, whose sequences are all older, never read as records; a group header carries a magic and its own CRC, so after damage a reader resynchronises
 /// on the next one; each record carries a CRC of its header and bytes.
 /// </remarks>
 public static class JournalLayout
@@ -48,20 +50,32 @@ public static class JournalLayout
     public static string SegmentName(long firstSequence) =>
         firstSequence.ToString("D20", System.Globalization.CultureInfo.InvariantCulture) + ".journal";
 
-    internal static void WriteSegmentHeader(Span<byte> header, long segmentBytes, long firstSequence)
+    /// <summary>
+    /// Segment flag: the file was an older segment before this one (recycled, not zeroed), so the bytes
+    /// after the last group are that segment's leftovers, not zeros. Journals written before the flag
+    /// existed have it clear, which is right: their segments were all zeroed.
+    /// </summary>
+    public const uint SegmentRecycled = 1;
+
+    internal static void WriteSegmentHeader(Span<byte> header, long segmentBytes, long firstSequence, uint flags = 0)
     {
         header[..SegmentHeaderBytes].Clear();
         BinaryPrimitives.WriteUInt64LittleEndian(header, SegmentMagic);
         BinaryPrimitives.WriteUInt32LittleEndian(header[8..], Version);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[12..], flags);
         BinaryPrimitives.WriteInt64LittleEndian(header[16..], segmentBytes);
         BinaryPrimitives.WriteInt64LittleEndian(header[24..], firstSequence);
         BinaryPrimitives.WriteUInt32LittleEndian(header[60..], Crc32C.Compute(header[..60]));
     }
 
-    internal static bool TryReadSegmentHeader(ReadOnlySpan<byte> header, out long segmentBytes, out long firstSequence)
+    internal static bool TryReadSegmentHeader(ReadOnlySpan<byte> header, out long segmentBytes, out long firstSequence) =>
+        TryReadSegmentHeader(header, out segmentBytes, out firstSequence, out _);
+
+    internal static bool TryReadSegmentHeader(ReadOnlySpan<byte> header, out long segmentBytes, out long firstSequence, out uint flags)
     {
         segmentBytes = 0;
         firstSequence = 0;
+        flags = 0;
         if (header.Length < SegmentHeaderBytes
             || BinaryPrimitives.ReadUInt64LittleEndian(header) != SegmentMagic
             || BinaryPrimitives.ReadUInt32LittleEndian(header[8..]) != Version
@@ -72,6 +86,7 @@ public static class JournalLayout
 
         segmentBytes = BinaryPrimitives.ReadInt64LittleEndian(header[16..]);
         firstSequence = BinaryPrimitives.ReadInt64LittleEndian(header[24..]);
+        flags = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
         return true;
     }
 

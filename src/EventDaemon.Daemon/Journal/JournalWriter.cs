@@ -6,8 +6,8 @@ namespace EventDaemon.Daemon.Journal;
 
 /// <summary>
 /// Appends records to the journal's segments: one thread appends and writes groups, a syncer thread
-/// makes them durable back to back (group commit), a preparer thread zeroes the next segment ahead
-/// of use.
+/// makes them durable back to back (group commit), a preparer thread readies the next segment ahead
+/// of use: an old segment retention let go (recycled), or a new one zeroed.
 /// </summary>
 /// <remarks>
 /// <para>The appending thread copies each record into a group buffer and, at <see cref="Flush"/>, writes
@@ -29,6 +29,13 @@ namespace EventDaemon.Daemon.Journal;
 /// file: each sync also commits size and allocation (1.9×). Re-run the benchmark before changing this.</para>
 /// <para>A full disk can only stop the preparer: the appending thread then waits at the segment's end
 /// (backpressure to the ring) and <see cref="Problem"/> says why, until space returns.</para>
+/// <para>Zeroing writes every journaled byte twice (the zeros, then the records), and took half a core
+/// at the per-key benchmark's rate. So a segment that retention lets go becomes the next spare instead
+/// of being deleted, as databases recycle their WAL files: its blocks are allocated and written, so
+/// the appending thread's writes stay overwrites, and nothing is zeroed. Its header says it was
+/// recycled; the bytes left after its last group are older groups, whose sequences are below the new
+/// header's first, and a reader never takes them for records (<c>SegmentReader</c>). At most
+/// <see cref="MaxSpares"/> spare files exist; retention deletes beyond that.</para>
 /// </remarks>
 public sealed class JournalWriter : IDisposable
 {
@@ -39,6 +46,9 @@ public sealed class JournalWriter : IDisposable
 
     /// <summary>How long a write waits for the next segment before reporting that it could not go.</summary>
     private static readonly TimeSpan SpareWait = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Spare files kept at most (the next segment, and one recycled segment waiting behind it).</summary>
+    public const int MaxSpares = 2;
 
     private readonly JournalOptions _options;
     private readonly string _sparePath;
@@ -52,6 +62,17 @@ public sealed class JournalWriter : IDisposable
 
     // Every segment on disk, oldest first, the current one last: what retention may delete. Under _gate.
     private readonly List<JournalSegment> _segments = [];
+
+    // Segments retention let go, renamed NAME.spare, waiting to be the next spare. Under _gate.
+    private readonly Queue<string> _recycled = new();
+
+    // Spare files on disk: the ready spare, one being zeroed, the recycled ones waiting (and being renamed). Under _gate.
+    private int _spareFiles;
+
+    // What the last Retain was told: the preparer recycles with them when it needs a spare, so the
+    // segment retention would let go at its next run is reused now instead of a new one being zeroed.
+    private long _retainDelivered = long.MinValue;
+    private long _retentionBytes = long.MaxValue;
 
     private readonly Thread? _syncer;
     private readonly Thread _preparer;
@@ -97,6 +118,11 @@ public sealed class JournalWriter : IDisposable
         _directoryFd = recovered.TakeDirectoryLock();
         _segments.AddRange(recovered.Segments);
         _written = _durable = recovered.LastSequence;
+        foreach (string leftover in Directory.EnumerateFiles(options.Directory, "*.spare"))
+        {
+            // Spares of a run that did not close: never part of the journal, and nothing says what is in them.
+            File.Delete(leftover);
+        }
         if (recovered.Tail is { } tail && tail.Position + JournalLayout.GroupHeaderBytes + JournalLayout.RecordHeaderBytes < options.SegmentBytes)
         {
             _segment = SegmentFile.Open(tail.Path, create: false, out int errno);
@@ -239,18 +265,39 @@ public sealed class JournalWriter : IDisposable
         }
     }
 
+    /// <summary>Spare files on disk now (ready, being zeroed, or recycled and waiting).</summary>
+    public int SpareFiles
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _spareFiles;
+            }
+        }
+    }
+
     /// <summary>
-    /// Deletes the oldest segments while the journal holds more than <paramref name="retentionBytes"/>,
+    /// Lets the oldest segments go while the journal holds more than <paramref name="retentionBytes"/>,
     /// but only segments whose every record is at or below <paramref name="deliveredSequence"/> (what
     /// every sink has delivered, after the checkpoints saying so were synced) and never the one being
-    /// written. Returns the number deleted. Any thread; the directory is synced after a deletion.
+    /// written: each becomes a spare (recycled) while fewer than <see cref="MaxSpares"/> exist, and is
+    /// deleted beyond that. Returns the number let go. Any thread; the directory is synced after.
     /// </summary>
     public int Retain(long deliveredSequence, long retentionBytes)
     {
-        int deleted = 0;
+        Volatile.Write(ref _retainDelivered, deliveredSequence);
+        Volatile.Write(ref _retentionBytes, retentionBytes);
+        return Trim(deliveredSequence, retentionBytes);
+    }
+
+    private int Trim(long deliveredSequence, long retentionBytes)
+    {
+        int removed = 0;
         while (true)
         {
             JournalSegment oldest;
+            bool recycle;
             lock (_gate)
             {
                 // A segment's last record is one before the next segment's first.
@@ -263,18 +310,65 @@ public sealed class JournalWriter : IDisposable
 
                 oldest = _segments[0];
                 _segments.RemoveAt(0);
+                recycle = !_stopping && _spareFiles < MaxSpares;
+                if (recycle)
+                {
+                    _spareFiles++;
+                }
+            }
+
+            removed++;
+            string spare = System.IO.Path.ChangeExtension(oldest.Path, ".spare");
+            if (recycle && Recycle(oldest.Path, spare))
+            {
+                lock (_gate)
+                {
+                    _recycled.Enqueue(spare);
+                }
+
+                _prepareWake.Set();
+                continue;
+            }
+
+            if (recycle)
+            {
+                lock (_gate)
+                {
+                    _spareFiles--;
+                }
             }
 
             File.Delete(oldest.Path);
-            deleted++;
         }
 
-        if (deleted > 0 && Libc.fsync(_directoryFd) != 0)
+        if (removed > 0 && Libc.fsync(_directoryFd) != 0)
         {
-            _problem = $"journal: cannot sync {_options.Directory} after deleting segments: {Errno(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}";
+            _problem = $"journal: cannot sync {_options.Directory} after removing segments: {Errno(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}";
         }
 
-        return deleted;
+        return removed;
+    }
+
+    /// <summary>
+    /// Renames a segment to a spare name when it has the full size (a segment truncated by damage, or
+    /// of another <c>segment_bytes</c>, is not reused: its blocks would have to be allocated again).
+    /// </summary>
+    private bool Recycle(string path, string spare)
+    {
+        try
+        {
+            if (new FileInfo(path).Length != _options.SegmentBytes)
+            {
+                return false;
+            }
+
+            File.Move(path, spare, overwrite: true);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Writes what is buffered, waits until it is durable (at most <paramref name="timeout"/>), and stops.</summary>
@@ -320,7 +414,16 @@ public sealed class JournalWriter : IDisposable
         if (_spare is not null)
         {
             _spare.Close();
-            File.Delete(_sparePath);
+            File.Delete(_spare.Path);
+        }
+
+        lock (_gate)
+        {
+            // Spares are not kept across runs: the next start zeroes its first spare again.
+            while (_recycled.TryDequeue(out string? recycled))
+            {
+                File.Delete(recycled);
+            }
         }
 
         Libc.close(_directoryFd);
@@ -342,8 +445,16 @@ public sealed class JournalWriter : IDisposable
 
         SegmentFile next = _spare!;
         Span<byte> header = stackalloc byte[JournalLayout.SegmentHeaderBytes];
-        JournalLayout.WriteSegmentHeader(header, _options.SegmentBytes, _groupFirst);
+        JournalLayout.WriteSegmentHeader(header, _options.SegmentBytes, _groupFirst, next.Recycled ? JournalLayout.SegmentRecycled : 0);
         int errno = next.WriteAt(header, 0);
+        if (errno == 0)
+        {
+            // The header is on disk before any group: were the first groups written back before it, a
+            // recycled file would still carry its old header after a power cut, and with it the old
+            // first sequence, under which its leftover groups would read as records.
+            errno = next.Sync();
+        }
+
         if (errno == 0)
         {
             errno = next.Rename(System.IO.Path.Combine(_options.Directory, JournalLayout.SegmentName(_groupFirst)));
@@ -368,6 +479,7 @@ public sealed class JournalWriter : IDisposable
 
             _segment = next;
             _segments.Add(new JournalSegment(next.Path, _groupFirst));
+            _spareFiles--;
             _directoryDirty = true;
         }
 
@@ -380,7 +492,7 @@ public sealed class JournalWriter : IDisposable
         return true;
     }
 
-    /// <summary>Keeps one zeroed segment ready: allocated blocks make the appending thread's writes cheap and unfailing.</summary>
+    /// <summary>Keeps one spare segment ready (recycled or zeroed): allocated blocks make the appending thread's writes cheap and unfailing.</summary>
     private void PrepareLoop()
     {
         while (true)
@@ -417,6 +529,51 @@ public sealed class JournalWriter : IDisposable
     }
 
     private string? PrepareSpare(out SegmentFile? spare)
+    {
+        spare = null;
+        // The segment the next retention run would let go is recycled now rather than a new one zeroed.
+        Trim(Volatile.Read(ref _retainDelivered), Volatile.Read(ref _retentionBytes));
+        while (true)
+        {
+            string? path;
+            lock (_gate)
+            {
+                if (!_recycled.TryDequeue(out path))
+                {
+                    // Counted before zeroing starts, so retention does not recycle beyond the bound meanwhile.
+                    _spareFiles++;
+                    break;
+                }
+            }
+
+            SegmentFile recycled = SegmentFile.Open(path, create: false, out _);
+            if (recycled.IsOpen)
+            {
+                recycled.Recycled = true;
+                spare = recycled;
+                return null;
+            }
+
+            File.Delete(path);
+            lock (_gate)
+            {
+                _spareFiles--;
+            }
+        }
+
+        string? failure = ZeroSpare(out spare);
+        if (spare is null)
+        {
+            lock (_gate)
+            {
+                _spareFiles--;
+            }
+        }
+
+        return failure;
+    }
+
+    private string? ZeroSpare(out SegmentFile? spare)
     {
         spare = null;
         File.Delete(_sparePath);

@@ -22,6 +22,9 @@ internal sealed unsafe class SegmentFile
     /// <summary>Where the next group is written. Owned by the writer.</summary>
     public long Position { get; set; }
 
+    /// <summary>An older segment reused as a spare (its bytes are old groups, not zeros).</summary>
+    public bool Recycled { get; set; }
+
     /// <summary>Opens (or creates, mode 0640) a segment file for reading and writing.</summary>
     public static SegmentFile Open(string path, bool create, out int errno)
     {

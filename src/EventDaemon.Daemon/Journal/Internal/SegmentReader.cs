@@ -17,6 +17,15 @@ internal enum GroupRead
 }
 
 /// <summary>Reads one segment group by group with <c>pread</c>, resynchronising on group headers after damage.</summary>
+/// <remarks>
+/// A group belongs to the segment only if its first sequence is above the last sequence of the group
+/// before it (for the first group: at or above the segment header's first sequence). Sequences only
+/// grow, and a recycled segment's leftovers come from an older segment, so every group left over
+/// carries sequences below the header's first: the reader ends at the first bytes that are not a group
+/// of this segment unless one follows further on (then the bytes between are damage). A torn group
+/// after a restart cannot be mistaken either: start-up recovery zeroes every group it found past the
+/// last whole one, and any group left over from before it carries sequences at or below that one.
+/// </remarks>
 internal sealed class SegmentReader : IDisposable
 {
     private const int ScanChunkBytes = 1 << 20;
@@ -24,12 +33,17 @@ internal sealed class SegmentReader : IDisposable
     private readonly int _fd;
     private byte[] _buffer = new byte[64 * 1024];
 
-    private SegmentReader(int fd, string path, long segmentBytes, long firstSequence, long length)
+    // The last sequence of the last group read: a group belongs to the segment only if it starts above it.
+    private long _previousLast;
+
+    private SegmentReader(int fd, string path, long segmentBytes, long firstSequence, bool recycled, long length)
     {
         _fd = fd;
         Path = path;
         SegmentBytes = segmentBytes;
         FirstSequence = firstSequence;
+        Recycled = recycled;
+        _previousLast = firstSequence - 1;
         Limit = Math.Min(length, segmentBytes);
         Position = JournalLayout.SegmentHeaderBytes;
     }
@@ -40,6 +54,9 @@ internal sealed class SegmentReader : IDisposable
 
     public long FirstSequence { get; }
 
+    /// <summary>The segment was an older one, reused: the bytes after its last group are leftovers, not zeros.</summary>
+    public bool Recycled { get; }
+
     /// <summary>Where the next group header is expected.</summary>
     public long Position { get; private set; }
 
@@ -49,7 +66,10 @@ internal sealed class SegmentReader : IDisposable
     /// <summary>After <see cref="GroupRead.Damaged"/>: where the damage began.</summary>
     public long DamageStart { get; private set; }
 
-    /// <summary>After <see cref="GroupRead.End"/>: the end of the last non-zero bytes past the position (the position itself when all is zero).</summary>
+    /// <summary>
+    /// After <see cref="GroupRead.End"/>: the end of the last non-zero bytes past the position (the
+    /// position itself when all is zero, and always in a recycled segment, whose leftovers are not a torn write).
+    /// </summary>
     public long DirtyEnd { get; private set; }
 
     /// <summary>Opens a segment and checks its header; null with the reason when it is not one.</summary>
@@ -65,7 +85,7 @@ internal sealed class SegmentReader : IDisposable
         Span<byte> header = stackalloc byte[JournalLayout.SegmentHeaderBytes];
         long length = new FileInfo(path).Length;
         if (SegmentFile.ReadAt(fd, header, 0) != header.Length
-            || !JournalLayout.TryReadSegmentHeader(header, out long segmentBytes, out long first))
+            || !JournalLayout.TryReadSegmentHeader(header, out long segmentBytes, out long first, out uint flags))
         {
             Libc.close(fd);
             problem = "the segment header is damaged";
@@ -73,7 +93,7 @@ internal sealed class SegmentReader : IDisposable
         }
 
         problem = null;
-        return new SegmentReader(fd, path, segmentBytes, first, length);
+        return new SegmentReader(fd, path, segmentBytes, first, (flags & JournalLayout.SegmentRecycled) != 0, length);
     }
 
     /// <summary>Reads the group at <see cref="Position"/>; <paramref name="records"/> is valid until the next call.</summary>
@@ -90,6 +110,7 @@ internal sealed class SegmentReader : IDisposable
         Span<byte> head = stackalloc byte[JournalLayout.GroupHeaderBytes];
         if (SegmentFile.ReadAt(_fd, head, Position) == head.Length
             && JournalLayout.TryReadGroupHeader(head, out header)
+            && header.FirstSequence > _previousLast
             && Position + JournalLayout.GroupHeaderBytes + header.RecordBytes <= Limit)
         {
             if (_buffer.Length < header.RecordBytes)
@@ -101,18 +122,23 @@ internal sealed class SegmentReader : IDisposable
             if (SegmentFile.ReadAt(_fd, body, Position + JournalLayout.GroupHeaderBytes) == body.Length)
             {
                 Position += JournalLayout.GroupHeaderBytes + header.RecordBytes;
+                _previousLast = header.LastSequence;
                 records = body;
                 return GroupRead.Group;
             }
         }
 
-        // Not a group here: zeros end the segment unless an intact group follows somewhere after them.
+        // Not a group of this segment here: zeros, or an older segment's leftovers, end the segment
+        // unless a group of this segment follows somewhere after them.
+        header = default;
         long start = Position;
         long next = FindGroup(start + JournalLayout.Alignment, out long dirtyEnd);
         if (next < 0)
         {
-            DirtyEnd = dirtyEnd;
-            if (dirtyEnd == start)
+            // In a recycled segment, bytes that are not a group cannot be told from leftovers; none
+            // can be read as a record of this segment, so nothing after the last group is damage.
+            DirtyEnd = Recycled ? start : dirtyEnd;
+            if (DirtyEnd == start)
             {
                 return GroupRead.End;
             }
@@ -128,7 +154,7 @@ internal sealed class SegmentReader : IDisposable
     }
 
     /// <summary>
-    /// The first offset at or after <paramref name="from"/> holding an intact group header, or -1;
+    /// The first offset at or after <paramref name="from"/> holding an intact group header of this segment, or -1;
     /// and the end of the last non-zero 8 bytes scanned (or the start of the scan when none).
     /// </summary>
     private long FindGroup(long from, out long dirtyEnd)
@@ -168,6 +194,7 @@ internal sealed class SegmentReader : IDisposable
                 if ((uint)word == JournalLayout.GroupMagic
                     && at + JournalLayout.GroupHeaderBytes <= length
                     && JournalLayout.TryReadGroupHeader(bytes[at..], out GroupHeader header)
+                    && header.FirstSequence > _previousLast
                     && chunk + at + JournalLayout.GroupHeaderBytes + header.RecordBytes <= Limit)
                 {
                     return chunk + at;
