@@ -122,6 +122,8 @@ public static class PipelineBuilder
 
         var metrics = new List<StageMetrics>();
         var abandon = new SinkAbandon();
+        // With a journal: the checkpoint of each aggregate that keeps one, by the name of its output ring.
+        var aggregateCheckpoints = new Dictionary<string, AggregateCheckpointer>(StringComparer.Ordinal);
         int[] cpus = [.. config.Daemon.ConsumerCpus];
         // Room for the largest rendering of an event (binary frames grow ~6x as JSON) plus an
         // enrich row, twice, so a full buffer still takes one more event before it flushes.
@@ -184,7 +186,17 @@ public static class PipelineBuilder
                             rings.Add(output);
                             ringOf[stage.Name] = output;
                             AggregateSpec spec = SpecOf(aggregate, n);
-                            placement.Place(i => new AggregateHandler(ring, output.Ring, spec, reach, parts[i], sp.Split.For(i, n), sp.StreamSources), IdleTick);
+                            // Only an aggregate of the main stream reads journal sequences, and only one on
+                            // one thread emits its windows whole and in order (what its sinks count by).
+                            AggregateProgress? progress = null;
+                            if (journal is not null && n == 1 && ReferenceEquals(ctx, main))
+                            {
+                                AggregateCheckpointer checkpointer = journal.Aggregate(aggregate.Name);
+                                aggregateCheckpoints[aggregate.Name] = checkpointer;
+                                progress = checkpointer.Attach();
+                            }
+
+                            placement.Place(i => new AggregateHandler(ring, output.Ring, spec, reach, parts[i], sp.Split.For(i, n), sp.StreamSources, progress), IdleTick);
                             break;
                         }
 
@@ -263,7 +275,7 @@ public static class PipelineBuilder
                     case SinkConfig sink:
                         // Only the main ring's sequences are journal sequences: a sink behind another ring does not checkpoint.
                         AddSink(placement, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon,
-                            EnrichColumns.Upstream(after), ReferenceEquals(ctx, main) ? journal : null);
+                            EnrichColumns.Upstream(after), ReferenceEquals(ctx, main) ? journal : null, aggregateCheckpoints.GetValueOrDefault(ctx.Name));
                         break;
 
                     default:
@@ -497,7 +509,8 @@ public static class PipelineBuilder
     }
 
     private static void AddSink<TWait>(Placement<TWait> placement, EventReader ring, SinkConfig sink, Reach reach,
-        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, EnrichColumns? enrich, DaemonJournal? journal)
+        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, EnrichColumns? enrich, DaemonJournal? journal,
+        AggregateCheckpointer? behind = null)
         where TWait : struct, IWaitStrategy
     {
         switch (sink)
@@ -506,7 +519,13 @@ public static class PipelineBuilder
                 placement.Place(_ => Sink(ring, reach, metrics, new StdoutTransport(), buffer, abandon, enrich), IdleTick);
                 return;
             case FileSinkConfig file:
-                SinkCheckpointer? checkpoint = journal?.Checkpointer(sink.Name);
+                // Behind an aggregate that checkpoints, the file counts whole windows (JOURNAL.md, "Aggregates and replay").
+                SinkCheckpointer? checkpoint = behind is not null ? behind.Journal.WindowCheckpointer(sink.Name) : journal?.Checkpointer(sink.Name);
+                if (behind is not null)
+                {
+                    behind.Behind(checkpoint!);
+                }
+
                 var fileTransport = new FileTransport(file.Path, file.RotateBytes?.Bytes, FsyncModeOf(file.Fsync), file.FsyncInterval.ToTimeSpan(),
                     checkpoint: checkpoint);
                 placement.Place(_ => Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich, checkpoint), IdleTick);
