@@ -385,6 +385,18 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
         }
     }
 
+    /// <summary>The checkpoints of file sinks behind an aggregate opened so far (their sequences are window starts).</summary>
+    public IReadOnlyList<SinkCheckpointer> WindowCheckpointers
+    {
+        get
+        {
+            lock (_checkpointers)
+            {
+                return [.. _checkpointers.Where(c => c.Windows)];
+            }
+        }
+    }
+
     /// <summary>
     /// The checkpoint of sink <paramref name="sink"/> behind an aggregate, in whole windows
     /// (<see cref="SinkCheckpointer.Windows"/>): the same file name and the same slots as a sink of the
