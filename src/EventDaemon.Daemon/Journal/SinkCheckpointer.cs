@@ -202,6 +202,9 @@ public sealed class SinkCheckpointer : IDisposable
         }
     }
 
+    /// <summary>A batch or a pass is waiting for <see cref="Commit"/>.</summary>
+    public bool Pending => _pending;
+
     /// <summary>What was written is on disk (the file was synced, or the page cache holds it): writes
     /// the checkpoint; with <paramref name="limited"/> only if the last was written long enough ago.</summary>
     public void Commit(long timestamp, bool limited = false)

@@ -531,8 +531,10 @@ public static class PipelineBuilder
                 placement.Place(_ => Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich, checkpoint), IdleTick);
                 return;
             case TcpSinkConfig tcp:
-                var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan());
-                placement.Place(_ => Sink(ring, reach, metrics, tcpTransport, buffer, abandon, enrich), IdleTick);
+                // A sink of the main stream checkpoints what the peer acknowledged (at least once); behind an aggregate it does not.
+                SinkCheckpointer? tcpCheckpoint = behind is null ? journal?.Checkpointer(sink.Name) : null;
+                var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan(), checkpoint: tcpCheckpoint);
+                placement.Place(_ => Sink(ring, reach, metrics, tcpTransport, buffer, abandon, enrich, tcpCheckpoint), IdleTick);
                 return;
             case BlackholeSinkConfig:
                 placement.Place(_ => Sink(ring, reach, metrics, new BlackholeTransport(), buffer, abandon, enrich), IdleTick);
