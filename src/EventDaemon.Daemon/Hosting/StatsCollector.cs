@@ -247,6 +247,26 @@ public static class StatsCollector
                 checkpoint.Add(c.Sequence, ("sink", c.Sink));
             }
         }
+
+        IReadOnlyList<SinkCheckpointer> windows = journal.WindowCheckpointers;
+        if (windows.Any(c => c.DeliveredWindow != long.MinValue))
+        {
+            MetricFamily window = family("sink_checkpoint_window", "gauge", "Start (Unix ns) of the last window a file sink behind an aggregate holds whole, by its synced checkpoint.");
+            foreach (SinkCheckpointer c in windows.Where(c => c.DeliveredWindow != long.MinValue))
+            {
+                window.Add(c.DeliveredWindow, ("sink", c.Sink));
+            }
+        }
+
+        IReadOnlyList<AggregateCheckpointer> aggregates = journal.Aggregates;
+        if (aggregates.Count > 0)
+        {
+            MetricFamily aggregate = family("aggregate_checkpoint_sequence", "gauge", "Journal sequence an aggregate's replay would start at, by its synced checkpoint.");
+            foreach (AggregateCheckpointer a in aggregates)
+            {
+                aggregate.Add(a.Sequence, ("aggregate", a.Aggregate));
+            }
+        }
     }
 
     /// <summary>The nats sources' own counters (STATS.md); present only when a nats source is configured.</summary>

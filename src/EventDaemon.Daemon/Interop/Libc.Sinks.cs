@@ -63,6 +63,15 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true)]
     public static partial int fcntl(int fd, int command);
 
+    /// <summary><c>SIOCOUTQ</c> (= <c>TIOCOUTQ</c>, the same value on x86-64 and arm64): bytes of a TCP
+    /// socket's send queue the peer has not acknowledged yet.</summary>
+    public const nuint SiocOutQ = 0x5411;
+
+    /// <summary><c>ioctl(2)</c> for requests that write one int (<c>SIOCOUTQ</c>). Declared with a fixed
+    /// pointer argument: passed identically to the variadic C call on these ABIs.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int ioctl(int fd, nuint request, int* value);
+
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd
     {

@@ -2,6 +2,7 @@ using EventDaemon.Daemon.Config;
 using EventDaemon.Daemon.Sources;
 using EventDaemon.Events;
 using EventDaemon.Events.Ingest;
+using EventDaemon.Stages.Aggregation;
 
 namespace EventDaemon.Daemon.Journal;
 
@@ -86,6 +87,7 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
     public long RecordsLost => Volatile.Read(ref _recordsLost);
 
     private readonly List<SinkCheckpointer> _checkpointers = [];
+    private readonly List<AggregateCheckpointer> _aggregates = [];
     private long _replayed;
     private long _recordsLost;
 
@@ -183,6 +185,7 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
         ArgumentNullException.ThrowIfNull(ring);
         ArgumentNullException.ThrowIfNull(log);
         IReadOnlyList<SinkCheckpointer> sinks = Checkpointers;
+        IReadOnlyList<AggregateCheckpointer> aggregates = Aggregates;
         long next = _numbering.LiveBase;
         NextSequence = next;
         long from = long.MaxValue;
@@ -195,6 +198,16 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
             }
         }
 
+        var aggregateSkip = new long[aggregates.Count];
+        for (int i = 0; i < aggregates.Count; i++)
+        {
+            aggregateSkip[i] = long.MaxValue;
+            if (aggregates[i].AtStart is { } c)
+            {
+                from = Math.Min(from, c.Sequence);
+            }
+        }
+
         if (from >= next)
         {
             foreach (SinkCheckpointer sink in sinks)
@@ -202,6 +215,7 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
                 sink.SkipBelowRing = 0;
             }
 
+            StartAggregates(aggregates, aggregateSkip, 0);
             return 0;
         }
 
@@ -234,6 +248,14 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
                     }
                 }
 
+                for (int i = 0; i < aggregates.Count; i++)
+                {
+                    if (aggregateSkip[i] == long.MaxValue && aggregates[i].AtStart is { } c && entry.Sequence >= c.Sequence)
+                    {
+                        aggregateSkip[i] = count;
+                    }
+                }
+
                 count++;
             }
         }
@@ -248,12 +270,13 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
         _map = map;
         _numbering.FirstLive = count;
         _numbering.LiveBase = next - count;
+        StartAggregates(aggregates, aggregateSkip, count);
         if (count == 0)
         {
             return 0;
         }
 
-        log($"journal: replaying {count} events from sequence {from} (the oldest sink checkpoint)");
+        log($"journal: replaying {count} events from sequence {from} (the oldest checkpoint)");
         long replayed;
         using (var reader = new JournalReader(JournalState.ListSegments(Settings.Directory, damage), from))
         {
@@ -277,6 +300,27 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
     }
 
     /// <summary>
+    /// Tells each aggregate, before any replayed event reaches it, where its own replay starts (ring
+    /// sequences below <paramref name="skip"/> are skipped: past the end of the replay when it has no
+    /// checkpoint), which ring sequences are replayed, and the state its checkpoint restores.
+    /// </summary>
+    private void StartAggregates(IReadOnlyList<AggregateCheckpointer> aggregates, long[] skip, long replayed)
+    {
+        for (int i = 0; i < aggregates.Count; i++)
+        {
+            AggregateProgress progress = aggregates[i].Progress;
+            progress.SkipBelowRing = Math.Min(skip[i], replayed);
+            progress.ReplayedBelowRing = replayed;
+            progress.IngestToUnixNanos = WallOffsetNanos;
+            if (aggregates[i].AtStart is { } c)
+            {
+                progress.RestoreMark = c.Mark;
+                progress.DeliveredStart = c.Offset;
+            }
+        }
+    }
+
+    /// <summary>
     /// Deletes the oldest segments while the journal holds more than <c>retention_bytes</c>, only those
     /// every consumer of the main ring has passed (<paramref name="passedRingSequence"/>, a ring sequence
     /// of this run); and, with <c>when_full = "drop_oldest"</c> while the disk is full, the oldest segment
@@ -289,6 +333,11 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
     /// </remarks>
     public int Retain(long passedRingSequence)
     {
+        foreach (AggregateCheckpointer aggregate in Aggregates)
+        {
+            aggregate.Commit();
+        }
+
         long passed = Math.Min(LiveBase + passedRingSequence, CheckpointedSequence());
         int deleted = _writer.Retain(passed, Settings.RetentionBytes.Bytes);
         if (Settings.WhenFull == JournalWhenFull.DropOldest && _writer.Problem is not null)
@@ -345,7 +394,9 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
     /// directory), opened on first use and kept across reloads, so a sink a reload rebuilds goes on
     /// from the same file and generation.
     /// </summary>
-    public SinkCheckpointer Checkpointer(string sink)
+    public SinkCheckpointer Checkpointer(string sink) => Checkpointer(sink, windows: false);
+
+    private SinkCheckpointer Checkpointer(string sink, bool windows)
     {
         ArgumentException.ThrowIfNullOrEmpty(sink);
         lock (_checkpointers)
@@ -362,10 +413,11 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
             // No checkpoint file at all (deleted, or a sink new to this journal): nothing says what the
             // sink holds, so it takes every record the journal still has, from the oldest, into its
             // file as it is (at least once). A file that exists with no intact slot is a sink that
-            // never reached its first checkpoint: it takes no replayed event, as before.
+            // never reached its first checkpoint: it takes no replayed event, as before. A sink behind
+            // an aggregate counts windows, not records: it starts from its aggregate's checkpoint.
             bool existed = File.Exists(path);
             var file = SinkCheckpoint.Open(path);
-            var checkpointer = new SinkCheckpointer(sink, file, this) { AtStart = file.Last ?? (existed ? null : FromOldest) };
+            var checkpointer = new SinkCheckpointer(sink, file, this, windows) { AtStart = file.Last ?? (existed || windows ? null : FromOldest) };
             _checkpointers.Add(checkpointer);
             return checkpointer;
         }
@@ -375,23 +427,93 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
     /// file kept whole (<see cref="SinkCheckpointer.TakeStartOffset"/> cuts nothing).</summary>
     private static readonly Checkpoint FromOldest = new(-1, -1);
 
-    /// <summary>The sinks' checkpoints opened so far (stats).</summary>
+    /// <summary>The checkpoints of the main stream's sinks opened so far, whose sequences are the journal's (replay, retention, stats).</summary>
     public IReadOnlyList<SinkCheckpointer> Checkpointers
     {
         get
         {
             lock (_checkpointers)
             {
-                return [.. _checkpointers];
+                return [.. _checkpointers.Where(c => !c.Windows)];
+            }
+        }
+    }
+
+    /// <summary>The checkpoints of file sinks behind an aggregate opened so far (their sequences are window starts).</summary>
+    public IReadOnlyList<SinkCheckpointer> WindowCheckpointers
+    {
+        get
+        {
+            lock (_checkpointers)
+            {
+                return [.. _checkpointers.Where(c => c.Windows)];
+            }
+        }
+    }
+
+    /// <summary>
+    /// The checkpoint of sink <paramref name="sink"/> behind an aggregate, in whole windows
+    /// (<see cref="SinkCheckpointer.Windows"/>): the same file name and the same slots as a sink of the
+    /// main stream, its sequence the start of the last window delivered.
+    /// </summary>
+    public SinkCheckpointer WindowCheckpointer(string sink) => Checkpointer(sink, windows: true);
+
+    /// <summary>
+    /// The checkpoint of aggregate <paramref name="aggregate"/> (<c>aggregate-NAME.checkpoint</c>),
+    /// opened on first use and kept across reloads. A new one starts at the next event: the aggregate
+    /// has nothing open before it.
+    /// </summary>
+    public AggregateCheckpointer Aggregate(string aggregate)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(aggregate);
+        lock (_checkpointers)
+        {
+            foreach (AggregateCheckpointer existing in _aggregates)
+            {
+                if (existing.Aggregate == aggregate)
+                {
+                    return existing;
+                }
+            }
+
+            var file = SinkCheckpoint.Open(System.IO.Path.Combine(Settings.Directory, CheckpointFileName(aggregate, "aggregate-")));
+            if (file.Last is null)
+            {
+                // Before the replay the next live event is LiveBase; after it (a reload adding an
+                // aggregate) at least one past what is durable.
+                int errno = file.Write(new Checkpoint(Math.Max(LiveBase + FirstLive, DurableSequence + 1), long.MinValue, long.MinValue));
+                if (errno != 0)
+                {
+                    file.Dispose();
+                    throw new JournalException($"checkpoint: cannot write {file.Path}: {JournalWriter.Errno(errno)}");
+                }
+            }
+
+            var checkpointer = new AggregateCheckpointer(aggregate, file, this);
+            _aggregates.Add(checkpointer);
+            return checkpointer;
+        }
+    }
+
+    /// <summary>The aggregates' checkpoints opened so far.</summary>
+    public IReadOnlyList<AggregateCheckpointer> Aggregates
+    {
+        get
+        {
+            lock (_checkpointers)
+            {
+                return [.. _aggregates];
             }
         }
     }
 
     /// <summary>A checkpoint file's name: the sink's name, any byte but a letter, digit, '-' or '_' written
     /// as %XX, so a quoted TOML key can neither leave the directory nor meet another sink's file.</summary>
-    public static string CheckpointFileName(string sink)
+    public static string CheckpointFileName(string sink) => CheckpointFileName(sink, "sink-");
+
+    private static string CheckpointFileName(string sink, string prefix)
     {
-        var name = new System.Text.StringBuilder("sink-");
+        var name = new System.Text.StringBuilder(prefix);
         foreach (byte b in System.Text.Encoding.UTF8.GetBytes(sink))
         {
             if (char.IsAsciiLetterOrDigit((char)b) || b == '-' || b == '_')
@@ -417,7 +539,13 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
                 checkpointer.Dispose();
             }
 
+            foreach (AggregateCheckpointer aggregate in _aggregates)
+            {
+                aggregate.Dispose();
+            }
+
             _checkpointers.Clear();
+            _aggregates.Clear();
         }
     }
 
@@ -432,7 +560,16 @@ public sealed class DaemonJournal : IDurableHorizon, IDisposable
         {
             foreach (SinkCheckpointer checkpointer in _checkpointers)
             {
-                passed = Math.Min(passed, checkpointer.Sequence);
+                if (!checkpointer.Windows)
+                {
+                    passed = Math.Min(passed, checkpointer.Sequence);
+                }
+            }
+
+            foreach (AggregateCheckpointer aggregate in _aggregates)
+            {
+                // The replay starts at its sequence: what is before it is passed.
+                passed = Math.Min(passed, aggregate.Sequence - 1);
             }
         }
 

@@ -4,8 +4,14 @@ using EventDaemon.Daemon.Journal.Internal;
 
 namespace EventDaemon.Daemon.Journal;
 
-/// <summary>What a sink has delivered: the last journal sequence, and for a file sink the byte offset after it.</summary>
-public readonly record struct Checkpoint(long Sequence, long Offset);
+/// <summary>
+/// What a sink has delivered: the last journal sequence, and for a file sink the byte offset after it.
+/// A file sink behind an aggregate keeps the start of the last window it delivered in
+/// <paramref name="Sequence"/>; an aggregate keeps the journal sequence its replay starts at, the
+/// start of the last window its sinks delivered in <paramref name="Offset"/> and the watermark to
+/// restore in <paramref name="Mark"/> (JOURNAL.md, "Aggregates and replay").
+/// </summary>
+public readonly record struct Checkpoint(long Sequence, long Offset, long Mark = 0);
 
 /// <summary>
 /// One sink's checkpoint file: two slots written in turn, each with its own generation and CRC, each
@@ -15,7 +21,7 @@ public readonly record struct Checkpoint(long Sequence, long Offset);
 /// </summary>
 /// <remarks>
 /// Slot layout (64 bytes, little-endian): magic "EVCK" (4), zero (4), generation (8), sequence (8),
-/// offset (8), zero (28), CRC32C of bytes 0–59 (4). Slot g % 2 holds generation g.
+/// offset (8), mark (8, zero for a sink), zero (20), CRC32C of bytes 0–59 (4). Slot g % 2 holds generation g.
 /// </remarks>
 public sealed class SinkCheckpoint : IDisposable
 {
@@ -96,6 +102,7 @@ public sealed class SinkCheckpoint : IDisposable
         BinaryPrimitives.WriteInt64LittleEndian(slot[8..], generation);
         BinaryPrimitives.WriteInt64LittleEndian(slot[16..], checkpoint.Sequence);
         BinaryPrimitives.WriteInt64LittleEndian(slot[24..], checkpoint.Offset);
+        BinaryPrimitives.WriteInt64LittleEndian(slot[32..], checkpoint.Mark);
         BinaryPrimitives.WriteUInt32LittleEndian(slot[60..], Crc32C.Compute(slot[..60]));
         int errno = SegmentFile.WriteAt(_fd, slot, (generation % 2) * SlotBytes);
         if (errno == 0 && Libc.fdatasync(_fd) != 0)
@@ -117,7 +124,8 @@ public sealed class SinkCheckpoint : IDisposable
     private static bool TryRead(ReadOnlySpan<byte> slot, out long generation, out Checkpoint checkpoint)
     {
         generation = BinaryPrimitives.ReadInt64LittleEndian(slot[8..]);
-        checkpoint = new Checkpoint(BinaryPrimitives.ReadInt64LittleEndian(slot[16..]), BinaryPrimitives.ReadInt64LittleEndian(slot[24..]));
+        checkpoint = new Checkpoint(BinaryPrimitives.ReadInt64LittleEndian(slot[16..]), BinaryPrimitives.ReadInt64LittleEndian(slot[24..]),
+            BinaryPrimitives.ReadInt64LittleEndian(slot[32..]));
         return BinaryPrimitives.ReadUInt32LittleEndian(slot) == Magic
             && BinaryPrimitives.ReadUInt32LittleEndian(slot[60..]) == Crc32C.Compute(slot[..60])
             && generation > 0;

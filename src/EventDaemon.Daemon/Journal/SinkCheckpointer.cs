@@ -32,13 +32,40 @@ public sealed class SinkCheckpointer : IDisposable
     private long _lastCommit;
     private long _sequence;
 
-    internal SinkCheckpointer(string sink, SinkCheckpoint file, DaemonJournal journal)
+    // Behind an aggregate (Windows): the batch being written completes windows up to _batchWindow in
+    // its first _batchKeep bytes of _batchBytes; what follows belongs to a window still arriving.
+    private long _batchWindow;
+    private int _batchKeep;
+    private int _batchBytes;
+    private bool _batchHasWindow;
+    private long _fileEnd;
+    private long _pendingWindow = long.MinValue;
+    private long _deliveredWindow;
+
+    internal SinkCheckpointer(string sink, SinkCheckpoint file, DaemonJournal journal, bool windows = false)
     {
         Sink = sink;
         _file = file;
         _journal = journal;
-        _sequence = file.Last?.Sequence ?? -1;
+        Windows = windows;
+        _sequence = windows ? -1 : file.Last?.Sequence ?? -1;
+        _deliveredWindow = windows ? file.Last?.Sequence ?? long.MinValue : long.MinValue;
     }
+
+    /// <summary>
+    /// A file sink behind an aggregate: what it delivered is counted in whole windows (their results
+    /// are new events with no journal sequence), so the checkpoint holds the start of the last window
+    /// whose every line is in the file, and the offset where the next window's lines begin.
+    /// </summary>
+    public bool Windows { get; }
+
+    /// <summary>Behind an aggregate: windows starting at or before this were delivered before the last
+    /// stop, so a replay that recomputes them is skipped; <see cref="long.MinValue"/> for none.</summary>
+    public long SkipWindowsThrough => Windows && AtStart is { } c ? c.Sequence : long.MinValue;
+
+    /// <summary>Behind an aggregate: the start of the last window the synced checkpoint says was delivered whole; <see cref="long.MinValue"/> before the first.</summary>
+    /// <remarks>Release write by the sink's thread after the checkpoint is synced; acquire read by the status thread.</remarks>
+    public long DeliveredWindow => Volatile.Read(ref _deliveredWindow);
 
     public string Sink { get; }
 
@@ -85,8 +112,19 @@ public sealed class SinkCheckpointer : IDisposable
     public void Opened(long offset)
     {
         _pendingOffset = offset;
+        _fileEnd = offset;
         _opened = true;
+        if (Windows && _file.Last is null)
+        {
+            // Behind an aggregate, a first checkpoint before any line: the next start cuts the file
+            // back to it, since the windows written after it are recomputed by the aggregate's replay.
+            _pendingWindow = long.MinValue;
+            WriteFile(new Checkpoint(long.MinValue, offset), Stopwatch.GetTimestamp());
+        }
     }
+
+    /// <summary>Behind an aggregate: its checkpoint, written after each of this sink's (so it never claims more than the sinks hold).</summary>
+    public AggregateCheckpointer? Aggregate { get; internal set; }
 
     /// <summary>
     /// Nothing is buffered and every event up to <paramref name="ringSequence"/> was written or not for
@@ -95,7 +133,7 @@ public sealed class SinkCheckpointer : IDisposable
     /// </summary>
     public void Passed(long ringSequence)
     {
-        if (_opened && ringSequence > _pendingRing && ringSequence >= SkipBelowRing)
+        if (!Windows && _opened && ringSequence > _pendingRing && ringSequence >= SkipBelowRing)
         {
             _pendingRing = ringSequence;
             _pending = true;
@@ -105,6 +143,20 @@ public sealed class SinkCheckpointer : IDisposable
     /// <summary>The batch was written: the file ends at <paramref name="offset"/>. Not yet on disk.</summary>
     public void Written(long offset)
     {
+        if (Windows)
+        {
+            _fileEnd = offset;
+            if (_batchHasWindow)
+            {
+                _batchHasWindow = false;
+                _pendingWindow = _batchWindow;
+                _pendingOffset = offset - _batchBytes + _batchKeep;
+                _pending = true;
+            }
+
+            return;
+        }
+
         if (_batchRing < 0)
         {
             return;
@@ -115,15 +167,44 @@ public sealed class SinkCheckpointer : IDisposable
         _pending = true;
     }
 
+    /// <summary>
+    /// Behind an aggregate: the batch about to be written (<paramref name="batchBytes"/>) completes every
+    /// window up to the one starting at <paramref name="window"/> in its first <paramref name="keepBytes"/>
+    /// bytes (the rest are lines of a window whose last lines may not have arrived yet).
+    /// </summary>
+    public void BatchWindows(long window, int keepBytes, int batchBytes)
+    {
+        _batchWindow = window;
+        _batchKeep = keepBytes;
+        _batchBytes = batchBytes;
+        _batchHasWindow = true;
+    }
+
+    /// <summary>Behind an aggregate, with nothing buffered: every window up to <paramref name="window"/>
+    /// is written or not for this sink, and the file ends where the next one begins.</summary>
+    public void PassedWindow(long window)
+    {
+        if (_opened && window > _pendingWindow)
+        {
+            _pendingWindow = window;
+            _pendingOffset = _fileEnd;
+            _pending = true;
+        }
+    }
+
     /// <summary>The file was rotated: what was written is in the renamed file, the live one starts empty.</summary>
     public void Rotated()
     {
-        if (_pendingRing >= 0)
+        _fileEnd = 0;
+        if (_pendingRing >= 0 || _pendingWindow != long.MinValue)
         {
             _pendingOffset = 0;
             _pending = true;
         }
     }
+
+    /// <summary>A batch or a pass is waiting for <see cref="Commit"/>.</summary>
+    public bool Pending => _pending;
 
     /// <summary>What was written is on disk (the file was synced, or the page cache holds it): writes
     /// the checkpoint; with <paramref name="limited"/> only if the last was written long enough ago.</summary>
@@ -134,19 +215,28 @@ public sealed class SinkCheckpointer : IDisposable
             return;
         }
 
-        long sequence = _journal.JournalOf(_pendingRing);
-        int errno = _file.Write(new Checkpoint(sequence, _pendingOffset));
+        long sequence = Windows ? _pendingWindow : _journal.JournalOf(_pendingRing);
+        if (WriteFile(new Checkpoint(sequence, _pendingOffset), timestamp) && Windows)
+        {
+            Aggregate?.Commit();
+        }
+    }
+
+    private bool WriteFile(Checkpoint checkpoint, long timestamp)
+    {
+        int errno = _file.Write(checkpoint);
         if (errno != 0)
         {
             // Kept pending: the next commit tries again; meanwhile replay starts from the older one.
             LastError = $"checkpoint {_file.Path}: {JournalWriter.Errno(errno)}";
-            return;
+            return false;
         }
 
         LastError = null;
         _pending = false;
         _lastCommit = timestamp;
-        Volatile.Write(ref _sequence, sequence);
+        Volatile.Write(ref Windows ? ref _deliveredWindow : ref _sequence, checkpoint.Sequence);
+        return true;
     }
 
     public void Dispose() => _file.Dispose();

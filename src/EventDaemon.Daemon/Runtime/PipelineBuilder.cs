@@ -126,6 +126,8 @@ public static class PipelineBuilder
 
         var metrics = new List<StageMetrics>();
         var abandon = new SinkAbandon();
+        // With a journal: the checkpoint of each aggregate that keeps one, by the name of its output ring.
+        var aggregateCheckpoints = new Dictionary<string, AggregateCheckpointer>(StringComparer.Ordinal);
         int[] cpus = [.. config.Daemon.ConsumerCpus];
         // Room for the largest rendering of an event (binary frames grow ~6x as JSON) plus an
         // enrich row, twice, so a full buffer still takes one more event before it flushes.
@@ -192,7 +194,17 @@ public static class PipelineBuilder
                             taps.Ingress(aggregate.Name, output.Reader, [(aggregate.Name, 0)]);
                             ringOf[stage.Name] = output;
                             AggregateSpec spec = SpecOf(aggregate, n);
-                            placement.Place(i => new AggregateHandler(ring, output.Ring, spec, reach, parts[i], sp.Split.For(i, n), sp.StreamSources), IdleTick);
+                            // Only an aggregate of the main stream reads journal sequences, and only one on
+                            // one thread emits its windows whole and in order (what its sinks count by).
+                            AggregateProgress? progress = null;
+                            if (journal is not null && n == 1 && ReferenceEquals(ctx, main))
+                            {
+                                AggregateCheckpointer checkpointer = journal.Aggregate(aggregate.Name);
+                                aggregateCheckpoints[aggregate.Name] = checkpointer;
+                                progress = checkpointer.Attach();
+                            }
+
+                            placement.Place(i => new AggregateHandler(ring, output.Ring, spec, reach, parts[i], sp.Split.For(i, n), sp.StreamSources, progress), IdleTick);
                             break;
                         }
 
@@ -286,7 +298,7 @@ public static class PipelineBuilder
                     case SinkConfig sink:
                         // Only the main ring's sequences are journal sequences: a sink behind another ring does not checkpoint.
                         AddSink(placement, ring, sink, reach, stageMetrics, new SinkBuffer(bufferBytes, 16_384), abandon,
-                            EnrichColumns.Upstream(after), ReferenceEquals(ctx, main) ? journal : null, taps.Sink(sink.Name));
+                            EnrichColumns.Upstream(after), ReferenceEquals(ctx, main) ? journal : null, taps.Sink(sink.Name), aggregateCheckpoints.GetValueOrDefault(ctx.Name));
                         break;
 
                     default:
@@ -500,7 +512,8 @@ public static class PipelineBuilder
     }
 
     private static void AddSink<TWait>(Placement<TWait> placement, EventReader ring, SinkConfig sink, Reach reach,
-        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, EnrichColumns? enrich, DaemonJournal? journal, StageTap? tap)
+        StageMetrics metrics, SinkBuffer buffer, SinkAbandon abandon, EnrichColumns? enrich, DaemonJournal? journal, StageTap? tap,
+        AggregateCheckpointer? behind = null)
         where TWait : struct, IWaitStrategy
     {
         switch (sink)
@@ -509,14 +522,22 @@ public static class PipelineBuilder
                 placement.Place(_ => Sink(ring, reach, metrics, new StdoutTransport(), buffer, abandon, enrich, tap: tap), IdleTick);
                 return;
             case FileSinkConfig file:
-                SinkCheckpointer? checkpoint = journal?.Checkpointer(sink.Name);
+                // Behind an aggregate that checkpoints, the file counts whole windows (JOURNAL.md, "Aggregates and replay").
+                SinkCheckpointer? checkpoint = behind is not null ? behind.Journal.WindowCheckpointer(sink.Name) : journal?.Checkpointer(sink.Name);
+                if (behind is not null)
+                {
+                    behind.Behind(checkpoint!);
+                }
+
                 var fileTransport = new FileTransport(file.Path, file.RotateBytes?.Bytes, FsyncModeOf(file.Fsync), file.FsyncInterval.ToTimeSpan(),
                     checkpoint: checkpoint);
                 placement.Place(_ => Sink(ring, reach, metrics, fileTransport, buffer, abandon, enrich, checkpoint, tap), IdleTick);
                 return;
             case TcpSinkConfig tcp:
-                var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan());
-                placement.Place(_ => Sink(ring, reach, metrics, tcpTransport, buffer, abandon, enrich, tap: tap), IdleTick);
+                // A sink of the main stream checkpoints what the peer acknowledged (at least once); behind an aggregate it does not.
+                SinkCheckpointer? tcpCheckpoint = behind is null ? journal?.Checkpointer(sink.Name) : null;
+                var tcpTransport = new TcpTransport(tcp.Address.Host, tcp.Address.Port, tcp.MaxBackoff.ToTimeSpan(), checkpoint: tcpCheckpoint);
+                placement.Place(_ => Sink(ring, reach, metrics, tcpTransport, buffer, abandon, enrich, tcpCheckpoint, tap), IdleTick);
                 return;
             case BlackholeSinkConfig:
                 placement.Place(_ => Sink(ring, reach, metrics, new BlackholeTransport(), buffer, abandon, enrich, tap: tap), IdleTick);

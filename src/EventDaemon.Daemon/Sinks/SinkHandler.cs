@@ -60,12 +60,33 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
     /// <summary><c>eventd tap SINK</c>: each line the sink takes, as it renders it, while a client taps; null when untapped.</summary>
     private readonly StageTap? _tap;
 
+    /// <summary>A file sink behind an aggregate: its checkpoint counts whole windows (<see cref="SinkCheckpointer.Windows"/>).</summary>
+    private readonly bool _windows;
+
+    /// <summary>Behind an aggregate: windows starting at or before this were delivered before the last stop.</summary>
+    private readonly long _skipWindowsThrough;
+
+    /// <summary>Behind an aggregate: the start of the latest window seen (its lines may still be arriving).</summary>
+    private long _windowLast;
+
+    /// <summary>Behind an aggregate: the start of the latest window seen whole (a later one began after it).</summary>
+    private long _windowDone;
+
+    /// <summary>Behind an aggregate: the buffer's bytes that belong to windows up to <see cref="_windowDone"/>;
+    /// -1 when that boundary is not in the buffer (it was in one already handed to the checkpoint).</summary>
+    private int _windowDoneBytes;
+
     public SinkHandler(EventReader ring, Reach reach, StageMetrics metrics, TTransport transport, SinkBuffer buffer, SinkAbandon abandon,
         EnrichColumns? enrich = null, SinkCheckpointer? checkpoint = null, StageTap? tap = null)
     {
         _tap = tap;
         _checkpoint = checkpoint;
         _covered = -1;
+        _windows = checkpoint?.Windows ?? false;
+        _skipWindowsThrough = checkpoint?.SkipWindowsThrough ?? long.MinValue;
+        _windowLast = long.MinValue;
+        _windowDone = long.MinValue;
+        _windowDoneBytes = -1;
         _enrich = enrich;
         _ring = ring;
         _reach = reach;
@@ -81,7 +102,12 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
 
     public void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        if (_reach.Delivers(ref slot) && (_checkpoint is null || sequence >= _checkpoint.SkipBelowRing))
+        if (_windows && slot.Timestamp != _windowLast)
+        {
+            NextWindow(slot.Timestamp);
+        }
+
+        if (_reach.Delivers(ref slot) && (_checkpoint is null || (_windows ? slot.Timestamp > _skipWindowsThrough : sequence >= _checkpoint.SkipBelowRing)))
         {
             ref StageCounters counters = ref _metrics.Counters;
             Volatile.Write(ref counters.Processed, counters.Processed + 1);
@@ -99,8 +125,39 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
             }
             else if (_checkpoint is not null && !_abandon.IsAbandoned)
             {
-                _checkpoint.Passed(_covered);
+                Passed(_checkpoint);
             }
+        }
+    }
+
+    /// <summary>
+    /// Behind an aggregate: a window's first line. An aggregate on one thread emits its windows whole
+    /// and in order of their start, so the one before is complete: its boundary in the buffer is where
+    /// the checkpoint may point.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void NextWindow(long start)
+    {
+        if (_windowLast != long.MinValue)
+        {
+            _windowDone = _windowLast;
+            _windowDoneBytes = _buffer.Length;
+        }
+
+        _windowLast = start;
+    }
+
+    /// <summary>Nothing is buffered: the checkpoint moves on with the file's offset.</summary>
+    private void Passed(SinkCheckpointer checkpoint)
+    {
+        if (!_windows)
+        {
+            checkpoint.Passed(_covered);
+        }
+        else if (_windowDoneBytes >= 0)
+        {
+            checkpoint.PassedWindow(_windowDone);
+            _windowDoneBytes = -1;
         }
     }
 
@@ -115,7 +172,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
 
         if (_checkpoint is not null && !_abandon.IsAbandoned)
         {
-            _checkpoint.Passed(_covered);
+            Passed(_checkpoint);
         }
 
         _transport.Tick(Stopwatch.GetTimestamp());
@@ -127,7 +184,10 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
         if (!_abandon.IsAbandoned)
         {
             // Events given up on are not delivered: the checkpoint stays before them, so the next start replays them.
-            _checkpoint?.Passed(_covered);
+            if (_checkpoint is not null)
+            {
+                Passed(_checkpoint);
+            }
         }
 
         _transport.Close();
@@ -186,6 +246,11 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
 
         int backoffMs = 10;
         _checkpoint?.Batch(_covered);
+        if (_windowDoneBytes >= 0)
+        {
+            _checkpoint!.BatchWindows(_windowDone, _windowDoneBytes, _buffer.Length);
+        }
+
         ReadOnlySpan<byte> bytes = _buffer.Bytes.AsSpan(0, _buffer.Length);
         while (!_transport.TryWrite(bytes, out string? error))
         {
@@ -229,6 +294,7 @@ public struct SinkHandler<TTransport> : IEventHandler<EventSlot>
         }
 
         _unfinished = false;
+        _windowDoneBytes = -1;
         if (_metrics.LastError is not null)
         {
             _metrics.LastError = null;

@@ -14,8 +14,8 @@ public partial struct AggregateHandler
     /// <paramref name="clock"/>, so tests choose when windows close.
     /// </summary>
     internal AggregateHandler(EventReader input, EventRing output, AggregateSpec spec, Reach reach, StageMetrics metrics, Func<long> clock,
-        Partition partition = default)
-        : this(input, output, spec, reach, metrics, partition)
+        Partition partition = default, AggregateProgress? progress = null)
+        : this(input, output, spec, reach, metrics, partition, progress: progress)
     {
         _state.TestClock = clock;
     }

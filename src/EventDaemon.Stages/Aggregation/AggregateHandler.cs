@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Runtime.CompilerServices;
 using EventDaemon.Events;
 using EventDaemon.Events.Fields;
 using EventDaemon.Events.Ingest;
@@ -32,14 +33,20 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
     private readonly Partition _partition;
     private readonly ulong _streamSources;
 
+    /// <summary>With a journal and one thread: where a replay would start after each emitted window, and what a replay restores; null otherwise.</summary>
+    private readonly AggregateProgress? _progress;
+
     /// <param name="partition">This thread's share of the groups when the aggregate runs on several
     /// (by group key); every thread still sees every event's time, so all close windows at the same events.</param>
     /// <param name="streamSources">The sources (bits of source ids) of the aggregate's input stream:
     /// each of their events advances the event-time watermark, whether or not a filter before the
     /// aggregate lets it through.</param>
+    /// <param name="progress">With a journal, on one thread only (the windows of several threads interleave
+    /// in the output): told where a replay starts after each window, and read once at the first event.</param>
     public AggregateHandler(EventReader input, EventRing output, AggregateSpec spec, Reach reach, StageMetrics metrics,
-        Partition partition = default, ulong streamSources = ulong.MaxValue)
+        Partition partition = default, ulong streamSources = ulong.MaxValue, AggregateProgress? progress = null)
     {
+        _progress = progress;
         _input = input;
         _output = output;
         _spec = spec;
@@ -65,6 +72,18 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
         AggregateState s = _state;
+        if (sequence < s.SkipBelow)
+        {
+            if (s.SkipBelow == long.MaxValue)
+            {
+                Restore();
+                OnEvent(ref slot, sequence, endOfBatch);
+            }
+
+            return;
+        }
+
+        s.LastSequence = sequence;
         if (_reach.Delivers(ref slot))
         {
             // One view for the thread's share and the group key alike.
@@ -87,7 +106,8 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
             s.ClockValid = false;
             if (!_spec.EventTime)
             {
-                CloseByClock(_state.Now());
+                // While replaying, the journaled ingest times are the clock: windows close as they did.
+                CloseByClock(sequence < s.ReplayedBelow ? s.Clock : _state.Now());
             }
         }
     }
@@ -96,6 +116,11 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
     {
         if (!_spec.EventTime)
         {
+            if (_state.LastSequence + 1 < _state.ReplayedBelow)
+            {
+                return; // replay not finished: the wall clock would close its windows early
+            }
+
             CloseByClock(_state.Now());
         }
         else
@@ -124,6 +149,12 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         if (_spec.EventTime)
         {
             time = slot.Timestamp;
+        }
+        else if (sequence < s.ReplayedBelow)
+        {
+            // Replayed: the clock it met the first time was (about) its ingest time, kept in the journal.
+            time = slot.IngestNanos + s.IngestToUnix;
+            s.Clock = time;
         }
         else
         {
@@ -159,7 +190,7 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
 
         Span<byte> key = stackalloc byte[AggregateSpec.MaxKeyBytes];
         int keyLength = GroupKey.Build(in view, _keyParts, key);
-        int w = keyLength < 0 ? -1 : s.WindowIndex(start);
+        int w = keyLength < 0 ? -1 : s.WindowIndex(start, sequence, _spec.EventTime ? s.Watermark : s.ClosedBefore);
         bool added = false;
         // The key's hash comes from the reader thread's row; without one (a ring without this key
         // in its catalog) it is made here with the same function, so a group has one hash either way.
@@ -308,6 +339,71 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
         }
 
         s.CloseOldest();
+        if (_progress is { } progress)
+        {
+            Emitted(progress, window.Start);
+        }
+    }
+
+    /// <summary>
+    /// Tells the journal where a replay recomputing every window after <paramref name="start"/> begins:
+    /// the first event of the open window that began earliest (in event time a later window may have
+    /// begun before an earlier one), with the state just before it; the next event when none is open.
+    /// </summary>
+    private readonly void Emitted(AggregateProgress progress, long start)
+    {
+        AggregateState s = _state;
+        long from = s.LastSequence + 1;
+        long mark = _spec.EventTime ? s.Watermark : s.ClosedBefore;
+        for (int i = 0; i < s.OpenCount; i++)
+        {
+            if (s.Windows[i].FirstSequence < from)
+            {
+                from = s.Windows[i].FirstSequence;
+                mark = s.Windows[i].MarkBefore;
+            }
+        }
+
+        progress.Add(start, from, mark);
+    }
+
+    /// <summary>
+    /// At the first event: takes what the journal decided before publishing (nothing without a
+    /// journal): the ring sequences to skip, those replayed, and the state to go on from. Windows
+    /// its sinks delivered stay closed, so they are never emitted again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly void Restore()
+    {
+        AggregateState s = _state;
+        s.SkipBelow = 0;
+        if (_progress is not { } p)
+        {
+            return;
+        }
+
+        s.SkipBelow = p.SkipBelowRing;
+        s.ReplayedBelow = p.ReplayedBelowRing;
+        s.IngestToUnix = p.IngestToUnixNanos;
+        s.LastSequence = p.SkipBelowRing - 1;
+        long window = _spec.WindowNanos;
+        if (p.RestoreMark != long.MinValue)
+        {
+            if (_spec.EventTime)
+            {
+                s.Watermark = p.RestoreMark;
+                s.ClosedBefore = p.RestoreMark - Mod(p.RestoreMark, window);
+            }
+            else
+            {
+                s.ClosedBefore = p.RestoreMark;
+            }
+        }
+
+        if (p.DeliveredStart != long.MinValue)
+        {
+            s.ClosedBefore = Math.Max(s.ClosedBefore, p.DeliveredStart + window);
+        }
     }
 
     /// <summary>Non-negative remainder, so windows of negative timestamps still align to the epoch.</summary>
@@ -324,6 +420,12 @@ internal struct OpenWindow
     public long Start;
     public int Head;
     public int Tail;
+
+    /// <summary>The ring sequence of the first event folded into it: a replay recomputing it starts there.</summary>
+    public long FirstSequence;
+
+    /// <summary>The watermark (processing time: the closed-before bound) just before that event: what such a replay restores.</summary>
+    public long MarkBefore;
 
     public readonly long End(long window) => Start + window;
 }
@@ -356,6 +458,19 @@ internal sealed partial class AggregateState
 
     public bool ClockValid;
 
+    /// <summary>Ring sequences below this are skipped (<see cref="AggregateProgress.SkipBelowRing"/>);
+    /// <see cref="long.MaxValue"/> until the first event reads the journal's decision.</summary>
+    public long SkipBelow = long.MaxValue;
+
+    /// <summary>Ring sequences below this were replayed: processing time reads their ingest time.</summary>
+    public long ReplayedBelow;
+
+    /// <summary>Unix time minus the monotonic clock of ingest times.</summary>
+    public long IngestToUnix;
+
+    /// <summary>The last ring sequence this stage took (folded or not).</summary>
+    public long LastSequence = -1;
+
     /// <summary>One output line, sized for the longest this spec can write (<see cref="AggregateOutput.MaxLength"/>).</summary>
     public byte[] Line { get; }
 
@@ -365,7 +480,9 @@ internal sealed partial class AggregateState
     public OpenWindow Oldest() => Windows[0];
 
     /// <summary>The index of the open window starting at <paramref name="start"/>, opened if needed; -1 if too many are open.</summary>
-    public int WindowIndex(long start)
+    /// <param name="sequence">The ring sequence of the event that would open it.</param>
+    /// <param name="markBefore">The watermark (or closed-before bound) before that event.</param>
+    public int WindowIndex(long start, long sequence, long markBefore)
     {
         int i = 0;
         while (i < OpenCount && Windows[i].Start < start)
@@ -384,7 +501,7 @@ internal sealed partial class AggregateState
         }
 
         Array.Copy(Windows, i, Windows, i + 1, OpenCount - i);
-        Windows[i] = new OpenWindow { Start = start, Head = -1, Tail = -1 };
+        Windows[i] = new OpenWindow { Start = start, Head = -1, Tail = -1, FirstSequence = sequence, MarkBefore = markBefore };
         OpenCount++;
         return i;
     }

@@ -11,8 +11,10 @@ namespace EventDaemon.Daemon.Tests.Integration;
 /// The journal against the real binary under <c>kill -9</c>: a binary client that requests acks
 /// numbers its frames and sends them under load to a tcp source while the daemon is killed at
 /// random moments and started again on the same journal and port; after each kill it reconnects
-/// and resends what was not acked. Each start replays what the file sink had not checkpointed; at
-/// the end no acked frame is missing from the file and none is in it more often than it was sent.
+/// and resends what was not acked. Each start replays what the file sink had not checkpointed and
+/// what the aggregate's open windows held; at the end no acked frame is missing from the file, none
+/// is in it more often than it was sent, and the aggregate's file holds every window once, equal to
+/// the same aggregation recomputed from the events in the first file.
 /// </summary>
 [Collection(IntegrationCollection.Name)]
 public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposable
@@ -47,7 +49,25 @@ public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposabl
         type = "file"
         inputs = ["in"]
         path = "{Path.Combine(_state, "out.jsonl")}"
+
+        [transforms.per_key]
+        type = "aggregate"
+        inputs = ["in"]
+        window = "1s"
+        group_by = ["key"]
+        metrics = ["count", "sum"]
+        time = "event"
+        allowed_lateness = "{LatenessSeconds}s"
+
+        [sinks.windows]
+        type = "file"
+        inputs = ["per_key"]
+        path = "{Path.Combine(_state, "windows.jsonl")}"
         """;
+
+    /// <summary>Room for a frame resent after a kill (its event time is its number's, older than what
+    /// the daemon saw before the kill): seconds of event time, a few hundred thousand frames.</summary>
+    private const int LatenessSeconds = 5;
 
     [Fact]
     public void KillNine_AtRandomMoments_AnAckingClientResends_NoAckedFrameIsMissing_NoneIsDuplicated_AndVerifyPassesAfterEveryKill()
@@ -132,6 +152,44 @@ public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposabl
             $"{Enumerable.Range(0, (int)sent).Count(n => inFile[n] > 1 + sender.Resends(n))} frames are in the file more often than they were sent, e.g. " +
             string.Join(", ", duplicated.Select(n => $"{n} ({inFile[n]} times, resent {sender.Resends(n)})")));
         output.WriteLine($"{lines} lines in the file; {lines - sent} are resent frames the journal had already taken before a kill");
+
+        // The aggregate saw exactly the events the first file holds (each journaled event once,
+        // resent duplicates included), and the drain closed every window: recomputed from that file,
+        // every (window, key) has the same count and sum, and the aggregate's file has each once.
+        var expected = new Dictionary<(long Window, string Key), (long Count, double Sum)>();
+        for (long n = 0; n < sent; n++)
+        {
+            if (inFile[n] > 0)
+            {
+                var group = (AckingSender.EventTimeOf(n) / 1_000_000_000 * 1_000_000_000, AckingSender.KeyOf(n));
+                (long count, double sum) = expected.GetValueOrDefault(group);
+                expected[group] = (count + inFile[n], sum + ((double)n * inFile[n]));
+            }
+        }
+
+        var seen = new Dictionary<(long Window, string Key), (long Count, double Sum)>();
+        var twice = new List<string>();
+        foreach (string line in File.ReadLines(Path.Combine(_state, "windows.jsonl")))
+        {
+            using JsonDocument json = JsonDocument.Parse(line);
+            JsonElement root = json.RootElement;
+            var group = (root.GetProperty("window_start").GetInt64(), root.GetProperty("key").GetString()!);
+            if (!seen.TryAdd(group, (root.GetProperty("count").GetInt64(), root.GetProperty("sum").GetDouble())))
+            {
+                twice.Add(line);
+            }
+        }
+
+        Assert.True(twice.Count == 0, $"{twice.Count} window results are in the aggregate's file more than once, e.g. {string.Join(" | ", twice.Take(3))}");
+        string[] wrong = [.. expected
+            .Where(e => !seen.TryGetValue(e.Key, out var got) || got != e.Value)
+            .Select(e => $"window {(e.Key.Window - AckingSender.EpochNanos) / 1_000_000_000} key {e.Key.Key}: recomputed {e.Value.Count} events (sum {e.Value.Sum}), " +
+                (seen.TryGetValue(e.Key, out var got) ? $"the aggregate wrote {got.Count} (sum {got.Sum})" : "the aggregate wrote none"))];
+        string[] extra = [.. seen.Keys.Where(k => !expected.ContainsKey(k)).Select(k => $"window {(k.Window - AckingSender.EpochNanos) / 1_000_000_000} key {k.Key}")];
+        output.WriteLine($"{seen.Count} window results in the aggregate's file; {expected.Count} recomputed from the events");
+        Assert.True(wrong.Length == 0 && extra.Length == 0,
+            $"{wrong.Length} of {expected.Count} recomputed windows differ from the aggregate's, and {extra.Length} it wrote have no event: " +
+            string.Join("; ", wrong.Take(5).Concat(extra.Take(5))));
     }
 
     [Fact]

@@ -36,6 +36,20 @@ public sealed class SinkCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void AnAggregatesCheckpoint_KeepsItsThirdField_TheWatermark_AcrossAReopen()
+    {
+        using (SinkCheckpoint checkpoint = SinkCheckpoint.Open(FilePath))
+        {
+            Assert.True(checkpoint.Write(new Checkpoint(1234, long.MinValue, -5)) == 0, "the first checkpoint could not be written");
+            Assert.True(checkpoint.Write(new Checkpoint(5678, 1_764_151_200_000_000_000, 1_764_151_201_500_000_000)) == 0, "the second checkpoint could not be written");
+        }
+
+        var expected = new Checkpoint(5678, 1_764_151_200_000_000_000, 1_764_151_201_500_000_000);
+        using SinkCheckpoint reopened = SinkCheckpoint.Open(FilePath);
+        Assert.True(reopened.Last == expected && SinkCheckpoint.Read(FilePath) == expected, $"reopening should read all three fields back: {reopened.Last}, {SinkCheckpoint.Read(FilePath)}");
+    }
+
+    [Fact]
     public void TornLatestSlot_FallsBackToThePreviousCheckpoint()
     {
         using (SinkCheckpoint checkpoint = SinkCheckpoint.Open(FilePath))

@@ -24,13 +24,14 @@ internal sealed class AggregateHarness : IDisposable
     private long _read = -1;
     private bool _drained;
 
-    public AggregateHarness(AggregateSpec spec, int outputSlots = 16_384)
+    /// <param name="progress">What a journal would attach: the handler reports its emitted windows there and reads it at its first event.</param>
+    public AggregateHarness(AggregateSpec spec, int outputSlots = 16_384, AggregateProgress? progress = null)
     {
         Spec = spec;
         Input = new TestRing(1024, 1 << 20);
         Output = new EventRing(outputSlots, 8 << 20, lockMemory: false, notifyOnPublish: false);
         Metrics = new StageMetrics("agg", "transform") { Type = "aggregate" };
-        _handler = new AggregateHandler(Input.Ring.Reader, Output, spec, new Reach(SourceMask: 1, PassMask: 0), Metrics, () => Clock);
+        _handler = new AggregateHandler(Input.Ring.Reader, Output, spec, new Reach(SourceMask: 1, PassMask: 0), Metrics, () => Clock, progress: progress);
         _handler.OnStart();
     }
 

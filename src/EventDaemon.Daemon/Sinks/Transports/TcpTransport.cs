@@ -68,6 +68,9 @@ public readonly partial struct TcpTransport : ISinkTransport
     /// <param name="connectTimeout">Per address; <see cref="DefaultConnectTimeout"/> when <c>null</c>.</param>
     /// <param name="sendBufferBytes"><c>SO_SNDBUF</c>; left to the kernel's autotuning when <c>null</c>.</param>
     /// <param name="time">The clock backoff and <see cref="BlockedSince"/> are measured on; <see cref="Tick"/> must be given timestamps of the same clock.</param>
+    /// <param name="checkpoint">With a journal (a sink of the main stream): written once the peer's TCP has
+    /// acknowledged every byte of the batches it covers (the socket's send queue is empty), at most every
+    /// <see cref="SinkCheckpointer.UnsyncedCommitMs"/> ms, from <see cref="Tick"/>.</param>
     public TcpTransport(
         string host,
         int port,
@@ -75,7 +78,8 @@ public readonly partial struct TcpTransport : ISinkTransport
         TimeSpan? initialBackoff = null,
         TimeSpan? connectTimeout = null,
         int? sendBufferBytes = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        Journal.SinkCheckpointer? checkpoint = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(host);
         ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
@@ -88,7 +92,7 @@ public readonly partial struct TcpTransport : ISinkTransport
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(connect, TimeSpan.Zero, nameof(connectTimeout));
         int sendBuffer = sendBufferBytes ?? 0;
         ArgumentOutOfRangeException.ThrowIfNegative(sendBuffer, nameof(sendBufferBytes));
-        _connection = new Connection(host, port, initial, max, connect, sendBuffer, time ?? TimeProvider.System);
+        _connection = new Connection(host, port, initial, max, connect, sendBuffer, time ?? TimeProvider.System) { Checkpoint = checkpoint };
     }
 
     /// <summary>100 ms: a peer restarting on the same host is usually back within a few hundred.</summary>
@@ -132,9 +136,7 @@ public readonly partial struct TcpTransport : ISinkTransport
     public string Describe() => _connection.Description;
 
     /// <summary>Connects lazily, so a peer that is not up yet does not stop the daemon from starting.</summary>
-    public void Open()
-    {
-    }
+    public void Open() => _connection.Checkpoint?.Opened(0);
 
     /// <remarks>
     /// Returns <c>false</c> either with a reason (the connection failed or is being re-made: the
@@ -179,6 +181,12 @@ public readonly partial struct TcpTransport : ISinkTransport
             {
                 c.Lost(nowTimestamp, Connection.PeerClosedCause);
             }
+            else if (c.Checkpoint is { Pending: true } checkpoint && c.Offset == 0 && Connection.Unacknowledged(socket) == 0)
+            {
+                // Handed to the kernel is not delivered: only once the peer's TCP has acknowledged
+                // every byte may the checkpoint pass the batches (the next start resends the rest).
+                checkpoint.Commit(System.Diagnostics.Stopwatch.GetTimestamp(), limited: true);
+            }
         }
         else if (c.Attempted && nowTimestamp >= c.NextAttempt)
         {
@@ -204,6 +212,9 @@ public readonly partial struct TcpTransport : ISinkTransport
         public readonly string Description;
 
         public Socket? Socket;
+
+        /// <summary>With a journal: told of each batch written, committed once the peer acknowledged it.</summary>
+        public Journal.SinkCheckpointer? Checkpoint;
 
         /// <summary>A write came since the last tick (and checked the peer just before it).</summary>
         public bool WroteSinceTick;
@@ -479,8 +490,16 @@ public readonly partial struct TcpTransport : ISinkTransport
             }
         }
 
+        /// <summary>Bytes the peer has not acknowledged (<c>SIOCOUTQ</c>); -1 when it cannot be read.</summary>
+        public static unsafe int Unacknowledged(Socket socket)
+        {
+            int queued;
+            return Libc.ioctl((int)socket.Handle, Libc.SiocOutQ, &queued) == 0 ? queued : -1;
+        }
+
         private bool Done(out string? error)
         {
+            Checkpoint?.Written(0);
             BatchLength = NoBatch;
             Offset = 0;
             Unblocked();

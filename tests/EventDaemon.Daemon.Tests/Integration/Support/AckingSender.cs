@@ -6,7 +6,8 @@ namespace EventDaemon.Daemon.Tests.Integration.Support;
 
 /// <summary>
 /// A binary client that requests acks and sends frames numbered 0, 1, 2… (the number is the
-/// frame's <c>value</c>) flat out on its own thread. When the daemon dies under it, it reconnects
+/// frame's <c>value</c>; its key and event time follow from it: <see cref="KeyOf"/>,
+/// <see cref="EventTimeOf"/>) flat out on its own thread. When the daemon dies under it, it reconnects
 /// until a daemon is back on the port and resends what was not acked (EventClient.Reconnect). The
 /// window is settled in order, so the acked frames are always the numbers below
 /// <see cref="Acknowledged"/>; it remembers which numbers each reconnect resent.
@@ -16,6 +17,17 @@ internal sealed class AckingSender(int port)
     /// <summary>Load enough to keep acks in flight at every kill, bounded so that the 200-kill run's
     /// file stays around a gigabyte.</summary>
     private const int FramesPerSecond = 100_000;
+
+    /// <summary>Keys the frames cycle through (frame n has key <c>k{n % Keys}</c>).</summary>
+    public const int Keys = 4;
+
+    /// <summary>Event time of frame 0: a whole second, so frame n falls in window n / FramesPerEventSecond of 1 s windows.</summary>
+    public const long EpochNanos = 1_800_000_000_000_000_000;
+
+    /// <summary>Frames per second of event time: a frame's event time is its number, not the clock, so a resent frame keeps it.</summary>
+    public const long FramesPerEventSecond = 100_000;
+
+    private static readonly byte[][] KeyBytes = [.. Enumerable.Range(0, Keys).Select(k => System.Text.Encoding.ASCII.GetBytes(KeyOf(k)))];
 
     private readonly CancellationTokenSource _stop = new();
     private readonly List<(long From, long To)> _resent = [];
@@ -59,6 +71,12 @@ internal sealed class AckingSender(int port)
     /// <summary>After <see cref="Stop"/>: reconnects to the daemon now listening and resends what is unacked.</summary>
     public void ReconnectOnce() => Reconnect(Client);
 
+    /// <summary>The key of frame <paramref name="n"/>.</summary>
+    public static string KeyOf(long n) => "k" + (n % Keys).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The event time of frame <paramref name="n"/>, Unix nanoseconds.</summary>
+    public static long EventTimeOf(long n) => EpochNanos + (n * 1_000_000_000 / FramesPerEventSecond);
+
     /// <summary>How many times frame <paramref name="n"/> was written again after a reconnect.</summary>
     public int Resends(long n)
     {
@@ -96,7 +114,8 @@ internal sealed class AckingSender(int port)
 
                     for (int i = 0; i < 200; i++)
                     {
-                        client.SendFrame(new FrameEvent { Type = type, Value = client.EventsAppended });
+                        long n = client.EventsAppended;
+                        client.SendFrame(new FrameEvent { Type = type, Key = KeyBytes[n % Keys], Timestamp = EventTimeOf(n), Value = n });
                     }
 
                     client.Flush();
