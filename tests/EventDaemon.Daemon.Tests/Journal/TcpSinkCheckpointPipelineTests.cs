@@ -130,14 +130,23 @@ public sealed class TcpSinkCheckpointPipelineTests : IDisposable
         SinkCheckpointer checkpointer = Assert.Single(journal.Checkpointers);
         pipeline.StartGraphs(Sequence.InitialValue);
 
-        // Far more than the peer's small receive window: once the sink has handed every batch to the
-        // kernel, most of it waits there, unacknowledged.
+        // Far more than the peer's small receive window, and far less than what the kernel's send
+        // buffer takes on loopback (autotuned to 4 MiB): the sink hands every batch to the kernel
+        // and is done, while most bytes wait in its send queue, unacknowledged by the peer's TCP.
         Publish(pipeline.Ring, 0, 3000, padding: 400);
         Stages.Metrics.StageMetrics sink = pipeline.StageMetrics.Single(m => m.Name == "out");
-        Integration.Support.Eventually.True(() => Volatile.Read(ref sink.Counters.Written) == 3000 || Volatile.Read(ref sink.Sink.BlockedSince) != 0,
-            () => $"the sink should hand every event to the kernel or be blocked on the peer that reads nothing: written {sink.Counters.Written}");
-        Assert.True(checkpointer.Sequence < journal.LiveBase + 2999,
-            $"with the peer reading nothing the checkpoint must stay behind the events in the kernel's queue, is at {checkpointer.Sequence}");
+        Integration.Support.Eventually.True(() => Volatile.Read(ref sink.Counters.Written) == 3000,
+            () => $"the sink should hand every event to the kernel: written {sink.Counters.Written}, blocked since {sink.Sink.BlockedSince}");
+
+        // A checkpoint that took "written" for "delivered" would pass every event within one commit
+        // interval of the last write: it must stay behind them for several.
+        var watched = System.Diagnostics.Stopwatch.StartNew();
+        while (watched.ElapsedMilliseconds < 5 * SinkCheckpointer.UnsyncedCommitMs)
+        {
+            Assert.True(checkpointer.Sequence < journal.LiveBase + 2999,
+                $"with the peer reading nothing the checkpoint must stay behind the events in the kernel's queue, is at {checkpointer.Sequence} after {watched.ElapsedMilliseconds} ms");
+            Thread.Sleep(10);
+        }
 
         peer.StartReading();
         Integration.Support.Eventually.True(() => checkpointer.Sequence == journal.LiveBase + 2999,
