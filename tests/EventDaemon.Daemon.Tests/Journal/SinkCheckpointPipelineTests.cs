@@ -67,16 +67,6 @@ public sealed class SinkCheckpointPipelineTests : IDisposable
         }
     }
 
-    private static void Eventually(Func<bool> condition, Func<string> what)
-    {
-        long deadline = Environment.TickCount64 + 10_000;
-        while (!condition())
-        {
-            Assert.True(Environment.TickCount64 < deadline, $"not within 10 s: {what()}");
-            Thread.Sleep(1);
-        }
-    }
-
     [Theory]
     [InlineData("fsync = \"always\"")]
     [InlineData("fsync = \"never\"")]
@@ -91,7 +81,7 @@ public sealed class SinkCheckpointPipelineTests : IDisposable
         Publish(pipeline.Ring, 0, 3000);
 
         // The last event is not for the sink: the checkpoint reaches it once the batch before it is on disk.
-        Eventually(() => checkpointer.Sequence == journal.LiveBase + 2999,
+        Integration.Support.Eventually.True(() => checkpointer.Sequence == journal.LiveBase + 2999,
             () => $"the checkpoint should reach journal sequence {journal.LiveBase + 2999}, is at {checkpointer.Sequence} ({checkpointer.LastError})");
         Checkpoint? onDisk = SinkCheckpoint.Read(CheckpointPath);
         long length = new FileInfo(OutPath).Length;
@@ -108,7 +98,7 @@ public sealed class SinkCheckpointPipelineTests : IDisposable
         DaemonJournal journal = pipeline.Journal!;
         pipeline.StartGraphs(Sequence.InitialValue);
         Publish(pipeline.Ring, 0, 150_000);
-        Eventually(() => journal.DurableRingSequence == 149_999 && pipeline.AllStages.All(s => s.Position == 149_999),
+        Integration.Support.Eventually.True(() => journal.DurableRingSequence == 149_999 && pipeline.AllStages.All(s => s.Position == 149_999),
             () => $"every stage should reach the last event and the journal make it durable, durable {journal.DurableRingSequence}");
         int before = journal.SegmentCount;
         Assert.True(before >= 3, $"150 000 events should span three segments or more, span {before}");
@@ -136,7 +126,7 @@ public sealed class SinkCheckpointPipelineTests : IDisposable
             SinkCheckpointer checkpointer = Assert.Single(journal.Checkpointers);
             first.StartGraphs(Sequence.InitialValue);
             Publish(first.Ring, 0, 3000);
-            Eventually(() => checkpointer.Sequence == liveBase + 2999 && journal.DurableRingSequence == 2999,
+            Integration.Support.Eventually.True(() => checkpointer.Sequence == liveBase + 2999 && journal.DurableRingSequence == 2999,
                 () => $"the checkpoint and the journal should reach the last event: {checkpointer.Sequence}, {journal.DurableRingSequence}");
             Assert.True(first.HaltGraphs(TimeSpan.FromSeconds(10)), "the graphs should halt");
             Assert.True(journal.Close(TimeSpan.FromSeconds(10)), "the journal should close durable");
@@ -158,7 +148,7 @@ public sealed class SinkCheckpointPipelineTests : IDisposable
             second.Start();
             Assert.True(journal.Replayed == 1500 && journal.FirstLive == 1500, $"events 1500..2999 should be replayed, {journal.Replayed} were (first live {journal.FirstLive})");
             SinkCheckpointer checkpointer = Assert.Single(journal.Checkpointers);
-            Eventually(() => checkpointer.Sequence == liveBase + 2999,
+            Integration.Support.Eventually.True(() => checkpointer.Sequence == liveBase + 2999,
                 () => $"the sink should checkpoint the last replayed event {liveBase + 2999}, is at {checkpointer.Sequence}");
             Assert.True(journal.Appended == 0, $"replayed events are not journaled again, {journal.Appended} were");
             Assert.True(journal.NextSequence == liveBase + 3000 && journal.JournalOf(journal.FirstLive) == liveBase + 3000,
