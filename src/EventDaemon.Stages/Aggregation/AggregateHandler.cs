@@ -360,6 +360,7 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
             long now = MonotonicClock.NowNanos();
             // Emit only ever takes the oldest window (Windows[0]); the others stay open.
             bool bulk = s.Groups.RemovesInBulk(window.Groups);
+            int windowLength = AggregateOutput.WriteWindow(_spec, window.Start, line);
             int entry = window.Head;
             while (entry >= 0)
             {
@@ -371,7 +372,7 @@ public partial struct AggregateHandler : IEventHandler<EventSlot>
                     Flags = EventFlags.Generated,
                 };
                 GroupQuantiles quantiles = _spec.NeedsSketch && g.Valued > 0 ? s.Groups.Quantiles(entry, scratch) : default;
-                int length = AggregateOutput.Write(_spec, window.Start, ref g, s.Groups.Key(entry), quantiles, line, ref slot);
+                int length = AggregateOutput.WriteGroup(_spec, windowLength, ref g, s.Groups.Key(entry), quantiles, line, ref slot);
                 batch.TryAppend(ref slot, line.AsSpan(0, length), wait: true);
                 int next = g.NextInWindow;
                 if (bulk)

@@ -40,13 +40,29 @@ public static class AggregateOutput
 
     /// <param name="quantiles">the group's quantiles; read only when the spec has percentiles and the group has values.</param>
     public static int Write(AggregateSpec spec, long windowStart, ref GroupHeader g, ReadOnlySpan<byte> key,
-        scoped in GroupQuantiles quantiles, Span<byte> d, ref EventSlot slot)
+        scoped in GroupQuantiles quantiles, Span<byte> d, ref EventSlot slot) =>
+        WriteGroup(spec, WriteWindow(spec, windowStart, d), ref g, key, quantiles, d, ref slot);
+
+    /// <summary>
+    /// Writes the part of a line every group of a window shares, <c>{"window_start":…,"window_end":…</c>,
+    /// and returns its length: a window's lines are written by one call of this and one
+    /// <see cref="WriteGroup"/> per group into the same buffer.
+    /// </summary>
+    public static int WriteWindow(AggregateSpec spec, long windowStart, Span<byte> d)
     {
         int n = 0;
         Append(d, ref n, "{\"window_start\":"u8);
         Integer(d, ref n, windowStart);
         Append(d, ref n, ",\"window_end\":"u8);
         Integer(d, ref n, windowStart + spec.WindowNanos);
+        return n;
+    }
+
+    /// <summary>Writes the rest of a group's line after the <paramref name="windowLength"/> bytes <see cref="WriteWindow"/> left in <paramref name="d"/>; returns the line's length.</summary>
+    public static int WriteGroup(AggregateSpec spec, int windowLength, ref GroupHeader g, ReadOnlySpan<byte> key,
+        scoped in GroupQuantiles quantiles, Span<byte> d, ref EventSlot slot)
+    {
+        int n = windowLength;
 
         int k = 0;
         foreach (GroupField field in spec.GroupBy)
@@ -242,7 +258,10 @@ public static class AggregateOutput
                 return false;
             }
 
-            double m = Math.Round(scaled);
+            // Nearest integer (a tie reads back as neither neighbour, so either will do): scaled is
+            // below 2^50, where adding ½ is exact, and truncating a positive double is a single
+            // instruction where Math.Round may be a call.
+            long m = (long)(scaled + 0.5);
             if (m / pow10[k] == a)
             {
                 if (value < 0)
@@ -250,7 +269,7 @@ public static class AggregateOutput
                     d[n++] = (byte)'-';
                 }
 
-                WriteFixed(d, ref n, (long)m, k);
+                WriteFixed(d, ref n, m, k);
                 return true;
             }
         }
