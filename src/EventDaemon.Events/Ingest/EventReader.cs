@@ -33,6 +33,32 @@ public sealed class EventReader
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<byte> Payload(ref readonly EventSlot slot) => _ring.Arena.At(slot.PayloadPosition, slot.PayloadLength);
 
+    /// <summary>
+    /// A look at the slot at <paramref name="sequence"/> ahead of the stage's barrier, for prefetch
+    /// hints only: key <paramref name="keyIndex"/>'s hash from the row, the value and the timestamp
+    /// of whatever the slot holds now. That may be an event not yet published, one of the previous
+    /// lap, or one half written: use what this returns only to pick addresses to prefetch, never
+    /// as data. False when the ring has no row with that key (nothing to look at).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPeekAhead(long sequence, int keyIndex, out uint keyHash, out double value, out long timestamp)
+    {
+        FieldCatalog catalog = Catalog;
+        if ((uint)keyIndex >= (uint)catalog.KeyCount || !ReferenceEquals(catalog, _ring.Catalog))
+        {
+            keyHash = 0;
+            value = 0;
+            timestamp = 0;
+            return false;
+        }
+
+        ref readonly EventSlot slot = ref _ring.Slots[sequence];
+        value = slot.Value;
+        timestamp = slot.Timestamp;
+        keyHash = catalog.Hashes(_ring.Row(sequence))[keyIndex];
+        return true;
+    }
+
     /// <summary>The event at <paramref name="sequence"/> with its payload and row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public EventView View(ref readonly EventSlot slot, long sequence)

@@ -22,6 +22,9 @@ public partial struct AggregateHandler
 
     /// <summary>Test-only: the open windows' count.</summary>
     internal readonly int OpenWindows => _state.OpenCount;
+
+    /// <summary>Test-only: windows whose groups left the index in bulk (<see cref="GroupTable.RebuildIndex"/>).</summary>
+    internal readonly int IndexRebuilds => _state.Groups.IndexRebuilds;
 }
 
 internal sealed partial class AggregateState

@@ -40,13 +40,29 @@ public static class AggregateOutput
 
     /// <param name="quantiles">the group's quantiles; read only when the spec has percentiles and the group has values.</param>
     public static int Write(AggregateSpec spec, long windowStart, ref GroupHeader g, ReadOnlySpan<byte> key,
-        scoped in GroupQuantiles quantiles, Span<byte> d, ref EventSlot slot)
+        scoped in GroupQuantiles quantiles, Span<byte> d, ref EventSlot slot) =>
+        WriteGroup(spec, WriteWindow(spec, windowStart, d), ref g, key, quantiles, d, ref slot);
+
+    /// <summary>
+    /// Writes the part of a line every group of a window shares, <c>{"window_start":…,"window_end":…</c>,
+    /// and returns its length: a window's lines are written by one call of this and one
+    /// <see cref="WriteGroup"/> per group into the same buffer.
+    /// </summary>
+    public static int WriteWindow(AggregateSpec spec, long windowStart, Span<byte> d)
     {
         int n = 0;
         Append(d, ref n, "{\"window_start\":"u8);
         Integer(d, ref n, windowStart);
         Append(d, ref n, ",\"window_end\":"u8);
         Integer(d, ref n, windowStart + spec.WindowNanos);
+        return n;
+    }
+
+    /// <summary>Writes the rest of a group's line after the <paramref name="windowLength"/> bytes <see cref="WriteWindow"/> left in <paramref name="d"/>; returns the line's length.</summary>
+    public static int WriteGroup(AggregateSpec spec, int windowLength, ref GroupHeader g, ReadOnlySpan<byte> key,
+        scoped in GroupQuantiles quantiles, Span<byte> d, ref EventSlot slot)
+    {
+        int n = windowLength;
 
         int k = 0;
         foreach (GroupField field in spec.GroupBy)
@@ -143,6 +159,13 @@ public static class AggregateOutput
     /// </summary>
     private static bool AppendEscaped(Span<byte> d, ref int n, ReadOnlySpan<byte> utf8)
     {
+        if (utf8.IndexOfAnyInRange((byte)0, (byte)0x1F) < 0 && utf8.IndexOfAny((byte)'"', (byte)'\\') < 0)
+        {
+            // Most keys need no escape: copied whole.
+            Append(d, ref n, utf8);
+            return false;
+        }
+
         bool escaped = false;
         foreach (byte b in utf8)
         {
@@ -187,11 +210,16 @@ public static class AggregateOutput
     }
 
     /// <summary>Shortest round-trip form; integral values keep a ".0" so readers see a float.</summary>
-    private static void Number(Span<byte> d, ref int n, double value)
+    internal static void Number(Span<byte> d, ref int n, double value)
     {
         if (!double.IsFinite(value))
         {
             Append(d, ref n, "null"u8);
+            return;
+        }
+
+        if (TryShortDecimal(d, ref n, value))
+        {
             return;
         }
 
@@ -201,6 +229,90 @@ public static class AggregateOutput
         if (integral)
         {
             Append(d, ref n, ".0"u8);
+        }
+    }
+
+    /// <summary>
+    /// The common case of <see cref="Number"/> without the general shortest-digits search: a value
+    /// that is a decimal of at most 15 significant digits between 10^-4 and 10^15 (where the
+    /// round-trip form is plain, not exponential). For the fewest fraction digits k that work,
+    /// m = round(|v|·10^k) and m / 10^k == |v| (both exact in doubles, the division correctly
+    /// rounded) proves that m·10^-k reads back as v; 15 digits or fewer, no other decimal of as
+    /// many digits does (DBL_DIG), and none of fewer fraction digits did: it is the shortest form,
+    /// the one the general path writes. Anything else (zeros, tiny, huge, 16–17 digits) goes there.
+    /// </summary>
+    private static bool TryShortDecimal(Span<byte> d, ref int n, double value)
+    {
+        double a = Math.Abs(value);
+        if (!(a >= 1e-4 && a < 1e15))
+        {
+            return false;
+        }
+
+        ReadOnlySpan<double> pow10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18];
+        for (int k = 0; k < pow10.Length; k++)
+        {
+            double scaled = a * pow10[k];
+            if (scaled >= 1e15)
+            {
+                return false;
+            }
+
+            // Nearest integer (a tie reads back as neither neighbour, so either will do): scaled is
+            // below 2^50, where adding ½ is exact, and truncating a positive double is a single
+            // instruction where Math.Round may be a call.
+            long m = (long)(scaled + 0.5);
+            if (m / pow10[k] == a)
+            {
+                if (value < 0)
+                {
+                    d[n++] = (byte)'-';
+                }
+
+                WriteFixed(d, ref n, m, k);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Writes <paramref name="m"/>·10^-<paramref name="k"/> in plain notation, with ".0" when k is 0.</summary>
+    private static void WriteFixed(Span<byte> d, ref int n, long m, int k)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        int count = 0;
+        do
+        {
+            digits[count++] = (byte)('0' + (m % 10));
+            m /= 10;
+        }
+        while (m != 0);
+
+        // digits holds the number backwards; the integer part is what lies above k digits.
+        int integerDigits = count - k;
+        if (integerDigits <= 0)
+        {
+            d[n++] = (byte)'0';
+        }
+        else
+        {
+            for (int i = count - 1; i >= k; i--)
+            {
+                d[n++] = digits[i];
+            }
+        }
+
+        d[n++] = (byte)'.';
+        if (k == 0)
+        {
+            d[n++] = (byte)'0';
+            return;
+        }
+
+        for (int i = k - 1; i >= 0; i--)
+        {
+            d[n++] = i < count ? digits[i] : (byte)'0';
         }
     }
 }

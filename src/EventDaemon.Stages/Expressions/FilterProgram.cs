@@ -151,19 +151,34 @@ public sealed class FilterProgram
                     return NumberComparison.Apply(ins.Op, NumberComparison.Compare(false, 0, ev.Slot.Value, literal.IsInteger, literal.Integer, literal.Number));
                 }
 
+            case InstructionKind.Compare
+                when ins.Left.Kind == OperandKind.Field && ins.Right.Kind == OperandKind.Literal
+                    && ins.Op is CompareOp.Equal or CompareOp.NotEqual && _literals[ins.Right.Index].Kind == ScalarKind.String:
+                {
+                    // `.field == "text"`, the commonest test on a named field: the same outcome
+                    // as the general path (a missing or non-string field is neither equal nor
+                    // unequal to a string), without building two scalars.
+                    JsonScalar field = LookUpField(ins.Left.Index, in ev, ref fields);
+                    return field.Kind == JsonScalarKind.String
+                        && StringEquality(ins.Op, ev.Payload.Slice(field.Offset, field.Length), field.Escaped, _literals[ins.Right.Index].Utf8);
+                }
+
+            default:
+                return TestGeneral(in ins, in ev, ref fields);
+        }
+    }
+
+    /// <summary>
+    /// The tests that build scalars. Apart from <see cref="Test"/>, whose common cases then keep a
+    /// small frame: a scalar holds a span, and a frame holding spans is cleared on every call.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TestGeneral(ref readonly Instruction ins, in EventView ev, ref FieldCache fields)
+    {
+        switch (ins.Kind)
+        {
             case InstructionKind.Compare:
                 {
-                    if (ins.Left.Kind == OperandKind.Field && ins.Right.Kind == OperandKind.Literal
-                        && ins.Op is CompareOp.Equal or CompareOp.NotEqual && _literals[ins.Right.Index].Kind == ScalarKind.String)
-                    {
-                        // `.field == "text"`, the commonest test on a named field: the same outcome
-                        // as the general path (a missing or non-string field is neither equal nor
-                        // unequal to a string), without building two scalars.
-                        JsonScalar field = LookUpField(ins.Left.Index, in ev, ref fields);
-                        return field.Kind == JsonScalarKind.String
-                            && StringEquality(ins.Op, ev.Payload.Slice(field.Offset, field.Length), field.Escaped, _literals[ins.Right.Index].Utf8);
-                    }
-
                     Resolve(ins.Left, in ev, ref fields, out Scalar left);
                     Resolve(ins.Right, in ev, ref fields, out Scalar right);
                     return Compare(ins.Op, in left, in right);

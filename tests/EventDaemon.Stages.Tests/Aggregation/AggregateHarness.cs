@@ -55,6 +55,8 @@ internal sealed class AggregateHarness : IDisposable
 
     public int OpenWindows => _handler.OpenWindows;
 
+    public int IndexRebuilds => _handler.IndexRebuilds;
+
     /// <summary>Appends one JSON event and hands it to the handler.</summary>
     public void Push(string json, bool endOfBatch = true, ushort sourceId = 0, long defaultTimestamp = 0)
     {

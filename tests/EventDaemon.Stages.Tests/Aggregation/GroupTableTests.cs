@@ -153,6 +153,66 @@ public class GroupTableTests
             $"seed {seed}: the table should never exceed max_groups ({table.PeakGroups} entries used, index of {table.IndexCapacity} slots)");
     }
 
+    [Theory]
+    [InlineData(4, false)]
+    [InlineData(5, true)]
+    public void ReleasedInBulk_IndexRebuiltFromTheListsLeft_FindsExactlyTheGroupsThatStay(int seed, bool quantiles)
+    {
+        using var table = new GroupTable(20_000, quantiles);
+        var random = new Random(seed);
+        // Two windows' groups on two lists, as the aggregate links them; the older one is most of the table.
+        var lists = new List<int>[] { [], [] };
+        var keys = new List<(long Window, string Key, int Entry)>();
+        for (int i = 0; i < 12_000; i++)
+        {
+            int w = random.Next(4) == 0 ? 1 : 0;
+            string key = random.Next(8) == 0 ? $"long-{new string('k', 40)}-{i}" : $"k{i}";
+            int entry = table.FindOrAdd(Base + (w * Second), Encoding.UTF8.GetBytes(key), out bool added);
+            Assert.True(added, $"seed {seed}: group {i} should be new");
+            for (int v = 0; v < 40; v++)
+            {
+                ref GroupHeader g = ref table.Header(entry);
+                g.Valued++;
+                if (quantiles)
+                {
+                    table.AddQuantileValue(entry, v + 1);
+                }
+            }
+
+            Link(table, lists[w], entry);
+            keys.Add((Base + (w * Second), key, entry));
+        }
+
+        int older = lists[0].Count;
+        Assert.True(table.RemovesInBulk(older), $"seed {seed}: {older} of {table.Count} groups should be removed in bulk");
+        foreach (int entry in lists[0])
+        {
+            table.Release(entry);
+        }
+
+        table.RebuildIndex([lists[1].Count > 0 ? lists[1][0] : -1]);
+        Assert.True(table.Count == lists[1].Count && table.IndexRebuilds == 1, $"seed {seed}: {lists[1].Count} groups should stay, the table counts {table.Count}");
+        foreach ((long window, string key, int entry) in keys)
+        {
+            bool stays = window == Base + Second;
+            int found = table.FindOrAdd(window, Encoding.UTF8.GetBytes(key), out bool added);
+            Assert.True(stays ? found == entry && !added : added, $"seed {seed}: ({window}, {key}) should {(stays ? $"be found at {entry}" : "be gone and added anew")}, got {found} (added {added})");
+        }
+
+        Assert.True(table.PeakGroups == 12_000, $"seed {seed}: the released entries should be reused, {table.PeakGroups} entries were used");
+    }
+
+    private static void Link(GroupTable table, List<int> list, int entry)
+    {
+        table.Header(entry).NextInWindow = -1;
+        if (list.Count > 0)
+        {
+            table.Header(list[^1]).NextInWindow = entry;
+        }
+
+        list.Add(entry);
+    }
+
     [Fact]
     public void MaxGroupsReached_NewGroupsRefused_UntilOneIsFreed_ThenItsEntryIsReused()
     {
