@@ -370,6 +370,11 @@ public static class Program
         public Workload(byte[][] lines)
         {
             Ring = new EventRing((int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)lines.Length), 1L << 29, lockMemory: false, notifyOnPublish: false);
+            // As the daemon's graph does for an aggregate by type and key: the decoder hashes the
+            // group key into each event's row, and the aggregate reads the hash (and looks ahead) from there.
+            var catalog = new FieldCatalog.Builder();
+            catalog.AddKey([KeyPart.Type, KeyPart.Key]);
+            Ring.UseCatalog(catalog.Build());
             Fill(Ring, lines);
             Pocos = lines.Select(l => JsonSerializer.Deserialize(l, PocoContext.Default.Poco)!).ToArray();
         }
