@@ -28,6 +28,10 @@ public sealed class EventRing : IDisposable
     private FieldCatalog _catalog = FieldCatalog.Empty;
     private NativeRegion? _rows;
 
+    /// <summary>An arena tail (<see cref="Tail"/>) computed by some producer in its turn: everything
+    /// before it was free then, so it still is. Read and written only under the producer turn.</summary>
+    private long _knownTail;
+
     public EventRing(int slots, long arenaBytes, bool lockMemory, bool notifyOnPublish)
     {
         Slots = new RingBuffer<EventSlot>(slots, lockMemory);
@@ -155,7 +159,11 @@ public sealed class EventRing : IDisposable
     {
         if (_sequencer.TryNext(out sequence))
         {
-            if (Arena.TryReserve(length, Tail(sequence - 1), out position))
+            // The tail last computed first: reading every consumer's sequence (lines other cores
+            // write) per event costs more than the copy. An old tail is never past the real one,
+            // so it can only find less room, never too much.
+            if (Arena.TryReserve(length, _knownTail, out position)
+                || Arena.TryReserve(length, _knownTail = Tail(sequence - 1), out position))
             {
                 lastClaimed = sequence;
                 return true;
@@ -189,7 +197,7 @@ public sealed class EventRing : IDisposable
         {
             if (_sequencer.TryNext(out sequence))
             {
-                if (Arena.TryReserve(length, Tail(sequence - 1), out position))
+                if (Arena.TryReserve(length, _knownTail = Tail(sequence - 1), out position))
                 {
                     lastClaimed = sequence;
                     return true;
