@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace EventDaemon.Daemon.Journal.Internal;
 
@@ -75,6 +76,18 @@ internal static class Crc32C
         ref byte to = ref MemoryMarshal.GetReference(destination[..source.Length]);
         ref byte from = ref MemoryMarshal.GetReference(source);
         nuint at = 0;
+        if (Sse42.X64.IsSupported)
+        {
+            // The instruction set is checked once here, not at every step: Native AOT does not assume
+            // SSE4.2, so BitOperations.Crc32C tests for it (and carries its table fallback) each call.
+            for (; length - at >= 8; at += 8)
+            {
+                ulong word = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, at));
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, at), word);
+                crc = (uint)Sse42.X64.Crc32(crc, word);
+            }
+        }
+
         for (; length - at >= 8; at += 8)
         {
             ulong word = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, at));
