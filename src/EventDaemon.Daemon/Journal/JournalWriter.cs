@@ -37,7 +37,7 @@ namespace EventDaemon.Daemon.Journal;
 /// header's first, and a reader never takes them for records (<c>SegmentReader</c>). At most
 /// <see cref="MaxSpares"/> spare files exist; retention deletes beyond that.</para>
 /// </remarks>
-public sealed class JournalWriter : IDisposable
+public sealed partial class JournalWriter : IDisposable
 {
     /// <summary>How long the preparer waits before trying again after a failure (a full disk).</summary>
     private static readonly TimeSpan PrepareRetry = TimeSpan.FromSeconds(1);
@@ -100,6 +100,9 @@ public sealed class JournalWriter : IDisposable
     private SegmentFile? _segment;
     private SegmentFile? _spare;
     private bool _directoryDirty;
+
+    // A write at the group bound failed: the group grows to the buffer's size until a flush succeeds.
+    private bool _boundFlushFailed;
     private int _groupUsed;
     private int _groupRecords;
     private long _groupFirst;
@@ -200,13 +203,23 @@ public sealed class JournalWriter : IDisposable
 
     /// <summary>
     /// Copies one record into the current group, writing the group first when this record would take
-    /// it past <see cref="GroupBoundBytes"/>. Sequences must increase. Returns false only when the write
-    /// failed or the journal is stopping; the record was not appended and the caller retries it.
+    /// it past <see cref="GroupBoundBytes"/> (if that write fails, the record goes in past the bound)
+    /// or past the buffer. Sequences must increase. Returns false only when the buffer is full and its
+    /// write failed, or the journal is stopping; the record was not appended and the caller retries it.
     /// </summary>
     public bool TryAppend(in JournalEntry entry, ReadOnlySpan<byte> payload)
     {
         int size = JournalLayout.RecordBytes(payload.Length);
-        if (_groupUsed + size > _groupBound && !Flush())
+        if (_groupUsed + size > _groupBound && !_boundFlushFailed && !Flush())
+        {
+            // The bound is for the cache, not a limit: the record goes into the buffer past it, and the
+            // group waits for the flush at its batch's end, which may hand the stage back to its own
+            // thread (StageHandoff) where this caller could not. Not tried again before that flush:
+            // each try may wait for the next segment.
+            _boundFlushFailed = true;
+        }
+
+        if (_groupUsed + size > _group.Length && !Flush())
         {
             return false;
         }
@@ -240,16 +253,18 @@ public sealed class JournalWriter : IDisposable
             return false;
         }
 
+        SegmentFile segment = _segment!;
         Span<byte> group = _group.AsSpan(0, _groupUsed);
         JournalLayout.WriteGroupHeader(group, _groupRecords, _groupUsed - JournalLayout.GroupHeaderBytes, _groupFirst, _groupLast);
-        int errno = _segment!.WriteAt(group, _segment.Position);
+        int errno = _failWrites > 0 ? FailedWrite() : segment.WriteAt(group, segment.Position);
         if (errno != 0)
         {
-            _problem = $"journal: cannot write {_segment.Path}: {Errno(errno)}";
+            _problem = $"journal: cannot write {segment.Path}: {Errno(errno)}";
             return false;
         }
 
-        _segment.Position += _groupUsed;
+        segment.Position += _groupUsed;
+        _boundFlushFailed = false;
         Volatile.Write(ref _bytes, _bytes + _groupUsed);
         Volatile.Write(ref _appended, _appended + _groupRecords);
         _groupRecords = 0;

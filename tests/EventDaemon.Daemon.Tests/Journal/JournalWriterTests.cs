@@ -75,6 +75,38 @@ public sealed class JournalWriterTests : IDisposable
         Assert.True(reader.Damage.Count == 0 && reader.LostRecords == 0, $"groups split at the bound read without damage: {string.Join("; ", reader.Damage)}");
     }
 
+    [Fact]
+    public void Append_WhenTheWriteAtTheBoundFails_KeepsTheRecordsPastIt_AndTheNextFlushWritesThemAll()
+    {
+        JournalOptions options = Options(Dir);
+        using (var writer = new JournalWriter(options, JournalState.Recover(options)))
+        {
+            Append(writer, 0, 10);
+            writer.FailNextWritesForTest(1);
+            long next = 10;
+            long bytes = 0;
+            while (bytes < 3L * writer.GroupBoundBytes)
+            {
+                // What the journal stage does mid-batch: a false here would make it wait on whatever thread runs it.
+                Assert.True(writer.TryAppend(Entry(next), Payload(next)), $"record {next} was refused though the buffer had room past the bound");
+                bytes += JournalLayout.RecordBytes(Payload(next).Length);
+                next++;
+            }
+
+            Assert.True(writer.WrittenSequence == 9, $"after the write at the bound failed, no other should be tried before the batch's flush: written {writer.WrittenSequence}");
+            Assert.True(writer.Problem is not null, "the failed write should be reported");
+            Assert.True(writer.Flush(), $"the flush at the batch's end should write the group: {writer.Problem}");
+            Assert.True(writer.WrittenSequence == next - 1, $"the flush should write every record kept past the bound: written {writer.WrittenSequence}, appended up to {next - 1}");
+            Append(writer, next, next + 2_000, perGroup: int.MaxValue);
+            WaitDurable(writer, next + 1_999);
+            Assert.True(Groups(Directory.GetFiles(Dir, "*.journal").Single()).Skip(2).All(g => g.Bytes <= writer.GroupBoundBytes), "once a write succeeded, groups should keep to the bound again");
+        }
+
+        List<long> read = ReadAll(Dir, 0, out JournalReader reader);
+        Assert.True(read.Count == read[^1] + 1 && read.SequenceEqual(Enumerable.Range(0, read.Count).Select(i => (long)i)), $"every record should read back in order, read {read.Count}");
+        Assert.True(reader.Damage.Count == 0 && reader.LostRecords == 0, $"an oversized group reads without damage: {string.Join("; ", reader.Damage)}");
+    }
+
     /// <summary>The groups of one segment, in order, with the bytes each takes (header included).</summary>
     private static List<(int Bytes, GroupHeader Header)> Groups(string segment)
     {
