@@ -96,7 +96,7 @@ cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   [ -n "$counter" ] && kill "$counter" 2>/dev/null || true
   rm -rf "$tmp"
-  [ -n "$journal_dir" ] && rm -rf "$journal_dir"
+  [ -n "$journal_dir" ] && rm -rf "$journal_dir" || true
 }
 trap cleanup EXIT INT TERM
 
