@@ -20,9 +20,16 @@
 # PROFILE_CONNECTIONS (1 for throughput and latency, 2 for the bench-e2e rows), PROFILE_AGG_THREADS=N
 # writes threads = N into the aggregate, PROFILE_HANDOFF=0 for idle_handoff = false,
 # PROFILE_SKIP_BUILD=1 to reuse artifacts/.
+# PROFILE_JOURNAL=batch|never adds bench-e2e's per-key-journal `[journal]` (that fsync, 64 MiB segments,
+# 512 MiB retention) with its state_dir in a temporary directory under artifacts/ (on disk: tmpfs would
+# hide the page-cache and ext4 costs of the writes), and warms up PROFILE_JOURNAL_WARMUP seconds (8)
+# before recording, so that the journal writes into recycled segments as in bench-e2e's row; top.txt
+# then also gives the journal's pwrite and fdatasync calls per second (tracepoints, over 1 s), beside
+# the records appended in that second: records per write.
 # Examples: the realistic case flat out; the latency pipeline at the rate of a latency target:
 #   make profile PROFILE_PIPELINE=per-key
 #   make profile PROFILE_PIPELINE=latency PROFILE_RATE=100000
+#   make profile PROFILE_PIPELINE=per-key PROFILE_JOURNAL=batch
 #
 # The flame graph is drawn by the npm package `flamegraph` (folds `perf script` output and renders
 # the SVG), installed under artifacts/tools on first use.
@@ -40,6 +47,13 @@ case "$pipeline" in
 esac
 [ "$pipeline" = per-key ] && [ "$format" = binary ] && workload=binary
 handoff=true
+journal=${PROFILE_JOURNAL:-}
+case "$journal" in
+  ""|batch|never) ;;
+  *) echo "profile: PROFILE_JOURNAL=$journal: batch or never" >&2; exit 2 ;;
+esac
+warmup=1
+[ -n "$journal" ] && warmup=${PROFILE_JOURNAL_WARMUP:-8}
 [ "${PROFILE_HANDOFF:-1}" = 0 ] && handoff=false
 tools=artifacts/tools
 flamegraph_version=1.3.0
@@ -73,6 +87,7 @@ if [ "$pipeline" = latency ] && [ ! -x artifacts/floor/floor ]; then
 fi
 
 tmp=$(mktemp -d)
+journal_dir=""
 pid=""
 probe=""
 counter=""
@@ -81,6 +96,7 @@ cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   [ -n "$counter" ] && kill "$counter" 2>/dev/null || true
   rm -rf "$tmp"
+  [ -n "$journal_dir" ] && rm -rf "$journal_dir" || true
 }
 trap cleanup EXIT INT TERM
 
@@ -91,6 +107,20 @@ control_socket = "$tmp/ctl.sock"
 ring_size = 65536
 arena_size = "64MiB"
 idle_handoff = $handoff
+TOML
+if [ -n "$journal" ]; then
+  mkdir -p artifacts
+  journal_dir=$(mktemp -d "$(pwd)/artifacts/profile-journal.XXXXXX")
+  cat >>"$tmp/profile.toml" <<TOML
+state_dir = "$journal_dir"
+
+[journal]
+fsync = "$journal"
+segment_bytes = "64MiB"
+retention_bytes = "512MiB"
+TOML
+fi
+cat >>"$tmp/profile.toml" <<TOML
 
 [sources.in]
 type = "tcp"
@@ -176,21 +206,29 @@ done
 mkdir -p "$out"
 rm -f "$out/perf.data" "$out/perf.data.old" "$out/alloc.data"
 # Load for warm-up + CPU profile + perf stat + allocation profile.
-total=$(( seconds * 2 + 4 ))
+total=$(( seconds * 2 + 3 + warmup ))
 # shellcheck disable=SC2046 # the workload option is one or no pair of words
 artifacts/loadgen/eventd-loadgen send --to "tcp://127.0.0.1:$port" --format "$format" --rate "$rate" \
   --connections "$connections" $( [ -n "$workload" ] && echo "--workload $workload" ) \
   --duration "$total" >"$tmp/loadgen.log" 2>&1 &
 sender=$!
-sleep 1
+sleep "$warmup"
 if ! kill -0 "$sender" 2>/dev/null; then
   cat "$tmp/loadgen.log" "$tmp/eventd.log"; echo "profile: the load generator stopped before the recording" >&2; exit 1
 fi
-echo "profile: recording eventd (pid $pid, $pipeline pipeline) for $seconds s under load ($( [ "$rate" = 0 ] && echo "flat out" || echo "$rate events/s"), $format, $connections connection(s))"
+echo "profile: recording eventd (pid $pid, $pipeline pipeline$( [ -n "$journal" ] && echo ", journal fsync = $journal")) for $seconds s under load ($( [ "$rate" = 0 ] && echo "flat out" || echo "$rate events/s"), $format, $connections connection(s))"
 perf record -q -g -e cpu-clock -p "$pid" -o "$out/perf.data" -- sleep "$seconds" >/dev/null 2>&1
 # CPUs used and thread switches per second: on two shared cores, hand-offs between threads cost
 # more than the work when each one parks and is woken per small batch.
 perf stat -e task-clock,context-switches,cpu-migrations -p "$pid" -- sleep 1 2>"$tmp/stat.txt" >/dev/null || true
+if [ -n "$journal" ]; then
+  # How many writes (groups) and syncs the journal makes for the events it takes: its per-call costs.
+  stats() { artifacts/eventd stats --socket "$tmp/ctl.sock" 2>/dev/null | awk -v k="$1" '$1 == k { print $2; exit }'; }
+  records0=$(stats journal_appended_total)
+  perf stat -e syscalls:sys_enter_pwrite64,syscalls:sys_enter_fdatasync -p "$pid" -- sleep 1 2>"$tmp/journal-stat.txt" >/dev/null || true
+  records1=$(stats journal_appended_total)
+  echo "records/s $(( ${records1:-0} - ${records0:-0} )) appended" >>"$tmp/journal-stat.txt"
+fi
 
 # Allocations: RhpGcAlloc is the Native AOT allocator's slow path (a thread's allocation context is
 # used up, or an object is large), so every steady allocation shows up here with its stack.
@@ -213,9 +251,13 @@ wait "$pid" 2>/dev/null || true
 pid=""
 
 {
-  echo "# eventd, $pipeline pipeline, under load: $(tail -n 1 "$tmp/loadgen.log")"
+  echo "# eventd, $pipeline pipeline$( [ -n "$journal" ] && echo " with [journal] fsync = $journal"), under load: $(tail -n 1 "$tmp/loadgen.log")"
   echo "# perf stat, 1 s:"
   grep -E 'task-clock|context-switches|cpu-migrations' "$tmp/stat.txt" | sed 's/^ */#   /' || true
+  if [ -n "$journal" ]; then
+    echo "# the journal, 1 s: system calls (all threads: the appending thread writes, journal-sync syncs) and what it took"
+    grep -E 'sys_enter|records/s' "$tmp/journal-stat.txt" | sed 's/^ */#   /' || true
+  fi
   echo "# perf record -g -e cpu-clock, $seconds s; $(perf report -i "$out/perf.data" --stdio -g none 2>/dev/null | grep -m1 '^# Samples' | sed 's/^# //' || true)"
   echo "# self time by symbol ([k] kernel, [.] user), entries >= 0.5 %"
   perf report -i "$out/perf.data" --no-children --sort symbol --stdio -g none --percent-limit 0.5 2>/dev/null \

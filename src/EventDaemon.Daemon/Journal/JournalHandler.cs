@@ -7,7 +7,7 @@ namespace EventDaemon.Daemon.Journal;
 /// <summary>
 /// The journal stage: a leaf of the main ring, beside the first transforms, that appends every
 /// event (its original bytes, times, source and flags) to the journal and writes a group at the end
-/// of each batch. Transforms never wait for it; the ring cannot wrap past it, so an event's bytes stay
+/// of each batch (the writer also writes one each time a group reaches its bound within a batch). Transforms never wait for it; the ring cannot wrap past it, so an event's bytes stay
 /// in the arena until the journal has copied them.
 /// </summary>
 /// <remarks>

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using EventDaemon.Daemon.Journal.Internal;
 
 namespace EventDaemon.Daemon.Journal;
@@ -130,22 +132,48 @@ public static class JournalLayout
     }
 
     /// <summary>Writes one record at the start of <paramref name="destination"/>; returns its size, padding included.</summary>
+    /// <remarks>
+    /// The journal stage's cost per event, so written for it: one bounds check for the whole record; the
+    /// padding cleared by one 8-byte store of zeros at the record's last word before the bytes are
+    /// copied over its start (a record is at least 40 bytes, so that word never comes before the
+    /// header's last, which is stored after it); the header stored word by word and checksummed from
+    /// the same registers; then the event's bytes copied and checksummed in one pass
+    /// (<see cref="Crc32C.CopyAndAppend"/>). The bytes are exactly those <see cref="RecordCrc"/> checks.
+    /// </remarks>
     internal static int WriteRecord(Span<byte> destination, in JournalEntry entry, ReadOnlySpan<byte> payload)
     {
         int size = RecordBytes(payload.Length);
         Span<byte> record = destination[..size];
-        BinaryPrimitives.WriteInt32LittleEndian(record, payload.Length);
-        BinaryPrimitives.WriteInt64LittleEndian(record[8..], entry.Sequence);
-        BinaryPrimitives.WriteInt64LittleEndian(record[16..], entry.EventNanos);
-        BinaryPrimitives.WriteInt64LittleEndian(record[24..], entry.IngestNanos);
-        BinaryPrimitives.WriteUInt16LittleEndian(record[32..], entry.Source);
-        BinaryPrimitives.WriteUInt16LittleEndian(record[34..], entry.Flags);
-        BinaryPrimitives.WriteUInt32LittleEndian(record[36..], 0);
-        payload.CopyTo(record[RecordHeaderBytes..]);
-        record[(RecordHeaderBytes + payload.Length)..].Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(record[4..], RecordCrc(record, payload.Length));
+        ref byte at = ref MemoryMarshal.GetReference(record);
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref at, size - Alignment), 0UL);
+        uint length = (uint)payload.Length;
+        ulong sequence = (ulong)entry.Sequence;
+        ulong eventNanos = (ulong)entry.EventNanos;
+        ulong ingestNanos = (ulong)entry.IngestNanos;
+        // Source, flags and the zero word after them: one 8-byte store, one CRC step.
+        ulong sourceAndFlags = entry.Source | ((ulong)entry.Flags << 16);
+        WriteLittleEndian(ref at, 0, length);
+        WriteLittleEndian(ref at, 8, sequence);
+        WriteLittleEndian(ref at, 16, eventNanos);
+        WriteLittleEndian(ref at, 24, ingestNanos);
+        WriteLittleEndian(ref at, 32, sourceAndFlags);
+        uint crc = Crc32C.AppendUInt32(Crc32C.Seed, length);
+        crc = Crc32C.AppendUInt64(crc, sequence);
+        crc = Crc32C.AppendUInt64(crc, eventNanos);
+        crc = Crc32C.AppendUInt64(crc, ingestNanos);
+        crc = Crc32C.AppendUInt64(crc, sourceAndFlags);
+        crc = Crc32C.CopyAndAppend(crc, payload, record[RecordHeaderBytes..]);
+        WriteLittleEndian(ref at, 4, Crc32C.Finish(crc));
         return size;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteLittleEndian(ref byte record, int offset, ulong value) =>
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref record, offset), BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteLittleEndian(ref byte record, int offset, uint value) =>
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref record, offset), BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value));
 
     /// <summary>
     /// Reads the record at the start of <paramref name="source"/>, if its length fits and its CRC holds.
@@ -179,9 +207,10 @@ public static class JournalLayout
     }
 
     /// <summary>The CRC covers the length, the header after the CRC field, and the bytes.</summary>
+    /// <remarks>The length is the record's first four bytes, so one 4-byte CRC step on its value.</remarks>
     private static uint RecordCrc(ReadOnlySpan<byte> record, int payloadBytes)
     {
-        uint crc = Crc32C.Append(Crc32C.Seed, record[..4]);
+        uint crc = Crc32C.AppendUInt32(Crc32C.Seed, BinaryPrimitives.ReadUInt32LittleEndian(record));
         return Crc32C.Finish(Crc32C.Append(crc, record[8..(RecordHeaderBytes + payloadBytes)]));
     }
 }

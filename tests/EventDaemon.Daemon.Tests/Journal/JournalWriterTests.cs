@@ -37,6 +37,93 @@ public sealed class JournalWriterTests : IDisposable
     }
 
     [Fact]
+    public void Append_ALongBatch_IsWrittenInGroupsOfAtMostTheBound_EveryRecordReadable()
+    {
+        JournalOptions options = Options(Dir);
+        const long Records = 2_000;
+        int bound;
+        using (var writer = new JournalWriter(options, JournalState.Recover(options)))
+        {
+            bound = writer.GroupBoundBytes;
+            // One batch, one flush at its end, as the journal stage does under load: about 450 KB of records.
+            Append(writer, 0, Records, perGroup: int.MaxValue);
+            WaitDurable(writer, Records - 1);
+            Assert.True(writer.WrittenSequence == Records - 1, $"the groups written before the flush and the one at it should reach {Records - 1}, written {writer.WrittenSequence}");
+        }
+
+        Assert.True(bound == JournalWriter.GroupTargetBytes, $"1 KiB events should leave the group bound at {JournalWriter.GroupTargetBytes} bytes, it is {bound}");
+        List<(int Bytes, GroupHeader Header)> groups = Groups(Directory.GetFiles(Dir, "*.journal").Single());
+        long recordBytes = 0;
+        for (long s = 0; s < Records; s++)
+        {
+            recordBytes += JournalLayout.RecordBytes(Payload(s).Length);
+        }
+
+        Assert.True(groups.Count > recordBytes / bound, $"{recordBytes} bytes of records in one batch should take more than {recordBytes / bound} groups of at most {bound} bytes, found {groups.Count}");
+        Assert.True(groups.All(g => g.Bytes <= bound), $"every group should hold at most {bound} bytes, header included: {string.Join(", ", groups.Select(g => g.Bytes))}");
+        for (int i = 0; i + 1 < groups.Count; i++)
+        {
+            // A group is written only when the next record would not fit: the one that starts the next group.
+            int next = JournalLayout.RecordBytes(Payload(groups[i + 1].Header.FirstSequence).Length);
+            Assert.True(groups[i].Bytes + next > bound, $"group {i} ({groups[i].Bytes} bytes) was written while record {groups[i + 1].Header.FirstSequence} ({next} bytes) still fitted under {bound}");
+            Assert.True(groups[i + 1].Header.FirstSequence == groups[i].Header.LastSequence + 1, $"group {i + 1} should start right after group {i}: {groups[i].Header.LastSequence} then {groups[i + 1].Header.FirstSequence}");
+        }
+
+        // Every record, read through its CRC, holds the bytes appended.
+        List<long> read = ReadAll(Dir, 0, out JournalReader reader);
+        Assert.True(read.SequenceEqual(Enumerable.Range(0, (int)Records).Select(i => (long)i)), $"read {read.Count} records back, expected 0..{Records - 1} in order");
+        Assert.True(reader.Damage.Count == 0 && reader.LostRecords == 0, $"groups split at the bound read without damage: {string.Join("; ", reader.Damage)}");
+    }
+
+    [Fact]
+    public void Append_WhenTheWriteAtTheBoundFails_KeepsTheRecordsPastIt_AndTheNextFlushWritesThemAll()
+    {
+        JournalOptions options = Options(Dir);
+        using (var writer = new JournalWriter(options, JournalState.Recover(options)))
+        {
+            Append(writer, 0, 10);
+            writer.FailNextWritesForTest(1);
+            long next = 10;
+            long bytes = 0;
+            while (bytes < 3L * writer.GroupBoundBytes)
+            {
+                // What the journal stage does mid-batch: a false here would make it wait on whatever thread runs it.
+                Assert.True(writer.TryAppend(Entry(next), Payload(next)), $"record {next} was refused though the buffer had room past the bound");
+                bytes += JournalLayout.RecordBytes(Payload(next).Length);
+                next++;
+            }
+
+            Assert.True(writer.WrittenSequence == 9, $"after the write at the bound failed, no other should be tried before the batch's flush: written {writer.WrittenSequence}");
+            Assert.True(writer.Problem is not null, "the failed write should be reported");
+            Assert.True(writer.Flush(), $"the flush at the batch's end should write the group: {writer.Problem}");
+            Assert.True(writer.WrittenSequence == next - 1, $"the flush should write every record kept past the bound: written {writer.WrittenSequence}, appended up to {next - 1}");
+            Append(writer, next, next + 2_000, perGroup: int.MaxValue);
+            WaitDurable(writer, next + 1_999);
+            Assert.True(Groups(Directory.GetFiles(Dir, "*.journal").Single()).Skip(2).All(g => g.Bytes <= writer.GroupBoundBytes), "once a write succeeded, groups should keep to the bound again");
+        }
+
+        List<long> read = ReadAll(Dir, 0, out JournalReader reader);
+        Assert.True(read.Count == read[^1] + 1 && read.SequenceEqual(Enumerable.Range(0, read.Count).Select(i => (long)i)), $"every record should read back in order, read {read.Count}");
+        Assert.True(reader.Damage.Count == 0 && reader.LostRecords == 0, $"an oversized group reads without damage: {string.Join("; ", reader.Damage)}");
+    }
+
+    /// <summary>The groups of one segment, in order, with the bytes each takes (header included).</summary>
+    private static List<(int Bytes, GroupHeader Header)> Groups(string segment)
+    {
+        byte[] bytes = File.ReadAllBytes(segment);
+        var groups = new List<(int, GroupHeader)>();
+        int at = JournalLayout.SegmentHeaderBytes;
+        while (at + JournalLayout.GroupHeaderBytes <= bytes.Length && JournalLayout.TryReadGroupHeader(bytes.AsSpan(at), out GroupHeader header))
+        {
+            int size = JournalLayout.GroupHeaderBytes + header.RecordBytes;
+            groups.Add((size, header));
+            at += size;
+        }
+
+        return groups;
+    }
+
+    [Fact]
     public void SegmentNames_AreTheirFirstSequence()
     {
         JournalOptions options = Options(Dir);
