@@ -531,7 +531,20 @@ public static class JsonEventParser
             if (quotes != 0 && (others & (quotes - 1)) == 0)
             {
                 int length = BitOperations.TrailingZeroCount(quotes);
-                Vector128<byte> name = Vector128.Shuffle(v, Vector128<byte>.Indices + Vector128.Create((byte)shift));
+
+                // Shift the 16 bytes down by `shift` (1–15) as two words: a variable byte shuffle is
+                // a call, not an instruction, on the baseline x64 the daemon is compiled for.
+                ulong low = v.AsUInt64().ToScalar(), high = v.AsUInt64().GetElement(1);
+                if (shift >= 8)
+                {
+                    low = high;
+                    high = 0;
+                    shift -= 8;
+                }
+
+                // (x << 1) << (63 - b) is x << (64 - b) that also gives 0 for b = 0.
+                int bits = shift * 8;
+                Vector128<byte> name = Vector128.Create((low >> bits) | ((high << 1) << (63 - bits)), high >> bits).AsByte();
                 match = members.Find(name, length);
                 if (match < 0)
                 {
