@@ -509,7 +509,7 @@ public static class JsonEventParser
             if (quotes != 0 && (others & (quotes - 1)) == 0)
             {
                 int length = BitOperations.TrailingZeroCount(quotes);
-                match = members.Find(v, length);
+                match = members.HasCatalogNames ? members.Find(v, length) : MemberNameTable.WellKnown(v, length);
                 if (match < 0)
                 {
                     match = members.FindSlow(s.Slice(start, length), escaped: false);
@@ -545,7 +545,7 @@ public static class JsonEventParser
                 // (x << 1) << (63 - b) is x << (64 - b) that also gives 0 for b = 0.
                 int bits = shift * 8;
                 Vector128<byte> name = Vector128.Create((low >> bits) | ((high << 1) << (63 - bits)), high >> bits).AsByte();
-                match = members.Find(name, length);
+                match = members.HasCatalogNames ? members.Find(name, length) : MemberNameTable.WellKnown(name, length);
                 if (match < 0)
                 {
                     match = members.FindSlow(s.Slice(start, length), escaped: false);

@@ -65,6 +65,7 @@ internal sealed class MemberNameTable
             wanted.Add((WellKnownNames[w], w + 1));
         }
 
+        HasCatalogNames = names.Count != 0;
         for (int index = 0; index < names.Count; index++)
         {
             byte[] name = names[index];
@@ -112,6 +113,25 @@ internal sealed class MemberNameTable
             _shift = 63;
             _miss = -1;
         }
+    }
+
+    /// <summary>Whether the catalog has names of its own; without them the decoder asks only
+    /// <see cref="WellKnown"/>, whose compares against constants cost less than a table lookup.</summary>
+    public bool HasCatalogNames { get; }
+
+    /// <summary>The match of a raw name of ≤ <see cref="MaxInlineName"/> bytes among the well-known names only, as <see cref="Find"/> takes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int WellKnown(Vector128<byte> loaded, int length)
+    {
+        ulong word = loaded.AsUInt64().ToScalar();
+        return length switch
+        {
+            2 => (ushort)word == ('t' | ('s' << 8)) ? (int)WellKnownField.Ts : 0,
+            3 => (word & 0xFF_FFFF) == ('k' | ('e' << 8) | ('y' << 16)) ? (int)WellKnownField.Key : 0,
+            4 => (uint)word == ('t' | ('y' << 8) | ('p' << 16) | ((uint)'e' << 24)) ? (int)WellKnownField.Type : 0,
+            5 => (word & 0xFF_FFFF_FFFF) == ('v' | ('a' << 8) | ('l' << 16) | ((ulong)'u' << 24) | ((ulong)'e' << 32)) ? (int)WellKnownField.Value : 0,
+            _ => 0,
+        };
     }
 
     /// <summary>
