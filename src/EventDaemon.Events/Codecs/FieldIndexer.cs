@@ -15,10 +15,10 @@ public static class FieldIndexer
     public static void HashKeys(in EventSlot slot, ReadOnlySpan<byte> payload, FieldCatalog catalog, Span<byte> row)
     {
         Span<uint> hashes = catalog.Hashes(row);
-        var view = new EventView(in slot, payload, catalog.Fields(row), default);
+        Span<FieldRef> fields = catalog.Fields(row);
         for (int k = 0; k < hashes.Length; k++)
         {
-            hashes[k] = GroupKey.HashOf(in view, catalog.Key(k));
+            hashes[k] = GroupKey.HashOf(in slot, payload, fields, catalog.Key(k));
         }
     }
 

@@ -1,6 +1,8 @@
 using System.Buffers;
-using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text.Unicode;
 using EventDaemon.Events.BadInput;
 using EventDaemon.Events.Codecs.Internal;
@@ -35,7 +37,10 @@ namespace EventDaemon.Events.Codecs;
 /// <para>Hand-written rather than built on <c>Utf8JsonReader</c> (also allocation-free): for this job
 /// (validate everything, extract four top-level fields) the reader measured about 3× slower in
 /// perf/EventDaemon.Perf.Codec. Strings are scanned 16 bytes per compare, UTF-8 is validated only
-/// where non-ASCII bytes occur (inside strings), and integers are read eight digits at a time.</para>
+/// where non-ASCII bytes occur (inside strings), and integers are read eight digits at a time.
+/// A member name is found and looked up from one 16-byte load: the catalog's
+/// <see cref="MemberNameTable"/> says at once whether it is well-known and which catalog field it
+/// is.</para>
 /// </remarks>
 [SkipLocalsInit]
 public static class JsonEventParser
@@ -58,15 +63,6 @@ public static class JsonEventParser
         TooLong,
     }
 
-    private enum WellKnown : byte
-    {
-        Other = 0,
-        Ts,
-        Type,
-        Key,
-        Value,
-    }
-
     public static bool TryParse(ReadOnlySpan<byte> line, ref EventSlot slot, out InvalidReason reason) =>
         TryParse(line, ref slot, FieldCatalog.Empty, default, out reason);
 
@@ -79,7 +75,14 @@ public static class JsonEventParser
     public static bool TryParse(ReadOnlySpan<byte> line, ref EventSlot slot, FieldCatalog catalog, Span<byte> row, out InvalidReason reason)
     {
         Span<FieldRef> fields = catalog.FieldCount == 0 ? default : catalog.Fields(row);
-        fields.Clear();
+
+        // A row holds a few fields: 8-byte stores in a loop cost less than the call to memset.
+        for (int f = 0; f < fields.Length; f++)
+        {
+            fields[f] = default;
+        }
+
+        MemberNameTable members = catalog.Members;
         // UTF-8 is validated inside strings as they are scanned (outside strings only ASCII is
         // legal); a syntax error re-checks the whole line so invalid UTF-8 anywhere still reads
         // as invalid_utf8.
@@ -117,14 +120,11 @@ public static class JsonEventParser
                     return Fail(s, NotJson, out reason);
                 }
 
-                int keyEnd = ScanString(s, i + 1, out bool nameEscaped);
+                int keyEnd = ScanName(s, i + 1, members, out int match);
                 if (keyEnd < 0)
                 {
                     return Fail(s, NotJson, out reason);
                 }
-
-                ReadOnlySpan<byte> name = s[(i + 1)..keyEnd];
-                WellKnown field = Identify(name, nameEscaped);
 
                 // Compact JSON (what senders write) has the value right after the colon: every
                 // value starts with a byte above space, so one test skips both whitespace loops.
@@ -148,28 +148,43 @@ public static class JsonEventParser
                 }
 
                 byte c = s[i];
-                int end = 0;
-                int named = fields.IsEmpty ? -1 : IndexOf(catalog, name, nameEscaped);
-                if (named >= 0)
+                int end;
+                if (match == 0)
                 {
-                    // A field some stage reads: locate it now (last occurrence wins, as below).
-                    end = Locate(s, i, c, out fields[named]);
+                    // Most members are neither well-known nor read by a stage: validate and move on.
+                    end = SkipMemberValue(s, i, c);
                 }
-
-                if (field != WellKnown.Other)
+                else
                 {
-                    // `.type` and friends are also the well-known fields: decode those too. One call
-                    // site, so the inlined decoder appears once in this method.
-                    if (end >= 0)
+                    end = 0;
+                    int named = (match >> 8) - 1;
+                    if (named >= 0)
                     {
+                        // A field some stage reads: locate it now (last occurrence wins, as below).
+                        // Strings, the usual case, inline; other kinds through Locate.
+                        if (c == (byte)'"')
+                        {
+                            end = ScanString(s, i + 1, out bool escaped);
+                            if (end >= 0)
+                            {
+                                fields[named] = new FieldRef(JsonScalarKind.String, i + 1, end - i - 1, escaped, integer: false);
+                                end++;
+                            }
+                        }
+                        else
+                        {
+                            end = Locate(s, i, c, out fields[named]);
+                        }
+                    }
+
+                    var field = (WellKnownField)(byte)match;
+                    if (field != WellKnownField.Other && end >= 0)
+                    {
+                        // `.type` and friends are also the well-known fields: decode those too. One
+                        // call site, so the inlined decoder appears once in this method.
                         end = DecodeWellKnown(s, i, c, field, ref tsState, ref ts, ref typeState, ref typeOffset, ref typeLength, ref typeEscaped,
                             ref keyState, ref keyOffset, ref keyLength, ref keyEscaped, ref valueState, ref value);
                     }
-                }
-                else if (named < 0)
-                {
-                    // Most members are not well-known: validate and move on.
-                    end = SkipMemberValue(s, i, c);
                 }
 
                 if (end < 0)
@@ -278,19 +293,6 @@ public static class JsonEventParser
         return true;
     }
 
-    /// <summary>The catalog index of a member name (escaped names are unescaped first), or -1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int IndexOf(FieldCatalog catalog, ReadOnlySpan<byte> name, bool escaped) =>
-        escaped ? IndexOfEscaped(catalog, name) : catalog.IndexOf(name);
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int IndexOfEscaped(FieldCatalog catalog, ReadOnlySpan<byte> name)
-    {
-        // Names are short; a name too long for the buffer cannot be one of the catalog's (≤ 256 bytes).
-        Span<byte> buffer = stackalloc byte[256];
-        return name.Length <= 6 * buffer.Length && JsonString.TryUnescape(name, buffer, out int written) ? catalog.IndexOf(buffer[..written]) : -1;
-    }
-
     /// <summary>Validates the member value at <paramref name="i"/> and records where it lies.</summary>
     /// <returns>The index past the value, or a negative error code.</returns>
     private static int Locate(ReadOnlySpan<byte> s, int i, byte c, out FieldRef field)
@@ -348,7 +350,7 @@ public static class JsonEventParser
     /// <summary>Decodes the value of a well-known member (ts, type, key, value) into its state.</summary>
     /// <returns>The index past the value, or a negative error code.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int DecodeWellKnown(ReadOnlySpan<byte> s, int i, byte c, WellKnown field,
+    private static int DecodeWellKnown(ReadOnlySpan<byte> s, int i, byte c, WellKnownField field,
         ref FieldState tsState, ref long ts,
         ref FieldState typeState, ref int typeOffset, ref int typeLength, ref bool typeEscaped,
         ref FieldState keyState, ref int keyOffset, ref int keyLength, ref bool keyEscaped,
@@ -357,7 +359,7 @@ public static class JsonEventParser
         int end;
         switch (field)
         {
-            case WellKnown.Ts:
+            case WellKnownField.Ts:
                 if (c == (byte)'"')
                 {
                     end = ScanString(s, i + 1, out bool tsEscaped);
@@ -382,8 +384,8 @@ public static class JsonEventParser
 
                 break;
 
-            case WellKnown.Type:
-            case WellKnown.Key:
+            case WellKnownField.Type:
+            case WellKnownField.Key:
                 {
                     FieldState state;
                     int offset = 0, length = 0;
@@ -407,7 +409,7 @@ public static class JsonEventParser
                         state = FieldState.Bad;
                     }
 
-                    if (field == WellKnown.Type)
+                    if (field == WellKnownField.Type)
                     {
                         typeState = state;
                         typeOffset = offset;
@@ -425,10 +427,11 @@ public static class JsonEventParser
                     break;
                 }
 
-            case WellKnown.Value:
+            case WellKnownField.Value:
                 if (c == (byte)'-' || c - (uint)'0' <= 9)
                 {
                     end = JsonNumber.Scan(s, i, out value, out _);
+
                     valueState = double.IsFinite(value) ? FieldState.Ok : FieldState.Bad;
                 }
                 else
@@ -481,43 +484,86 @@ public static class JsonEventParser
         return end >= 0 && SkipWhitespace(s, end) == s.Length ? InvalidReason.NotObject : InvalidReason.NotJson;
     }
 
+    /// <summary>
+    /// Scans the member name whose content starts at <paramref name="start"/> and looks it up in
+    /// <paramref name="members"/>. Returns the index of its closing quote (or a negative code) and
+    /// the name's match (<see cref="MemberNameTable"/>).
+    /// </summary>
+    /// <remarks>
+    /// A plain name that ends within 16 bytes (nearly all of them) is found, checked and looked up
+    /// from one 16-byte load: the quote mask gives its length, the same vector is the table's key.
+    /// A name in the line's last 16 bytes is found the same way in those bytes. Names that are
+    /// escaped, non-ASCII or longer take the general scan and <see cref="MemberNameTable.FindSlow"/>.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static WellKnown Identify(ReadOnlySpan<byte> name, bool escaped)
+    private static int ScanName(ReadOnlySpan<byte> s, int start, MemberNameTable members, out int match)
     {
-        if (escaped)
+        if (Vector128.IsHardwareAccelerated && start + Vector128<byte>.Count <= s.Length)
         {
-            return IdentifyEscaped(name);
+            Vector128<byte> v = Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)start);
+            uint quotes = Vector128.Equals(v, Vector128.Create((byte)'"')).ExtractMostSignificantBits();
+            uint others = (Vector128.Equals(v, Vector128.Create((byte)'\\'))
+                | Vector128.LessThan(v.AsSByte(), Vector128.Create((sbyte)0x20)).AsByte()).ExtractMostSignificantBits();
+
+            // quotes - 1 sets exactly the bits below the first quote: none of them may be another stop.
+            if (quotes != 0 && (others & (quotes - 1)) == 0)
+            {
+                int length = BitOperations.TrailingZeroCount(quotes);
+                match = members.HasCatalogNames ? members.Find(v, length) : MemberNameTable.WellKnown(v, length);
+                if (match < 0)
+                {
+                    match = members.FindSlow(s.Slice(start, length), escaped: false);
+                }
+
+                return start + length;
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated && s.Length >= Vector128<byte>.Count)
+        {
+            // The line's last 16 bytes (the last member's name is often there): the masks shifted
+            // to start at the name, the name shifted down to byte 0 (indices past 15 give zeros).
+            int at = s.Length - Vector128<byte>.Count;
+            int shift = start - at;
+            Vector128<byte> v = Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)at);
+            uint quotes = Vector128.Equals(v, Vector128.Create((byte)'"')).ExtractMostSignificantBits() >> shift;
+            uint others = (Vector128.Equals(v, Vector128.Create((byte)'\\'))
+                | Vector128.LessThan(v.AsSByte(), Vector128.Create((sbyte)0x20)).AsByte()).ExtractMostSignificantBits() >> shift;
+            if (quotes != 0 && (others & (quotes - 1)) == 0)
+            {
+                int length = BitOperations.TrailingZeroCount(quotes);
+
+                // Shift the 16 bytes down by `shift` (1–15) as two words: a variable byte shuffle is
+                // a call, not an instruction, on the baseline x64 the daemon is compiled for.
+                ulong low = v.AsUInt64().ToScalar(), high = v.AsUInt64().GetElement(1);
+                if (shift >= 8)
+                {
+                    low = high;
+                    high = 0;
+                    shift -= 8;
+                }
+
+                // (x << 1) << (63 - b) is x << (64 - b) that also gives 0 for b = 0.
+                int bits = shift * 8;
+                Vector128<byte> name = Vector128.Create((low >> bits) | ((high << 1) << (63 - bits)), high >> bits).AsByte();
+                match = members.HasCatalogNames ? members.Find(name, length) : MemberNameTable.WellKnown(name, length);
+                if (match < 0)
+                {
+                    match = members.FindSlow(s.Slice(start, length), escaped: false);
+                }
+
+                return start + length;
+            }
         }
 
-        // Compare as little-endian integers: a call to a general span comparison would cost more
-        // than the whole match for names this short.
-        switch (name.Length)
-        {
-            case 2:
-                return BinaryPrimitives.ReadUInt16LittleEndian(name) == ('t' | ('s' << 8)) ? WellKnown.Ts : WellKnown.Other;
-            case 3:
-                return BinaryPrimitives.ReadUInt16LittleEndian(name) == ('k' | ('e' << 8)) && name[2] == (byte)'y' ? WellKnown.Key : WellKnown.Other;
-            case 4:
-                return BinaryPrimitives.ReadUInt32LittleEndian(name) == ('t' | ('y' << 8) | ('p' << 16) | ('e' << 24)) ? WellKnown.Type : WellKnown.Other;
-            case 5:
-                return BinaryPrimitives.ReadUInt32LittleEndian(name) == ('v' | ('a' << 8) | ('l' << 16) | ('u' << 24)) && name[4] == (byte)'e'
-                    ? WellKnown.Value : WellKnown.Other;
-            default:
-                return WellKnown.Other;
-        }
+        return ScanNameGeneral(s, start, members, out match);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static WellKnown IdentifyEscaped(ReadOnlySpan<byte> name)
+    private static int ScanNameGeneral(ReadOnlySpan<byte> s, int start, MemberNameTable members, out int match)
     {
-        // "value" fully escaped is 5 × 6 = 30 raw bytes; anything longer cannot be a well-known name.
-        if (name.Length > 30)
-        {
-            return WellKnown.Other;
-        }
-
-        Span<byte> buffer = stackalloc byte[32];
-        return JsonString.TryUnescape(name, buffer, out int written) ? Identify(buffer[..written], escaped: false) : WellKnown.Other;
+        int end = ScanString(s, start, out bool escaped);
+        match = end < 0 ? 0 : members.FindSlow(s[start..end], escaped);
+        return end;
     }
 
     private static bool ParseTsString(ReadOnlySpan<byte> raw, bool escaped, out long ts)

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using EventDaemon.Events.Codecs.Internal;
 
 namespace EventDaemon.Events.Fields;
 
@@ -44,6 +45,7 @@ public sealed class FieldCatalog
         KeyCount = keys.Length;
         int bytes = FieldCount * Unsafe.SizeOf<FieldRef>() + KeyCount * sizeof(uint);
         RowBytes = (bytes + 7) & ~7;
+        Members = new MemberNameTable(names, this);
     }
 
     /// <summary>No named fields, no keys: rows of zero bytes.</summary>
@@ -55,6 +57,9 @@ public sealed class FieldCatalog
 
     /// <summary>Bytes of one slot's row (0 when there is nothing to record).</summary>
     public int RowBytes { get; }
+
+    /// <summary>The decoder's one lookup per member name: well-known field and catalog index at once.</summary>
+    internal MemberNameTable Members { get; }
 
     /// <summary>The name of field <paramref name="index"/>, unescaped UTF-8.</summary>
     public ReadOnlySpan<byte> Name(int index) => _names[index];

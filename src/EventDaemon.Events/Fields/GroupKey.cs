@@ -1,6 +1,9 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using EventDaemon.Events.Codecs.Internal;
 
 namespace EventDaemon.Events.Fields;
 
@@ -20,6 +23,10 @@ public static class GroupKey
 {
     /// <summary>Longest encoded key: keys are copied into group state, so they are bounded.</summary>
     public const int MaxBytes = 128;
+
+    // Keys this short (two parts of up to 13 bytes each) are hashed from registers.
+    private const int ShortKeyBytes = 32;
+    private const int ShortPartBytes = 13;
 
     /// <summary>Per-process seed: a sender cannot aim keys at one bucket of a table it cannot see.</summary>
     private static readonly ulong Seed = (ulong)Random.Shared.NextInt64() | 1;
@@ -108,6 +115,204 @@ public static class GroupKey
         Span<byte> key = stackalloc byte[MaxBytes];
         int length = Build(view, parts, key);
         return length < 0 ? 0 : Hash(key[..length]);
+    }
+
+    /// <summary>
+    /// The same value as <see cref="HashOf(in EventView, ReadOnlySpan{KeyPart})"/> for the view of
+    /// <paramref name="slot"/>, <paramref name="payload"/> and the decoder's <paramref name="fields"/>,
+    /// computed the way the reader threads need it: straight from the slot and the row, no view.
+    /// </summary>
+    /// <remarks>
+    /// A key of up to <see cref="ShortKeyBytes"/> encoded bytes whose parts are plain (unescaped)
+    /// values of up to 13 bytes, raw tokens or absent (a per-user key: <c>type</c> and <c>key</c>)
+    /// is assembled in four 64-bit words: each part is one 16-byte load of the payload starting 3
+    /// bytes before its value, masked, with its header put over those 3 bytes, and shifted into
+    /// place. Nothing goes through memory between writing the key and hashing it, which costs a
+    /// store-forwarding stall per word when the parts are written as bytes and read back as words.
+    /// Other keys are built in a buffer (<see cref="HashOfBuffered"/>).
+    /// </remarks>
+    [SkipLocalsInit]
+    public static uint HashOf(in EventSlot slot, ReadOnlySpan<byte> payload, ReadOnlySpan<FieldRef> fields, ReadOnlySpan<KeyPart> parts)
+    {
+        // Two spare words: a part at the end of word 3 spills zeros into them.
+        Span<ulong> words = stackalloc ulong[(ShortKeyBytes / 8) + 2];
+        words.Clear();
+        ref ulong word = ref MemoryMarshal.GetReference(words);
+        bool binary = (slot.Flags & EventFlags.Binary) != 0;
+        int n = 0;
+        foreach (KeyPart part in parts)
+        {
+            if (!TryLocate(in slot, fields, part, binary, out byte kind, out int offset, out int length, out bool escaped)
+                || escaped || n + 3 + length > ShortKeyBytes)
+            {
+                return HashOfBuffered(in slot, payload, fields, parts);
+            }
+
+            // Header: kind, then the 16-bit length big-endian (its high byte is 0 here).
+            ulong header = kind | ((ulong)length << 16);
+            ulong low = header, high = 0;
+            if (length != 0)
+            {
+                // In bounds: 3 <= offset and offset - 3 + 16 <= payload.Length.
+                if (length > ShortPartBytes || offset < 3 || (ulong)(uint)offset + ShortPartBytes > (ulong)payload.Length)
+                {
+                    return HashOfBuffered(in slot, payload, fields, parts);
+                }
+
+                Vector128<ulong> v = (Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(payload), (nuint)(offset - 3))
+                    & ByteMasks.KeepFirst(3 + length)).AsUInt64();
+                low = (v.ToScalar() & ~0xFFFFFFUL) | header;
+                high = v.GetElement(1);
+            }
+
+            // Shift the part's 16 bytes to byte n of the key: words n/8 .. n/8 + 2. (x >> 1) >> (63 - b)
+            // is x >> (64 - b) that also gives 0 for b = 0, where C# would shift by 0 instead of 64.
+            int bits = (n & 7) * 8;
+            ref ulong at = ref Unsafe.Add(ref word, n >> 3);
+            at |= low << bits;
+            Unsafe.Add(ref at, 1) |= (high << bits) | ((low >> 1) >> (63 - bits));
+            Unsafe.Add(ref at, 2) |= (high >> 1) >> (63 - bits);
+            n += 3 + length;
+        }
+
+        // As Hash: full words, then the tail (the bytes past the key are zero, as Hash pads it).
+        ulong h = Seed + (ulong)n * Prime1;
+        int full = n >> 3;
+        for (int k = 0; k < full; k++)
+        {
+            h = Round(h, Unsafe.Add(ref word, k));
+        }
+
+        if ((n & 7) != 0)
+        {
+            h = Round(h, Unsafe.Add(ref word, full));
+        }
+
+        h = Avalanche(h);
+        return (uint)h ^ (uint)(h >> 32);
+    }
+
+    /// <summary>Where a part's value lies in the payload, and its kind byte; false when only a scan of the line can tell.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryLocate(in EventSlot slot, ReadOnlySpan<FieldRef> fields, KeyPart part, bool binary,
+        out byte kind, out int offset, out int length, out bool escaped)
+    {
+        switch (part.Kind)
+        {
+            case KeyPartKind.Type:
+                bool hasType = (slot.Flags & EventFlags.HasType) != 0;
+                kind = hasType ? (byte)'s' : (byte)'n';
+                offset = slot.TypeOffset;
+                length = hasType ? slot.TypeLength : 0;
+                escaped = (slot.Flags & EventFlags.TypeEscaped) != 0 && !binary;
+                return true;
+            case KeyPartKind.Key:
+                bool hasKey = (slot.Flags & EventFlags.HasKey) != 0;
+                kind = hasKey ? (byte)'s' : (byte)'n';
+                offset = slot.KeyOffset;
+                length = hasKey ? slot.KeyLength : 0;
+                escaped = (slot.Flags & EventFlags.KeyEscaped) != 0 && !binary;
+                return true;
+            default:
+                offset = 0;
+                length = 0;
+                escaped = false;
+                if ((uint)part.Field >= (uint)fields.Length)
+                {
+                    kind = 0;
+                    return false;
+                }
+
+                FieldRef field = fields[part.Field];
+                if (field.IsPresent && field.Kind != JsonScalarKind.Null)
+                {
+                    kind = field.Kind == JsonScalarKind.String ? (byte)'s' : (byte)'r';
+                    offset = field.Offset;
+                    length = field.Length;
+                    escaped = field.Escaped;
+                }
+                else
+                {
+                    kind = (byte)'n';
+                }
+
+                return true;
+        }
+    }
+
+    /// <summary>As <see cref="HashOf(in EventSlot, ReadOnlySpan{byte}, ReadOnlySpan{FieldRef}, ReadOnlySpan{KeyPart})"/>
+    /// for any key: plain parts copied into a buffer (16 bytes at a time where the payload allows),
+    /// escaped parts or fields the row lacks through <see cref="Build"/>.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static uint HashOfBuffered(in EventSlot slot, ReadOnlySpan<byte> payload, ReadOnlySpan<FieldRef> fields, ReadOnlySpan<KeyPart> parts)
+    {
+        const int Slack = 16;
+        Span<byte> buffer = stackalloc byte[MaxBytes + Slack];
+        ref byte key = ref MemoryMarshal.GetReference(buffer);
+        bool binary = (slot.Flags & EventFlags.Binary) != 0;
+        int n = 0;
+        foreach (KeyPart part in parts)
+        {
+            if (!TryLocate(in slot, fields, part, binary, out byte kind, out int offset, out int length, out bool escaped) || escaped)
+            {
+                return HashOfView(in slot, payload, fields, parts);
+            }
+
+            if (n + 3 + length > MaxBytes)
+            {
+                return 0; // too long to be a key, as Build decides
+            }
+
+            ref byte destination = ref Unsafe.Add(ref key, n + 3);
+            if (length <= Slack && (ulong)(uint)offset + Slack <= (ulong)payload.Length)
+            {
+                // In bounds both sides: offset + 16 <= payload.Length, and n + 3 + 16 <= MaxBytes + 16.
+                Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(payload), (nuint)offset).StoreUnsafe(ref destination);
+            }
+            else if (length != 0)
+            {
+                payload.Slice(offset, length).CopyTo(MemoryMarshal.CreateSpan(ref destination, length));
+            }
+
+            Unsafe.Add(ref key, n) = kind;
+            Unsafe.Add(ref key, n + 1) = (byte)(length >> 8);
+            Unsafe.Add(ref key, n + 2) = (byte)length;
+            n += 3 + length;
+        }
+
+        return HashPadded(ref key, n);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static uint HashOfView(in EventSlot slot, ReadOnlySpan<byte> payload, ReadOnlySpan<FieldRef> fields, ReadOnlySpan<KeyPart> parts)
+    {
+        var view = new EventView(in slot, payload, fields, default);
+        return HashOf(in view, parts);
+    }
+
+    /// <summary><see cref="Hash"/> of the <paramref name="length"/> bytes at <paramref name="key"/>,
+    /// which has at least 8 readable bytes past them (their values do not matter).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint HashPadded(ref byte key, int length)
+    {
+        ulong h = Seed + (ulong)length * Prime1;
+        int i = 0;
+        for (; i + 8 <= length; i += 8)
+        {
+            h = Round(h, Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref key, i)));
+        }
+
+        int rest = length - i;
+        if (rest != 0)
+        {
+            // The tail bytes little-endian, as Hash assembles them one by one.
+            ulong tail = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref key, i)) & (ulong.MaxValue >> (64 - (rest * 8)));
+            h = Round(h, tail);
+        }
+
+        h = Avalanche(h);
+        return (uint)h ^ (uint)(h >> 32);
     }
 
     /// <summary>A 32-bit hash of encoded key bytes: eight bytes a round, then a full avalanche.</summary>
