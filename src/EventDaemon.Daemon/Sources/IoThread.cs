@@ -22,10 +22,17 @@ namespace EventDaemon.Daemon.Sources;
 /// <para>Acknowledgements (PROTOCOL.md §3) are settled once per loop turn, never per read: a
 /// connection that asked for acks, or that ended (end of stream, a bad frame, a stop), waits in a
 /// list until the source's durable horizon passes the last event it published; then its ack is
-/// written without blocking, and an ended one is closed. A horizon that moves wakes the thread
-/// (<see cref="WakeIfSettling"/>), so an ack goes out as soon as its events are durable, with no read
-/// traffic needed to turn the loop; the thread polls (every <see cref="SettlePollMillis"/>) only
-/// while an ack is held back by a client that does not read (EAGAIN), which no horizon signals.</para>
+/// written without blocking, and an ended one is closed. A horizon that moves calls
+/// <see cref="HorizonMoved"/> on its own thread (the journal's syncer, right after its
+/// <c>fdatasync</c>): when the loop is asleep, that thread writes the due acks itself, so an ack
+/// leaves without waiting for this thread's wake-up (tens of microseconds at p50 on a busy VM, more
+/// in the tail); when the loop is running, it is woken instead and settles at the end of its turn.
+/// The thread polls (every <see cref="SettlePollMillis"/>) only while an ack is held back by a
+/// client that does not read (EAGAIN), which no horizon signals.</para>
+/// <para>The acknowledgement state (the list of settling connections, each connection's points,
+/// totals and ack frame, and the descriptors themselves) is guarded by <see cref="_ackLock"/>,
+/// which the loop holds for its whole turn and lets go only while it sleeps in
+/// <c>epoll_wait</c>: a horizon thread that cannot take it at once never waits for it.</para>
 /// </remarks>
 internal sealed unsafe partial class IoThread
 {
@@ -42,6 +49,11 @@ internal sealed unsafe partial class IoThread
     /// buffer (EAGAIN): nothing signals that room, so it is polled for. Acks waiting for the horizon
     /// are not polled for: the horizon's move wakes the thread.</summary>
     private const int SettlePollMillis = 5;
+
+    /// <summary>Connections settling at most for a horizon's thread to write their acks itself: each
+    /// is a <c>send</c> of a few microseconds that delays the journal's next sync, so a crowd of
+    /// acked connections is left to the loop (woken, as for a single one before).</summary>
+    private const int MaxAcksFromHorizon = 16;
 
     /// <summary>How often connections are checked against <c>idle_timeout</c>.</summary>
     private const int SweepMillis = 1000;
@@ -73,9 +85,16 @@ internal sealed unsafe partial class IoThread
     // A connection's due ack could not be written whole at the last settle (EAGAIN): poll for room.
     private bool _ackHeldBack;
 
-    // 1 while this thread has connections settling: a horizon that moves wakes it (Dekker pairing
-    // with StreamSource.DurableHorizonMoved: a full fence on each side between write and read).
+    // 1 while this thread has connections settling: a horizon that moves settles them or wakes the
+    // loop (Dekker pairing with StreamSource.DurableHorizonMoved: a full fence on each side between
+    // write and read).
     private int _awaitingHorizon;
+
+    // Guards the acknowledgement state (see remarks): held by the loop for its whole turn, taken
+    // without waiting (TryEnter) by a horizon's thread while the loop sleeps in epoll_wait. A lock,
+    // not a flag to spin on: on two cores the horizon's thread may be preempted while it holds it,
+    // and the loop must then sleep, not spin, until it lets go.
+    private readonly Lock _ackLock = new();
 
     // The buffers reads land in; replaced when a paused connection keeps them.
     private IngestBuffers _buffers;
@@ -146,11 +165,36 @@ internal sealed unsafe partial class IoThread
         Wake();
     }
 
-    /// <summary>The horizon moved: wakes the loop if it has acks waiting.</summary>
-    /// <remarks>The caller issued a full fence after the horizon's store (see <see cref="_awaitingHorizon"/>).</remarks>
-    public void WakeIfSettling()
+    /// <summary>The horizon moved (on the horizon's thread): when the loop has acks waiting and sleeps,
+    /// writes the acks that became due here and now; when it is running, wakes it to settle.</summary>
+    /// <remarks>The caller issued a full fence after the horizon's store (see <see cref="_awaitingHorizon"/>).
+    /// Never blocks: a lock the loop holds is not waited for. On the loop's own thread (a journal
+    /// with <c>fsync = "never"</c> moves the horizon in a stage that thread runs, mid-turn) the acks
+    /// are left to the end of the turn: the turn's state is half-way through a read.</remarks>
+    public void HorizonMoved()
     {
-        if (Volatile.Read(ref _awaitingHorizon) != 0)
+        if (Volatile.Read(ref _awaitingHorizon) == 0)
+        {
+            return;
+        }
+
+        if (_ackLock.IsHeldByCurrentThread || !_ackLock.TryEnter())
+        {
+            Wake();
+            return;
+        }
+
+        bool loopNeeded;
+        try
+        {
+            loopNeeded = AckFromHorizon();
+        }
+        finally
+        {
+            _ackLock.Exit();
+        }
+
+        if (loopNeeded)
         {
             Wake();
         }
@@ -168,12 +212,18 @@ internal sealed unsafe partial class IoThread
 
     private void Run()
     {
+        _ackLock.Enter();
         try
         {
             Loop();
         }
         finally
         {
+            if (!_ackLock.IsHeldByCurrentThread)
+            {
+                _ackLock.Enter();
+            }
+
             for (int i = 0; i < _table.Count; i++)
             {
                 if (_table[i] is { } connection)
@@ -182,11 +232,13 @@ internal sealed unsafe partial class IoThread
                 }
             }
 
+            _ackLock.Exit();
             _source.ReturnBuffers(_buffers);
             ReleaseListener();
         }
     }
 
+    /// <summary>Runs with <see cref="_ackLock"/> held, but for the wait in <c>epoll_wait</c>.</summary>
     private void Loop()
     {
         _nextSweep = Environment.TickCount64 + SweepMillis;
@@ -195,7 +247,10 @@ internal sealed unsafe partial class IoThread
             int count;
             fixed (byte* events = _events)
             {
-                count = Libc.epoll_wait(_epoll, events, MaxEvents, Timeout(Environment.TickCount64));
+                int timeout = Timeout(Environment.TickCount64);
+                _ackLock.Exit();
+                count = Libc.epoll_wait(_epoll, events, MaxEvents, timeout);
+                _ackLock.Enter();
                 Volatile.Write(ref _awaitingHorizon, 0);
                 if (count < 0 && Marshal.GetLastPInvokeError() != Libc.EIntr)
                 {
@@ -549,7 +604,8 @@ internal sealed unsafe partial class IoThread
         for (int i = 0; i < count; i++)
         {
             StreamConnection connection = _settling[i];
-            SettleResult result = SettleOne(connection, horizon);
+            SettleResult result = SettleOne(connection, horizon, out bool heldBack);
+            _ackHeldBack |= heldBack;
             if (result == SettleResult.Waiting)
             {
                 _settling[kept++] = connection;
@@ -566,8 +622,43 @@ internal sealed unsafe partial class IoThread
         _settling.RemoveRange(kept, count - kept);
     }
 
-    private SettleResult SettleOne(StreamConnection connection, long horizon)
+    /// <summary>
+    /// The horizon's thread's pass, with <see cref="_ackLock"/> held while the loop sleeps: writes the
+    /// acks of live acked connections that became due. Leaves the list as it is (a settled connection
+    /// leaves it at the loop's next settle) and returns true when the loop has work only it may do:
+    /// closing an ended connection or one whose peer is gone, polling for an ack held back, or more
+    /// connections than a horizon's thread should write to before its next sync.
+    /// </summary>
+    private bool AckFromHorizon()
     {
+        int count = _settling.Count;
+        if (count > MaxAcksFromHorizon)
+        {
+            return true;
+        }
+
+        long horizon = _horizon.DurableRingSequence;
+        bool loopNeeded = false;
+        for (int i = 0; i < count; i++)
+        {
+            StreamConnection connection = _settling[i];
+            if (connection.Ended || !connection.Ingest.AckRequested)
+            {
+                // A close waits for the horizon: only the loop closes.
+                loopNeeded = true;
+                continue;
+            }
+
+            SettleResult result = SettleOne(connection, horizon, out bool heldBack);
+            loopNeeded |= heldBack || result == SettleResult.PeerGone;
+        }
+
+        return loopNeeded;
+    }
+
+    private SettleResult SettleOne(StreamConnection connection, long horizon, out bool heldBack)
+    {
+        heldBack = false;
         StreamIngest ingest = connection.Ingest;
         if (ingest.IsPaused)
         {
@@ -600,7 +691,7 @@ internal sealed unsafe partial class IoThread
 
         bool written = connection.AckWritten == AckFrameWriter.FrameBytes
             && connection.SentAccepted == connection.DueAccepted && connection.SentRejected == connection.DueRejected;
-        _ackHeldBack |= !written;
+        heldBack = !written;
         return allDurable && written ? SettleResult.Settled : SettleResult.Waiting;
     }
 
