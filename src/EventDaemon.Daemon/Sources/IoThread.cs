@@ -24,15 +24,18 @@ namespace EventDaemon.Daemon.Sources;
 /// list until the source's durable horizon passes the last event it published; then its ack is
 /// written without blocking, and an ended one is closed. A horizon that moves calls
 /// <see cref="HorizonMoved"/> on its own thread (the journal's syncer, right after its
-/// <c>fdatasync</c>): when the loop is asleep, that thread writes the due acks itself, so an ack
-/// leaves without waiting for this thread's wake-up (tens of microseconds at p50 on a busy VM, more
-/// in the tail); when the loop is running, it is woken instead and settles at the end of its turn.
-/// The thread polls (every <see cref="SettlePollMillis"/>) only while an ack is held back by a
-/// client that does not read (EAGAIN), which no horizon signals.</para>
+/// <c>fdatasync</c>), which writes the acks now due itself: an ack leaves without waiting for this
+/// thread's wake-up, or for the end of the turn it is in (tens of microseconds at p50 on a busy VM,
+/// more in the tail). Only when the loop is settling at that moment, or has work only it may do
+/// (closing, an ack held back), is it woken instead. The thread polls (every
+/// <see cref="SettlePollMillis"/>) only while an ack is held back by a client that does not read
+/// (EAGAIN), which no horizon signals.</para>
 /// <para>The acknowledgement state (the list of settling connections, each connection's points,
-/// totals and ack frame, and the descriptors themselves) is guarded by <see cref="_ackLock"/>,
-/// which the loop holds for its whole turn and lets go only while it sleeps in
-/// <c>epoll_wait</c>: a horizon thread that cannot take it at once never waits for it.</para>
+/// due and sent totals and ack frame, and the descriptors, which only a close under it releases) is
+/// guarded by <see cref="_ackLock"/>. The loop holds it for the end of each turn (resuming, sweeping,
+/// settling, stopping) and for each change to that state while it reads; reading itself, the ring and
+/// the stages it runs go without it. A horizon's thread only tries it (it never waits), and then
+/// acks from the points alone: the ingest's live totals may be half-way through a read.</para>
 /// </remarks>
 internal sealed unsafe partial class IoThread
 {
@@ -90,10 +93,10 @@ internal sealed unsafe partial class IoThread
     // write and read).
     private int _awaitingHorizon;
 
-    // Guards the acknowledgement state (see remarks): held by the loop for its whole turn, taken
-    // without waiting (TryEnter) by a horizon's thread while the loop sleeps in epoll_wait. A lock,
-    // not a flag to spin on: on two cores the horizon's thread may be preempted while it holds it,
-    // and the loop must then sleep, not spin, until it lets go.
+    // Guards the acknowledgement state (see remarks): held by the loop at the end of each turn and
+    // for each change of that state while reading, taken without waiting (TryEnter) by a horizon's
+    // thread. A lock, not a flag to spin on: on two cores the horizon's thread may be preempted
+    // while it holds it, and the loop must then sleep, not spin, until it lets go.
     private readonly Lock _ackLock = new();
 
     // The buffers reads land in; replaced when a paused connection keeps them.
@@ -165,12 +168,11 @@ internal sealed unsafe partial class IoThread
         Wake();
     }
 
-    /// <summary>The horizon moved (on the horizon's thread): when the loop has acks waiting and sleeps,
-    /// writes the acks that became due here and now; when it is running, wakes it to settle.</summary>
+    /// <summary>The horizon moved (on the horizon's thread): when the loop has acks waiting, writes
+    /// those that became due here and now; when the loop holds the acknowledgement state (it is
+    /// settling), wakes it to settle again.</summary>
     /// <remarks>The caller issued a full fence after the horizon's store (see <see cref="_awaitingHorizon"/>).
-    /// Never blocks: a lock the loop holds is not waited for. On the loop's own thread (a journal
-    /// with <c>fsync = "never"</c> moves the horizon in a stage that thread runs, mid-turn) the acks
-    /// are left to the end of the turn: the turn's state is half-way through a read.</remarks>
+    /// Never blocks: a lock the loop holds is not waited for.</remarks>
     public void HorizonMoved()
     {
         if (Volatile.Read(ref _awaitingHorizon) == 0)
@@ -178,6 +180,8 @@ internal sealed unsafe partial class IoThread
             return;
         }
 
+        // Held by this very thread: the loop's end of turn, where a resumed connection's events ran
+        // a journal stage with fsync = "never" that moved the horizon. It settles next turn.
         if (_ackLock.IsHeldByCurrentThread || !_ackLock.TryEnter())
         {
             Wake();
@@ -212,18 +216,12 @@ internal sealed unsafe partial class IoThread
 
     private void Run()
     {
-        _ackLock.Enter();
         try
         {
             Loop();
         }
         finally
         {
-            if (!_ackLock.IsHeldByCurrentThread)
-            {
-                _ackLock.Enter();
-            }
-
             for (int i = 0; i < _table.Count; i++)
             {
                 if (_table[i] is { } connection)
@@ -232,13 +230,11 @@ internal sealed unsafe partial class IoThread
                 }
             }
 
-            _ackLock.Exit();
             _source.ReturnBuffers(_buffers);
             ReleaseListener();
         }
     }
 
-    /// <summary>Runs with <see cref="_ackLock"/> held, but for the wait in <c>epoll_wait</c>.</summary>
     private void Loop()
     {
         _nextSweep = Environment.TickCount64 + SweepMillis;
@@ -247,11 +243,7 @@ internal sealed unsafe partial class IoThread
             int count;
             fixed (byte* events = _events)
             {
-                int timeout = Timeout(Environment.TickCount64);
-                _ackLock.Exit();
-                count = Libc.epoll_wait(_epoll, events, MaxEvents, timeout);
-                _ackLock.Enter();
-                Volatile.Write(ref _awaitingHorizon, 0);
+                count = Libc.epoll_wait(_epoll, events, MaxEvents, Timeout(Environment.TickCount64));
                 if (count < 0 && Marshal.GetLastPInvokeError() != Libc.EIntr)
                 {
                     Log.Error($"source '{_source.Name}': epoll_wait failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
@@ -278,6 +270,19 @@ internal sealed unsafe partial class IoThread
             }
 
             long after = Environment.TickCount64;
+            if (EndTurn(after))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>The end of a turn, holding the acknowledgement state: resumes, sweeps, settles and
+    /// takes a stop's step. True when the stop is complete.</summary>
+    private bool EndTurn(long after)
+    {
+        using (_ackLock.EnterScope())
+        {
             if (_paused.Count > 0)
             {
                 ResumePaused(after);
@@ -296,15 +301,18 @@ internal sealed unsafe partial class IoThread
 
             if (_settling.Count > 0)
             {
-                // Announce the wait before reading the horizon: a move after the read then wakes us.
+                // Announce the wait before reading the horizon: a move after the read then acks
+                // (or, the lock being held, wakes us to settle again).
                 Interlocked.Exchange(ref _awaitingHorizon, 1);
                 Settle();
             }
 
-            if (_source.Stopping && StopStep(after))
+            if (_settling.Count == 0)
             {
-                return;
+                Volatile.Write(ref _awaitingHorizon, 0);
             }
+
+            return _source.Stopping && StopStep(after);
         }
     }
 
@@ -573,6 +581,7 @@ internal sealed unsafe partial class IoThread
     /// published is durable and its last ack is written (the half-close acknowledgement, SPEC §7).</summary>
     private void End(StreamConnection connection)
     {
+        using Lock.Scope ackState = _ackLock.EnterScope();
         if (connection.Registered)
         {
             // Level-triggered: an ended stream stays readable (EOF) and would wake every turn.
@@ -589,6 +598,7 @@ internal sealed unsafe partial class IoThread
 
     private void StartSettling(StreamConnection connection)
     {
+        using Lock.Scope ackState = _ackLock.EnterScope();
         connection.Settling = true;
         _settling.Add(connection);
     }
@@ -623,8 +633,9 @@ internal sealed unsafe partial class IoThread
     }
 
     /// <summary>
-    /// The horizon's thread's pass, with <see cref="_ackLock"/> held while the loop sleeps: writes the
-    /// acks of live acked connections that became due. Leaves the list as it is (a settled connection
+    /// The horizon's thread's pass, with <see cref="_ackLock"/> held: writes the acks of live acked
+    /// connections that became due, from their points alone (the totals each turn's end recorded;
+    /// frames read since wait for their turn's end). Leaves the list as it is (a settled connection
     /// leaves it at the loop's next settle) and returns true when the loop has work only it may do:
     /// closing an ended connection or one whose peer is gone, polling for an ack held back, or more
     /// connections than a horizon's thread should write to before its next sync.
@@ -649,8 +660,15 @@ internal sealed unsafe partial class IoThread
                 continue;
             }
 
-            SettleResult result = SettleOne(connection, horizon, out bool heldBack);
-            loopNeeded |= heldBack || result == SettleResult.PeerGone;
+            TakeDurablePoints(connection, horizon);
+            if (!WriteAcks(connection))
+            {
+                loopNeeded = true;
+                continue;
+            }
+
+            loopNeeded |= connection.AckWritten != AckFrameWriter.FrameBytes
+                || connection.SentAccepted != connection.DueAccepted || connection.SentRejected != connection.DueRejected;
         }
 
         return loopNeeded;
@@ -798,6 +816,9 @@ internal sealed unsafe partial class IoThread
 
     private void Close(StreamConnection connection)
     {
+        // The descriptor is closed under the lock: a horizon's thread never writes an ack to a
+        // number that may already belong to another connection.
+        using Lock.Scope ackState = _ackLock.EnterScope();
         if (connection.Settling)
         {
             // Idle timeout or a reset peer while acks were waiting: rare, so a search is fine.
