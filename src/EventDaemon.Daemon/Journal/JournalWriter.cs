@@ -171,8 +171,10 @@ public sealed partial class JournalWriter : IDisposable
     /// <summary>
     /// Called after each advance of <see cref="DurableSequence"/> (after the release write), on the
     /// syncer's thread, or with <see cref="JournalFsync.Never"/> on the appending thread at
-    /// <see cref="Flush"/>: what wakes the I/O threads waiting to acknowledge. Set once, before the
-    /// first append; it must neither block nor allocate.
+    /// <see cref="Flush"/>: what acknowledges (the I/O threads' listeners write the acks now due
+    /// from this thread while their loops sleep, or wake them). Set once, before the first append;
+    /// it must neither block nor allocate, and the syncer's next sync waits for it, so it does no
+    /// more than a few non-blocking sends.
     /// </summary>
     public Action? OnDurable
     {
@@ -672,8 +674,10 @@ public sealed partial class JournalWriter : IDisposable
             Volatile.Write(ref _syncNanos, _syncNanos + took);
             Volatile.Write(ref _syncs, _syncs + 1);
             Volatile.Write(ref _durable, target);
-            _durableAdvanced.Set();
+            // The listeners first: they write the acks now due (PROTOCOL.md §3), which wait for
+            // nothing else; Close, the only one waiting on the event, is in no hurry.
             _onDurable?.Invoke();
+            _durableAdvanced.Set();
         }
     }
 

@@ -27,4 +27,24 @@ internal sealed partial class IoThread
 
     /// <summary>Connections waiting on the durable horizon or on their ack's write.</summary>
     internal int SettlingForTest => _settling.Count;
+
+    /// <summary>True when the running loop has ended its turn with acks waiting on the horizon and
+    /// let go of the acknowledgement state: it sleeps (or is about to) in <c>epoll_wait</c>, so a
+    /// horizon that moves now writes the acks on its own thread.</summary>
+    internal bool SleepsAwaitingHorizonForTest()
+    {
+        if (!_ackLock.TryEnter())
+        {
+            return false;
+        }
+
+        try
+        {
+            return Volatile.Read(ref _awaitingHorizon) != 0;
+        }
+        finally
+        {
+            _ackLock.Exit();
+        }
+    }
 }

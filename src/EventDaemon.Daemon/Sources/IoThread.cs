@@ -22,10 +22,20 @@ namespace EventDaemon.Daemon.Sources;
 /// <para>Acknowledgements (PROTOCOL.md §3) are settled once per loop turn, never per read: a
 /// connection that asked for acks, or that ended (end of stream, a bad frame, a stop), waits in a
 /// list until the source's durable horizon passes the last event it published; then its ack is
-/// written without blocking, and an ended one is closed. A horizon that moves wakes the thread
-/// (<see cref="WakeIfSettling"/>), so an ack goes out as soon as its events are durable, with no read
-/// traffic needed to turn the loop; the thread polls (every <see cref="SettlePollMillis"/>) only
-/// while an ack is held back by a client that does not read (EAGAIN), which no horizon signals.</para>
+/// written without blocking, and an ended one is closed. A horizon that moves calls
+/// <see cref="HorizonMoved"/> on its own thread (the journal's syncer, right after its
+/// <c>fdatasync</c>), which writes the acks now due itself: an ack leaves without waiting for this
+/// thread's wake-up, or for the end of the turn it is in (tens of microseconds at p50 on a busy VM,
+/// more in the tail). Only when the loop is settling at that moment, or has work only it may do
+/// (closing, an ack held back), is it woken instead. The thread polls (every
+/// <see cref="SettlePollMillis"/>) only while an ack is held back by a client that does not read
+/// (EAGAIN), which no horizon signals.</para>
+/// <para>The acknowledgement state (the list of settling connections, each connection's points,
+/// due and sent totals and ack frame, and the descriptors, which only a close under it releases) is
+/// guarded by <see cref="_ackLock"/>. The loop holds it for the end of each turn (resuming, sweeping,
+/// settling, stopping) and for each change to that state while it reads; reading itself, the ring and
+/// the stages it runs go without it. A horizon's thread only tries it (it never waits), and then
+/// acks from the points alone: the ingest's live totals may be half-way through a read.</para>
 /// </remarks>
 internal sealed unsafe partial class IoThread
 {
@@ -42,6 +52,11 @@ internal sealed unsafe partial class IoThread
     /// buffer (EAGAIN): nothing signals that room, so it is polled for. Acks waiting for the horizon
     /// are not polled for: the horizon's move wakes the thread.</summary>
     private const int SettlePollMillis = 5;
+
+    /// <summary>Connections settling at most for a horizon's thread to write their acks itself: each
+    /// is a <c>send</c> of a few microseconds that delays the journal's next sync, so a crowd of
+    /// acked connections is left to the loop (woken, as for a single one before).</summary>
+    private const int MaxAcksFromHorizon = 16;
 
     /// <summary>How often connections are checked against <c>idle_timeout</c>.</summary>
     private const int SweepMillis = 1000;
@@ -73,9 +88,16 @@ internal sealed unsafe partial class IoThread
     // A connection's due ack could not be written whole at the last settle (EAGAIN): poll for room.
     private bool _ackHeldBack;
 
-    // 1 while this thread has connections settling: a horizon that moves wakes it (Dekker pairing
-    // with StreamSource.DurableHorizonMoved: a full fence on each side between write and read).
+    // 1 while this thread has connections settling: a horizon that moves settles them or wakes the
+    // loop (Dekker pairing with StreamSource.DurableHorizonMoved: a full fence on each side between
+    // write and read).
     private int _awaitingHorizon;
+
+    // Guards the acknowledgement state (see remarks): held by the loop at the end of each turn and
+    // for each change of that state while reading, taken without waiting (TryEnter) by a horizon's
+    // thread. A lock, not a flag to spin on: on two cores the horizon's thread may be preempted
+    // while it holds it, and the loop must then sleep, not spin, until it lets go.
+    private readonly Lock _ackLock = new();
 
     // The buffers reads land in; replaced when a paused connection keeps them.
     private IngestBuffers _buffers;
@@ -146,11 +168,37 @@ internal sealed unsafe partial class IoThread
         Wake();
     }
 
-    /// <summary>The horizon moved: wakes the loop if it has acks waiting.</summary>
-    /// <remarks>The caller issued a full fence after the horizon's store (see <see cref="_awaitingHorizon"/>).</remarks>
-    public void WakeIfSettling()
+    /// <summary>The horizon moved (on the horizon's thread): when the loop has acks waiting, writes
+    /// those that became due here and now; when the loop holds the acknowledgement state (it is
+    /// settling), wakes it to settle again.</summary>
+    /// <remarks>The caller issued a full fence after the horizon's store (see <see cref="_awaitingHorizon"/>).
+    /// Never blocks: a lock the loop holds is not waited for.</remarks>
+    public void HorizonMoved()
     {
-        if (Volatile.Read(ref _awaitingHorizon) != 0)
+        if (Volatile.Read(ref _awaitingHorizon) == 0)
+        {
+            return;
+        }
+
+        // Held by this very thread: the loop's end of turn, where a resumed connection's events ran
+        // a journal stage with fsync = "never" that moved the horizon. It settles next turn.
+        if (_ackLock.IsHeldByCurrentThread || !_ackLock.TryEnter())
+        {
+            Wake();
+            return;
+        }
+
+        bool loopNeeded;
+        try
+        {
+            loopNeeded = AckFromHorizon();
+        }
+        finally
+        {
+            _ackLock.Exit();
+        }
+
+        if (loopNeeded)
         {
             Wake();
         }
@@ -196,7 +244,6 @@ internal sealed unsafe partial class IoThread
             fixed (byte* events = _events)
             {
                 count = Libc.epoll_wait(_epoll, events, MaxEvents, Timeout(Environment.TickCount64));
-                Volatile.Write(ref _awaitingHorizon, 0);
                 if (count < 0 && Marshal.GetLastPInvokeError() != Libc.EIntr)
                 {
                     Log.Error($"source '{_source.Name}': epoll_wait failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
@@ -223,6 +270,19 @@ internal sealed unsafe partial class IoThread
             }
 
             long after = Environment.TickCount64;
+            if (EndTurn(after))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>The end of a turn, holding the acknowledgement state: resumes, sweeps, settles and
+    /// takes a stop's step. True when the stop is complete.</summary>
+    private bool EndTurn(long after)
+    {
+        using (_ackLock.EnterScope())
+        {
             if (_paused.Count > 0)
             {
                 ResumePaused(after);
@@ -241,15 +301,18 @@ internal sealed unsafe partial class IoThread
 
             if (_settling.Count > 0)
             {
-                // Announce the wait before reading the horizon: a move after the read then wakes us.
+                // Announce the wait before reading the horizon: a move after the read then acks
+                // (or, the lock being held, wakes us to settle again).
                 Interlocked.Exchange(ref _awaitingHorizon, 1);
                 Settle();
             }
 
-            if (_source.Stopping && StopStep(after))
+            if (_settling.Count == 0)
             {
-                return;
+                Volatile.Write(ref _awaitingHorizon, 0);
             }
+
+            return _source.Stopping && StopStep(after);
         }
     }
 
@@ -518,6 +581,7 @@ internal sealed unsafe partial class IoThread
     /// published is durable and its last ack is written (the half-close acknowledgement, SPEC §7).</summary>
     private void End(StreamConnection connection)
     {
+        using Lock.Scope ackState = _ackLock.EnterScope();
         if (connection.Registered)
         {
             // Level-triggered: an ended stream stays readable (EOF) and would wake every turn.
@@ -534,6 +598,7 @@ internal sealed unsafe partial class IoThread
 
     private void StartSettling(StreamConnection connection)
     {
+        using Lock.Scope ackState = _ackLock.EnterScope();
         connection.Settling = true;
         _settling.Add(connection);
     }
@@ -549,7 +614,8 @@ internal sealed unsafe partial class IoThread
         for (int i = 0; i < count; i++)
         {
             StreamConnection connection = _settling[i];
-            SettleResult result = SettleOne(connection, horizon);
+            SettleResult result = SettleOne(connection, horizon, out bool heldBack);
+            _ackHeldBack |= heldBack;
             if (result == SettleResult.Waiting)
             {
                 _settling[kept++] = connection;
@@ -566,8 +632,51 @@ internal sealed unsafe partial class IoThread
         _settling.RemoveRange(kept, count - kept);
     }
 
-    private SettleResult SettleOne(StreamConnection connection, long horizon)
+    /// <summary>
+    /// The horizon's thread's pass, with <see cref="_ackLock"/> held: writes the acks of live acked
+    /// connections that became due, from their points alone (the totals each turn's end recorded;
+    /// frames read since wait for their turn's end). Leaves the list as it is (a settled connection
+    /// leaves it at the loop's next settle) and returns true when the loop has work only it may do:
+    /// closing an ended connection or one whose peer is gone, polling for an ack held back, or more
+    /// connections than a horizon's thread should write to before its next sync.
+    /// </summary>
+    private bool AckFromHorizon()
     {
+        int count = _settling.Count;
+        if (count > MaxAcksFromHorizon)
+        {
+            return true;
+        }
+
+        long horizon = _horizon.DurableRingSequence;
+        bool loopNeeded = false;
+        for (int i = 0; i < count; i++)
+        {
+            StreamConnection connection = _settling[i];
+            if (connection.Ended || !connection.Ingest.AckRequested)
+            {
+                // A close waits for the horizon: only the loop closes.
+                loopNeeded = true;
+                continue;
+            }
+
+            TakeDurablePoints(connection, horizon);
+            if (!WriteAcks(connection))
+            {
+                loopNeeded = true;
+                continue;
+            }
+
+            loopNeeded |= connection.AckWritten != AckFrameWriter.FrameBytes
+                || connection.SentAccepted != connection.DueAccepted || connection.SentRejected != connection.DueRejected;
+        }
+
+        return loopNeeded;
+    }
+
+    private SettleResult SettleOne(StreamConnection connection, long horizon, out bool heldBack)
+    {
+        heldBack = false;
         StreamIngest ingest = connection.Ingest;
         if (ingest.IsPaused)
         {
@@ -600,7 +709,7 @@ internal sealed unsafe partial class IoThread
 
         bool written = connection.AckWritten == AckFrameWriter.FrameBytes
             && connection.SentAccepted == connection.DueAccepted && connection.SentRejected == connection.DueRejected;
-        _ackHeldBack |= !written;
+        heldBack = !written;
         return allDurable && written ? SettleResult.Settled : SettleResult.Waiting;
     }
 
@@ -707,6 +816,9 @@ internal sealed unsafe partial class IoThread
 
     private void Close(StreamConnection connection)
     {
+        // The descriptor is closed under the lock: a horizon's thread never writes an ack to a
+        // number that may already belong to another connection.
+        using Lock.Scope ackState = _ackLock.EnterScope();
         if (connection.Settling)
         {
             // Idle timeout or a reset peer while acks were waiting: rare, so a search is fine.

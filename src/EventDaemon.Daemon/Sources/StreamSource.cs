@@ -16,7 +16,7 @@ namespace EventDaemon.Daemon.Sources;
 /// the kernel's receive window fills and the sender slows down: backpressure without buffering and
 /// without blocking the thread the other connections share.
 /// </summary>
-public sealed unsafe class StreamSource : Source, IDurableHorizonListener
+public sealed unsafe partial class StreamSource : Source, IDurableHorizonListener
 {
     /// <summary>One read: 64 KiB, the largest TCP receive that loopback typically hands over.</summary>
     private const int ReadBufferBytes = 64 * 1024;
@@ -176,7 +176,8 @@ public sealed unsafe class StreamSource : Source, IDurableHorizonListener
         }
     }
 
-    /// <summary>The horizon's thread, after each move: wakes the I/O threads that have acks waiting.</summary>
+    /// <summary>The horizon's thread, after each move: the I/O threads that have acks waiting write
+    /// them (on this thread while they sleep, else on their own, woken).</summary>
     void IDurableHorizonListener.DurableHorizonMoved()
     {
         // Full fence between the horizon's store and the reads of the threads' flags: paired with
@@ -185,7 +186,7 @@ public sealed unsafe class StreamSource : Source, IDurableHorizonListener
         IoThread[] threads = _threads;
         for (int i = 0; i < threads.Length; i++)
         {
-            threads[i].WakeIfSettling();
+            threads[i].HorizonMoved();
         }
     }
 

@@ -218,6 +218,101 @@ public sealed class AcknowledgementTests
     }
 
     [Fact]
+    public void WhileTheLoopSleeps_TheHorizonsThreadWritesTheAckItself_AndAllocatesNothing()
+    {
+        const int Rounds = 200;
+        const int FramesPerRound = 10;
+        using var ring = new EventRing(slots: 1 << 14, arenaBytes: 1 << 22, lockMemory: false, notifyOnPublish: false);
+        var horizon = new HeldHorizon();
+        (StreamSource source, SourceMetrics metrics) = Source(ring, SourceFormat.Binary, horizon);
+        source.Start();
+        try
+        {
+            IoThread io = source.IoThreadForTest(0);
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            client.Connect(source.LocalEndPoint!);
+            var reader = new AckReader(client);
+            byte[] round = Frames(0, FramesPerRound);
+            int writtenBeforeMoveReturned = 0;
+            long allocated = 0;
+            for (int i = 1; i <= Rounds; i++)
+            {
+                client.Send(round);
+                long expected = (long)i * FramesPerRound;
+                Integration.Support.Eventually.True(() => metrics.Received == expected && io.SleepsAwaitingHorizonForTest(),
+                    () => $"round {i}: {metrics.Received} of {expected} frames read, or the loop never went back to sleep awaiting the horizon", Deadline);
+
+                // The loop sleeps with no timer and nothing to read: only this call can write the ack
+                // before it returns; a wake of the loop would write it after.
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                horizon.Move(ring.Sequencer.Cursor.Value);
+                long after = GC.GetAllocatedBytesForCurrentThread();
+                if (i > 1)
+                {
+                    // The first move may meet what the runtime creates once per thread.
+                    allocated += after - before;
+                }
+
+                if (client.Available >= AckFrame.Size)
+                {
+                    writtenBeforeMoveReturned++;
+                }
+
+                AckFrame ack = ReadAcksUntil(client, a => a.Settled >= expected, reader);
+                Assert.True(ack == new AckFrame(expected, 0), $"round {i}: after the horizon passed every event the ack says {ack}, not {expected} accepted");
+            }
+
+            Assert.True(writtenBeforeMoveReturned == Rounds,
+                $"only {writtenBeforeMoveReturned} of {Rounds} acks were in the client's socket when the horizon's move returned: the others waited for the loop's wake-up");
+            Assert.True(allocated == 0, $"writing acks on the horizon's thread allocated {allocated} bytes there over {Rounds - 1} moves");
+        }
+        finally
+        {
+            source.Stop(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    [Fact]
+    public void AHalfClosedConnection_IsClosedByItsLoop_WhenTheHorizonMovesOnAnotherThread()
+    {
+        using var ring = new EventRing(slots: 1 << 12, arenaBytes: 1 << 20, lockMemory: false, notifyOnPublish: false);
+        var horizon = new HeldHorizon();
+        (StreamSource source, SourceMetrics metrics) = Source(ring, SourceFormat.Binary, horizon);
+        source.Start();
+        try
+        {
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            client.Connect(source.LocalEndPoint!);
+            client.Send(Frames(0, 10));
+            client.Shutdown(SocketShutdown.Send);
+            Integration.Support.Eventually.True(() => metrics.Received == 10 && source.IoThreadForTest(0).SleepsAwaitingHorizonForTest(),
+                () => $"{metrics.Received} of 10 frames read, or the loop never went back to sleep awaiting the horizon", Deadline);
+            Assert.True(!client.Poll(0, SelectMode.SelectRead), "the half-closed connection was acked or closed while the horizon was behind every event");
+
+            horizon.Move(ring.Sequencer.Cursor.Value);
+            var reader = new AckReader(client);
+            AckFrame ack = ReadAcksUntil(client, a => a.Settled >= 10, reader);
+            Assert.True(ack == new AckFrame(10, 0), $"after the horizon passed every event the ack says {ack}, not 10 accepted");
+            DateTime deadline = DateTime.UtcNow + Deadline;
+            byte[] rest = new byte[64];
+            while (true)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the daemon never closed its side of a half-closed connection whose events are all durable");
+                if (client.Poll(10_000, SelectMode.SelectRead) && client.Available == 0 && client.Receive(rest) == 0)
+                {
+                    break;
+                }
+
+                reader.Drain();
+            }
+        }
+        finally
+        {
+            source.Stop(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    [Fact]
     public void AClientThatDoesNotReadItsAcks_IsStillRead_AndGetsTheLatestTotalsOnceItReads()
     {
         const int Rounds = 3000;
