@@ -265,6 +265,13 @@ internal sealed class E2eBench(E2eOptions options)
     {
         int port = FreePort();
         string dir = Path.Combine(_tmp.FullName, w.Name);
+        if (Directory.Exists(dir))
+        {
+            // A later round starts as the first did: with a journal, from an empty one (a journal
+            // left by the round before would be replayed before the source binds).
+            Directory.Delete(dir, recursive: true);
+        }
+
         Directory.CreateDirectory(dir);
         using Daemon daemon = StartDaemon(w.Name, Configs.ForWorkload(dir, port, w, options.AggregateThreads), dir);
         ThroughputResult r = Throughput(w, "eventd", pool, Target.Parse($"tcp://127.0.0.1:{port}"), () => DaemonSample(daemon));
