@@ -30,7 +30,20 @@ internal static class LoadSender
     public static (Thread Thread, Func<SendResult> Result) Start(SendPlan plan)
     {
         SendResult? result = null;
-        var thread = new Thread(() => result = Run(plan)) { Name = "sender", IsBackground = true };
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result = Run(plan);
+            }
+            catch (Exception e) when (e is SocketException or IOException)
+            {
+                // A refused connect or a reset: said here, and the caller's Result throws, so the
+                // harness fails the row and stops what it started instead of the process aborting.
+                Console.Error.WriteLine($"eventd-loadgen: sender: {e.Message}");
+            }
+        })
+        { Name = "sender", IsBackground = true };
         thread.Start();
         return (thread, () => result ?? throw new InvalidOperationException("the sender failed; see its error above"));
     }
