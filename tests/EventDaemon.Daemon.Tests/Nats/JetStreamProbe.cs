@@ -35,24 +35,44 @@ public sealed class JetStreamProbe : IAsyncDisposable, IDisposable
         });
     }
 
+    /// <summary>
+    /// The stream's info. A test may just have killed a leader: while the cluster elects another, a
+    /// request gets no answer, so it is asked again until one comes (for up to 30 s).
+    /// </summary>
+    private async Task<INatsJSStream> StreamAsync(string stream)
+    {
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                return await _js.GetStreamAsync(stream);
+            }
+            catch (NatsJSApiNoResponseException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
     /// <summary>Removes every message; the duplicate window's ids are kept.</summary>
     public async Task PurgeAsync(string stream)
     {
-        INatsJSStream s = await _js.GetStreamAsync(stream);
+        INatsJSStream s = await StreamAsync(stream);
         await s.PurgeAsync(new StreamPurgeRequest());
     }
 
     /// <summary>How many messages the stream holds now.</summary>
     public async Task<long> CountAsync(string stream)
     {
-        INatsJSStream s = await _js.GetStreamAsync(stream);
+        INatsJSStream s = await StreamAsync(stream);
         return (long)s.Info.State.Messages;
     }
 
     /// <summary>Every message the stream holds with the subject it was published to, in stream order.</summary>
     public async Task<List<(string Subject, byte[] Body)>> ReadAllWithSubjectsAsync(string stream)
     {
-        INatsJSStream s = await _js.GetStreamAsync(stream);
+        INatsJSStream s = await StreamAsync(stream);
         var messages = new List<(string, byte[])>();
         ulong last = s.Info.State.LastSeq;
         for (ulong seq = s.Info.State.FirstSeq; seq <= last && last > 0; seq++)
@@ -67,7 +87,7 @@ public sealed class JetStreamProbe : IAsyncDisposable, IDisposable
     /// <summary>Every message body the stream holds, in stream order.</summary>
     public async Task<List<byte[]>> ReadAllAsync(string stream)
     {
-        INatsJSStream s = await _js.GetStreamAsync(stream);
+        INatsJSStream s = await StreamAsync(stream);
         var bodies = new List<byte[]>();
         ulong last = s.Info.State.LastSeq;
         for (ulong seq = s.Info.State.FirstSeq; seq <= last && last > 0; seq++)
@@ -128,7 +148,7 @@ public sealed class JetStreamProbe : IAsyncDisposable, IDisposable
     /// <summary>The server name of the stream's leader (<c>null</c> while none is elected).</summary>
     public async Task<string?> StreamLeaderAsync(string stream)
     {
-        INatsJSStream s = await _js.GetStreamAsync(stream);
+        INatsJSStream s = await StreamAsync(stream);
         return s.Info.Cluster?.Leader;
     }
 
