@@ -164,7 +164,7 @@ internal struct SequenceCell
 /// nothing else, so writers of neighbouring objects never invalidate it (false sharing).
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 128)]
-internal struct PaddedLong
+public struct PaddedLong
 {
     // padding: bytes 0..55 keep the previous object's data off this line.
     [FieldOffset(56)] public long Value;

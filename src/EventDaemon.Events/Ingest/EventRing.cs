@@ -30,7 +30,9 @@ public sealed class EventRing : IDisposable
 
     /// <summary>An arena tail (<see cref="Tail"/>) computed by some producer in its turn: everything
     /// before it was free then, so it still is. Read and written only under the producer turn.</summary>
-    private long _knownTail;
+    /// <remarks>Padded: a write here must not invalidate the line of the fields consumers read for
+    /// every event (<see cref="Arena"/>, <see cref="Catalog"/>, the rows).</remarks>
+    private PaddedLong _knownTail;
 
     public EventRing(int slots, long arenaBytes, bool lockMemory, bool notifyOnPublish)
     {
@@ -162,8 +164,8 @@ public sealed class EventRing : IDisposable
             // The tail last computed first: reading every consumer's sequence (lines other cores
             // write) per event costs more than the copy. An old tail is never past the real one,
             // so it can only find less room, never too much.
-            if (Arena.TryReserve(length, _knownTail, out position)
-                || Arena.TryReserve(length, _knownTail = Tail(sequence - 1), out position))
+            if (Arena.TryReserve(length, _knownTail.Value, out position)
+                || Arena.TryReserve(length, _knownTail.Value = Tail(sequence - 1), out position))
             {
                 lastClaimed = sequence;
                 return true;
@@ -197,7 +199,7 @@ public sealed class EventRing : IDisposable
         {
             if (_sequencer.TryNext(out sequence))
             {
-                if (Arena.TryReserve(length, _knownTail = Tail(sequence - 1), out position))
+                if (Arena.TryReserve(length, _knownTail.Value = Tail(sequence - 1), out position))
                 {
                     lastClaimed = sequence;
                     return true;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using EventDaemon.Ring;
 using EventDaemon.Ring.Memory;
 
 namespace EventDaemon.Events.Memory;
@@ -19,7 +20,10 @@ public sealed class PayloadArena : IDisposable
 {
     private readonly NativeRegion _region;
     private readonly long _mask;
-    private long _head;
+
+    // Written per payload by the producer; alone on its line, or every write would invalidate the
+    // line that consumers read _region and _mask from for every payload they look at.
+    private PaddedLong _head;
 
     public PayloadArena(long capacity, bool lockMemory)
     {
@@ -37,7 +41,7 @@ public sealed class PayloadArena : IDisposable
 
     /// <summary>Position the next payload would start at (monotonic; never wrapped).</summary>
     /// <remarks>Written by the one writer; other threads read it with acquire semantics for stats.</remarks>
-    public long Head => Volatile.Read(ref _head);
+    public long Head => Volatile.Read(ref _head.Value);
 
     public NativeRegion Region => _region;
 
@@ -49,7 +53,7 @@ public sealed class PayloadArena : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReserve(int length, long tail, out long position)
     {
-        long start = _head;
+        long start = _head.Value;
         long offset = start & _mask;
         if (offset + length > Capacity)
         {
@@ -63,7 +67,7 @@ public sealed class PayloadArena : IDisposable
             return false;
         }
 
-        Volatile.Write(ref _head, start + length);
+        Volatile.Write(ref _head.Value, start + length);
         position = start;
         return true;
     }
