@@ -25,10 +25,11 @@ internal sealed class AggregateHarness : IDisposable
     private bool _drained;
 
     /// <param name="progress">What a journal would attach: the handler reports its emitted windows there and reads it at its first event.</param>
-    public AggregateHarness(AggregateSpec spec, int outputSlots = 16_384, AggregateProgress? progress = null)
+    /// <param name="inputSlots">The input ring's slots: how many distinct events can be appended once and delivered again and again.</param>
+    public AggregateHarness(AggregateSpec spec, int outputSlots = 16_384, AggregateProgress? progress = null, int inputSlots = 1024)
     {
         Spec = spec;
-        Input = new TestRing(1024, 1 << 20);
+        Input = new TestRing(inputSlots, inputSlots * 1024L);
         Output = new EventRing(outputSlots, 8 << 20, lockMemory: false, notifyOnPublish: false);
         Metrics = new StageMetrics("agg", "transform") { Type = "aggregate" };
         _handler = new AggregateHandler(Input.Ring.Reader, Output, spec, new Reach(SourceMask: 1, PassMask: 0), Metrics, () => Clock, progress: progress);

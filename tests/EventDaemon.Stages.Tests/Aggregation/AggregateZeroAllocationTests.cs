@@ -100,6 +100,56 @@ public class AggregateZeroAllocationTests
         Assert.True(h.Metrics.DroppedMaxGroups == 0, $"no event should be dropped: dropped {h.Metrics.DroppedMaxGroups}");
     }
 
+    [Fact]
+    public void WindowsOfThousandsOfGroups_LeavingTheIndexInBulk_AllocateNothing()
+    {
+        // 4 096 groups a window, one window open at a time: every closing window is the whole
+        // table, so its groups leave the index in one rebuild (GroupTable.RebuildIndex) instead of
+        // one removal each; the freed entries are taken again by the next window.
+        const int Groups = 4096;
+        const int PerWindow = 3 * Groups;
+        AggregateSpec spec = AggregateDifferentialTests.Spec(true, 0, 2 * Groups, All, GroupBy);
+        using var h = new AggregateHarness(spec, outputSlots: 1024, inputSlots: Groups);
+        var sequences = new long[Groups];
+        for (int i = 0; i < sequences.Length; i++)
+        {
+            sequences[i] = h.Input.AppendJson($$"""{"type":"t{{i % 3}}","key":"user-{{i}}","region":"eu","value":{{(i * 7919 % 10_000) + 0.5}}}""");
+        }
+
+        const int Warmup = 5 * PerWindow;
+        for (int i = 0; i < Warmup; i++)
+        {
+            DeliverInWindows(h, sequences, i, PerWindow);
+        }
+
+        int rebuildsBefore = h.IndexRebuilds;
+        using var gc = CollectionWatch.Start();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long outputBefore = h.Output.Sequencer.Cursor.Value;
+        const int Measured = 40 * PerWindow;
+        for (int i = Warmup; i < Warmup + Measured; i++)
+        {
+            DeliverInWindows(h, sequences, i, PerWindow);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long lines = h.Output.Sequencer.Cursor.Value - outputBefore;
+        int rebuilds = h.IndexRebuilds - rebuildsBefore;
+        Assert.True(rebuilds >= 39, $"40 windows of {Groups:N0} groups closed, but only {rebuilds} left the index in bulk: the bulk path was not measured");
+        Assert.True(allocated == 0, $"{Measured:N0} events over {Groups:N0} groups a window ({rebuilds} bulk removals, {lines:N0} result lines) allocated {allocated:N0} bytes on the stage thread; the aggregate must allocate nothing");
+        Assert.True(gc.Collections == 0, $"no garbage collection should run while the aggregate works: {gc.Describe()}");
+        Assert.True(lines >= 39L * Groups, $"about 40 windows of {Groups:N0} groups should close, {lines:N0} lines were written");
+        Assert.True(h.Metrics.DroppedMaxGroups == 0, $"no event should be dropped: dropped {h.Metrics.DroppedMaxGroups}");
+    }
+
+    /// <summary>Event <paramref name="i"/> (event time): every group in turn, <paramref name="perWindow"/> events a window.</summary>
+    private static void DeliverInWindows(AggregateHarness h, long[] sequences, int i, int perWindow)
+    {
+        long sequence = sequences[i % sequences.Length];
+        h.Input[sequence].Timestamp = Base + (i / perWindow * Second) + (i % perWindow);
+        h.DeliverUncollected(sequence, endOfBatch: (i & 63) == 63);
+    }
+
     /// <summary>Event <paramref name="i"/> (event time): half spread over every group, half over eight hot ones.</summary>
     private static void Deliver(AggregateHarness h, long[] sequences, int i, int perWindow)
     {
