@@ -610,7 +610,9 @@ internal sealed class E2eBench(E2eOptions options)
         Sample last;
         try
         {
-            (first, last) = Window(start + Nanos(warmup), options.AckMeasure, () => DaemonSample(daemon));
+            // The window ends a little before the schedule does: the sending thread exits after its
+            // last frame, and an exited thread's CPU time is gone from /proc.
+            (first, last) = Window(start + Nanos(warmup), options.AckMeasure - TimeSpan.FromMilliseconds(250), () => DaemonSample(daemon));
         }
         finally
         {
@@ -659,6 +661,7 @@ internal sealed class E2eBench(E2eOptions options)
             seconds <= 0 ? double.NaN : (last.Events - first.Events) / seconds,
             first.SenderCpu is null || last.SenderCpu is null ? CpuUse.None : ProcessCpu.Between(first.SenderCpu, last.SenderCpu),
             first.Cpu is null || last.Cpu is null ? CpuUse.None : ProcessCpu.Between(first.Cpu, last.Cpu),
+            first.Machine is null || last.Machine is null ? double.NaN : MachineCpu.Between(first.Machine, last.Machine).Idle,
             (long)(end.Get("journal_sync_seconds{quantile=0.5}") * 1e9),
             (long)(end.Get("journal_sync_seconds{quantile=0.99}") * 1e9),
             Workloads.AckRate,
@@ -685,7 +688,7 @@ internal sealed class E2eBench(E2eOptions options)
             $"({r.Acknowledged:N0} of {r.Sent:N0} frames acked, {r.Unacknowledged:N0} unsettled; {r.ReceivedPerSecond:N0}/s received in the window); " +
             $"4 KiB fdatasync p50 {Us(r.SyncP50)} p99 {Us(r.SyncP99)} µs ({r.Syncs:N0} syncs); ack p50 = {r.P50OfSync:0.00}× sync p50; " +
             $"daemon's own syncs p50 {Us(r.DaemonSyncP50)} p99 {Us(r.DaemonSyncP99)} µs; sender {r.SenderCpu.Cores:0.00} cores (at most {r.SenderMaxLagNs / 1e3:N0} µs late), " +
-            $"eventd {r.DaemonCpu.Cores:0.00} cores [{r.DaemonCpu.Top(4)}]; {r.GcCollections} GCs, {r.AllocatedBytesPerEvent:0.###} B/event");
+            $"eventd {r.DaemonCpu.Cores:0.00} cores [{r.DaemonCpu.Top(4)}], machine idle {r.IdleCores:0.00} cores; {r.GcCollections} GCs, {r.AllocatedBytesPerEvent:0.###} B/event");
         return r;
     }
 

@@ -193,15 +193,15 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
                 md.Append(Invariant, $"\nAcks: eventd on the {Workloads.Binary} row's pipeline with `[journal] fsync = \"batch\"`; one connection sends binary frames with `ack_requested` through `EventClient` at {a.Rate:N0}/s (what `eventd-loadgen send --acks` does) for {options.AckMeasure.TotalSeconds:0} s after {options.LatencyWarmup.TotalSeconds:0} s of warm-up; ");
                 md.Append(Invariant, $"latency from a frame's append to the read of the ack that settled it. fdatasync: a 4 KiB `pwrite` into a pre-zeroed file then `fdatasync`, the sync alone timed, {a.Syncs:N0} times in the journal's directory ({a.Filesystem}) just before and after each row, merged. ");
                 md.Append("Each row has a daemon and an empty journal of its own; the rows take turns in each round. The sender's pacing: `acks` writes frame by frame, sleeping to each frame's due time; `acks-Nus` writes every N µs what fell due and between writes waits on the socket (`ppoll`), reading each ack as it arrives. ");
-                md.Append("The daemon's own syncs are its `journal_sync_seconds` since its start (warm-up included); CPU is over the measured window.\n\n");
-                md.Append("| row | pacing | received/s | ack p50 µs | p90 | p99 | p99.9 | max | n | sync p50 µs | sync p99 | ack p50 / sync p50 | daemon's syncs p50 / p99 µs | sender cores | sender late by, max µs | eventd cores (busiest threads) | frames acked | GCs | target |\n");
-                md.Append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|---:|---|\n");
+                md.Append("The daemon's own syncs are its `journal_sync_seconds` since its start (warm-up included); CPU is over the measured window (its last 0.25 s left out, while the sender finishes).\n\n");
+                md.Append("| row | pacing | received/s | ack p50 µs | p90 | p99 | p99.9 | max | n | sync p50 µs | sync p99 | ack p50 / sync p50 | daemon's syncs p50 / p99 µs | sender cores | sender late by, max µs | eventd cores (busiest threads) | machine idle cores | frames acked | GCs | target |\n");
+                md.Append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---|---:|---|\n");
                 foreach (AckResult r in Acks)
                 {
                     string met = r.P50OfSync <= Workloads.AckToSyncTarget ? "met" : "**missed**";
                     md.Append(Invariant,
                         $"| {AckRowTitle(r)} | {r.Pacing} | {Rate(r.ReceivedPerSecond)} | {Us(r.P50)} | {Us(r.P90)} | {Us(r.P99)} | {Us(r.P999)} | {Us(r.Max)} | {r.Recorded:N0} | {Us(r.SyncP50)} | {Us(r.SyncP99)} | " +
-                        $"**{r.P50OfSync:0.00}×** | {Us(r.DaemonSyncP50)} / {Us(r.DaemonSyncP99)} | {r.SenderCpu.Cores:0.00} | {Us(r.SenderMaxLagNs)} | {r.DaemonCpu.Cores:0.00} ({r.DaemonCpu.Top(3)}) | " +
+                        $"**{r.P50OfSync:0.00}×** | {Us(r.DaemonSyncP50)} / {Us(r.DaemonSyncP99)} | {r.SenderCpu.Cores:0.00} | {Us(r.SenderMaxLagNs)} | {r.DaemonCpu.Cores:0.00} ({r.DaemonCpu.Top(3)}) | {r.IdleCores:0.00} | " +
                         $"{r.Acknowledged:N0} of {r.Sent:N0} ({r.Unacknowledged:N0} unsettled) | {r.GcCollections} | ≤ {Workloads.AckToSyncTarget:0}×: {met} |\n");
                 }
             }
@@ -412,6 +412,7 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
                 Number(w, "sender_cores", acks.SenderCpu.Cores);
                 Number(w, "eventd_cores", acks.DaemonCpu.Cores);
                 w.WriteString("eventd_threads", acks.DaemonCpu.Top(6));
+                Number(w, "machine_idle_cores", acks.IdleCores);
                 w.WriteNumber("daemon_sync_p50_ns", acks.DaemonSyncP50);
                 w.WriteNumber("daemon_sync_p99_ns", acks.DaemonSyncP99);
                 w.WriteString("filesystem", acks.Filesystem);

@@ -97,6 +97,7 @@ internal sealed record TargetCheck(string Name, string Target, string Measured, 
 /// <param name="ReceivedPerSecond">Frames the daemon received per second over the measured window.</param>
 /// <param name="SenderCpu">The sending thread over the measured window.</param>
 /// <param name="DaemonCpu">eventd's process over the measured window.</param>
+/// <param name="IdleCores">What the machine left idle over the measured window (of its two cores).</param>
 /// <param name="DaemonSyncP50">The journal's own <c>fdatasync</c> p50 since the daemon's start (<c>journal_sync_seconds</c>), ns.</param>
 internal sealed record AckResult(
     string Name,
@@ -105,6 +106,7 @@ internal sealed record AckResult(
     double ReceivedPerSecond,
     CpuUse SenderCpu,
     CpuUse DaemonCpu,
+    double IdleCores,
     long DaemonSyncP50,
     long DaemonSyncP99,
     double Rate,
