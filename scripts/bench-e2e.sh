@@ -2,8 +2,8 @@
 # End-to-end benchmark (make bench-e2e): builds eventd, the load generator, the floors and the
 # baseline, runs them all from one harness (eventd-loadgen e2e): the throughput matrix (per-key,
 # per-key-journal, per-key-1m, by-type, binary), latency, the zero-GC steady state and acks (ack
-# latency at 100k events/s with [journal] fsync = "batch", beside a 4 KiB fdatasync timed on the
-# journal's filesystem in the same run); prints a markdown table and leaves artifacts/bench/e2e.json,
+# latency at 100k events/s with [journal] fsync = "batch", at each sender pacing, beside a 4 KiB
+# fdatasync timed on the journal's filesystem in the same run); prints a markdown table and leaves artifacts/bench/e2e.json,
 # e2e.md, latency/*.hgrm and the plot e2e-latency.svg. per-key-journal is per-key with the journal on
 # (eventd only): the table gives its events/s as a share of per-key's (target >= 80 %). The journal's
 # segments go in the run's temporary directory (TMPDIR): keep that on a disk, not tmpfs. By default
@@ -21,8 +21,10 @@
 # journal's part alone, about two minutes); E2E_AGG_THREADS=N writes threads = N into the aggregate's table (default:
 # not written); E2E_ROUNDS=N runs each throughput row N times, the systems taking turns, and keeps
 # each one's best (default 1); E2E_STEADY=SECONDS overrides the steady-state length (default 60);
-# E2E_SKIP_BUILD=1 reuses the binaries already in artifacts/; E2E_ARGS passes more options to
-# eventd-loadgen e2e.
+# E2E_SKIP_BUILD=1 reuses the binaries already in artifacts/; E2E_ACK_PACES=0,100 sets the acks
+# section's sender pacings in µs, one row each, taking turns in each of the E2E_ROUNDS rounds (0 =
+# frame by frame, row acks; N = a write every N µs with the wait for acks between on the socket, row
+# acks-Nus; default 0,100); E2E_ARGS passes more options to eventd-loadgen e2e.
 set -eu
 cd "$(dirname "$0")/.."
 out=artifacts/bench
@@ -67,11 +69,13 @@ threads=""
 rounds=""
 [ -n "${E2E_ROUNDS:-}" ] && rounds="--rounds $E2E_ROUNDS"
 [ "${E2E_JOURNAL:-recycling}" = fresh ] || rounds="$rounds --journal-recycle"
+paces=""
+[ -n "${E2E_ACK_PACES:-}" ] && paces="--ack-paces $E2E_ACK_PACES"
 rm -f "$out/e2e-latency.gp" "$out/e2e-latency.svg"
 status=0
-# shellcheck disable=SC2086 # quick, steady, workloads, threads, rounds and E2E_ARGS are lists of words on purpose
+# shellcheck disable=SC2086 # quick, steady, workloads, threads, rounds, paces and E2E_ARGS are lists of words on purpose
 artifacts/loadgen/eventd-loadgen e2e --eventd artifacts/eventd --baseline artifacts/baseline/eventd-baseline \
-  --floor artifacts/floor/floor --out "$out" $quick $steady $workloads $threads $rounds ${E2E_ARGS:-} || status=$?
+  --floor artifacts/floor/floor --out "$out" $quick $steady $workloads $threads $rounds $paces ${E2E_ARGS:-} || status=$?
 if [ "$status" -ne 0 ]; then
   echo "bench-e2e: FAILED (exit $status): see the lines starting with 'e2e: FAILED' above" >&2
 fi

@@ -29,10 +29,14 @@ public static class Program
               --hgrm FILE              write the latency percentile distribution (HdrHistogram format)
               --acks                   binary frames with ack_requested through EventClient; prints the
                                        ack latency (frame appended → ack read) percentiles
+              --pace-us N              with --acks and --rate: write every N µs the frames that fell due,
+                                       waiting on the socket for acks between writes (0 = frame by
+                                       frame, sleeping to each one's due time; the default)
               --keys N --types name:weight,... --size BYTES --pool N   event shape
               --workload per-key|per-key-1m|by-type|binary   the events (and format) of a bench-e2e row
           eventd-loadgen e2e --eventd PATH --baseline PATH --floor PATH [--out DIR] [--quick]
               [--steady SECONDS] [--connections N (2)] [--agg-threads N] [--rounds N (1)] [--journal-recycle]
+              [--ack-paces 0,100 (µs; one acks row each, 0 = frame by frame)]
               [--workloads per-key,per-key-journal,per-key-1m,by-type,binary,latency,steady,acks (all)]
         """;
 
@@ -93,6 +97,12 @@ public static class Program
         {
             throw new ArgumentException("--acks needs --format binary: only binary frames carry ack_requested");
         }
+        long paceMicros = a.Optional("--pace-us") is string p ? long.Parse(p, CultureInfo.InvariantCulture) : 0;
+        if (paceMicros != 0 && (!acks || rate <= 0 || paceMicros < 0))
+        {
+            throw new ArgumentException("--pace-us needs --acks and --rate, and a pace of 0 µs or more");
+        }
+
         string? back = a.Optional("--return");
         string? hgrm = a.Optional("--hgrm");
         if (back is not null && rate <= 0)
@@ -111,11 +121,13 @@ public static class Program
             Duration = TimeSpan.FromSeconds(a.Double("--duration", 5)),
             StartNs = start,
             Acks = acks,
+            AckPaceNs = paceMicros * 1000,
             WarmupSeconds = warmup,
         };
         a.ThrowIfUnused();
         Console.WriteLine($"sending {(format == EventFormat.Json ? "JSON lines" : "binary frames")} to {target}: {shape}; {pool.MeanLength:0} B/event; {plan.Connections} connection(s), " +
-            $"{(rate > 0 ? $"{rate:N0} events/s" : "flat out")} for {plan.Duration.TotalSeconds:0.#} s");
+            $"{(rate > 0 ? $"{rate:N0} events/s" : "flat out")} for {plan.Duration.TotalSeconds:0.#} s" +
+            $"{(acks && rate > 0 ? paceMicros > 0 ? $", a write every {paceMicros} µs" : ", frame by frame" : "")}");
 
         using ReturnListener? listener = back is null ? null : new ReturnListener(Target.ParseIp(back));
         listener?.Begin(start, start + (long)(warmup * 1e9));
@@ -183,10 +195,24 @@ public static class Program
             Connections = a.Int("--connections", 2),
             Rounds = Math.Max(1, a.Int("--rounds", 1)),
             JournalRecycling = a.Flag("--journal-recycle"),
+            AckPacesMicros = a.Optional("--ack-paces") is string paces ? ParsePaces(paces) : [0, 100],
             SteadyState = TimeSpan.FromSeconds(a.Double("--steady", quick ? 10 : 60)),
         };
         a.ThrowIfUnused();
         return new E2eBench(options).Run();
+    }
+
+    /// <summary><c>--ack-paces 0,100</c>: distinct pacings in µs, in the order given.</summary>
+    private static long[] ParsePaces(string list)
+    {
+        long[] paces = [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(p => long.Parse(p, CultureInfo.InvariantCulture)).Distinct()];
+        if (paces.Length == 0 || paces.Any(p => p < 0))
+        {
+            throw new ArgumentException($"--ack-paces {list}: one or more pacings in µs, 0 or more (0 = frame by frame)");
+        }
+
+        return paces;
     }
 
     /// <summary><c>--name value</c> pairs and <c>--flag</c>s; anything not asked for is an error.</summary>

@@ -95,6 +95,15 @@ public sealed class EventClient : IDisposable
     /// <summary>Bytes waiting in the current batch.</summary>
     public int PendingBytes => _window?.UnsentBytes ?? _batchLength;
 
+    /// <summary>
+    /// The connection's socket, for a caller that waits on it itself: a paced sender waits for acks
+    /// between its writes with a nanosecond <c>ppoll</c> for <c>POLLIN</c> (<see cref="PollAcks"/>
+    /// waits in whole milliseconds), then calls <see cref="PollAcks"/> with no wait to read what
+    /// arrived. Only to wait on: bytes read or written through it directly would be lost to the
+    /// client's framing. <see cref="Reconnect"/> replaces it and <see cref="Dispose"/> closes it.
+    /// </summary>
+    public SafeSocketHandle SocketHandle => _socket.SafeHandle;
+
     /// <summary>Connects over TCP or a Unix stream socket, with <paramref name="options"/>; <see cref="Reconnect"/> needs a client made here.</summary>
     public static EventClient Connect(EndPoint endPoint, EventClientOptions options)
     {
@@ -171,7 +180,9 @@ public sealed class EventClient : IDisposable
     }
 
     /// <summary>Reads the acks that have arrived, waiting up to <paramref name="wait"/> for the first
-    /// (a sender with nothing due waits here instead of sleeping, so it reads acks as they come).</summary>
+    /// (a sender with nothing due waits here instead of sleeping, so it reads acks as they come).
+    /// The wait is rounded down to whole milliseconds (a shorter one does not wait); with none it only reads what is
+    /// there. Throws when the daemon has closed the connection.</summary>
     public void PollAcks(TimeSpan wait = default)
     {
         if (_window is not null)

@@ -47,7 +47,7 @@ internal sealed class E2eBench(E2eOptions options)
     private DirectoryInfo _tmp = null!;
     private EventPool _latencyPool = null!;
     private SteadyStateResult? _steady;
-    private AckResult? _acks;
+    private readonly List<AckResult> _acks = [];
     private string? _latencyBasis;
 
     public int Run()
@@ -79,13 +79,22 @@ internal sealed class E2eBench(E2eOptions options)
 
         if (options.Workloads.Contains(Workloads.Acks))
         {
-            try
+            // The pacings take turns in each round, as the systems of a throughput row do, so that
+            // a slow spell of the shared machine or its disk falls on all of them alike.
+            for (int round = 1; round <= options.Rounds; round++)
             {
-                _acks = RunAcks();
-            }
-            catch (Exception e) when (e is WorkloadFailedException or InvalidOperationException or IOException or SocketException)
-            {
-                Fail(Workloads.Acks, e.Message);
+                foreach (long pace in options.AckPacesMicros)
+                {
+                    string row = Workloads.AckRow(pace) + (round > 1 ? $" (round {round})" : "");
+                    try
+                    {
+                        _acks.Add(RunAcks(pace, round));
+                    }
+                    catch (Exception e) when (e is WorkloadFailedException or InvalidOperationException or IOException or SocketException)
+                    {
+                        Fail(row, e.Message);
+                    }
+                }
             }
         }
 
@@ -560,18 +569,26 @@ internal sealed class E2eBench(E2eOptions options)
     /// Acknowledgements with the journal on: eventd on the binary row's pipeline with
     /// <c>[journal] fsync = "batch"</c>, one connection sending binary frames with
     /// <c>ack_requested</c> through <c>EventClient</c> at <see cref="Workloads.AckRate"/> (what
-    /// <c>eventd-loadgen send --acks</c> does), the time from each frame's append to the ack that
-    /// settled it; and a bare 4 KiB <c>fdatasync</c> in the same directory (the journal's filesystem)
-    /// just before and just after, merged, because this disk's sync time drifts over minutes.
+    /// <c>eventd-loadgen send --acks</c> does), paced every <paramref name="paceMicros"/> µs (0:
+    /// frame by frame), the time from each frame's append to the ack that settled it; and a bare
+    /// 4 KiB <c>fdatasync</c> in the same directory (the journal's filesystem) just before and just
+    /// after, merged, because this disk's sync time drifts over minutes. Each run has a daemon and
+    /// an empty journal of its own.
     /// </summary>
-    private AckResult RunAcks()
+    private AckResult RunAcks(long paceMicros, int round)
     {
         Workload w = Workloads.Get(Workloads.Binary) with { Journal = true };
         EventPool pool = Pool(w);
         int port = FreePort();
-        string dir = Path.Combine(_tmp.FullName, Workloads.Acks);
+        string name = Workloads.AckRow(paceMicros);
+        string dir = Path.Combine(_tmp.FullName, name);
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+
         Directory.CreateDirectory(dir);
-        using Daemon daemon = StartDaemon(Workloads.Acks, Configs.ForWorkload(dir, port, w, options.AggregateThreads), dir);
+        using Daemon daemon = StartDaemon(name, Configs.ForWorkload(dir, port, w, options.AggregateThreads), dir);
         int syncs = options.Quick ? 300 : 1000;
         HdrHistogram.LongHistogram sync = SyncProbe.Measure(dir, syncs);
         TimeSpan warmup = options.LatencyWarmup;
@@ -585,6 +602,7 @@ internal sealed class E2eBench(E2eOptions options)
             StartNs = start,
             Duration = warmup + options.AckMeasure,
             Acks = true,
+            AckPaceNs = paceMicros * 1000,
             WarmupSeconds = warmup.TotalSeconds,
         };
         (Thread sender, Func<SendResult> result) = LoadSender.Start(plan);
@@ -592,7 +610,9 @@ internal sealed class E2eBench(E2eOptions options)
         Sample last;
         try
         {
-            (first, last) = Window(start + Nanos(warmup), options.AckMeasure, () => DaemonSample(daemon, cpu: false));
+            // The window ends a little before the schedule does: the sending thread exits after its
+            // last frame, and an exited thread's CPU time is gone from /proc.
+            (first, last) = Window(start + Nanos(warmup), options.AckMeasure - TimeSpan.FromMilliseconds(250), () => DaemonSample(daemon));
         }
         finally
         {
@@ -600,10 +620,18 @@ internal sealed class E2eBench(E2eOptions options)
         }
 
         SendResult sent = result();
+        DaemonStats end = daemon.Stats();
         sync.Add(SyncProbe.Measure(dir, syncs));
         if (sent.Errors > 0)
         {
             throw new WorkloadFailedException($"the acking sender hit {sent.Errors} socket error(s)");
+        }
+
+        // Every frame of the schedule must have left: a pacing that sent fewer would flatter its latency.
+        long scheduled = (long)Math.Ceiling(plan.Duration.TotalSeconds * plan.Rate);
+        if (Math.Abs(sent.Events - scheduled) > 1)
+        {
+            throw new WorkloadFailedException($"the sender sent {sent.Events:N0} frames where its schedule holds {scheduled:N0} ({plan.Rate:N0}/s for {plan.Duration.TotalSeconds:0.#} s)");
         }
 
         HdrHistogram.HistogramBase ack = sent.AckLatency ?? throw new WorkloadFailedException("the sender measured no ack latency");
@@ -612,8 +640,9 @@ internal sealed class E2eBench(E2eOptions options)
             throw new WorkloadFailedException($"no frame was acknowledged after the warm-up ({sent.Acknowledged:N0} of {sent.Events:N0} in all)");
         }
 
-        Report.WriteHistogram(Path.Combine(_dataDir, $"acks-{Workloads.AckRate:0}"), ack);
-        Report.WriteHistogram(Path.Combine(_dataDir, "fdatasync"), sync);
+        string suffix = round > 1 ? $"-round{round}" : "";
+        Report.WriteHistogram(Path.Combine(_dataDir, $"{name}-{Workloads.AckRate:0}{suffix}"), ack);
+        Report.WriteHistogram(Path.Combine(_dataDir, $"fdatasync-{name}{suffix}"), sync);
         string filesystem;
         try
         {
@@ -624,7 +653,17 @@ internal sealed class E2eBench(E2eOptions options)
             filesystem = "unknown";
         }
 
+        double seconds = (last.TimeNs - first.TimeNs) / 1e9;
         var r = new AckResult(
+            name,
+            paceMicros,
+            round,
+            seconds <= 0 ? double.NaN : (last.Events - first.Events) / seconds,
+            first.SenderCpu is null || last.SenderCpu is null ? CpuUse.None : ProcessCpu.Between(first.SenderCpu, last.SenderCpu),
+            first.Cpu is null || last.Cpu is null ? CpuUse.None : ProcessCpu.Between(first.Cpu, last.Cpu),
+            first.Machine is null || last.Machine is null ? double.NaN : MachineCpu.Between(first.Machine, last.Machine).Idle,
+            (long)(end.Get("journal_sync_seconds{quantile=0.5}") * 1e9),
+            (long)(end.Get("journal_sync_seconds{quantile=0.99}") * 1e9),
             Workloads.AckRate,
             sent.EventsPerSecond,
             sent.Events,
@@ -644,9 +683,12 @@ internal sealed class E2eBench(E2eOptions options)
             last.GcCollections - first.GcCollections,
             PerEvent(first, last),
             filesystem);
-        Log($"e2e: acks at {r.Rate:N0}/s (journal fsync = batch, {filesystem}): ack p50 {Us(r.P50)} p90 {Us(r.P90)} p99 {Us(r.P99)} p99.9 {Us(r.P999)} max {Us(r.Max)} µs " +
-            $"({r.Acknowledged:N0} of {r.Sent:N0} frames acked, {r.Unacknowledged:N0} unsettled); 4 KiB fdatasync p50 {Us(r.SyncP50)} p99 {Us(r.SyncP99)} µs ({r.Syncs:N0} syncs); " +
-            $"ack p50 = {r.P50OfSync:0.00}× sync p50; {r.GcCollections} GCs, {r.AllocatedBytesPerEvent:0.###} B/event");
+        Log($"e2e: {name}{(round > 1 ? $" (round {round})" : "")} at {r.Rate:N0}/s, sender paced {r.Pacing} (journal fsync = batch, {filesystem}): " +
+            $"ack p50 {Us(r.P50)} p90 {Us(r.P90)} p99 {Us(r.P99)} p99.9 {Us(r.P999)} max {Us(r.Max)} µs " +
+            $"({r.Acknowledged:N0} of {r.Sent:N0} frames acked, {r.Unacknowledged:N0} unsettled; {r.ReceivedPerSecond:N0}/s received in the window); " +
+            $"4 KiB fdatasync p50 {Us(r.SyncP50)} p99 {Us(r.SyncP99)} µs ({r.Syncs:N0} syncs); ack p50 = {r.P50OfSync:0.00}× sync p50; " +
+            $"daemon's own syncs p50 {Us(r.DaemonSyncP50)} p99 {Us(r.DaemonSyncP99)} µs; sender {r.SenderCpu.Cores:0.00} cores (at most {r.SenderMaxLagNs / 1e3:N0} µs late), " +
+            $"eventd {r.DaemonCpu.Cores:0.00} cores [{r.DaemonCpu.Top(4)}], machine idle {r.IdleCores:0.00} cores; {r.GcCollections} GCs, {r.AllocatedBytesPerEvent:0.###} B/event");
         return r;
     }
 

@@ -46,6 +46,13 @@ internal sealed class E2eOptions
     /// <summary>How long acks are timed at their fixed rate, after <see cref="LatencyWarmup"/>.</summary>
     public TimeSpan AckMeasure => TimeSpan.FromSeconds(Quick ? 2 : 5);
 
+    /// <summary>
+    /// The acks section's pacings, in µs, each its own row, taking turns in every round: 0 is frame
+    /// by frame (the sender wakes for each frame, today's <c>send --acks</c>), N a write every N µs
+    /// with the wait between on the socket (<see cref="Sending.SendPlan.AckPaceNs"/>).
+    /// </summary>
+    public IReadOnlyList<long> AckPacesMicros { get; init; } = [0, 100];
+
     /// <summary>Interleaved rounds per system at each fixed target rate, merged into one histogram.</summary>
     public int LatencyRounds => Quick ? 1 : 3;
 

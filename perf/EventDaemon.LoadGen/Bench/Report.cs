@@ -14,8 +14,8 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
 
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    /// <summary>Ack latency with the journal on, when the acks section ran.</summary>
-    public AckResult? Acks { get; init; }
+    /// <summary>Ack latency with the journal on, one row per pacing and round, when the acks section ran.</summary>
+    public IReadOnlyList<AckResult> Acks { get; init; } = [];
 
     /// <summary>The per-key row without and with the journal, when both ran.</summary>
     private (WorkloadResult Off, WorkloadResult On)? JournalPair =>
@@ -60,12 +60,13 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
                 $"{Rate(pair.On.Eventd!.EventsPerSecond)} vs {Rate(pair.Off.Eventd!.EventsPerSecond)} = {share * 100:0.0} %", share >= Workloads.JournalThroughputTarget));
         }
 
-        if (Acks is { } a)
+        foreach (AckResult a in Acks)
         {
-            checks.Add(new($"ack p50 at {a.Rate / 1000:0}k/s (journal fsync = batch) vs 4 KiB fdatasync p50, same filesystem", $"≤ {Workloads.AckToSyncTarget:0}×",
+            string row = AckRowTitle(a);
+            checks.Add(new($"{row}: ack p50 at {a.Rate / 1000:0}k/s (journal fsync = batch) vs 4 KiB fdatasync p50, same filesystem", $"≤ {Workloads.AckToSyncTarget:0}×",
                 $"{Us(a.P50)} vs {Us(a.SyncP50)} µs = {a.P50OfSync:0.00}×", a.P50OfSync <= Workloads.AckToSyncTarget));
-            checks.Add(new("frames left unacknowledged at the end of the ack run", "0", a.Unacknowledged.ToString(Invariant), a.Unacknowledged == 0));
-            checks.Add(new("GC collections during the ack run (journal on)", "0", a.GcCollections.ToString(Invariant), a.GcCollections == 0));
+            checks.Add(new($"{row}: frames left unacknowledged at the end of the ack run", "0", a.Unacknowledged.ToString(Invariant), a.Unacknowledged == 0));
+            checks.Add(new($"{row}: GC collections during the ack run (journal on)", "0", a.GcCollections.ToString(Invariant), a.GcCollections == 0));
         }
 
         // Targets are for the defaults; the idle_handoff = false rows are in the latency table.
@@ -173,7 +174,7 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
             }
         }
 
-        if (JournalPair is not null || Acks is not null)
+        if (JournalPair is not null || Acks.Count > 0)
         {
             md.Append("\n### The journal: its cost in throughput, and acknowledgements against the disk's sync\n\n");
             if (JournalPair is { } pair)
@@ -186,14 +187,23 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
                 md.Append(Invariant, $"| {Workloads.PerKeyJournal} | fsync = batch | {Rate(on.EventsPerSecond)} | {Pct(JournalShare(pair))} | {on.Cpu.Cores:0.00} | {on.CpuNsPerEvent:N0} | {on.GcCollections} | {on.AllocatedBytesPerEvent:0.###} | ≥ {Workloads.JournalThroughputTarget * 100:0} %, 0 GC |\n");
             }
 
-            if (Acks is { } a)
+            if (Acks.Count > 0)
             {
+                AckResult a = Acks[0];
                 md.Append(Invariant, $"\nAcks: eventd on the {Workloads.Binary} row's pipeline with `[journal] fsync = \"batch\"`; one connection sends binary frames with `ack_requested` through `EventClient` at {a.Rate:N0}/s (what `eventd-loadgen send --acks` does) for {options.AckMeasure.TotalSeconds:0} s after {options.LatencyWarmup.TotalSeconds:0} s of warm-up; ");
-                md.Append(Invariant, $"latency from a frame's append to the read of the ack that settled it. fdatasync: a 4 KiB `pwrite` into a pre-zeroed file then `fdatasync`, the sync alone timed, {a.Syncs:N0} times in the journal's directory ({a.Filesystem}) just before and after, merged.\n\n");
-                md.Append("| measured | rate | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | n | ack p50 / sync p50 | target |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-                md.Append(Invariant, $"| ack latency (journal on) | {a.AchievedRate:N0}/s | {Us(a.P50)} | {Us(a.P90)} | {Us(a.P99)} | {Us(a.P999)} | {Us(a.Max)} | {a.Recorded:N0} | {a.P50OfSync:0.00}× | ≤ {Workloads.AckToSyncTarget:0}× |\n");
-                md.Append(Invariant, $"| 4 KiB fdatasync, same filesystem | – | {Us(a.SyncP50)} | | {Us(a.SyncP99)} | | {Us(a.SyncMax)} | {a.Syncs:N0} | | |\n");
-                md.Append(Invariant, $"\n{a.Acknowledged:N0} of {a.Sent:N0} frames acknowledged ({a.Unacknowledged:N0} unsettled at the end); {a.GcCollections} GCs and {a.AllocatedBytesPerEvent:0.###} B/event in the daemon over the measured window.\n");
+                md.Append(Invariant, $"latency from a frame's append to the read of the ack that settled it. fdatasync: a 4 KiB `pwrite` into a pre-zeroed file then `fdatasync`, the sync alone timed, {a.Syncs:N0} times in the journal's directory ({a.Filesystem}) just before and after each row, merged. ");
+                md.Append("Each row has a daemon and an empty journal of its own; the rows take turns in each round. The sender's pacing: `acks` writes frame by frame, sleeping to each frame's due time; `acks-Nus` writes every N µs what fell due and between writes waits on the socket (`ppoll`), reading each ack as it arrives. ");
+                md.Append("The daemon's own syncs are its `journal_sync_seconds` since its start (warm-up included); CPU is over the measured window (its last 0.25 s left out, while the sender finishes).\n\n");
+                md.Append("| row | pacing | received/s | ack p50 µs | p90 | p99 | p99.9 | max | n | sync p50 µs | sync p99 | ack p50 / sync p50 | daemon's syncs p50 / p99 µs | sender cores | sender late by, max µs | eventd cores (busiest threads) | machine idle cores | frames acked | GCs | target |\n");
+                md.Append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---|---:|---|\n");
+                foreach (AckResult r in Acks)
+                {
+                    string met = r.P50OfSync <= Workloads.AckToSyncTarget ? "met" : "**missed**";
+                    md.Append(Invariant,
+                        $"| {AckRowTitle(r)} | {r.Pacing} | {Rate(r.ReceivedPerSecond)} | {Us(r.P50)} | {Us(r.P90)} | {Us(r.P99)} | {Us(r.P999)} | {Us(r.Max)} | {r.Recorded:N0} | {Us(r.SyncP50)} | {Us(r.SyncP99)} | " +
+                        $"**{r.P50OfSync:0.00}×** | {Us(r.DaemonSyncP50)} / {Us(r.DaemonSyncP99)} | {r.SenderCpu.Cores:0.00} | {Us(r.SenderMaxLagNs)} | {r.DaemonCpu.Cores:0.00} ({r.DaemonCpu.Top(3)}) | {r.IdleCores:0.00} | " +
+                        $"{r.Acknowledged:N0} of {r.Sent:N0} ({r.Unacknowledged:N0} unsettled) | {r.GcCollections} | ≤ {Workloads.AckToSyncTarget:0}×: {met} |\n");
+                }
             }
         }
 
@@ -374,34 +384,52 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
             w.WriteEndObject();
         }
 
-        if (Acks is { } acks)
+        if (Acks.Count > 0)
         {
-            w.WriteStartObject("acks");
-            w.WriteString("pipeline", $"{Workloads.Binary} row, [journal] fsync = batch, 1 connection, EventClient with ack_requested");
-            w.WriteNumber("rate", acks.Rate);
-            w.WriteNumber("sent_per_second", Math.Round(acks.AchievedRate));
-            w.WriteNumber("sent", acks.Sent);
-            w.WriteNumber("acknowledged", acks.Acknowledged);
-            w.WriteNumber("unacknowledged", acks.Unacknowledged);
-            w.WriteNumber("recorded", acks.Recorded);
-            w.WriteNumber("ack_p50_ns", acks.P50);
-            w.WriteNumber("ack_p90_ns", acks.P90);
-            w.WriteNumber("ack_p99_ns", acks.P99);
-            w.WriteNumber("ack_p999_ns", acks.P999);
-            w.WriteNumber("ack_max_ns", acks.Max);
-            w.WriteNumber("sender_max_lag_ns", acks.SenderMaxLagNs);
-            w.WriteString("filesystem", acks.Filesystem);
-            w.WriteNumber("fdatasync_count", acks.Syncs);
-            w.WriteNumber("fdatasync_p50_ns", acks.SyncP50);
-            w.WriteNumber("fdatasync_p99_ns", acks.SyncP99);
-            w.WriteNumber("fdatasync_max_ns", acks.SyncMax);
-            Number(w, "ack_p50_vs_fdatasync_p50", acks.P50OfSync);
-            w.WriteNumber("target", Workloads.AckToSyncTarget);
-            w.WriteNumber("gc_collections", acks.GcCollections);
-            Number(w, "allocated_bytes_per_event", acks.AllocatedBytesPerEvent);
-            w.WriteString("ack_percentiles", $"latency/acks-{acks.Rate:0}.dat");
-            w.WriteString("fdatasync_percentiles", "latency/fdatasync.dat");
-            w.WriteEndObject();
+            w.WriteStartArray("acks");
+            foreach (AckResult acks in Acks)
+            {
+                string suffix = acks.Round > 1 ? $"-round{acks.Round}" : "";
+                w.WriteStartObject();
+                w.WriteString("row", acks.Name);
+                w.WriteNumber("round", acks.Round);
+                w.WriteString("pipeline", $"{Workloads.Binary} row, [journal] fsync = batch, 1 connection, EventClient with ack_requested");
+                w.WriteNumber("pace_us", acks.PaceMicros);
+                w.WriteString("pacing", acks.Pacing);
+                w.WriteNumber("rate", acks.Rate);
+                w.WriteNumber("sent_per_second", Math.Round(acks.AchievedRate));
+                Number(w, "received_per_second_in_window", Math.Round(acks.ReceivedPerSecond));
+                w.WriteNumber("sent", acks.Sent);
+                w.WriteNumber("acknowledged", acks.Acknowledged);
+                w.WriteNumber("unacknowledged", acks.Unacknowledged);
+                w.WriteNumber("recorded", acks.Recorded);
+                w.WriteNumber("ack_p50_ns", acks.P50);
+                w.WriteNumber("ack_p90_ns", acks.P90);
+                w.WriteNumber("ack_p99_ns", acks.P99);
+                w.WriteNumber("ack_p999_ns", acks.P999);
+                w.WriteNumber("ack_max_ns", acks.Max);
+                w.WriteNumber("sender_max_lag_ns", acks.SenderMaxLagNs);
+                Number(w, "sender_cores", acks.SenderCpu.Cores);
+                Number(w, "eventd_cores", acks.DaemonCpu.Cores);
+                w.WriteString("eventd_threads", acks.DaemonCpu.Top(6));
+                Number(w, "machine_idle_cores", acks.IdleCores);
+                w.WriteNumber("daemon_sync_p50_ns", acks.DaemonSyncP50);
+                w.WriteNumber("daemon_sync_p99_ns", acks.DaemonSyncP99);
+                w.WriteString("filesystem", acks.Filesystem);
+                w.WriteNumber("fdatasync_count", acks.Syncs);
+                w.WriteNumber("fdatasync_p50_ns", acks.SyncP50);
+                w.WriteNumber("fdatasync_p99_ns", acks.SyncP99);
+                w.WriteNumber("fdatasync_max_ns", acks.SyncMax);
+                Number(w, "ack_p50_vs_fdatasync_p50", acks.P50OfSync);
+                w.WriteNumber("target", Workloads.AckToSyncTarget);
+                w.WriteNumber("gc_collections", acks.GcCollections);
+                Number(w, "allocated_bytes_per_event", acks.AllocatedBytesPerEvent);
+                w.WriteString("ack_percentiles", $"latency/{acks.Name}-{acks.Rate:0}{suffix}.dat");
+                w.WriteString("fdatasync_percentiles", $"latency/fdatasync-{acks.Name}{suffix}.dat");
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
         }
 
         w.WriteStartArray("targets");
@@ -572,6 +600,8 @@ internal sealed class Report(E2eOptions options, Machine machine, List<WorkloadR
     }
 
     private static string Escape(string s) => s.Replace("'", "''", StringComparison.Ordinal).Replace("_", "\\\\_", StringComparison.Ordinal);
+
+    private static string AckRowTitle(AckResult a) => a.Round > 1 ? $"{a.Name} (round {a.Round})" : a.Name;
 
     private static string Rate(double eventsPerSecond) => eventsPerSecond.ToString("N0", Invariant);
 

@@ -90,9 +90,25 @@ internal sealed record TargetCheck(string Name, string Target, string Measured, 
 /// <summary>
 /// Acknowledgements with the journal on: binary frames with <c>ack_requested</c> at a fixed rate, the
 /// time from a frame's append to the read of the ack that settled it (ns), beside a bare 4 KiB
-/// <c>fdatasync</c> on the journal's filesystem measured in the same run.
+/// <c>fdatasync</c> on the journal's filesystem measured in the same run; one row per pacing of the
+/// sender and round, each on a daemon of its own.
 /// </summary>
+/// <param name="PaceMicros">0: frame by frame; N: a write every N µs, the wait between on the socket.</param>
+/// <param name="ReceivedPerSecond">Frames the daemon received per second over the measured window.</param>
+/// <param name="SenderCpu">The sending thread over the measured window.</param>
+/// <param name="DaemonCpu">eventd's process over the measured window.</param>
+/// <param name="IdleCores">What the machine left idle over the measured window (of its two cores).</param>
+/// <param name="DaemonSyncP50">The journal's own <c>fdatasync</c> p50 since the daemon's start (<c>journal_sync_seconds</c>), ns.</param>
 internal sealed record AckResult(
+    string Name,
+    long PaceMicros,
+    int Round,
+    double ReceivedPerSecond,
+    CpuUse SenderCpu,
+    CpuUse DaemonCpu,
+    double IdleCores,
+    long DaemonSyncP50,
+    long DaemonSyncP99,
     double Rate,
     double AchievedRate,
     long Sent,
@@ -114,6 +130,11 @@ internal sealed record AckResult(
     string Filesystem)
 {
     public double P50OfSync => SyncP50 <= 0 ? double.NaN : (double)P50 / SyncP50;
+
+    /// <summary>How the sender paced its writes, in words.</summary>
+    public string Pacing => PaceMicros == 0
+        ? $"per frame ({1e6 / Rate:0.#} µs): sleeps to each frame's due time, one frame a write"
+        : $"every {PaceMicros} µs ({PaceMicros * Rate / 1e6:0.#} frames a write): ppoll on the socket for acks between writes";
 
     public bool TargetMet => P50OfSync <= Workloads.AckToSyncTarget && Unacknowledged == 0 && GcCollections == 0;
 }

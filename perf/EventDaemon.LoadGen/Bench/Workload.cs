@@ -89,6 +89,9 @@ internal static class Workloads
     /// <summary>Ack latency at <see cref="AckRate"/> with the journal on, beside a bare fdatasync on the same disk.</summary>
     public const string Acks = "acks";
 
+    /// <summary>The acks row at a pacing: <c>acks</c> frame by frame, <c>acks-100us</c> paced every 100 µs.</summary>
+    public static string AckRow(long paceMicros) => paceMicros == 0 ? Acks : $"{Acks}-{paceMicros}us";
+
     /// <summary>Events/s with the journal on (fsync = "batch"), as a share of the same workload without it.</summary>
     public const double JournalThroughputTarget = 0.80;
 

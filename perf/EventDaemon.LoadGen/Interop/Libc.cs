@@ -9,6 +9,8 @@ internal static partial class Libc
     public const int TimerAbsTime = 1;
     public const int PrSetTimerSlack = 29;
     public const int SigTerm = 15;
+    public const short PollIn = 0x001;
+    public const int EIntr = 4;
 
     /// <summary>sysconf name of the clock ticks per second that /proc stat times are counted in.</summary>
     public const int ScClkTck = 2;
@@ -20,9 +22,25 @@ internal static partial class Libc
         public long Nanoseconds;
     }
 
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short ReturnedEvents;
+    }
+
     /// <summary>Sleeps until an absolute CLOCK_MONOTONIC time; returns 0 or an errno (EINTR: call again).</summary>
     [LibraryImport("libc", EntryPoint = "clock_nanosleep")]
     public static partial int clock_nanosleep(int clockId, int flags, in Timespec request, IntPtr remain);
+
+    /// <summary>
+    /// Waits for <paramref name="fds"/> with a timeout in nanoseconds (relative), the paced acked
+    /// sender's wait for acks between its writes: <c>Socket.Poll</c> takes whole milliseconds, a
+    /// hundred times the step. Returns the ready descriptors, 0 on timeout, -1 with errno (EINTR: call again).
+    /// </summary>
+    [LibraryImport("libc", EntryPoint = "ppoll", SetLastError = true)]
+    public static partial int ppoll(ref PollFd fds, nuint count, in Timespec timeout, IntPtr signalMask);
 
     /// <summary>Used for PR_SET_TIMERSLACK: the default 50 µs of slack would blur a fixed-rate schedule.</summary>
     [LibraryImport("libc", EntryPoint = "prctl")]

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using EventDaemon.Client;
 using EventDaemon.LoadGen.Generation;
+using EventDaemon.LoadGen.Interop;
 using EventDaemon.LoadGen.Measurement;
 
 namespace EventDaemon.LoadGen.Sending;
@@ -107,9 +109,9 @@ internal static class LoadSender
 
     /// <summary>
     /// With acks: one <see cref="EventClient"/> per connection, frames appended and written as
-    /// without acks (flat out in batches, or what is due), and between due times the thread waits
-    /// for acks instead of sleeping, so an ack is read when it arrives. At the end each connection
-    /// half-closes and reads its acks until the daemon closes: every frame should be settled.
+    /// without acks (flat out in batches, or at a fixed rate frame by frame or in paced steps, see
+    /// <see cref="SendPlan.AckPaceNs"/>). At the end each connection half-closes and reads its acks
+    /// until the daemon closes: every frame should be settled.
     /// </summary>
     private static SendResult RunAcked(SendPlan plan)
     {
@@ -205,6 +207,12 @@ internal static class LoadSender
 
         private void Send(EventClient client)
         {
+            if (plan.Rate > 0 && plan.AckPaceNs > 0)
+            {
+                SendPaced(client);
+                return;
+            }
+
             EventPool pool = plan.Pool;
             byte[] frame = new byte[pool.MaxLength];
             double interval = plan.Rate > 0 ? plan.Connections * 1e9 / plan.Rate : 0;
@@ -261,6 +269,81 @@ internal static class LoadSender
                         Events++;
                     }
                 }
+            }
+        }
+
+        /// <summary>
+        /// Paced: at each step (every <see cref="SendPlan.AckPaceNs"/> from the first frame's due
+        /// time) the frames that fell due are appended, each stamped by the client with its own
+        /// append time, and written in one write; until the next step the thread waits on the
+        /// socket and reads acks as they arrive. One wake per step and one per ack, instead of
+        /// one per frame: on two cores the sender then leaves the daemon's syncer its core.
+        /// </summary>
+        /// <remarks>
+        /// A frame leaves up to one step after its due time (its <c>ts</c> keeps the intended
+        /// time), but its ack latency is measured from its append, so the pacing is not charged to
+        /// the daemon; the rate over any window longer than a step is the plan's. The lag recorded
+        /// is how late a step woke, not the pacing's own delay.
+        /// </remarks>
+        private void SendPaced(EventClient client)
+        {
+            EventPool pool = plan.Pool;
+            byte[] frame = new byte[pool.MaxLength];
+            double interval = plan.Connections * 1e9 / plan.Rate;
+            long first = start + (long)(index * interval / plan.Connections);
+            long pace = plan.AckPaceNs;
+            long i = 0;
+            int cursor = pool.StartCursor(index, plan.Connections);
+            long due = first;
+            long step = first;
+
+            // The client keeps this connection until it is disposed (the sender never reconnects).
+            var poll = new Libc.PollFd { Fd = (int)client.SocketHandle.DangerousGetHandle(), Events = Libc.PollIn };
+            while (due < end)
+            {
+                long now = Clock.NowNs();
+                if (now < step)
+                {
+                    WaitForAcks(client, ref poll, step - now);
+                    continue;
+                }
+
+                MaxLagNs = Math.Max(MaxLagNs, now - step);
+                while (due <= now && due < end)
+                {
+                    int length = pool.Write(ref cursor, Clock.ToUnix(due), frame);
+                    client.SendEncodedFrame(frame.AsSpan(0, length));
+                    Events++;
+                    i++;
+                    due = first + (long)(i * interval);
+                }
+
+                client.Flush();
+
+                // The next step on the grid after now: a late wake does not turn the steps it
+                // missed into writes back to back (what fell due in them went in this one).
+                step += pace * (((now - step) / pace) + 1);
+            }
+        }
+
+        /// <summary>
+        /// Waits up to <paramref name="timeoutNs"/> for the socket to turn readable, and reads the
+        /// acks that arrived (a close or a reset surfaces as the read's exception). <c>ppoll</c>,
+        /// because <see cref="EventClient.PollAcks"/> waits in whole milliseconds; with the thread's
+        /// timer slack at 1 ns the kernel's own slack is 0.1 % of the wait.
+        /// </summary>
+        private static void WaitForAcks(EventClient client, ref Libc.PollFd poll, long timeoutNs)
+        {
+            var timeout = new Libc.Timespec { Seconds = timeoutNs / 1_000_000_000, Nanoseconds = timeoutNs % 1_000_000_000 };
+            poll.ReturnedEvents = 0;
+            int ready = Libc.ppoll(ref poll, 1, in timeout, IntPtr.Zero);
+            if (ready > 0)
+            {
+                client.PollAcks();
+            }
+            else if (ready < 0 && Marshal.GetLastPInvokeError() != Libc.EIntr)
+            {
+                throw new IOException($"ppoll on the acked connection failed: errno {Marshal.GetLastPInvokeError()}");
             }
         }
     }

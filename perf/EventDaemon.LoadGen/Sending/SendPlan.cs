@@ -26,6 +26,15 @@ internal sealed class SendPlan
     /// the result carries the ack latency.</summary>
     public bool Acks { get; init; }
 
+    /// <summary>
+    /// With acks at a fixed rate, how the sender paces its writes. 0: frame by frame, as due (it
+    /// sleeps to each frame's due time, writes that frame alone, and reads the acks that arrived
+    /// after each write; at 100k/s a wake every 10 µs). N &gt; 0: a write every N ns carrying the
+    /// frames that fell due since the last, and between writes the thread waits on the socket
+    /// (<c>ppoll</c>) and reads each ack as it arrives.
+    /// </summary>
+    public long AckPaceNs { get; init; }
+
     /// <summary>Seconds after the start whose frames' ack latency is not recorded.</summary>
     public double WarmupSeconds { get; init; }
 }

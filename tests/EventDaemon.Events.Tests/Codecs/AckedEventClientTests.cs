@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using EventDaemon.Client;
 using EventDaemon.Events.BadInput;
 using EventDaemon.Events.Codecs;
+using EventDaemon.Events.Tests.Codecs.Interop;
 using EventDaemon.Events.Tests.Support;
 using Xunit;
 
@@ -11,7 +13,8 @@ namespace EventDaemon.Events.Tests.Codecs;
 /// <summary>
 /// <see cref="EventClient"/> with acks against a test server that plays the daemon: frames carry
 /// <c>ack_requested</c>, unsettled frames are bounded (the sender waits for acks), and a reconnect
-/// writes every unsettled frame again, first, in order.
+/// writes every unsettled frame again, first, in order; the socket handle it hands out is what a
+/// caller waiting for acks itself polls.
 /// </summary>
 public sealed class AckedEventClientTests
 {
@@ -79,6 +82,62 @@ public sealed class AckedEventClientTests
         second.Send(Ack(7, 0));
         Assert.True(client.WaitForAcks(Deadline), $"{client.UnacknowledgedFrames} frames unsettled after the new connection acked all 7");
         Assert.True(client.FramesAccepted == 10 && client.FramesRejected == 1, $"totals {client.FramesAccepted}/{client.FramesRejected}, 10/1 expected");
+    }
+
+    [Fact]
+    public void SocketHandle_PollsReadableWhenAnAckArrives_AndPollAcksWithNoWaitReadsIt()
+    {
+        using var listener = Listen(out IPEndPoint endPoint);
+        using EventClient client = EventClient.Connect(endPoint, new EventClientOptions { RequestAcks = true });
+        for (int i = 0; i < 5; i++)
+        {
+            client.SendFrame(new FrameEvent { Type = "t"u8, Value = i });
+        }
+
+        client.Flush();
+        using Socket server = listener.Accept();
+        ReadFrames(server, 5);
+        Assert.True(PollIn(client, 0) == 0, "the client's socket polled readable before the server sent anything");
+        client.PollAcks();
+        Assert.True(client.UnacknowledgedFrames == 5, $"{client.UnacknowledgedFrames} frames unsettled before any ack; 5 expected");
+
+        server.Send(Ack(5, 0));
+        Assert.True(PollIn(client, (int)Deadline.TotalMilliseconds) == 1, "the client's socket did not poll readable once the server sent an ack");
+        client.PollAcks();
+        Assert.True(client.UnacknowledgedFrames == 0 && client.FramesAccepted == 5,
+            $"after a readable poll, PollAcks with no wait left {client.UnacknowledgedFrames} frames unsettled ({client.FramesAccepted} accepted); all 5 were acked");
+        Assert.True(PollIn(client, 0) == 0, "the client's socket still polled readable after PollAcks read the ack");
+    }
+
+    [Fact]
+    public void SocketHandle_AfterReconnect_IsTheNewConnections_AndTheOldOneIsClosed()
+    {
+        using var listener = Listen(out IPEndPoint endPoint);
+        using EventClient client = EventClient.Connect(endPoint, new EventClientOptions { RequestAcks = true });
+        SafeSocketHandle before = client.SocketHandle;
+        listener.Accept().Dispose();
+
+        client.Reconnect();
+        client.SendFrame(new FrameEvent { Type = "t"u8, Value = 1 });
+        client.Flush();
+        using Socket second = listener.Accept();
+        ReadFrames(second, 1);
+        second.Send(Ack(1, 0));
+        Assert.True(before.IsClosed, "the first connection's handle is still open after Reconnect");
+        Assert.True(!client.SocketHandle.IsClosed, "the handle after Reconnect is closed");
+        Assert.True(PollIn(client, (int)Deadline.TotalMilliseconds) == 1, "the handle after Reconnect did not poll readable when the new connection was acked");
+        client.PollAcks();
+        Assert.True(client.UnacknowledgedFrames == 0, $"{client.UnacknowledgedFrames} frames unsettled after the new connection acked its one frame");
+    }
+
+    /// <summary>Polls the client's socket for <c>POLLIN</c> as a caller waiting on it itself does: 1 when readable, 0 on timeout.</summary>
+    private static int PollIn(EventClient client, int timeoutMilliseconds)
+    {
+        var fd = new TestLibc.PollFd { Fd = (int)client.SocketHandle.DangerousGetHandle(), Events = TestLibc.PollIn };
+        int ready = TestLibc.poll(ref fd, 1, timeoutMilliseconds);
+        Assert.True(ready >= 0, $"poll failed: errno {Marshal.GetLastPInvokeError()}");
+        Assert.True(ready == 0 || (fd.ReturnedEvents & TestLibc.PollIn) != 0, $"poll returned events {fd.ReturnedEvents:x} without POLLIN");
+        return ready;
     }
 
     private static Socket Listen(out IPEndPoint endPoint)
