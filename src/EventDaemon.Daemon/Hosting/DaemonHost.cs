@@ -230,21 +230,28 @@ public sealed class DaemonHost : IControlTarget, IHttpTarget, IDisposable
 
     private void StatusLoop()
     {
+        // Retention runs once at READY too, after the replay: a daemon restarted again within a
+        // second of each start (a crash loop) must not let the journal grow until the disk is full.
+        RetainJournal();
         while (!_drainRequested.Wait(1000))
         {
-            try
-            {
-                _pipeline.RetainJournal();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // A segment that cannot be deleted stays on disk; the daemon goes on.
-                Log.Warning($"journal retention: {e.Message}");
-            }
-
+            RetainJournal();
             (double one, _) = _monitor!.Rates();
             _notify.Status(string.Create(CultureInfo.InvariantCulture,
                 $"{one:0} events/s, ring {_pipeline.Ring.Occupancy}/{_pipeline.Ring.Capacity}"));
+        }
+    }
+
+    private void RetainJournal()
+    {
+        try
+        {
+            _pipeline.RetainJournal();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A segment that cannot be deleted stays on disk; the daemon goes on.
+            Log.Warning($"journal retention: {e.Message}");
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text.Json;
 using EventDaemon.Client;
+using EventDaemon.Daemon.Journal;
 using EventDaemon.Daemon.Tests.Integration.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -35,9 +36,12 @@ public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposabl
         }
     }
 
+    // Retention far below the ~10 MB/s the client sends: segments are deleted and recycled all
+    // through the loop, so kills also land between a checkpoint and the deletion it allows.
     private string Topology(int port) => $"""
         [journal]
         segment_bytes = "4MiB"
+        retention_bytes = "16MiB"
         fsync = "batch"
 
         [sources.in]
@@ -96,7 +100,8 @@ public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposabl
 
                 long ackedAtStart = sender.Acknowledged;
                 Eventually.True(() => sender.Acknowledged > ackedAtStart, () => $"start {kills + 1}: no frame acked since the start ({sender.Acknowledged} in all)");
-                Thread.Sleep(random.Next(50, 400));
+                // Most lives end within the second, some outlast a retention run of the status loop.
+                Thread.Sleep(random.Next(4) == 0 ? random.Next(1000, 1500) : random.Next(50, 400));
                 replayed += (long)daemon.Stats().Value("journal_replayed_total");
                 daemon.Signal(9);
                 daemon.WaitForExit();
@@ -130,6 +135,10 @@ public sealed class JournalCrashLoopTests(ITestOutputHelper output) : IDisposabl
         Assert.True(kills >= 30, $"the loop should reach 30 kills within its time, reached {kills}");
         Assert.True(client.FramesResent > 0, "some kill should have left frames unacked for the client to resend; the resend was not exercised");
         Assert.True(replayed > 0, "some start should have replayed events the file sink had not checkpointed; the replay was not exercised");
+        string[] segments = Directory.GetFiles(Path.Combine(_state, "journal"), "*.journal");
+        Assert.True(!segments.Any(p => Path.GetFileName(p) == JournalLayout.SegmentName(0)) && segments.Length * 4L < sent * 100 / (1 << 20) / 2,
+            $"retention should have deleted or recycled most of the ~{sent * 100 / (1 << 20)} MiB the client sent: {segments.Length} segments of 4 MiB are left, " +
+            $"the first {(segments.Length == 0 ? "none" : Path.GetFileName(segments.Min()))}");
 
         // The file: every frame is acked by now, so every one is in it. A frame resent after a kill
         // may have been journaled before the kill without its ack reaching the client (at least
