@@ -248,14 +248,7 @@ internal static class LoadSender
                 if (plan.Rate > 0)
                 {
                     MaxLagNs = Math.Max(MaxLagNs, now - due);
-                    while (due <= now && due < end)
-                    {
-                        int length = pool.Write(ref cursor, Clock.ToUnix(due), frame);
-                        client.SendEncodedFrame(frame.AsSpan(0, length));
-                        Events++;
-                        i++;
-                        due = first + (long)(i * interval);
-                    }
+                    due = AppendDue(client, frame, ref cursor, ref i, due, now, first, interval);
 
                     client.Flush();
                 }
@@ -270,6 +263,22 @@ internal static class LoadSender
                     }
                 }
             }
+        }
+
+        /// <summary>Appends every frame due by <paramref name="now"/> (and before the end), each with its
+        /// due time as its <c>ts</c>; returns the next frame's due time.</summary>
+        private long AppendDue(EventClient client, byte[] frame, ref int cursor, ref long i, long due, long now, long first, double interval)
+        {
+            while (due <= now && due < end)
+            {
+                int length = plan.Pool.Write(ref cursor, Clock.ToUnix(due), frame);
+                client.SendEncodedFrame(frame.AsSpan(0, length));
+                Events++;
+                i++;
+                due = first + (long)(i * interval);
+            }
+
+            return due;
         }
 
         /// <summary>
@@ -309,14 +318,7 @@ internal static class LoadSender
                 }
 
                 MaxLagNs = Math.Max(MaxLagNs, now - step);
-                while (due <= now && due < end)
-                {
-                    int length = pool.Write(ref cursor, Clock.ToUnix(due), frame);
-                    client.SendEncodedFrame(frame.AsSpan(0, length));
-                    Events++;
-                    i++;
-                    due = first + (long)(i * interval);
-                }
+                due = AppendDue(client, frame, ref cursor, ref i, due, now, first, interval);
 
                 client.Flush();
 
