@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EventDaemon.Events;
 using EventDaemon.Events.Fields;
 using EventDaemon.Events.Ingest;
@@ -38,15 +39,16 @@ public struct FilterHandler : IEventHandler<EventSlot>
 
     public readonly void OnEvent(ref EventSlot slot, long sequence, bool endOfBatch)
     {
-        // One view for the thread's share and the condition alike.
-        var view = _ring.View(ref slot, sequence);
-        if (!_partition.Owns(in view, sequence))
+        if (_partition.Kind != PartitionKind.Whole)
         {
-            return; // another thread of this stage takes it
+            OnSharedEvent(ref slot, sequence, endOfBatch);
+            return;
         }
 
+        // One thread takes every event: the reach test reads only the slot, so an event that does
+        // not reach the stage costs no view.
         bool pass = _reach.Delivers(ref slot)
-            && Marking.Counted(_program.Evaluate(in view), ref slot, sequence, endOfBatch, _metrics);
+            && Marking.Counted(_program.Evaluate(_ring.View(ref slot, sequence)), ref slot, sequence, endOfBatch, _metrics);
         Marking.MarkUnless(pass, ref slot, _bit);
     }
 
@@ -56,5 +58,21 @@ public struct FilterHandler : IEventHandler<EventSlot>
 
     public readonly void OnShutdown()
     {
+    }
+
+    /// <summary>A thread of a split stage: events of the other threads' shares are theirs to mark.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly void OnSharedEvent(ref EventSlot slot, long sequence, bool endOfBatch)
+    {
+        // One view for the thread's share and the condition alike.
+        var view = _ring.View(ref slot, sequence);
+        if (!_partition.Owns(in view, sequence))
+        {
+            return;
+        }
+
+        bool pass = _reach.Delivers(ref slot)
+            && Marking.Counted(_program.Evaluate(in view), ref slot, sequence, endOfBatch, _metrics);
+        Marking.MarkUnless(pass, ref slot, _bit);
     }
 }
