@@ -284,7 +284,7 @@ public sealed class FilterProgram
             bool isNumber = literal.Kind == ScalarKind.Number;
 
             // An integer literal keeps its exact value; one within 2^53 is the same number as a double.
-            bool exactDouble = !literal.IsInteger || Math.Abs(literal.Integer) <= NumberComparison.ExactInDouble;
+            bool exactDouble = !literal.IsInteger || literal.Integer is >= -NumberComparison.ExactInDouble and <= NumberComparison.ExactInDouble;
             double number = literal.IsInteger && exactDouble ? literal.Integer : literal.Number;
             steps[i] = ins.Kind switch
             {
