@@ -132,8 +132,10 @@ public sealed class FilterProgram
     /// Every field the condition reads is in the event's row (or there are none): the prepared
     /// steps, one switch and a compare each.
     /// </summary>
-    /// <remarks>No zeroed frame: the located fields are written before they are read.</remarks>
+    /// <remarks>No zeroed frame: the located fields are written before they are read. Inlined
+    /// into the stage's handler: the loop is short, and a call would cost as much as a step.</remarks>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool RunRow(in EventView ev)
     {
         Step[] steps = _steps;
