@@ -59,25 +59,31 @@ public struct FilterHandler : IEventHandler<EventSlot>
     private readonly bool Evaluate(ref EventSlot slot, long sequence)
     {
         EventView view = _ring.View(ref slot, sequence);
-        PrefetchAhead(view.Payload);
+        PrefetchAhead(ref slot, view.Payload);
         return _program.Evaluate(in view);
     }
 
     /// <summary>
-    /// Hints the payload bytes a few events on: payloads lie one after another in the arena, so
-    /// the bytes <see cref="PrefetchDistance"/> past this event's start are those a condition on a
-    /// string will read shortly (still being written by a reader thread's core, or in memory), and
-    /// the wait for them overlaps the events in between. A prefetch never faults, past the arena's
-    /// end included, and reads nothing: the address is only a hint.
+    /// Hints the slot and the payload bytes a few events on. The stage is usually the first on its
+    /// thread to touch an event, which a reader thread's core decoded moments before, so each of
+    /// its lines is a transfer from that core: asked for ahead, the waits overlap the events in
+    /// between. Slots are adjacent in the ring, and payloads lie one after another in the arena,
+    /// so the bytes <see cref="PrefetchDistance"/> past this event's start are those a condition
+    /// on a string will read shortly. A prefetch never faults (past the ring's or the arena's end
+    /// included) and reads nothing: the addresses are only hints.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void PrefetchAhead(ReadOnlySpan<byte> payload)
+    private static unsafe void PrefetchAhead(ref EventSlot slot, ReadOnlySpan<byte> payload)
     {
         if (Sse.IsSupported)
         {
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref slot, SlotsAhead)));
             Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetReference(payload), PrefetchDistance)));
         }
     }
+
+    // Slots ahead: one 64-byte slot an event, so eight events ahead as the payload hint below.
+    private const int SlotsAhead = 8;
 
     // About eight ~110-byte events: far enough to hide a miss behind the events in between,
     // near enough that the line is still cached when its event comes.

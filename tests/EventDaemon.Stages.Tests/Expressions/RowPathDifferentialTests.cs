@@ -156,6 +156,27 @@ public class RowPathDifferentialTests
         Assert.True(row == expected, $"'{condition}' on {json}: the row steps gave {row}, expected {expected}");
     }
 
+    [Fact]
+    public void RowStringSteps_CompareEveryByte_AtEveryLength()
+    {
+        // The inline compare of short strings loads words that overlap: a difference in any one
+        // byte, at any length up to and past the 8 it handles inline, must still be seen.
+        for (int length = 0; length <= 12; length++)
+        {
+            string literal = new string('a', length);
+            FilterProgram equal = Compiled.From($".s == \"{literal}\"");
+            FilterProgram unequal = Compiled.From($".s != \"{literal}\"");
+            var same = TestEvent.FromJson($"{{\"s\":\"{literal}\"}}");
+            Assert.True(same.MatchesIndexed(equal) && !same.MatchesIndexed(unequal), $"\"{literal}\" (length {length}) should equal itself on the row");
+            for (int i = 0; i < length; i++)
+            {
+                string other = literal[..i] + "b" + literal[(i + 1)..];
+                var differs = TestEvent.FromJson($"{{\"s\":\"{other}\"}}");
+                Assert.True(!differs.MatchesIndexed(equal) && differs.MatchesIndexed(unequal), $"\"{other}\" differs from \"{literal}\" at byte {i} but the row steps found them equal");
+            }
+        }
+    }
+
     /// <summary>One generated event: each member's JSON text, or null when absent.</summary>
     private sealed record RowEvent(string? Type, string? Key, string? Value, string? N, string? S)
     {
