@@ -10,6 +10,7 @@ using EventDaemon.Stages.Aggregation;
 using EventDaemon.Stages.Expressions;
 using EventDaemon.Stages.Metrics;
 using EventDaemon.Stages.Routing;
+using EventDaemon.Stages.Transforms;
 
 namespace EventDaemon.Perf.Stages;
 
@@ -26,41 +27,68 @@ public static class Program
 {
     private const string Condition = "type == \"purchase\" && value > 10";
 
+    /// <summary>The per-key pipeline's condition (issue 11's realistic case, and the e2e baseline's per-key check).</summary>
+    private const string PerKeyCondition = "value >= 10 && .region != \"ap\"";
+
     public static int Main(string[] args)
     {
         int events = args.Length > 0 ? int.Parse(args[0]) : 1_000_000;
         int repeats = args.Length > 1 ? int.Parse(args[1]) : 3;
         string output = args.Length > 2 ? args[2] : "artifacts/bench/stages.json";
 
+        // Optional: only the rows whose name starts with this (e.g. "filter"), for a short run.
+        string only = args.Length > 3 ? args[3] : "";
+
         Console.WriteLine($"stage costs: {events:N0} events, best of {repeats}; condition: {Condition}; aggregate: 1 s event-time windows by type and key, count sum min max mean p99");
+        Console.WriteLine($"filter per-key: {PerKeyCondition} over the end-to-end per-key events (~107 B, value uniform in [0, 100) with two decimals, region eu:45 us:40 ap:15), the ring's catalog as the daemon builds it (.region; the type,key group key); both filter rows run the daemon's FilterHandler");
         Console.WriteLine("aggregate per-key: 5 000 keys x 3 types (15 000 groups a window), count sum max p99, 1 s event-time windows, 200 000 events a second of event time");
         Console.WriteLine("aggregate sketch: 500 keys x 3 types (1 500 groups a window, ~130 values each: sketched), count sum max p99, 1 s event-time windows, 200 000 events a second of event time");
         Console.WriteLine("aggregate 1M groups: 1 000 000 keys, two events each in one 1 s event-time window, count sum max p99, max_groups 1 000 000");
         var rows = new List<Row>();
-        using (var workload = new Workload(Generate(events)))
+        if (Wants("filter") || Wants("aggregate"))
         {
-            rows.Add(new Row("filter", Best(repeats, events, () => FilterOurs(workload.Ring, events)), Best(repeats, events, () => FilterBaseline(workload.Pocos)), null));
-            rows.Add(AggregateRow("aggregate", repeats, workload, events, AllMetrics, 100_000));
+            using var workload = new Workload(Generate(events), conditionFields: []);
+            if (Wants("filter"))
+            {
+                rows.Add(FilterRow("filter", repeats, workload, Condition, events, FilterBaseline));
+            }
+
+            if (Wants("aggregate"))
+            {
+                rows.Add(AggregateRow("aggregate", repeats, workload, events, AllMetrics, 100_000));
+            }
         }
 
-        using (var workload = new Workload(GeneratePerKey(events, keys: 5_000, types: 3, spacingNanos: 5_000)))
+        if (Wants("filter per-key"))
         {
+            // The per-key pipeline's ring: the decoder records .region (the filter's field) and
+            // hashes the type,key group key into every row.
+            using var workload = new Workload(GeneratePerKeyTraffic(events), conditionFields: ["region"]);
+            rows.Add(FilterRow("filter per-key", repeats, workload, PerKeyCondition, events, FilterPerKeyBaseline));
+        }
+
+        if (Wants("aggregate per-key"))
+        {
+            using var workload = new Workload(GeneratePerKey(events, keys: 5_000, types: 3, spacingNanos: 5_000), conditionFields: []);
             rows.Add(AggregateRow("aggregate per-key (15k groups)", repeats, workload, events, PerKeyMetrics, 100_000));
         }
 
-        using (var workload = new Workload(GeneratePerKey(events, keys: 500, types: 3, spacingNanos: 5_000)))
+        if (Wants("aggregate sketch"))
         {
+            using var workload = new Workload(GeneratePerKey(events, keys: 500, types: 3, spacingNanos: 5_000), conditionFields: []);
+
             // ~130 values a group a window: past the exact values, so the quantile sketch's key
             // mapping, bins and p99 read are on the path.
             rows.Add(AggregateRow("aggregate sketch (1.5k groups)", repeats, workload, events, PerKeyMetrics, 100_000));
         }
 
-        using (var workload = new Workload(GeneratePerKey(2_000_000, keys: 1_000_000, types: 1, spacingNanos: 400)))
+        if (Wants("aggregate 1M"))
         {
+            using var workload = new Workload(GeneratePerKey(2_000_000, keys: 1_000_000, types: 1, spacingNanos: 400), conditionFields: []);
             rows.Add(AggregateRow("aggregate 1M groups", repeats, workload, 2_000_000, PerKeyMetrics, 1_000_000));
         }
 
-        KeyMapping mapping = MeasureKeyMapping(repeats);
+        KeyMapping? mapping = Wants("key mapping") ? MeasureKeyMapping(repeats) : null;
 
         Console.WriteLine();
         Console.WriteLine("| stage | eventd events/s | eventd B/event | native B/group | baseline events/s | baseline B/event | ratio |");
@@ -96,17 +124,27 @@ public static class Program
             }
 
             json.WriteEndArray();
-            json.WriteStartObject("key_mapping");
-            json.WriteNumber("sketch_ns_per_value", Math.Round(mapping.SketchNanos, 3));
-            json.WriteNumber("log_ns_per_value", Math.Round(mapping.LogNanos, 3));
-            json.WriteEndObject();
+            if (mapping is { } keyMapping)
+            {
+                json.WriteStartObject("key_mapping");
+                json.WriteNumber("sketch_ns_per_value", Math.Round(keyMapping.SketchNanos, 3));
+                json.WriteNumber("log_ns_per_value", Math.Round(keyMapping.LogNanos, 3));
+                json.WriteEndObject();
+            }
+
             json.WriteEndObject();
         }
 
         Console.WriteLine();
-        Console.WriteLine($"sketch key mapping: QuantileSketch.Key {mapping.SketchNanos:0.00} ns/value; ⌈ln v / ln γ⌉ with Math.Log {mapping.LogNanos:0.00} ns/value ({MappingValues:N0} values 0.01..1000 and lognormal, best of {repeats})");
+        if (mapping is { } measured)
+        {
+            Console.WriteLine($"sketch key mapping: QuantileSketch.Key {measured.SketchNanos:0.00} ns/value; ⌈ln v / ln γ⌉ with Math.Log {measured.LogNanos:0.00} ns/value ({MappingValues:N0} values 0.01..1000 and lognormal, best of {repeats})");
+        }
+
         Console.WriteLine($"results written to {output}");
         return 0;
+
+        bool Wants(string row) => row.StartsWith(only, StringComparison.Ordinal);
     }
 
     private static byte[][] Generate(int count)
@@ -144,6 +182,32 @@ public static class Program
             int key = types == 1 ? (int)((i % keys) * 2654435761L % keys) : random.Next(keys);
             string line = $"{{\"ts\":{ts},\"type\":\"{names[random.Next(types)]}\",\"key\":\"user-{key:D7}\",\"value\":{random.Next(0, 100_000) / 100.0},\"region\":\"eu-west-1\"}}";
             lines[i] = Encoding.UTF8.GetBytes(line);
+        }
+
+        return lines;
+    }
+
+    /// <summary>
+    /// The events of the end-to-end per-key workload (LoadGen's <c>PerKeyShape</c>): ~107 bytes,
+    /// types view:50 click:30 purchase:20, 5 000 keys, <c>value</c> uniform in [0, 100) written
+    /// with two decimals (10 % below 10), <c>region</c> eu:45 us:40 ap:15 and a <c>msg</c> padding.
+    /// </summary>
+    private static byte[][] GeneratePerKeyTraffic(int count)
+    {
+        var random = new Random(11);
+        long start = 1_764_151_200_000_000_000;
+        var lines = new byte[count][];
+        for (int i = 0; i < count; i++)
+        {
+            int pick = random.Next(100);
+            string type = pick < 50 ? "view" : pick < 80 ? "click" : "purchase";
+            pick = random.Next(100);
+            string region = pick < 45 ? "eu" : pick < 85 ? "us" : "ap";
+            string value = (random.Next(0, 10_000) / 100.0).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
+            string head = $"{{\"ts\":{start + (i * 5_000L)},\"type\":\"{type}\",\"key\":\"user-{random.Next(5_000):D4}\",\"value\":{value},\"region\":\"{region}\",\"msg\":\"";
+            int padding = Math.Max(0, 107 - head.Length - 2);
+            padding = random.Next(padding / 2, padding + (padding / 2) + 1);
+            lines[i] = Encoding.UTF8.GetBytes(head + new string((char)('a' + random.Next(26)), padding) + "\"}");
         }
 
         return lines;
@@ -192,25 +256,56 @@ public static class Program
         return best;
     }
 
-    private static long FilterOurs(EventRing ring, int events)
+    /// <summary>
+    /// The daemon's filter stage over every event of the ring: <see cref="FilterHandler"/> bound to
+    /// the ring's catalog, on one thread, as the graph builds it. Returns how many passed.
+    /// </summary>
+    private static long FilterOurs(EventRing ring, string condition, int events)
     {
-        FilterProgram.TryCompile(Condition, out FilterProgram? program, out _);
+        if (!FilterProgram.TryCompile(condition, out FilterProgram? program, out ExpressionError error))
+        {
+            throw new InvalidOperationException(error.Message);
+        }
+
+        var handler = new FilterHandler(ring.Reader, program, new Reach(SourceMask: 1, PassMask: 0), markBit: 63, new StageMetrics("filter", "transform"));
+        handler.OnStart();
+        for (long s = 0; s < events; s++)
+        {
+            handler.OnEvent(ref ring.Slots[s], s, endOfBatch: (s & 1023) == 1023);
+        }
+
+        handler.OnShutdown();
+        return events;
+    }
+
+    /// <summary>A filter row's eventd run and baseline run, after checking that both let the same events through.</summary>
+    private static Row FilterRow(string stage, int repeats, Workload workload, string condition, int events, Func<Poco[], long> baseline)
+    {
+        Measure ours = Best(repeats, events, () => FilterOurs(workload.Ring, condition, events));
         long passed = 0;
         for (long s = 0; s < events; s++)
         {
-            ref EventSlot slot = ref ring.Slots[s];
-            if (program!.Evaluate(new EventView(ref slot, ring.Payload(ref slot))))
-            {
-                passed++;
-            }
+            passed += (long)(~workload.Ring.Slots[s].Marks >> 63);
         }
 
-        return passed;
+        if (passed != baseline(workload.Pocos))
+        {
+            throw new InvalidOperationException($"{stage}: eventd let {passed} events through, the baseline {baseline(workload.Pocos)}");
+        }
+
+        return new Row(stage, ours, Best(repeats, events, () => baseline(workload.Pocos)), null);
     }
 
     private static long FilterBaseline(Poco[] pocos)
     {
         Func<Poco, bool> condition = e => e.Type == "purchase" && e.Value > 10;
+        return pocos.Where(condition).LongCount();
+    }
+
+    /// <summary>The e2e baseline's per-key check (<c>Pipeline.Wanted</c>) over the same POCOs.</summary>
+    private static long FilterPerKeyBaseline(Poco[] pocos)
+    {
+        Func<Poco, bool> condition = e => e.Value >= 10 && e.Region is string region && region != "ap";
         return pocos.Where(condition).LongCount();
     }
 
@@ -367,12 +462,18 @@ public static class Program
     /// <summary>One workload's events, in a ring (for eventd) and deserialized (for the baseline).</summary>
     private sealed class Workload : IDisposable
     {
-        public Workload(byte[][] lines)
+        public Workload(byte[][] lines, string[] conditionFields)
         {
             Ring = new EventRing((int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)lines.Length), 1L << 29, lockMemory: false, notifyOnPublish: false);
             // As the daemon's graph does for an aggregate by type and key: the decoder hashes the
             // group key into each event's row, and the aggregate reads the hash (and looks ahead) from there.
+            // A filter's .fields go in the catalog too, as the daemon adds a condition's fields.
             var catalog = new FieldCatalog.Builder();
+            foreach (string field in conditionFields)
+            {
+                catalog.AddField(field);
+            }
+
             catalog.AddKey([KeyPart.Type, KeyPart.Key]);
             Ring.UseCatalog(catalog.Build());
             Fill(Ring, lines);

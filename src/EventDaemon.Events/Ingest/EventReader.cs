@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using EventDaemon.Events.Fields;
+using EventDaemon.Ring.Memory;
 
 namespace EventDaemon.Events.Ingest;
 
@@ -17,10 +18,17 @@ public sealed class EventReader
 {
     private readonly EventRing _ring;
 
+    // The arena's memory and mask, copied here: the arena object's line also holds its head, which
+    // producers write on every event, so reading them there cost every stage a miss per event.
+    private readonly NativeRegion _payloads;
+    private readonly long _payloadMask;
+
     internal EventReader(EventRing ring, FieldCatalog catalog)
     {
         _ring = ring;
         Catalog = catalog;
+        _payloads = ring.Arena.Region;
+        _payloadMask = ring.Arena.Capacity - 1;
     }
 
     /// <summary>The ring's slots: what a stage sizes a per-sequence side array by.</summary>
@@ -31,7 +39,7 @@ public sealed class EventReader
 
     /// <summary>The payload of a slot.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ReadOnlySpan<byte> Payload(ref readonly EventSlot slot) => _ring.Arena.At(slot.PayloadPosition, slot.PayloadLength);
+    public ReadOnlySpan<byte> Payload(ref readonly EventSlot slot) => _payloads.Slice(slot.PayloadPosition & _payloadMask, slot.PayloadLength);
 
     /// <summary>
     /// A look at the slot at <paramref name="sequence"/> ahead of the stage's barrier, for prefetch
@@ -63,7 +71,7 @@ public sealed class EventReader
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public EventView View(ref readonly EventSlot slot, long sequence)
     {
-        ReadOnlySpan<byte> payload = _ring.Arena.At(slot.PayloadPosition, slot.PayloadLength);
+        ReadOnlySpan<byte> payload = Payload(in slot);
         FieldCatalog catalog = Catalog;
         if (catalog.RowBytes == 0 || !ReferenceEquals(catalog, _ring.Catalog))
         {

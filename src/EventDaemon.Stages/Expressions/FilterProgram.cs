@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using EventDaemon.Events;
 using EventDaemon.Events.Fields;
 using EventDaemon.Stages.Expressions.Internal;
@@ -41,9 +42,15 @@ public sealed class FilterProgram
     // Per field name, its index in the catalog the program was bound to (BindTo); -1 = scan the line.
     private readonly int[] _fieldSlots;
 
-    // Every field is in the catalog: on an indexed event each lookup is one 8-byte read of the
-    // row, so no per-evaluation cache is set up (a cache would only store the same 8 bytes again).
+    // Every field is in the catalog (or there are none): on an indexed event each lookup is one
+    // 8-byte read of the row, so the program runs its prepared steps with no per-evaluation cache
+    // (a cache would only store the same 8 bytes again).
     private readonly bool _allBound;
+
+    private readonly bool _noFields;
+
+    // The code prepared for the row path: the common shapes resolved to their literal and field.
+    private readonly Step[] _steps;
 
     internal FilterProgram(string source, string canonical, Instruction[] code, int entry, LiteralValue[] literals, byte[][] fieldNames, InList[] lists)
     {
@@ -55,6 +62,9 @@ public sealed class FilterProgram
         _fieldNames = fieldNames;
         _lists = lists;
         _fieldSlots = Array.ConvertAll(fieldNames, _ => -1);
+        _noFields = fieldNames.Length == 0;
+        _allBound = _noFields;
+        _steps = Prepare(code, literals, _fieldSlots);
     }
 
     private FilterProgram(FilterProgram unbound, int[] fieldSlots)
@@ -62,6 +72,7 @@ public sealed class FilterProgram
     {
         _fieldSlots = fieldSlots;
         _allBound = Array.TrueForAll(fieldSlots, slot => slot >= 0);
+        _steps = Prepare(_code, _literals, fieldSlots);
     }
 
     /// <summary>The <c>.fields</c> the condition reads, without their dots (for the ring's catalog).</summary>
@@ -113,8 +124,36 @@ public sealed class FilterProgram
     }
 
     /// <summary>Whether the event satisfies the condition. Does not allocate and does not throw for any event.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Evaluate(in EventView ev) => _allBound && (_noFields || ev.IsIndexed) ? RunRow(in ev) : RunScanning(in ev);
+
+    public override string ToString() => Source;
+
+    /// <summary>
+    /// Every field the condition reads is in the event's row (or there are none): the prepared
+    /// steps, one switch and a compare each.
+    /// </summary>
+    /// <remarks>No zeroed frame: the located fields are written before they are read. Inlined
+    /// into the stage's handler: the loop is short, and a call would cost as much as a step.</remarks>
     [SkipLocalsInit]
-    public bool Evaluate(in EventView ev)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool RunRow(in EventView ev)
+    {
+        Step[] steps = _steps;
+        int pc = _entry;
+        while ((uint)pc < (uint)steps.Length)
+        {
+            ref readonly Step step = ref steps[pc];
+            pc = Check(in step, in ev) ? step.OnTrue : step.OnFalse;
+        }
+
+        return pc == Instruction.Accept;
+    }
+
+    /// <summary>The general path: fields looked up by name (scanning the line) once each, through a cache on the stack.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool RunScanning(in EventView ev)
     {
         var fields = _allBound && ev.IsIndexed
             ? new FieldCache(default)
@@ -130,7 +169,170 @@ public sealed class FilterProgram
         return pc == Instruction.Accept;
     }
 
-    public override string ToString() => Source;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Check(ref readonly Step step, in EventView ev)
+    {
+        switch (step.Kind)
+        {
+            case StepKind.TypeString:
+                {
+                    ref readonly EventSlot slot = ref ev.Slot;
+                    return (slot.Flags & EventFlags.HasType) != 0
+                        && StringMatches(ev.Payload, slot.TypeOffset, slot.TypeLength, (slot.Flags & EventFlags.TypeEscaped) != 0, step.Text!, step.Outcomes);
+                }
+
+            case StepKind.KeyString:
+                {
+                    ref readonly EventSlot slot = ref ev.Slot;
+                    return (slot.Flags & EventFlags.HasKey) != 0
+                        && StringMatches(ev.Payload, slot.KeyOffset, slot.KeyLength, (slot.Flags & EventFlags.KeyEscaped) != 0, step.Text!, step.Outcomes);
+                }
+
+            case StepKind.ValueNumber:
+                {
+                    ref readonly EventSlot slot = ref ev.Slot;
+                    double value = slot.Value;
+                    double literal = step.Number;
+
+                    // Branch-free: the order as one bit (none for a NaN), tested against the wanted ones.
+                    int order = (value < literal ? Step.Less : 0) | (value == literal ? Step.Equal : 0) | (value > literal ? Step.Greater : 0);
+                    return (slot.Flags & EventFlags.HasValue) != 0 && (order & step.Outcomes) != 0;
+                }
+
+            case StepKind.RowString:
+                {
+                    ev.TryGetField(step.Index, _fieldNames[step.Name], out JsonScalar field);
+                    return field.Kind == JsonScalarKind.String
+                        && StringMatches(ev.Payload, field.Offset, field.Length, field.Escaped, step.Text!, step.Outcomes);
+                }
+
+            case StepKind.RowNumber:
+                {
+                    ev.TryGetField(step.Index, _fieldNames[step.Name], out JsonScalar field);
+                    return field.Kind == JsonScalarKind.Number && NumberMatches(in step, field, ev.Payload);
+                }
+
+            default:
+                return CheckOther(in step, in ev);
+        }
+    }
+
+    /// <summary>
+    /// Equality of a located string with a literal: a length that differs settles it without
+    /// reading the payload (the length of an unescaped string is its decoded length).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool StringMatches(ReadOnlySpan<byte> payload, int offset, int length, bool escaped, byte[] literal, byte outcomes)
+    {
+        if (escaped)
+        {
+            return EscapedStringMatches(payload.Slice(offset, length), literal, outcomes);
+        }
+
+        bool equal = length == literal.Length && SameBytes(payload.Slice(offset, length), literal);
+        return (outcomes & (equal ? Step.Equal : Step.Less | Step.Greater)) != 0;
+    }
+
+    /// <summary>
+    /// Equal spans of equal length. Up to 8 bytes (a region, a type, a country code) in two
+    /// overlapping loads from each side, inline: no call into the vectorised compare, whose set-up
+    /// costs more than the compare itself at these lengths.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool SameBytes(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        int n = a.Length;
+        ref byte x = ref MemoryMarshal.GetReference(a);
+        ref byte y = ref MemoryMarshal.GetReference(b);
+        if (n >= 4)
+        {
+            return n <= 8
+                ? Unsafe.ReadUnaligned<uint>(ref x) == Unsafe.ReadUnaligned<uint>(ref y)
+                    && Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref x, n - 4)) == Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref y, n - 4))
+                : a.SequenceEqual(b);
+        }
+
+        if (n >= 2)
+        {
+            return Unsafe.ReadUnaligned<ushort>(ref x) == Unsafe.ReadUnaligned<ushort>(ref y)
+                && Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref x, n - 2)) == Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref y, n - 2));
+        }
+
+        return n == 0 || x == y;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool EscapedStringMatches(ReadOnlySpan<byte> raw, byte[] literal, byte outcomes) => outcomes == Step.Equal
+        ? JsonString.EqualsUnescaped(raw, escaped: true, literal)
+        : EscapedText.NotEqual(raw, aEscaped: true, literal, bEscaped: false);
+
+    /// <summary>A located number token against the step's literal, converting the token only when its shape needs it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool NumberMatches(ref readonly Step step, JsonScalar field, ReadOnlySpan<byte> payload) =>
+        NumberComparison.TryCompareToken(payload.Slice(field.Offset, field.Length), step.LiteralIsInteger, step.Integer, step.Number, out int comparison)
+            ? Step.Holds(step.Outcomes, comparison)
+            : ConvertedNumberMatches(in step, field, payload);
+
+    /// <summary>The token converted as the general path converts it (exactly when an integer, else correctly rounded).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool ConvertedNumberMatches(ref readonly Step step, JsonScalar field, ReadOnlySpan<byte> payload)
+    {
+        bool isInteger = field.TryGetInt64(payload, out long integer);
+        double number = isInteger ? integer : field.GetDouble(payload);
+        return Step.Holds(step.Outcomes, NumberComparison.Compare(isInteger, integer, number, step.LiteralIsInteger, step.Integer, step.Number));
+    }
+
+    /// <summary>The steps with no inline form: the exact <c>value</c> comparison, and the general instructions.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool CheckOther(ref readonly Step step, in EventView ev)
+    {
+        if (step.Kind == StepKind.ValueInteger)
+        {
+            return ev.HasValue
+                && Step.Holds(step.Outcomes, NumberComparison.Compare(false, 0, ev.Slot.Value, true, step.Integer, step.Number));
+        }
+
+        // Every field is bound and the row is there, so the empty cache sends lookups to the row.
+        var fields = new FieldCache(default);
+        return Test(in _code[step.Index], in ev, ref fields);
+    }
+
+    /// <summary>
+    /// Resolves the common shapes of <paramref name="code"/> to steps that carry their operands:
+    /// a string or number literal against <c>type</c>, <c>key</c>, <c>value</c> or a field bound
+    /// to the row (<paramref name="fieldSlots"/>); everything else stays a general step.
+    /// </summary>
+    private static Step[] Prepare(Instruction[] code, LiteralValue[] literals, int[] fieldSlots)
+    {
+        var steps = new Step[code.Length];
+        for (int i = 0; i < code.Length; i++)
+        {
+            Instruction ins = code[i];
+            byte outcomes = Step.OutcomesOf(ins.Op);
+            LiteralValue literal = ins.Right.Kind == OperandKind.Literal ? literals[ins.Right.Index] : default;
+            int slot = ins.Left.Kind == OperandKind.Field ? fieldSlots[ins.Left.Index] : -1;
+            bool isString = literal.Kind == ScalarKind.String && ins.Op is CompareOp.Equal or CompareOp.NotEqual;
+            bool isNumber = literal.Kind == ScalarKind.Number;
+
+            // An integer literal keeps its exact value; one within 2^53 is the same number as a double.
+            bool exactDouble = !literal.IsInteger || literal.Integer is >= -NumberComparison.ExactInDouble and <= NumberComparison.ExactInDouble;
+            double number = literal.IsInteger && exactDouble ? literal.Integer : literal.Number;
+            steps[i] = ins.Kind switch
+            {
+                InstructionKind.TypeEqualsString => new Step(StepKind.TypeString, outcomes, 0, 0, ins.OnTrue, ins.OnFalse, text: literal.Utf8),
+                InstructionKind.KeyEqualsString => new Step(StepKind.KeyString, outcomes, 0, 0, ins.OnTrue, ins.OnFalse, text: literal.Utf8),
+                InstructionKind.ValueCompareNumber => new Step(
+                    exactDouble ? StepKind.ValueNumber : StepKind.ValueInteger, outcomes, 0, 0, ins.OnTrue, ins.OnFalse, number, literal.Integer, literal.IsInteger),
+                InstructionKind.Compare when slot >= 0 && isString =>
+                    new Step(StepKind.RowString, outcomes, slot, ins.Left.Index, ins.OnTrue, ins.OnFalse, text: literal.Utf8),
+                InstructionKind.Compare when slot >= 0 && isNumber =>
+                    new Step(StepKind.RowNumber, outcomes, slot, ins.Left.Index, ins.OnTrue, ins.OnFalse, literal.Number, literal.Integer, literal.IsInteger),
+                _ => new Step(StepKind.General, 0, i, 0, ins.OnTrue, ins.OnFalse),
+            };
+        }
+
+        return steps;
+    }
 
     private bool Test(ref readonly Instruction ins, in EventView ev, ref FieldCache fields)
     {

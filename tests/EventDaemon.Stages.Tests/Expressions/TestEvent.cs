@@ -43,10 +43,13 @@ internal sealed class TestEvent
 
     /// <summary>As the daemon evaluates it: the program bound to a catalog of its fields, reading
     /// them from the row the decoder filled instead of scanning the line.</summary>
-    public bool MatchesIndexed(FilterProgram program)
+    public bool MatchesIndexed(FilterProgram program) => MatchesIndexed(program, program.FieldNames);
+
+    /// <summary>As above with a catalog of <paramref name="catalogFields"/> only: fields it lacks are scanned for.</summary>
+    public bool MatchesIndexed(FilterProgram program, IEnumerable<string> catalogFields)
     {
         var builder = new FieldCatalog.Builder();
-        foreach (string name in program.FieldNames)
+        foreach (string name in catalogFields)
         {
             builder.AddField(name);
         }
@@ -67,5 +70,29 @@ internal sealed class TestEvent
         return program.BindTo(catalog).Evaluate(in view);
     }
 
+    /// <summary>
+    /// The event decoded once with a catalog of <paramref name="catalog"/>'s fields, its row kept:
+    /// evaluating it afterwards allocates nothing (for the allocation tests).
+    /// </summary>
+    public Indexed IndexWith(FieldCatalog catalog)
+    {
+        byte[] row = new byte[catalog.RowBytes];
+        EventSlot slot = _slot;
+        Assert.True(JsonEventParser.TryParse(_payload, ref slot, catalog, row, out InvalidReason reason), $"the line decodes with a catalog too ({reason})");
+        return new Indexed(_payload, slot, row, catalog);
+    }
+
     public override string ToString() => Description;
+
+    /// <summary>An event with the row its decoder filled.</summary>
+    internal sealed class Indexed(byte[] payload, EventSlot slot, byte[] row, FieldCatalog catalog)
+    {
+        private readonly EventSlot _slot = slot;
+
+        public bool Matches(FilterProgram bound)
+        {
+            var view = new EventView(in _slot, payload, catalog.Fields(row), catalog.Hashes(row));
+            return bound.Evaluate(in view);
+        }
+    }
 }

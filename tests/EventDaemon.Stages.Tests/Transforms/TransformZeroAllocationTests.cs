@@ -1,3 +1,5 @@
+using EventDaemon.Events.Fields;
+using EventDaemon.Stages.Expressions;
 using EventDaemon.Stages.Metrics;
 using EventDaemon.Stages.Routing;
 using EventDaemon.Stages.Transforms;
@@ -22,6 +24,24 @@ public class TransformZeroAllocationTests
             [RouteHandlerTests.Compile("value > 100"), RouteHandlerTests.Compile("type == \"purchase\" && starts_with(key, \"user-\")"), RouteHandlerTests.Compile(".region in [\"eu\", \"us\"]")],
             [1, 2, 3], 4, FromSourceZero, StageDriver.Metrics("route"));
         AssertNoAllocation(ref route, ring, "route");
+    }
+
+    [Fact]
+    public void Filter_ReadingTheDecodersRow_AllocatesNothing()
+    {
+        using var ring = new TestRing();
+        FilterProgram program = RouteHandlerTests.Compile("value >= 10 && .region != \"ap\" && .n > 3 && (type == \"purchase\" || .region in [\"eu\", \"us\"])");
+        var catalog = new FieldCatalog.Builder();
+        foreach (string name in program.FieldNames)
+        {
+            catalog.AddField(name);
+        }
+
+        ring.Ring.UseCatalog(catalog.Build());
+        StageMetrics metrics = StageDriver.Metrics("filter");
+        var filter = new FilterHandler(ring.Ring.Reader, program, FromSourceZero, 0, metrics);
+        AssertNoAllocation(ref filter, ring, "filter");
+        Assert.True(metrics.Processed > 0, "the filter should have evaluated events");
     }
 
     [Fact]
