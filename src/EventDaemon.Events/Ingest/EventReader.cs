@@ -18,8 +18,9 @@ public sealed class EventReader
 {
     private readonly EventRing _ring;
 
-    // The arena's memory and mask, copied here: the arena object's line also holds its head, which
-    // producers write on every event, so reading them there cost every stage a miss per event.
+    // The arena's memory and mask, copied here (they never change): a payload is found without
+    // going through the ring and its arena objects. (The arena's head, which producers write for
+    // every event, sits on a line of its own, so reading the arena would not miss either.)
     private readonly NativeRegion _payloads;
     private readonly long _payloadMask;
 
