@@ -88,7 +88,10 @@ public class GroupTableTests
             }
         }
 
-        Assert.True(seen.Count == hashes, $"every length of zeros and every single-byte change should hash differently: {hashes - seen.Count} of {hashes} collided");
+        // 8,385 keys in a 32-bit hash with a per-process seed: a collision happens by chance in about
+        // one process of 120 (n² / 2³³), three in fewer than one of a million. A hash that ignored a
+        // byte or the length would collide thousands of times.
+        Assert.True(hashes - seen.Count <= 2, $"every length of zeros and every single-byte change should hash differently: {hashes - seen.Count} of {hashes} collided");
     }
 
     [Theory]
