@@ -36,6 +36,14 @@ internal static class Scenarios
         return builder.Build();
     }
 
+    /// <summary>The by-type pipeline's catalog: the filter reads only <c>type</c> (well-known), the aggregate hashes (type).</summary>
+    public static FieldCatalog ByTypeCatalog()
+    {
+        var builder = new FieldCatalog.Builder();
+        builder.AddKey([KeyPart.Type]);
+        return builder.Build();
+    }
+
     /// <summary>As <see cref="JsonLines"/>, with the catalog's row filled per line (what a ring with stages asks for).</summary>
     public static double JsonLinesWithCatalog(LineFramer framer, byte[] stream, FieldCatalog catalog)
     {
@@ -202,7 +210,8 @@ internal static class Scenarios
         {
             if (JsonEventParser.TryParse(line, ref _slot, _catalog, _row, out InvalidReason _))
             {
-                Checksum += _slot.Value + _slot.KeyLength + (_slot.Timestamp & 0xFF) + _catalog.Fields(_row)[0].Length + _catalog.Hashes(_row)[0];
+                Checksum += _slot.Value + _slot.KeyLength + (_slot.Timestamp & 0xFF)
+                    + (_catalog.FieldCount != 0 ? _catalog.Fields(_row)[0].Length : 0) + (_catalog.KeyCount != 0 ? _catalog.Hashes(_row)[0] : 0);
             }
             else
             {

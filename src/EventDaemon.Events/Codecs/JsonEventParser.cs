@@ -84,8 +84,23 @@ public static class JsonEventParser
     /// settled by one compare, and <paramref name="order"/> learns the names that were not. The
     /// result is exactly that of the decode without it.
     /// </summary>
-    public static bool TryParse(ReadOnlySpan<byte> line, ref EventSlot slot, FieldCatalog catalog, Span<byte> row, ref MemberOrder order, out InvalidReason reason) =>
-        Parse(line, ref slot, catalog, row, ref order, out reason);
+    /// <remarks>
+    /// Only a catalog with names of its own is predicted: its names are looked up in the
+    /// <see cref="MemberNameTable"/> (a multiply, a table load, a compare) and the prediction saves
+    /// that and the quote search. Without them a name is only compared against the four
+    /// well-known ones, about as cheap as the prediction's compare (perf/EventDaemon.Perf.Codec's
+    /// by-type rows showed no gain), so those lines take the unpredicted decode and leave the order as it was.
+    /// </remarks>
+    public static bool TryParse(ReadOnlySpan<byte> line, ref EventSlot slot, FieldCatalog catalog, Span<byte> row, ref MemberOrder order, out InvalidReason reason)
+    {
+        if (!catalog.Members.HasCatalogNames)
+        {
+            var none = default(NoMemberOrder);
+            return Parse(line, ref slot, catalog, row, ref none, out reason);
+        }
+
+        return Parse(line, ref slot, catalog, row, ref order, out reason);
+    }
 
     private static bool Parse<TOrder>(ReadOnlySpan<byte> line, ref EventSlot slot, FieldCatalog catalog, Span<byte> row, ref TOrder order, out InvalidReason reason)
         where TOrder : struct, IMemberOrder
