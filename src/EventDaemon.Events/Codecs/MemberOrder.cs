@@ -27,7 +27,7 @@ namespace EventDaemon.Events.Codecs;
 public struct MemberOrder : IMemberOrder
 {
     /// <summary>Positions remembered: members after these take the full scan every time.</summary>
-    /// <remarks>Events carry a handful of members; 16 covers them at 48 bytes a position.</remarks>
+    /// <remarks>Events carry a handful of members; 16 covers them in under a kilobyte per reader.</remarks>
     public const int Positions = 16;
 
     // The table whose matches the predictions hold; null until the first decode.
