@@ -28,6 +28,7 @@ public static class Program
         Corpus rfc = Corpus.Create(events, rfc3339Timestamps: true);
         Corpus perKey = Corpus.CreatePerKey(events);
         FieldCatalog perKeyCatalog = Scenarios.PerKeyCatalog();
+        FieldCatalog byTypeCatalog = Scenarios.ByTypeCatalog();
         var framer = new LineFramer(65536);
         var decoder = new BinaryFrameDecoder(65536);
 
@@ -38,9 +39,17 @@ public static class Program
         var scenarios = new Scenario[]
         {
             new("JSON lines: LineFramer + JsonEventParser", ints.JsonStream.Length, () => Scenarios.JsonLines(framer, ints.JsonStream)),
+            new("JSON lines: LineFramer + JsonEventParser with the stream's member order", ints.JsonStream.Length,
+                () => Scenarios.JsonLinesInOrder(framer, ints.JsonStream, FieldCatalog.Empty)),
             new("JsonEventParser alone, pre-split lines (like the baseline)", ints.JsonStream.Length, () => Scenarios.JsonParseOnly(ints.JsonLines)),
             new("per-key lines (107 B): LineFramer + JsonEventParser, catalog .region + key (type, key)", perKey.JsonStream.Length,
                 () => Scenarios.JsonLinesWithCatalog(framer, perKey.JsonStream, perKeyCatalog)),
+            new("per-key lines (107 B): LineFramer + JsonEventParser with the stream's member order (as the daemon's ingest), catalog .region + key (type, key)",
+                perKey.JsonStream.Length, () => Scenarios.JsonLinesInOrder(framer, perKey.JsonStream, perKeyCatalog)),
+            new("by-type: per-key lines, LineFramer + JsonEventParser, catalog key (type)", perKey.JsonStream.Length,
+                () => Scenarios.JsonLinesWithCatalog(framer, perKey.JsonStream, byTypeCatalog)),
+            new("by-type: per-key lines, LineFramer + JsonEventParser with the stream's member order, catalog key (type)", perKey.JsonStream.Length,
+                () => Scenarios.JsonLinesInOrder(framer, perKey.JsonStream, byTypeCatalog)),
             new("per-key lines, JsonEventParser alone, no catalog", perKey.JsonStream.Length, () => Scenarios.JsonParseOnly(perKey.JsonLines)),
             new("JSON lines, RFC 3339 ts", rfc.JsonStream.Length, () => Scenarios.JsonLines(framer, rfc.JsonStream)),
             new("binary frames: BinaryFrameDecoder", ints.FrameStream.Length, () => Scenarios.BinaryFrames(decoder, ints.FrameStream)),

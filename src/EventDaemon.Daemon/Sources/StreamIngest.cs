@@ -36,6 +36,11 @@ internal sealed class StreamIngest
     private readonly LineFramer? _lines;
     private readonly BinaryFrameDecoder? _frames;
 
+    // The member names this connection's lines had, by position: its senders write every line
+    // alike, so the decoder settles most names by one compare. Per ingest because an ingest is fed
+    // by one thread at a time. Not readonly: a mutable struct the decoder updates in place.
+    private MemberOrder _memberOrder;
+
     // The buffers being framed: lent for one read, or kept while paused.
     private IngestBuffers? _buffers;
 
@@ -434,7 +439,7 @@ internal sealed class StreamIngest
 
             IngestBuffers buffers = _owner._buffers!;
             var slot = default(EventSlot);
-            if (!JsonEventParser.TryParse(line, ref slot, buffers.Catalog, buffers.Row(buffers.StagedCount), out InvalidReason reason))
+            if (!JsonEventParser.TryParse(line, ref slot, buffers.Catalog, buffers.Row(buffers.StagedCount), ref _owner._memberOrder, out InvalidReason reason))
             {
                 _owner.Invalid(reason, line);
                 return;

@@ -74,6 +74,37 @@ public static class JsonEventParser
     /// </summary>
     public static bool TryParse(ReadOnlySpan<byte> line, ref EventSlot slot, FieldCatalog catalog, Span<byte> row, out InvalidReason reason)
     {
+        var none = default(NoMemberOrder);
+        return Parse(line, ref slot, catalog, row, ref none, out reason);
+    }
+
+    /// <summary>
+    /// As <see cref="TryParse(ReadOnlySpan{byte}, ref EventSlot, FieldCatalog, Span{byte}, out InvalidReason)"/>,
+    /// for one reader of a stream: member names where <paramref name="order"/> expects them are
+    /// settled by one compare, and <paramref name="order"/> learns the names that were not. The
+    /// result is exactly that of the decode without it.
+    /// </summary>
+    /// <remarks>
+    /// Only a catalog with names of its own is predicted: its names are looked up in the
+    /// <see cref="MemberNameTable"/> (a multiply, a table load, a compare) and the prediction saves
+    /// that and the quote search. Without them a name is only compared against the four
+    /// well-known ones, about as cheap as the prediction's compare (perf/EventDaemon.Perf.Codec's
+    /// by-type rows showed no gain), so those lines take the unpredicted decode and leave the order as it was.
+    /// </remarks>
+    public static bool TryParse(ReadOnlySpan<byte> line, ref EventSlot slot, FieldCatalog catalog, Span<byte> row, ref MemberOrder order, out InvalidReason reason)
+    {
+        if (!catalog.Members.HasCatalogNames)
+        {
+            var none = default(NoMemberOrder);
+            return Parse(line, ref slot, catalog, row, ref none, out reason);
+        }
+
+        return Parse(line, ref slot, catalog, row, ref order, out reason);
+    }
+
+    private static bool Parse<TOrder>(ReadOnlySpan<byte> line, ref EventSlot slot, FieldCatalog catalog, Span<byte> row, ref TOrder order, out InvalidReason reason)
+        where TOrder : struct, IMemberOrder
+    {
         Span<FieldRef> fields = catalog.FieldCount == 0 ? default : catalog.Fields(row);
 
         // A row holds a few fields: 8-byte stores in a loop cost less than the call to memset.
@@ -83,6 +114,7 @@ public static class JsonEventParser
         }
 
         MemberNameTable members = catalog.Members;
+        order.Use(members);
         // UTF-8 is validated inside strings as they are scanned (outside strings only ASCII is
         // legal); a syntax error re-checks the whole line so invalid UTF-8 anywhere still reads
         // as invalid_utf8.
@@ -113,6 +145,8 @@ public static class JsonEventParser
         }
         else
         {
+            // The member's position in the object: what the order's predictions are kept by.
+            int position = 0;
             while (true)
             {
                 if (i >= s.Length || s[i] != (byte)'"')
@@ -120,7 +154,7 @@ public static class JsonEventParser
                     return Fail(s, NotJson, out reason);
                 }
 
-                int keyEnd = ScanName(s, i + 1, members, out int match);
+                int keyEnd = ScanName(s, i + 1, members, ref order, position++, out int match);
                 if (keyEnd < 0)
                 {
                     return Fail(s, NotJson, out reason);
@@ -490,72 +524,79 @@ public static class JsonEventParser
     /// the name's match (<see cref="MemberNameTable"/>).
     /// </summary>
     /// <remarks>
-    /// A plain name that ends within 16 bytes (nearly all of them) is found, checked and looked up
-    /// from one 16-byte load: the quote mask gives its length, the same vector is the table's key.
-    /// A name in the line's last 16 bytes is found the same way in those bytes. Names that are
-    /// escaped, non-ASCII or longer take the general scan and <see cref="MemberNameTable.FindSlow"/>.
+    /// A plain name that ends within 16 bytes (nearly all of them) is settled from one 16-byte
+    /// load: if it is the name <paramref name="order"/> remembers at <paramref name="position"/>,
+    /// one compare gives its length and match; if not, the quote mask gives its length, the same
+    /// vector is the table's key, and the order learns it. A name in the line's last 16 bytes is
+    /// loaded the same way from those bytes. Names that are escaped, non-ASCII or longer take the
+    /// general scan and <see cref="MemberNameTable.FindSlow"/>.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int ScanName(ReadOnlySpan<byte> s, int start, MemberNameTable members, out int match)
+    private static int ScanName<TOrder>(ReadOnlySpan<byte> s, int start, MemberNameTable members, ref TOrder order, int position, out int match)
+        where TOrder : struct, IMemberOrder
     {
-        if (Vector128.IsHardwareAccelerated && start + Vector128<byte>.Count <= s.Length)
+        // start <= s.Length: it follows a quote of the line. A name starting at the very end has no
+        // bytes to load and is left to the general scan (which fails it).
+        if (Vector128.IsHardwareAccelerated && s.Length >= Vector128<byte>.Count && start < s.Length)
         {
-            Vector128<byte> v = Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)start);
+            Vector128<byte> v = start + Vector128<byte>.Count <= s.Length
+                ? Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)start)
+                : LoadTail(s, start);
+
+            // Equal to a name (plus quote) the scan below found before proves the scan's answer.
+            if (order.TryPredict(position, v, out int length, out match))
+            {
+                return start + length;
+            }
+
             uint quotes = Vector128.Equals(v, Vector128.Create((byte)'"')).ExtractMostSignificantBits();
             uint others = (Vector128.Equals(v, Vector128.Create((byte)'\\'))
                 | Vector128.LessThan(v.AsSByte(), Vector128.Create((sbyte)0x20)).AsByte()).ExtractMostSignificantBits();
 
-            // quotes - 1 sets exactly the bits below the first quote: none of them may be another stop.
+            // quotes - 1 sets exactly the bits below the first quote: none of them may be another
+            // stop. The zeros past the line's end are stops (below 0x20) but never a quote.
             if (quotes != 0 && (others & (quotes - 1)) == 0)
             {
-                int length = BitOperations.TrailingZeroCount(quotes);
+                length = BitOperations.TrailingZeroCount(quotes);
                 match = members.HasCatalogNames ? members.Find(v, length) : MemberNameTable.WellKnown(v, length);
                 if (match < 0)
                 {
                     match = members.FindSlow(s.Slice(start, length), escaped: false);
                 }
 
-                return start + length;
-            }
-        }
-        else if (Vector128.IsHardwareAccelerated && s.Length >= Vector128<byte>.Count)
-        {
-            // The line's last 16 bytes (the last member's name is often there): the masks shifted
-            // to start at the name, the name shifted down to byte 0 (indices past 15 give zeros).
-            int at = s.Length - Vector128<byte>.Count;
-            int shift = start - at;
-            Vector128<byte> v = Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)at);
-            uint quotes = Vector128.Equals(v, Vector128.Create((byte)'"')).ExtractMostSignificantBits() >> shift;
-            uint others = (Vector128.Equals(v, Vector128.Create((byte)'\\'))
-                | Vector128.LessThan(v.AsSByte(), Vector128.Create((sbyte)0x20)).AsByte()).ExtractMostSignificantBits() >> shift;
-            if (quotes != 0 && (others & (quotes - 1)) == 0)
-            {
-                int length = BitOperations.TrailingZeroCount(quotes);
-
-                // Shift the 16 bytes down by `shift` (1–15) as two words: a variable byte shuffle is
-                // a call, not an instruction, on the baseline x64 the daemon is compiled for.
-                ulong low = v.AsUInt64().ToScalar(), high = v.AsUInt64().GetElement(1);
-                if (shift >= 8)
-                {
-                    low = high;
-                    high = 0;
-                    shift -= 8;
-                }
-
-                // (x << 1) << (63 - b) is x << (64 - b) that also gives 0 for b = 0.
-                int bits = shift * 8;
-                Vector128<byte> name = Vector128.Create((low >> bits) | ((high << 1) << (63 - bits)), high >> bits).AsByte();
-                match = members.HasCatalogNames ? members.Find(name, length) : MemberNameTable.WellKnown(name, length);
-                if (match < 0)
-                {
-                    match = members.FindSlow(s.Slice(start, length), escaped: false);
-                }
-
+                order.Learn(position, v, length, match);
                 return start + length;
             }
         }
 
         return ScanNameGeneral(s, start, members, out match);
+    }
+
+    /// <summary>
+    /// The 16 bytes from <paramref name="start"/> (within the line's last 16) to the line's end,
+    /// followed by zeros: the line's last 16 bytes shifted down, the way a load at
+    /// <paramref name="start"/> would read them if the line went on with NULs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> LoadTail(ReadOnlySpan<byte> s, int start)
+    {
+        int at = s.Length - Vector128<byte>.Count;
+        int shift = start - at; // 1–15
+        Vector128<byte> v = Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)at);
+
+        // Shifted as two words: a variable byte shuffle is a call, not an instruction, on the
+        // baseline x64 the daemon is compiled for.
+        ulong low = v.AsUInt64().ToScalar(), high = v.AsUInt64().GetElement(1);
+        if (shift >= 8)
+        {
+            low = high;
+            high = 0;
+            shift -= 8;
+        }
+
+        // (x << 1) << (63 - b) is x << (64 - b) that also gives 0 for b = 0.
+        int bits = shift * 8;
+        return Vector128.Create((low >> bits) | ((high << 1) << (63 - bits)), high >> bits).AsByte();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -4,6 +4,8 @@ using EventDaemon.Daemon.Metrics;
 using EventDaemon.Daemon.Sources;
 using EventDaemon.Events;
 using EventDaemon.Events.BadInput;
+using EventDaemon.Events.Codecs;
+using EventDaemon.Events.Fields;
 using EventDaemon.Events.Ingest;
 using EventDaemon.Ring;
 using Xunit;
@@ -106,6 +108,69 @@ public sealed class StreamIngestTests
         Assert.True(metrics.Received == 8, $"received {metrics.Received}, expected the ring's 8");
         long dropped = metrics.DroppedByReason().Where(d => d.Reason == "ring_full").Sum(d => d.Count);
         Assert.True(dropped == 12, $"ring_full drops counted {dropped}, expected 12");
+    }
+
+    [Fact]
+    public void AConnectionWhoseMemberOrderChanges_StagesEveryEventAsItsOwnLineDecodesAlone()
+    {
+        // The ingest settles names by the order its previous lines had: lines that keep it, change
+        // it, rename a member to one sharing its prefix or spell it escaped must all decode as
+        // they would on their own, slot and row.
+        var builder = new FieldCatalog.Builder();
+        builder.AddField("region");
+        builder.AddField("regio");
+        builder.AddKey([KeyPart.Type, KeyPart.Key]);
+        FieldCatalog catalog = builder.Build();
+        using var ring = new EventRing(slots: 1024, arenaBytes: 1 << 20, lockMemory: false, notifyOnPublish: false);
+        ring.UseCatalog(catalog);
+        var consumer = new Sequence();
+        ring.Sequencer.SetGatingSequences([consumer]);
+        var ingest = new StreamIngest(ring, new SourceMetrics("in", 1), new BadInputLog(), SourceFormat.Json, 1024, pauseWhenFull: true);
+        var buffers = new IngestBuffers(ReadBytes, 1024);
+        string[] shapes =
+        [
+            """{"ts":1764151200000000000,"type":"view","key":"user-{0}","value":{0}.5,"region":"eu","msg":"m{0}"}""",
+            """{"ts":1764151200000000000,"type":"view","key":"user-{0}","value":{0}.5,"region":"eu","msg":"m{0}"}""",
+            """{"type":"click","ts":1764151200000000001,"value":{0},"key":"user-{0}","msg":"m","region":"us"}""",
+            """{"ts":1764151200000000000,"type":"view","key":"user-{0}","value":{0},"regio":"ap","msg":"m"}""",
+            """{"ts":1764151200000000000,"t\u0079pe":"view","key":"user-{0}","value":{0},"r\u0065gion":"ap","msg":"m"}""",
+            """{"ts":1764151200000000000,"type":"view","key":"user-{0}","value":{0},"regions":"ap","region":"eu"}""",
+        ];
+        var text = new StringBuilder();
+        var random = new Random(11);
+        for (int i = 0; i < 600; i++)
+        {
+            text.Append(shapes[random.Next(shapes.Length)].Replace("{0}", i.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)).Append('\n');
+        }
+
+        ingest.Feed(buffers, Write(buffers, text.ToString()));
+        Assert.False(ingest.IsPaused, "600 events into a ring of 1,024 paused the ingest");
+
+        EventReader reader = ring.Reader;
+        long cursor = ring.Sequencer.Cursor.Value;
+        Assert.True(cursor == 599, $"600 lines should all be appended, the cursor is at {cursor}");
+        byte[] expectedRow = new byte[catalog.RowBytes];
+        for (long s = 0; s <= cursor; s++)
+        {
+            ref EventSlot slot = ref ring.Slots[s];
+            EventView view = reader.View(ref slot, s);
+            byte[] payload = view.Payload.ToArray();
+            var alone = default(EventSlot);
+            Assert.True(JsonEventParser.TryParse(payload, ref alone, catalog, expectedRow, out _), $"event {s} does not decode on its own: {Encoding.UTF8.GetString(payload)}");
+            Assert.True(slot.Flags == alone.Flags && slot.Value == alone.Value && slot.TypeOffset == alone.TypeOffset && slot.TypeLength == alone.TypeLength
+                && slot.KeyOffset == alone.KeyOffset && slot.KeyLength == alone.KeyLength,
+                $"event {s}: the staged slot differs from the line decoded alone: {Encoding.UTF8.GetString(payload)}");
+            for (int f = 0; f < catalog.FieldCount; f++)
+            {
+                EventDaemon.Events.Fields.FieldRef expected = catalog.Fields(expectedRow)[f];
+                bool found = view.TryGetField(f, catalog.Name(f), out JsonScalar field);
+                Assert.True(found == expected.IsPresent && (!found || (field.Offset == expected.Offset && field.Length == expected.Length && field.Kind == expected.Kind)),
+                    $"event {s}: field {f} differs from the line decoded alone: {Encoding.UTF8.GetString(payload)}");
+            }
+
+            Assert.True(view.TryGetKeyHash(0, out uint hash) && hash == catalog.Hashes(expectedRow)[0],
+                $"event {s}: the key hash differs from the line decoded alone: {Encoding.UTF8.GetString(payload)}");
+        }
     }
 
     private static string Lines(int from, int count, int invalidEvery)

@@ -8,7 +8,8 @@ namespace EventDaemon.Events.Fuzz.Targets;
 
 /// <summary>
 /// One input = one line. Checks that the parser never throws, that everything it reports lies
-/// inside the line, and that it agrees with System.Text.Json about what is JSON.
+/// inside the line, that it agrees with System.Text.Json about what is JSON, and that a stream's
+/// <see cref="MemberOrder"/> changes nothing in the result.
 /// </summary>
 public static class JsonTarget
 {
@@ -54,6 +55,48 @@ public static class JsonTarget
         {
             Check(any.Offset >= 0 && any.Offset + any.Length <= line.Length, "field reader value outside the line");
         }
+
+        CheckMemberOrder(line);
+    }
+
+    /// <summary>A stream's member order only shortens the decode: after a typical line and after
+    /// the line itself trained it, the line decodes exactly as without it, slot and row.</summary>
+    private static void CheckMemberOrder(ReadOnlySpan<byte> line)
+    {
+        FieldCatalog catalog = OrderCatalog;
+        Span<byte> expectedRow = stackalloc byte[catalog.RowBytes];
+        Span<byte> row = stackalloc byte[catalog.RowBytes];
+        var expected = default(EventSlot);
+        bool expectedOk = JsonEventParser.TryParse(line, ref expected, catalog, expectedRow, out InvalidReason expectedReason);
+
+        var order = default(MemberOrder);
+        var training = default(EventSlot);
+        _ = JsonEventParser.TryParse(TrainingLine, ref training, catalog, row, ref order, out _);
+        for (int pass = 0; pass < 2; pass++)
+        {
+            var slot = default(EventSlot);
+            bool ok = JsonEventParser.TryParse(line, ref slot, catalog, row, ref order, out InvalidReason reason);
+            Check(ok == expectedOk && reason == expectedReason, $"with a member order the verdict is {reason.Label()}, without {expectedReason.Label()} (pass {pass})");
+            Check(!ok || (slot.Flags == expected.Flags && slot.Timestamp == expected.Timestamp
+                && BitConverter.DoubleToInt64Bits(slot.Value) == BitConverter.DoubleToInt64Bits(expected.Value)
+                && slot.TypeOffset == expected.TypeOffset && slot.TypeLength == expected.TypeLength
+                && slot.KeyOffset == expected.KeyOffset && slot.KeyLength == expected.KeyLength && row.SequenceEqual(expectedRow)),
+                $"with a member order the slot or row differs (pass {pass})");
+        }
+    }
+
+    private static ReadOnlySpan<byte> TrainingLine => """{"ts":1764151200000000000,"type":"view","key":"user-0001","value":12.5,"region":"eu","msg":"hello"}"""u8;
+
+    private static readonly FieldCatalog OrderCatalog = CreateOrderCatalog();
+
+    private static FieldCatalog CreateOrderCatalog()
+    {
+        var builder = new FieldCatalog.Builder();
+        builder.AddField("region");
+        builder.AddField("msg");
+        builder.AddField("typ");
+        builder.AddKey([KeyPart.Type, KeyPart.Key]);
+        return builder.Build();
     }
 
     private static void CheckSlot(ReadOnlySpan<byte> line, in EventSlot slot)
