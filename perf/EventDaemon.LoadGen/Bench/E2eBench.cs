@@ -821,7 +821,10 @@ internal sealed class E2eBench(E2eOptions options)
         var process = ChildProcess.Start("eventd", options.Eventd, ["run", "--config", path], Path.Combine(_tmp.FullName, $"eventd-{name}.log"));
         var daemon = new Daemon(process, Path.Combine(dir, "ctl.sock"));
         long deadline = Clock.NowNs() + 15_000_000_000;
-        while (DaemonStats.TryRead(daemon.Socket) is null)
+
+        // The control socket answers before the sources bind; the daemon logs "running:" once they
+        // have (a sender that connects in between is refused).
+        while (DaemonStats.TryRead(daemon.Socket) is null || !LogSays(process, "running: "))
         {
             if (process.HasExited || Clock.NowNs() > deadline)
             {
@@ -834,6 +837,18 @@ internal sealed class E2eBench(E2eOptions options)
         }
 
         return daemon;
+    }
+
+    private static bool LogSays(ChildProcess process, string text)
+    {
+        try
+        {
+            return File.Exists(process.LogPath) && File.ReadAllText(process.LogPath).Contains(text, StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
