@@ -45,27 +45,20 @@ internal static class Scenarios
     }
 
     /// <summary>As <see cref="JsonLines"/>, with the catalog's row filled per line (what a ring with stages asks for).</summary>
-    public static double JsonLinesWithCatalog(LineFramer framer, byte[] stream, FieldCatalog catalog)
-    {
-        Span<byte> row = stackalloc byte[catalog.RowBytes];
-        var sink = new CatalogSink(catalog, row);
-        for (int i = 0; i < stream.Length; i += ReadSize)
-        {
-            framer.Feed(stream.AsSpan(i, Math.Min(ReadSize, stream.Length - i)), ref sink);
-        }
-
-        framer.Complete(ref sink);
-        return sink.Checksum + sink.Invalid;
-    }
+    public static double JsonLinesWithCatalog(LineFramer framer, byte[] stream, FieldCatalog catalog) =>
+        FeedCatalog(framer, stream, catalog, inOrder: false);
 
     /// <summary>
     /// As <see cref="JsonLinesWithCatalog"/>, decoding the way a connection's ingest does: with the
     /// stream's <see cref="MemberOrder"/>, so names where the previous line had them are settled by one compare.
     /// </summary>
-    public static double JsonLinesInOrder(LineFramer framer, byte[] stream, FieldCatalog catalog)
+    public static double JsonLinesInOrder(LineFramer framer, byte[] stream, FieldCatalog catalog) =>
+        FeedCatalog(framer, stream, catalog, inOrder: true);
+
+    private static double FeedCatalog(LineFramer framer, byte[] stream, FieldCatalog catalog, bool inOrder)
     {
         Span<byte> row = stackalloc byte[catalog.RowBytes];
-        var sink = new OrderedSink(catalog, row);
+        var sink = new CatalogSink(catalog, row, inOrder);
         for (int i = 0; i < stream.Length; i += ReadSize)
         {
             framer.Feed(stream.AsSpan(i, Math.Min(ReadSize, stream.Length - i)), ref sink);
@@ -193,56 +186,28 @@ internal static class Scenarios
     {
         private readonly FieldCatalog _catalog;
         private readonly Span<byte> _row;
+        private readonly bool _inOrder;
 
-        // Not readonly: the slot is filled in place for every line.
-        private EventSlot _slot;
-
-        public double Checksum;
-        public int Invalid;
-
-        public CatalogSink(FieldCatalog catalog, Span<byte> row)
-        {
-            _catalog = catalog;
-            _row = row;
-        }
-
-        public void OnLine(ReadOnlySpan<byte> line)
-        {
-            if (JsonEventParser.TryParse(line, ref _slot, _catalog, _row, out InvalidReason _))
-            {
-                Checksum += _slot.Value + _slot.KeyLength + (_slot.Timestamp & 0xFF)
-                    + (_catalog.FieldCount != 0 ? _catalog.Fields(_row)[0].Length : 0) + (_catalog.KeyCount != 0 ? _catalog.Hashes(_row)[0] : 0);
-            }
-            else
-            {
-                Invalid++;
-            }
-        }
-
-        public void OnOversized() => Invalid++;
-    }
-
-    private ref struct OrderedSink : ILineSink
-    {
-        private readonly FieldCatalog _catalog;
-        private readonly Span<byte> _row;
-
-        // Not readonly: the slot is filled and the order learned in place for every line.
+        // Not readonly: the slot is filled (and the order learned) in place for every line.
         private EventSlot _slot;
         private MemberOrder _order;
 
         public double Checksum;
         public int Invalid;
 
-        public OrderedSink(FieldCatalog catalog, Span<byte> row)
+        public CatalogSink(FieldCatalog catalog, Span<byte> row, bool inOrder)
         {
             _catalog = catalog;
             _row = row;
+            _inOrder = inOrder;
         }
 
         public void OnLine(ReadOnlySpan<byte> line)
         {
-            if (JsonEventParser.TryParse(line, ref _slot, _catalog, _row, ref _order, out InvalidReason _))
+            bool decoded = _inOrder
+                ? JsonEventParser.TryParse(line, ref _slot, _catalog, _row, ref _order, out InvalidReason _)
+                : JsonEventParser.TryParse(line, ref _slot, _catalog, _row, out InvalidReason _);
+            if (decoded)
             {
                 Checksum += _slot.Value + _slot.KeyLength + (_slot.Timestamp & 0xFF)
                     + (_catalog.FieldCount != 0 ? _catalog.Fields(_row)[0].Length : 0) + (_catalog.KeyCount != 0 ? _catalog.Hashes(_row)[0] : 0);

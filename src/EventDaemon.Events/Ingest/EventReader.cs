@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using EventDaemon.Events.Fields;
-using EventDaemon.Ring.Memory;
 
 namespace EventDaemon.Events.Ingest;
 
@@ -18,18 +17,10 @@ public sealed class EventReader
 {
     private readonly EventRing _ring;
 
-    // The arena's memory and mask, copied here (they never change): a payload is found without
-    // going through the ring and its arena objects. (The arena's head, which producers write for
-    // every event, sits on a line of its own, so reading the arena would not miss either.)
-    private readonly NativeRegion _payloads;
-    private readonly long _payloadMask;
-
     internal EventReader(EventRing ring, FieldCatalog catalog)
     {
         _ring = ring;
         Catalog = catalog;
-        _payloads = ring.Arena.Region;
-        _payloadMask = ring.Arena.Capacity - 1;
     }
 
     /// <summary>The ring's slots: what a stage sizes a per-sequence side array by.</summary>
@@ -40,7 +31,7 @@ public sealed class EventReader
 
     /// <summary>The payload of a slot.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ReadOnlySpan<byte> Payload(ref readonly EventSlot slot) => _payloads.Slice(slot.PayloadPosition & _payloadMask, slot.PayloadLength);
+    public ReadOnlySpan<byte> Payload(ref readonly EventSlot slot) => _ring.Arena.At(slot.PayloadPosition, slot.PayloadLength);
 
     /// <summary>
     /// A look at the slot at <paramref name="sequence"/> ahead of the stage's barrier, for prefetch
